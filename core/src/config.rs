@@ -1,0 +1,94 @@
+//! Gateway configuration and the limits of SPEC §8, all with the specified defaults.
+
+use crate::secret::Token;
+
+/// Bounds on input and memory. Every one is enforced with a clear error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Pending requests in total.
+    pub max_pending: usize,
+    /// Pending requests made by node connections from one remote IP.
+    pub max_pending_per_ip: usize,
+    /// Longest `nodeId` after trimming.
+    pub max_node_id_chars: usize,
+    /// Longest other string.
+    pub max_string_chars: usize,
+    /// Most entries in `caps` or `commands`.
+    pub max_list_entries: usize,
+    /// Longest entry in `caps` or `commands`.
+    pub max_list_entry_chars: usize,
+    /// Largest frame after the handshake, in bytes (close 1009 beyond it).
+    pub max_frame_bytes: usize,
+    /// Largest frame before the handshake, in bytes (close 1009 beyond it).
+    pub max_handshake_frame_bytes: usize,
+    /// Failed verifies after which a node connection is closed.
+    pub max_failed_verifies: u32,
+    /// Connections from one IP that may be in the handshake at once.
+    pub max_handshaking_per_ip: usize,
+    /// Advertised `policy.maxBufferedBytes`: what the host buffers for a slow reader before closing it.
+    pub max_buffered_bytes: usize,
+    /// Resolved request ids remembered for `details.reason`.
+    pub resolved_memory: usize,
+    /// Undelivered decisions held for offline nodes.
+    pub mailbox_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pending: 512,
+            max_pending_per_ip: 16,
+            max_node_id_chars: 128,
+            max_string_chars: 256,
+            max_list_entries: 128,
+            max_list_entry_chars: 128,
+            max_frame_bytes: 256 * 1024,
+            max_handshake_frame_bytes: 64 * 1024,
+            max_failed_verifies: 10,
+            max_handshaking_per_ip: 64,
+            max_buffered_bytes: 1024 * 1024,
+            resolved_memory: 4096,
+            mailbox_capacity: 4096,
+        }
+    }
+}
+
+/// Everything the gateway is told at start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The operator token (`gateway.auth.token`).
+    pub gateway_token: Token,
+    /// How long a pending request lives (default 5 minutes).
+    pub pending_ttl_ms: u64,
+    /// `false` with `--no-pairing`: `node.pair.request` fails with `UNAVAILABLE`.
+    pub pairing_enabled: bool,
+    /// How long a connection may take to finish the handshake.
+    pub handshake_timeout_ms: u64,
+    /// Interval of `tick` events.
+    pub tick_interval_ms: u64,
+    /// How long an approved token waits for an offline node.
+    pub token_delivery_window_ms: u64,
+    /// Allowed distance between a device proof's `signedAt` and the gateway clock.
+    pub signature_skew_ms: u64,
+    /// `server.version` in `hello-ok`.
+    pub server_version: String,
+    /// Input and memory bounds.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// The defaults of the specification, with the given operator token.
+    pub fn new(gateway_token: Token) -> Self {
+        Config {
+            gateway_token,
+            pending_ttl_ms: 300_000,
+            pairing_enabled: true,
+            handshake_timeout_ms: 10_000,
+            tick_interval_ms: 30_000,
+            token_delivery_window_ms: 600_000,
+            signature_skew_ms: 120_000,
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            limits: Limits::default(),
+        }
+    }
+}

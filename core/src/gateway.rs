@@ -1,0 +1,593 @@
+//! The gateway: connections, timers, the commit that makes changes durable before they are reported, and
+//! the outputs.
+//!
+//! # Call-order contract
+//!
+//! The shell owns one [`Gateway`] and is its only caller. In a loop it:
+//!
+//! 1. feeds inputs, each with the current time in ms since the epoch: [`Gateway::open`] when a socket
+//!    arrives, [`Gateway::frame`] for each text frame, [`Gateway::closed`] when a socket ends, and
+//!    [`Gateway::wake`] when the instant of [`Gateway::poll_timeout`] has come. Any number of inputs may
+//!    be fed before the next step (group commit);
+//! 2. calls [`Gateway::commit`] once: the changes of all those inputs go to the [`Store`] in one batch.
+//!    Until this returns, no output of those inputs can be drained;
+//! 3. drains [`Gateway::poll_output`] until it returns `None`, sending each frame or closing each socket
+//!    in order. If the commit failed, the outputs are already rewritten: acknowledgements became
+//!    `UNAVAILABLE` errors, events of the undone changes are gone, and the state is as before the batch;
+//! 4. sleeps until [`Gateway::poll_timeout`] or the next input.
+//!
+//! Time may stand still or repeat; it never goes back (an earlier `now` is treated as the latest seen).
+
+use crate::config::Config;
+use crate::ids::{ConnId, NodeId, RequestId};
+use crate::memory::{Decision, Mail, Mailbox, Resolved};
+use crate::record::PendingRequest;
+use crate::rng::Rng;
+use crate::scopes::Scopes;
+use crate::secret::Token;
+use crate::state::PairingState;
+use crate::store::{Store, StoreError};
+use crate::wire::{ApiError, err_frame, event_frame};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Something the shell must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send a text frame on a connection.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The JSON text. Shared between the recipients of one broadcast.
+        text: Arc<str>,
+    },
+    /// Close a connection with a WebSocket close code. The gateway has already forgotten it.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// 1002 protocol mismatch, 1008 policy, 1009 too large.
+        code: u16,
+        /// A short reason for the close frame.
+        reason: &'static str,
+    },
+}
+
+/// Why [`Gateway::open`] refused a connection (the host answers HTTP 503).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// Too many connections from this address are still in the handshake.
+    #[error("too many connections from {0} are in the handshake")]
+    TooManyHandshakes(IpAddr),
+}
+
+/// What a connection is, once its handshake succeeded.
+#[derive(Clone, Debug)]
+pub(crate) enum Role {
+    Operator { scopes: Scopes },
+    Node { device_id: NodeId, public_key: String },
+}
+
+/// What the client said about itself in `connect`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Client {
+    pub id: String,
+    pub mode: String,
+    pub version: Option<String>,
+    pub platform: Option<String>,
+    pub display_name: Option<String>,
+    pub device_family: Option<String>,
+    pub model_identifier: Option<String>,
+    pub caps: Option<Vec<String>>,
+    pub commands: Option<Vec<String>>,
+}
+
+pub(crate) struct Session {
+    pub role: Role,
+    pub client: Client,
+    pub connected_at: u64,
+}
+
+pub(crate) struct Conn {
+    pub ip: IpAddr,
+    pub ip_text: String,
+    pub nonce: String,
+    pub deadline: u64,
+    pub session: Option<Session>,
+    pub failed_verifies: u32,
+}
+
+/// How an output depends on the commit of its batch.
+pub(crate) enum Kind {
+    /// Sent whatever the commit does.
+    Plain,
+    /// A response emitted after the batch changed state: becomes an error if the commit fails.
+    Ack(String),
+    /// Reports a change: dropped if the commit fails.
+    Event,
+}
+
+pub(crate) enum Held {
+    Out(Output, Kind),
+    Mail(NodeId, Mail),
+    Unmail(NodeId),
+}
+
+/// The gateway brain. See the module documentation for the call-order contract.
+pub struct Gateway<S: Store> {
+    pub(crate) config: Config,
+    pub(crate) store: S,
+    pub(crate) rng: Rng,
+    pub(crate) state: PairingState,
+    pub(crate) conns: BTreeMap<ConnId, Conn>,
+    next_conn: u64,
+    handshake_deadlines: BTreeSet<(u64, ConnId)>,
+    handshaking: HashMap<IpAddr, usize>,
+    pub(crate) nodes_online: HashMap<NodeId, BTreeSet<ConnId>>,
+    pub(crate) subscribers: BTreeSet<ConnId>,
+    seq: u64,
+    committed_seq: u64,
+    next_tick: u64,
+    pub(crate) resolved: Resolved,
+    pub(crate) mailbox: Mailbox,
+    pub(crate) now: u64,
+    pub(crate) held: Vec<Held>,
+    out: VecDeque<Output>,
+    pub(crate) close_after: Option<(ConnId, u16, &'static str)>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResolvedPayload<'a> {
+    request_id: &'a str,
+    node_id: &'a NodeId,
+    decision: Decision,
+    ts: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TickPayload {
+    ts: u64,
+}
+
+impl<S: Store> Gateway<S> {
+    /// Loads the store and starts the gateway at `now` with the RNG seeded by `seed`.
+    ///
+    /// Several pending requests for one node (possible in data written by OpenClaw) are reduced to the
+    /// newest; the others are resolved `superseded` in the first commit.
+    pub fn new(config: Config, seed: [u8; 32], mut store: S, now: u64) -> Result<Self, StoreError> {
+        let snapshot = store.load()?;
+        let ttl = config.pending_ttl_ms;
+        let (mut state, duplicates) = PairingState::load(snapshot, ttl);
+        let mut resolved = Resolved::new(config.limits.resolved_memory);
+        for d in duplicates {
+            state.stage_duplicate_removal(&d.request_id);
+            resolved.remember(&d.request_id, None, Decision::Superseded);
+        }
+        Ok(Gateway {
+            next_tick: now.saturating_add(config.tick_interval_ms),
+            mailbox: Mailbox::new(config.limits.mailbox_capacity),
+            resolved,
+            config,
+            store,
+            rng: Rng::from_seed(seed),
+            state,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            handshake_deadlines: BTreeSet::new(),
+            handshaking: HashMap::new(),
+            nodes_online: HashMap::new(),
+            subscribers: BTreeSet::new(),
+            seq: 0,
+            committed_seq: 0,
+            now,
+            held: Vec::new(),
+            out: VecDeque::new(),
+            close_after: None,
+        })
+    }
+
+    /// A socket from `remote_ip` opened. Sends it `connect.challenge` and starts its handshake clock.
+    pub fn open(&mut self, now: u64, remote_ip: IpAddr) -> Result<ConnId, OpenError> {
+        self.advance(now);
+        let ip = canonical_ip(remote_ip);
+        let in_handshake = self.handshaking.get(&ip).copied().unwrap_or(0);
+        if in_handshake >= self.config.limits.max_handshaking_per_ip {
+            return Err(OpenError::TooManyHandshakes(ip));
+        }
+        *self.handshaking.entry(ip).or_default() += 1;
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let nonce = self.rng.uuid();
+        let deadline = self.now.saturating_add(self.config.handshake_timeout_ms);
+        self.handshake_deadlines.insert((deadline, conn));
+        #[derive(Serialize)]
+        struct Challenge<'a> {
+            nonce: &'a str,
+            ts: u64,
+        }
+        let text = event_frame(
+            "connect.challenge",
+            &Challenge {
+                nonce: &nonce,
+                ts: self.now,
+            },
+            None,
+        );
+        self.emit(conn, text, Kind::Plain);
+        self.conns.insert(
+            conn,
+            Conn {
+                ip,
+                ip_text: ip.to_string(),
+                nonce,
+                deadline,
+                session: None,
+                failed_verifies: 0,
+            },
+        );
+        Ok(conn)
+    }
+
+    /// A text frame arrived on `conn`. Frames for unknown or closed connections are ignored.
+    pub fn frame(&mut self, now: u64, conn: ConnId, text: &str) {
+        self.advance(now);
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if c.session.is_none() {
+            if text.len() > self.config.limits.max_handshake_frame_bytes {
+                self.close(conn, 1009, "frame too large");
+            } else {
+                self.handshake(conn, text);
+            }
+            return;
+        }
+        if text.len() > self.config.limits.max_frame_bytes {
+            self.close(conn, 1009, "frame too large");
+            return;
+        }
+        self.request(conn, text);
+        if let Some((c, code, reason)) = self.close_after.take() {
+            self.close(c, code, reason);
+        }
+    }
+
+    /// The socket of `conn` ended (by either side).
+    pub fn closed(&mut self, now: u64, conn: ConnId) {
+        self.advance(now);
+        self.forget(conn);
+    }
+
+    /// Runs what is due at `now`: expiry of pending requests (with their events), handshake deadlines,
+    /// `tick`, and the end of undelivered decisions.
+    pub fn wake(&mut self, now: u64) {
+        self.advance(now);
+    }
+
+    /// Makes the changes of every input since the last commit durable in one [`Store::commit`], then
+    /// releases their outputs. On a store error the changes are undone and the outputs rewritten (see
+    /// the module documentation); the error is returned for the shell to log.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let result = if self.state.is_dirty() {
+            self.store.commit(&self.state.batch())
+        } else {
+            Ok(())
+        };
+        let ok = result.is_ok();
+        if ok {
+            self.state.committed();
+            self.committed_seq = self.seq;
+        } else {
+            self.state.roll_back(self.config.pending_ttl_ms);
+            self.seq = self.committed_seq;
+        }
+        for held in std::mem::take(&mut self.held) {
+            match held {
+                Held::Out(o, Kind::Plain) => self.out.push_back(o),
+                Held::Out(o, Kind::Event) if ok => self.out.push_back(o),
+                Held::Out(o, Kind::Ack(_)) if ok => self.out.push_back(o),
+                Held::Out(Output::Send { conn, .. }, Kind::Ack(id)) => {
+                    self.out.push_back(Output::Send {
+                        conn,
+                        text: err_frame(&id, &ApiError::storage_failed()),
+                    });
+                }
+                Held::Mail(node, mail) if ok => self.mailbox.put(node, mail),
+                Held::Unmail(node) if ok => {
+                    self.mailbox.remove(&node);
+                }
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// The next output to carry out, once committed.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Gateway::wake`] must be called next.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        [
+            Some(self.next_tick),
+            self.state.next_expiry().map(|(t, _)| t),
+            self.handshake_deadlines.iter().next().map(|(t, _)| *t),
+            self.mailbox.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The pairing state (as of the last input; committed or not).
+    pub fn state(&self) -> &PairingState {
+        &self.state
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably (tests inject faults through it).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The `seq` of the last broadcast.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Resolved ids remembered for `details.reason` (bounded).
+    pub fn resolved_memory_len(&self) -> usize {
+        self.resolved.len()
+    }
+
+    /// Decisions waiting for offline nodes (bounded).
+    pub fn mailbox_len(&self) -> usize {
+        self.mailbox.len()
+    }
+
+    fn advance(&mut self, now: u64) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        while let Some((t, id)) = self.state.next_expiry() {
+            if t > now {
+                break;
+            }
+            let id = id.clone();
+            self.resolve_pending(&id, Decision::Expired);
+        }
+        while let Some(&(t, conn)) = self.handshake_deadlines.iter().next() {
+            if t > now {
+                break;
+            }
+            self.close(conn, 1008, "handshake timeout");
+        }
+        self.mailbox.purge(now);
+        if now >= self.next_tick {
+            self.next_tick = now.saturating_add(self.config.tick_interval_ms.max(1));
+            let text = event_frame("tick", &TickPayload { ts: now }, None);
+            let ready: Vec<ConnId> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.session.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            for conn in ready {
+                self.emit(conn, text.clone(), Kind::Plain);
+            }
+        }
+    }
+
+    pub(crate) fn emit(&mut self, conn: ConnId, text: Arc<str>, kind: Kind) {
+        self.held.push(Held::Out(Output::Send { conn, text }, kind));
+    }
+
+    /// Answers a request: the kind depends on whether the batch has changed state by now.
+    pub(crate) fn respond(&mut self, conn: ConnId, id: &str, text: Arc<str>) {
+        let kind = if self.state.is_dirty() {
+            Kind::Ack(id.to_owned())
+        } else {
+            Kind::Plain
+        };
+        self.emit(conn, text, kind);
+    }
+
+    /// Closes a connection: queues the close and forgets it at once.
+    pub(crate) fn close(&mut self, conn: ConnId, code: u16, reason: &'static str) {
+        if self.forget(conn) {
+            self.held
+                .push(Held::Out(Output::Close { conn, code, reason }, Kind::Plain));
+        }
+    }
+
+    fn forget(&mut self, conn: ConnId) -> bool {
+        let Some(c) = self.conns.remove(&conn) else {
+            return false;
+        };
+        match &c.session {
+            None => {
+                self.handshake_deadlines.remove(&(c.deadline, conn));
+                self.handshake_done(c.ip);
+            }
+            Some(s) => {
+                self.subscribers.remove(&conn);
+                if let Role::Node { device_id, .. } = &s.role
+                    && let Some(set) = self.nodes_online.get_mut(device_id)
+                {
+                    set.remove(&conn);
+                    if set.is_empty() {
+                        self.nodes_online.remove(device_id);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    pub(crate) fn handshake_done(&mut self, ip: IpAddr) {
+        if let Some(n) = self.handshaking.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.handshaking.remove(&ip);
+            }
+        }
+    }
+
+    pub(crate) fn finish_handshake(&mut self, conn: ConnId, session: Session) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let (deadline, ip) = (c.deadline, c.ip);
+        if let Role::Node { device_id, .. } = &session.role {
+            self.nodes_online
+                .entry(device_id.clone())
+                .or_default()
+                .insert(conn);
+        }
+        if let Role::Operator { scopes } = &session.role
+            && scopes.sees_pairing_events()
+        {
+            self.subscribers.insert(conn);
+        }
+        c.session = Some(session);
+        self.handshake_deadlines.remove(&(deadline, conn));
+        self.handshake_done(ip);
+    }
+
+    /// Broadcasts an event to operators allowed to see pairing events, with the next `seq`.
+    pub(crate) fn broadcast(&mut self, build: impl FnOnce(&Self, u64) -> Arc<str>) {
+        self.seq += 1;
+        let text = build(self, self.seq);
+        let subscribers: Vec<ConnId> = self.subscribers.iter().copied().collect();
+        for conn in subscribers {
+            self.emit(conn, text.clone(), Kind::Event);
+        }
+    }
+
+    /// Broadcasts `node.pair.resolved`.
+    pub(crate) fn broadcast_resolved(&mut self, request_id: &str, node_id: &NodeId, decision: Decision) {
+        let ts = self.now;
+        self.broadcast(|_, seq| {
+            event_frame(
+                "node.pair.resolved",
+                &ResolvedPayload {
+                    request_id,
+                    node_id,
+                    decision,
+                    ts,
+                    token: None,
+                },
+                Some(seq),
+            )
+        });
+    }
+
+    /// Removes a pending request as `decision` (expired, rejected, superseded): remembers why, tells
+    /// operators, and tells the node that made it.
+    pub(crate) fn resolve_pending(&mut self, id: &RequestId, decision: Decision) -> Option<PendingRequest> {
+        let code = self.state.code(id).map(str::to_owned);
+        let req = self.state.delete_pending(id, self.config.pending_ttl_ms)?;
+        self.resolved.remember(id, code.as_deref(), decision);
+        self.broadcast_resolved(id.as_str(), &req.node_id, decision);
+        self.notify_node(&req, decision, None);
+        Some(req)
+    }
+
+    /// Node connections of `node` that proved `public_key`.
+    fn key_proven(&self, node: &NodeId, public_key: &str) -> Vec<ConnId> {
+        self.nodes_online
+            .get(node)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|c| {
+                self.conns.get(c).is_some_and(|c| {
+                    matches!(&c.session, Some(Session { role: Role::Node { public_key: k, .. }, .. }) if k == public_key)
+                })
+            })
+            .collect()
+    }
+
+    /// Sends a decision to the node that made `req` (if a node made it): now, on every connection that
+    /// proved its key, or on its next such connection within the delivery window.
+    pub(crate) fn notify_node(&mut self, req: &PendingRequest, decision: Decision, token: Option<Token>) {
+        let Some(key) = &req.public_key else {
+            return;
+        };
+        let online = self.key_proven(&req.node_id, key);
+        let mail = Mail {
+            request_id: req.request_id.clone(),
+            decision,
+            ts: self.now,
+            token,
+            public_key: key.clone(),
+            expires_at: self.now.saturating_add(self.config.token_delivery_window_ms),
+        };
+        if online.is_empty() {
+            self.held.push(Held::Mail(req.node_id.clone(), mail));
+        } else {
+            let text = mail_frame(&req.node_id, &mail);
+            for conn in online {
+                self.emit(conn, text.clone(), Kind::Event);
+            }
+        }
+    }
+
+    /// After a node's `hello-ok`: delivers a decision waiting for it, from the mailbox or from this very
+    /// batch (a decision made before the commit that admitted this connection).
+    pub(crate) fn deliver_mail(&mut self, conn: ConnId, node: &NodeId, public_key: &str) {
+        if let Some(mail) = self.mailbox.take(node, public_key, self.now) {
+            self.emit(conn, mail_frame(node, &mail), Kind::Plain);
+            return;
+        }
+        let pos = self.held.iter().position(
+            |h| matches!(h, Held::Mail(n, m) if n == node && m.public_key == public_key),
+        );
+        if let Some(pos) = pos
+            && let Held::Mail(_, mail) = self.held.remove(pos)
+        {
+            self.emit(conn, mail_frame(node, &mail), Kind::Event);
+        }
+    }
+}
+
+fn mail_frame(node: &NodeId, mail: &Mail) -> Arc<str> {
+    event_frame(
+        "node.pair.resolved",
+        &ResolvedPayload {
+            request_id: mail.request_id.as_str(),
+            node_id: node,
+            decision: mail.decision,
+            ts: mail.ts,
+            token: mail.token.as_ref().map(Token::expose),
+        },
+        None,
+    )
+}
+
+/// IPv4-mapped IPv6 addresses count as their IPv4 address, so limits per address cannot be dodged.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}

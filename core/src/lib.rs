@@ -1,0 +1,49 @@
+//! `pairing-core`: the whole brain of a gateway-owned node pairing system, with no I/O.
+//!
+//! A [`Gateway`] takes inputs — a socket opened, a text frame, a socket closed, a timer due — each with
+//! the current time, and yields outputs — frames to send, sockets to close — plus the instant it must be
+//! woken next. It never reads a clock, the OS RNG, a socket or a file: randomness comes from a seeded
+//! ChaCha20 RNG and persistence goes through the small [`Store`] trait. The same seed and inputs give
+//! byte-identical outputs, on native targets and on `wasm32-unknown-unknown`.
+//!
+//! ```text
+//!   open / frame / closed / wake (now)          commit()            poll_output() / poll_timeout()
+//!  ───────────────────────────────────▶  Gateway ───────▶ Store ────────────────────────────────────▶
+//! ```
+//!
+//! Modules, by what they own:
+//! - [`gateway`]: connections, timers, group commit, outputs (and the call-order contract);
+//! - [`handshake`]: `connect` — protocol range, operator token, node device proof, `hello-ok`;
+//! - `methods`: the `node.pair.*`, `node.rename`, `node.list` and `node.describe` methods;
+//! - [`state`]: pending requests and paired nodes with their indices, staged and undoable changes;
+//! - [`store`]: the [`Store`] trait and [`MemoryStore`];
+//! - [`record`] and [`view`]: what is stored, and what clients see;
+//! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
+//! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
+//! - [`wire`] and [`params`]: frames and parameter validation.
+
+pub mod code;
+pub mod config;
+pub mod gateway;
+pub mod handshake;
+pub mod ids;
+pub mod memory;
+mod methods;
+pub mod params;
+pub mod proof;
+pub mod record;
+pub mod rng;
+pub mod scopes;
+pub mod secret;
+pub mod state;
+pub mod store;
+pub mod view;
+pub mod wire;
+
+pub use config::{Config, Limits};
+pub use gateway::{Gateway, OpenError, Output};
+pub use ids::{ConnId, NodeId, RequestId};
+pub use memory::Decision;
+pub use record::{NodeMeta, PairedNode, PendingRequest};
+pub use secret::{Token, TokenHash};
+pub use store::{Batch, Change, MemoryStore, Snapshot, Store, StoreError};

@@ -1,0 +1,539 @@
+//! The methods of SPEC §4, after the handshake: authorisation, then each method's semantics.
+
+use crate::code::parse_code;
+use crate::gateway::{Gateway, Held, Role, Session};
+use crate::handshake::{NODE_METHODS, OPERATOR_METHODS};
+use crate::ids::{ConnId, NodeId, RequestId};
+use crate::memory::Decision;
+use crate::params::Params;
+use crate::record::{NodeMeta, PairedNode, PendingRequest};
+use crate::scopes::{self, Scopes, required_approve_scopes};
+use crate::store::Store;
+use crate::view::{NodeEntry, PairedView, PendingView};
+use crate::wire::{ApiError, ErrorCode, Request, err_frame, event_frame, ok_frame, parse_request};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+type Reply = Result<Arc<str>, ApiError>;
+
+const REQUEST_FIELDS: [&str; 12] = [
+    "nodeId",
+    "displayName",
+    "platform",
+    "version",
+    "coreVersion",
+    "uiVersion",
+    "deviceFamily",
+    "modelIdentifier",
+    "caps",
+    "commands",
+    "remoteIp",
+    "silent",
+];
+
+/// Who is calling, copied out of the session so handlers can mutate the gateway.
+struct Caller {
+    conn: ConnId,
+    ip: String,
+    scopes: Option<Scopes>,
+    node: Option<(NodeId, String)>,
+    client_meta: NodeMeta,
+}
+
+impl Caller {
+    fn own_node(&self, node_id: &NodeId) -> Result<Option<&str>, ApiError> {
+        match &self.node {
+            None => Ok(None),
+            Some((id, key)) if id == node_id => Ok(Some(key)),
+            Some(_) => Err(ApiError::invalid(
+                "nodeId must be this connection's device id",
+            )),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RequestResult<'a> {
+    status: &'static str,
+    request: PendingView<'a>,
+    created: bool,
+}
+
+fn reason_phrase(d: Decision) -> &'static str {
+    match d {
+        Decision::Approved => "it was already approved",
+        Decision::Rejected => "it was rejected",
+        Decision::Expired => "it expired",
+        Decision::Superseded => "it was superseded by a newer request",
+        Decision::Removed => "its node was removed",
+    }
+}
+
+impl<S: Store> Gateway<S> {
+    /// A frame after the handshake: parse, authorise, run, answer.
+    pub(crate) fn request(&mut self, conn: ConnId, text: &str) {
+        let req = match parse_request(text) {
+            Ok(req) => req,
+            Err(bad) => {
+                let e = ApiError::invalid(format!("invalid request frame: {}", bad.problem));
+                self.respond(conn, &bad.id, err_frame(&bad.id, &e));
+                return;
+            }
+        };
+        let id = req.id.clone();
+        let text = match self.call(conn, req) {
+            Ok(text) => text,
+            Err(e) => err_frame(&id, &e),
+        };
+        self.respond(conn, &id, text);
+    }
+
+    fn caller(&self, conn: ConnId) -> Option<Caller> {
+        let c = self.conns.get(&conn)?;
+        let Session { role, client, .. } = c.session.as_ref()?;
+        let (scopes, node) = match role {
+            Role::Operator { scopes } => (Some(*scopes), None),
+            Role::Node {
+                device_id,
+                public_key,
+            } => (None, Some((device_id.clone(), public_key.clone()))),
+        };
+        Some(Caller {
+            conn,
+            ip: c.ip_text.clone(),
+            scopes,
+            node,
+            client_meta: NodeMeta {
+                display_name: client.display_name.clone(),
+                platform: client.platform.clone(),
+                version: client.version.clone(),
+                device_family: client.device_family.clone(),
+                model_identifier: client.model_identifier.clone(),
+                caps: client.caps.clone(),
+                commands: client.commands.clone(),
+                ..NodeMeta::default()
+            },
+        })
+    }
+
+    fn call(&mut self, conn: ConnId, req: Request) -> Reply {
+        let Request { id, method, params } = req;
+        let caller = self
+            .caller(conn)
+            .ok_or_else(|| ApiError::invalid("connection is not ready"))?;
+        if method == "connect" {
+            return Err(ApiError::invalid("already connected"));
+        }
+        if !OPERATOR_METHODS.contains(&method.as_str()) {
+            let shown: String = method.chars().take(128).collect();
+            return Err(ApiError::invalid(format!("unknown method: {shown}")));
+        }
+        match caller.scopes {
+            None if !NODE_METHODS.contains(&method.as_str()) => {
+                return Err(ApiError::invalid("unauthorized role: node"));
+            }
+            Some(s) => {
+                let needed = match method.as_str() {
+                    "node.list" | "node.describe" => scopes::READ,
+                    _ => scopes::PAIRING,
+                };
+                if !s.satisfies(needed) {
+                    return Err(ApiError::missing_scope(needed));
+                }
+            }
+            None => {}
+        }
+        let m = method.as_str();
+        match m {
+            "node.pair.request" => self.pair_request(&caller, &id, params),
+            "node.pair.list" => {
+                Params::new(m, params, &[], &self.config.limits)?;
+                Ok(self.pair_list(&id))
+            }
+            "node.pair.approve" => self.pair_approve(&caller, &id, params),
+            "node.pair.reject" => self.pair_reject(&id, params),
+            "node.pair.verify" => self.pair_verify(&caller, &id, params),
+            "node.pair.remove" => self.pair_remove(&id, params),
+            "node.rename" => self.rename(&id, params),
+            "node.list" => {
+                Params::new(m, params, &[], &self.config.limits)?;
+                Ok(self.node_list(&id))
+            }
+            _ => self.describe(&id, params),
+        }
+    }
+
+    fn pending_view_frame(&self, id: &RequestId, build: impl FnOnce(PendingView<'_>) -> Arc<str>) -> Arc<str> {
+        let req = self.state.pending(id).expect("pending request exists");
+        let code = self.state.code(id).unwrap_or_default();
+        let is_repair = self.state.paired(&req.node_id).is_some();
+        build(PendingView::new(req, code, is_repair, self.config.pending_ttl_ms))
+    }
+
+    fn pair_request(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
+        if !self.config.pairing_enabled {
+            return Err(ApiError::new(ErrorCode::Unavailable, "pairing disabled"));
+        }
+        let p = Params::new("node.pair.request", params, &REQUEST_FIELDS, &self.config.limits)?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        let mut meta = NodeMeta {
+            display_name: p.opt_str("displayName")?,
+            platform: p.opt_str("platform")?,
+            version: p.opt_str("version")?,
+            core_version: p.opt_str("coreVersion")?,
+            ui_version: p.opt_str("uiVersion")?,
+            device_family: p.opt_str("deviceFamily")?,
+            model_identifier: p.opt_str("modelIdentifier")?,
+            caps: p.opt_list("caps")?,
+            commands: p.opt_list("commands")?,
+        };
+        let silent = p.opt_bool("silent")?.unwrap_or(false);
+        let key = caller.own_node(&node_id)?.map(str::to_owned);
+        if key.is_some() {
+            // What the node said in `connect` fills what this request leaves out.
+            let mut filled = caller.client_meta.clone();
+            filled.refresh(meta);
+            meta = filled;
+        }
+        let ttl = self.config.pending_ttl_ms;
+        let existing = self.state.pending_for(&node_id).cloned();
+        if let Some(old) = &existing
+            && old.public_key == key
+        {
+            let mut merged = old.clone();
+            merged.meta.refresh(meta);
+            merged.silent = old.silent && silent;
+            merged.remote_ip = Some(caller.ip.clone());
+            if &merged != old {
+                self.state.put_pending(merged, ttl);
+            }
+            return Ok(self.pending_view_frame(&old.request_id, |request| {
+                ok_frame(id, &RequestResult { status: "pending", request, created: false })
+            }));
+        }
+        self.check_pending_limits(caller, key.is_some(), existing.as_ref())?;
+        if let Some(old) = existing {
+            self.resolve_pending(&old.request_id, Decision::Superseded);
+        }
+        let request_id = RequestId(self.rng.uuid());
+        let req = PendingRequest {
+            request_id: request_id.clone(),
+            node_id,
+            meta,
+            remote_ip: Some(caller.ip.clone()),
+            silent,
+            public_key: key,
+            ts: self.now,
+            extra: Default::default(),
+        };
+        self.state.put_pending(req, ttl);
+        self.broadcast(|gw, seq| {
+            gw.pending_view_frame(&request_id, |v| event_frame("node.pair.requested", &v, Some(seq)))
+        });
+        Ok(self.pending_view_frame(&request_id, |request| {
+            ok_frame(id, &RequestResult { status: "pending", request, created: true })
+        }))
+    }
+
+    fn check_pending_limits(
+        &self,
+        caller: &Caller,
+        node_made: bool,
+        replacing: Option<&PendingRequest>,
+    ) -> Result<(), ApiError> {
+        let limits = &self.config.limits;
+        let now = self.now;
+        let total = self.state.pending_count() - usize::from(replacing.is_some());
+        if total >= limits.max_pending {
+            let next = self.state.next_expiry().map_or(now, |(t, _)| t);
+            return Err(ApiError::rate_limited(
+                "too many pending pairing requests",
+                next.saturating_sub(now).max(1),
+            ));
+        }
+        if node_made {
+            let same_ip = replacing.is_some_and(|r| {
+                r.public_key.is_some() && r.remote_ip.as_deref() == Some(&caller.ip)
+            });
+            let from_ip = self.state.node_made_from(&caller.ip) - usize::from(same_ip);
+            if from_ip >= limits.max_pending_per_ip {
+                let next = self.state.next_expiry_from(&caller.ip).unwrap_or(now);
+                return Err(ApiError::rate_limited(
+                    format!("too many pending pairing requests from {}", caller.ip),
+                    next.saturating_sub(now).max(1),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn pair_list(&self, id: &str) -> Arc<str> {
+        let ttl = self.config.pending_ttl_ms;
+        let mut pending: Vec<PendingView<'_>> = Vec::with_capacity(self.state.pending_count());
+        let mut order: Vec<&PendingRequest> = self.state.all_pending().values().collect();
+        order.sort_by(|a, b| b.ts.cmp(&a.ts).then(a.request_id.cmp(&b.request_id)));
+        for req in order {
+            let code = self.state.code(&req.request_id).unwrap_or_default();
+            let is_repair = self.state.paired(&req.node_id).is_some();
+            pending.push(PendingView::new(req, code, is_repair, ttl));
+        }
+        let mut paired: Vec<&PairedNode> = self.state.all_paired().values().collect();
+        paired.sort_by(|a, b| {
+            b.approved_at_ms
+                .cmp(&a.approved_at_ms)
+                .then(a.node_id.cmp(&b.node_id))
+        });
+        let paired: Vec<PairedView<'_>> = paired.into_iter().map(PairedView::new).collect();
+        ok_frame(id, &json!({ "pending": pending, "paired": paired }))
+    }
+
+    /// Finds the pending request named by `{requestId}` or `{code}`, or says what became of it.
+    fn find_pending(&self, p: &Params<'_>, method: &str) -> Result<PendingRequest, ApiError> {
+        match (p.has("requestId"), p.has("code")) {
+            (true, false) => {
+                let rid = RequestId(p.req_str_max("requestId", self.config.limits.max_string_chars)?);
+                if let Some(req) = self.state.pending(&rid) {
+                    return Ok(req.clone());
+                }
+                Err(match self.resolved.by_id(&rid) {
+                    None => ApiError::invalid("unknown requestId")
+                        .with_details(json!({ "reason": "unknown", "requestId": rid })),
+                    Some(d) => ApiError::invalid(format!("unknown requestId: {}", reason_phrase(d)))
+                        .with_details(json!({ "reason": d, "requestId": rid })),
+                })
+            }
+            (false, true) => {
+                let raw = p.req_str_max("code", 32)?;
+                let code = parse_code(&raw).ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "invalid {method} params: code: must be 8 digits like 1234-5678"
+                    ))
+                    .with_details(json!({ "field": "code" }))
+                })?;
+                match self.state.pending_by_code(&code).as_slice() {
+                    [one] => Ok((*one).clone()),
+                    [] => Err(match self.resolved.by_code(&code) {
+                        None => ApiError::invalid(format!("unknown code {code}: no pending request shows it"))
+                            .with_details(json!({ "reason": "unknown", "code": code })),
+                        Some((rid, d)) => {
+                            ApiError::invalid(format!("unknown code {code}: {}", reason_phrase(d)))
+                                .with_details(json!({ "reason": d, "code": code, "requestId": rid }))
+                        }
+                    }),
+                    many => {
+                        let ids: Vec<&RequestId> = many.iter().map(|r| &r.request_id).collect();
+                        Err(ApiError::invalid(format!(
+                            "ambiguous code {code}: {} pending requests show it; use the requestId",
+                            ids.len()
+                        ))
+                        .with_details(json!({ "reason": "ambiguous", "requestIds": ids })))
+                    }
+                }
+            }
+            _ => Err(ApiError::invalid(format!(
+                "invalid {method} params: requestId or code required (one of them)"
+            ))),
+        }
+    }
+
+    fn pair_approve(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.pair.approve", params, &["requestId", "code"], &self.config.limits)?;
+        let req = self.find_pending(&p, "node.pair.approve")?;
+        let scopes = caller.scopes.unwrap_or_default();
+        if let Some(missing) = required_approve_scopes(req.meta.commands.as_deref())
+            .iter()
+            .find(|s| !scopes.satisfies(s))
+        {
+            return Err(ApiError::missing_scope(missing));
+        }
+        let token = self.rng.token();
+        let old = self.state.paired(&req.node_id).cloned();
+        let mut meta = req.meta.clone();
+        let mut extra = old.as_ref().map(|o| o.extra.clone()).unwrap_or_default();
+        for (k, v) in &req.extra {
+            if !matches!(k.as_str(), "isRepair" | "revision") {
+                extra.insert(k.clone(), v.clone());
+            }
+        }
+        let renamed_at_ms = old.as_ref().and_then(|o| o.renamed_at_ms);
+        if renamed_at_ms.is_some() {
+            meta.display_name = old.as_ref().and_then(|o| o.meta.display_name.clone());
+        }
+        let node = PairedNode {
+            node_id: req.node_id.clone(),
+            token_hash: token.hash(),
+            meta,
+            remote_ip: req.remote_ip.clone(),
+            public_key: req.public_key.clone(),
+            created_at_ms: old.as_ref().map_or(self.now, |o| o.created_at_ms),
+            approved_at_ms: self.now,
+            renamed_at_ms,
+            last_connected_at_ms: old.as_ref().and_then(|o| o.last_connected_at_ms),
+            extra,
+        };
+        let code = self.state.code(&req.request_id).map(str::to_owned);
+        self.state.delete_pending(&req.request_id, self.config.pending_ttl_ms);
+        self.state.put_paired(node.clone());
+        self.resolved
+            .remember(&req.request_id, code.as_deref(), Decision::Approved);
+        self.broadcast_resolved(req.request_id.as_str(), &req.node_id, Decision::Approved);
+        let view = PairedView::new(&node);
+        let result = if req.public_key.is_some() {
+            ok_frame(id, &json!({ "requestId": req.request_id, "node": view }))
+        } else {
+            let view = view.with_token(token.expose());
+            ok_frame(id, &json!({ "requestId": req.request_id, "node": view }))
+        };
+        self.notify_node(&req, Decision::Approved, Some(token));
+        Ok(result)
+    }
+
+    fn pair_reject(&mut self, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.pair.reject", params, &["requestId", "code"], &self.config.limits)?;
+        let req = self.find_pending(&p, "node.pair.reject")?;
+        self.resolve_pending(&req.request_id, Decision::Rejected);
+        Ok(ok_frame(
+            id,
+            &json!({ "requestId": req.request_id, "nodeId": req.node_id }),
+        ))
+    }
+
+    fn pair_verify(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.pair.verify", params, &["nodeId", "token"], &self.config.limits)?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        let token = p.raw_str("token")?;
+        let own = caller.own_node(&node_id)?.is_some();
+        let verified = self
+            .state
+            .paired(&node_id)
+            .filter(|n| n.token_hash.matches(&token))
+            .cloned();
+        match verified {
+            Some(mut node) => {
+                if own {
+                    node.last_connected_at_ms = Some(self.now);
+                    self.state.put_paired(node.clone());
+                }
+                Ok(ok_frame(id, &json!({ "ok": true, "node": PairedView::new(&node) })))
+            }
+            None => {
+                if own && let Some(c) = self.conns.get_mut(&caller.conn) {
+                    c.failed_verifies += 1;
+                    if c.failed_verifies >= self.config.limits.max_failed_verifies {
+                        self.close_after = Some((caller.conn, 1008, "too many failed verifies"));
+                    }
+                }
+                Ok(ok_frame(id, &json!({ "ok": false })))
+            }
+        }
+    }
+
+    fn pair_remove(&mut self, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.pair.remove", params, &["nodeId"], &self.config.limits)?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        if self.state.delete_paired(&node_id).is_none() {
+            return Err(ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id })));
+        }
+        self.held.push(Held::Unmail(node_id.clone()));
+        self.broadcast_resolved("", &node_id, Decision::Removed);
+        Ok(ok_frame(id, &json!({ "nodeId": node_id })))
+    }
+
+    fn rename(&mut self, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.rename", params, &["nodeId", "displayName"], &self.config.limits)?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        let name = p.req_str_max("displayName", self.config.limits.max_string_chars)?;
+        let Some(mut node) = self.state.paired(&node_id).cloned() else {
+            return Err(ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id })));
+        };
+        node.meta.display_name = Some(name.clone());
+        node.renamed_at_ms = Some(self.now);
+        self.state.put_paired(node);
+        Ok(ok_frame(id, &json!({ "nodeId": node_id, "displayName": name })))
+    }
+
+    /// The merged `node.list` entry of one node: its paired record and its live connection.
+    fn node_entry(&self, node_id: &NodeId) -> Option<NodeEntry> {
+        let record = self.state.paired(node_id);
+        let live = self
+            .nodes_online
+            .get(node_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((self.conns.get(c)?, self.conns.get(c)?.session.as_ref()?)))
+            .max_by_key(|(_, s)| s.connected_at);
+        if record.is_none() && live.is_none() {
+            return None;
+        }
+        let mut e = NodeEntry {
+            node_id: node_id.clone(),
+            ..NodeEntry::default()
+        };
+        if let Some(r) = record {
+            e.meta = r.meta.clone();
+            e.remote_ip = r.remote_ip.clone();
+            e.paired = true;
+            e.approved_at_ms = Some(r.approved_at_ms);
+            e.last_connected_at_ms = r.last_connected_at_ms;
+        }
+        if let Some((conn, s)) = live {
+            let c = &s.client;
+            let renamed = record.is_some_and(|r| r.renamed_at_ms.is_some());
+            let mut fresh = NodeMeta {
+                display_name: if renamed { None } else { c.display_name.clone() },
+                platform: c.platform.clone(),
+                version: c.version.clone(),
+                device_family: c.device_family.clone(),
+                model_identifier: c.model_identifier.clone(),
+                ..NodeMeta::default()
+            };
+            if record.is_none() {
+                fresh.caps = c.caps.clone();
+                fresh.commands = c.commands.clone();
+            }
+            e.meta.refresh(fresh);
+            e.client_id = Some(c.id.clone());
+            e.client_mode = Some(c.mode.clone());
+            e.remote_ip = Some(conn.ip_text.clone());
+            e.connected = true;
+            e.connected_at_ms = Some(s.connected_at);
+        }
+        for list in [&mut e.meta.caps, &mut e.meta.commands] {
+            let set: BTreeSet<String> = list.take().unwrap_or_default().into_iter().collect();
+            *list = Some(set.into_iter().collect());
+        }
+        Some(e)
+    }
+
+    fn node_list(&self, id: &str) -> Arc<str> {
+        let ids: BTreeSet<&NodeId> = self
+            .state
+            .all_paired()
+            .keys()
+            .chain(self.nodes_online.keys())
+            .collect();
+        let mut nodes: Vec<NodeEntry> = ids.into_iter().filter_map(|n| self.node_entry(n)).collect();
+        nodes.sort_by_cached_key(|e| {
+            let name = e.meta.display_name.as_deref().unwrap_or(e.node_id.as_str());
+            (!e.connected, name.to_lowercase(), e.node_id.clone())
+        });
+        ok_frame(id, &json!({ "ts": self.now, "nodes": nodes }))
+    }
+
+    fn describe(&self, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.describe", params, &["nodeId"], &self.config.limits)?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        let entry = self
+            .node_entry(&node_id)
+            .ok_or_else(|| ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id })))?;
+        #[derive(Serialize)]
+        struct Described<'a> {
+            ts: u64,
+            #[serde(flatten)]
+            entry: &'a NodeEntry,
+        }
+        Ok(ok_frame(id, &Described { ts: self.now, entry: &entry }))
+    }
+}

@@ -1,0 +1,209 @@
+//! What is stored: pending requests and paired nodes, with OpenClaw's field names (SPEC §5).
+//!
+//! Fields this version does not know (an OpenClaw `bins`, `permissions`, …) are kept in `extra` and
+//! written back unchanged, so loading and saving never loses data. The wire views in [`crate::view`]
+//! decide what clients see.
+
+use crate::ids::{NodeId, RequestId};
+use crate::secret::{Token, TokenHash};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Descriptive metadata a node reports about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeMeta {
+    /// Human name ("Living Room iPad").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Platform ("ios", "linux").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// App version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Core version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_version: Option<String>,
+    /// UI version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_version: Option<String>,
+    /// Device family ("iPad").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_family: Option<String>,
+    /// Model identifier ("iPad13,4").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_identifier: Option<String>,
+    /// Capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caps: Option<Vec<String>>,
+    /// Commands the node asks to expose; they decide the approval scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<String>>,
+}
+
+impl NodeMeta {
+    /// Each field of `newer` that is present replaces the one here.
+    pub fn refresh(&mut self, newer: NodeMeta) {
+        fn take<T>(slot: &mut Option<T>, v: Option<T>) {
+            if v.is_some() {
+                *slot = v;
+            }
+        }
+        take(&mut self.display_name, newer.display_name);
+        take(&mut self.platform, newer.platform);
+        take(&mut self.version, newer.version);
+        take(&mut self.core_version, newer.core_version);
+        take(&mut self.ui_version, newer.ui_version);
+        take(&mut self.device_family, newer.device_family);
+        take(&mut self.model_identifier, newer.model_identifier);
+        take(&mut self.caps, newer.caps);
+        take(&mut self.commands, newer.commands);
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A pending pairing request (`nodes/pending.json`, keyed by `requestId`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRequest {
+    /// The request id.
+    pub request_id: RequestId,
+    /// The node asking.
+    pub node_id: NodeId,
+    /// What the node says about itself.
+    #[serde(flatten)]
+    pub meta: NodeMeta,
+    /// Address of the socket the request came over, recorded by the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_ip: Option<String>,
+    /// Hint for auto-approval flows; true only while every merged request was silent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub silent: bool,
+    /// The node's raw Ed25519 public key (base64url) when a key-proven node made the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// When the request was created (ms since the epoch); it expires `pending_ttl` later.
+    pub ts: u64,
+    /// Fields this version does not interpret, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A paired node (`nodes/paired.json`, keyed by `nodeId`). Holds the hash of its token, never the token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairedNode {
+    /// The node id.
+    pub node_id: NodeId,
+    /// SHA-256 of the current token.
+    pub token_hash: TokenHash,
+    /// Approved metadata, with an operator's rename applied.
+    #[serde(flatten)]
+    pub meta: NodeMeta,
+    /// Address the approved request came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_ip: Option<String>,
+    /// Public key the approved request was bound to, if a node made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// When the node was first paired.
+    pub created_at_ms: u64,
+    /// When the current token was issued.
+    pub approved_at_ms: u64,
+    /// When an operator last renamed it; a rename wins over names the node sends later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_at_ms: Option<u64>,
+    /// Last successful token verification from the node's own connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_connected_at_ms: Option<u64>,
+    /// Fields this version does not interpret, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Why a stored record could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The JSON did not have the expected shape.
+    #[error("{0}")]
+    Shape(#[from] serde_json::Error),
+    /// A paired record had neither `tokenHash` nor a legacy `token`.
+    #[error("paired node {0:?} has neither tokenHash nor token")]
+    NoToken(String),
+}
+
+impl PairedNode {
+    /// Reads a stored paired record, accepting OpenClaw's legacy plaintext `token` and hashing it.
+    /// Returns whether the record was legacy, so the caller rewrites the file hashed.
+    pub fn from_stored(mut value: Value) -> Result<(PairedNode, bool), RecordError> {
+        let mut legacy = false;
+        if let Value::Object(map) = &mut value {
+            match map.remove("token") {
+                Some(Value::String(t)) if !map.contains_key("tokenHash") => {
+                    let hash = Token::new(t).hash();
+                    map.insert("tokenHash".into(), Value::String(hash.to_base64url()));
+                    legacy = true;
+                }
+                Some(_) => legacy = true,
+                None => {}
+            }
+            if !map.contains_key("tokenHash") {
+                let id = map.get("nodeId").and_then(Value::as_str).unwrap_or("?");
+                return Err(RecordError::NoToken(id.to_owned()));
+            }
+        }
+        Ok((serde_json::from_value(value)?, legacy))
+    }
+}
+
+impl PendingRequest {
+    /// Reads a stored pending record.
+    pub fn from_stored(value: Value) -> Result<PendingRequest, RecordError> {
+        Ok(serde_json::from_value(value)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn legacy_plaintext_token_is_hashed_and_unknown_fields_kept() {
+        let (node, legacy) = PairedNode::from_stored(json!({
+            "nodeId": "n1", "token": "secret-token", "displayName": "Box",
+            "createdAtMs": 1, "approvedAtMs": 2, "bins": ["git"], "permissions": {"x": true}
+        }))
+        .unwrap();
+        assert!(legacy);
+        assert!(node.token_hash.matches("secret-token"));
+        assert_eq!(node.meta.display_name.as_deref(), Some("Box"));
+        let out = serde_json::to_string(&node).unwrap();
+        assert!(!out.contains("secret-token"));
+        assert!(!out.contains("\"token\""));
+        assert!(out.contains("\"bins\":[\"git\"]"));
+        assert!(out.contains("tokenHash"));
+    }
+
+    #[test]
+    fn record_without_any_token_is_an_error() {
+        let e = PairedNode::from_stored(json!({"nodeId": "n1", "createdAtMs": 1, "approvedAtMs": 2}));
+        assert!(e.unwrap_err().to_string().contains("n1"));
+    }
+
+    #[test]
+    fn pending_round_trips_with_openclaw_names() {
+        let v = json!({
+            "requestId": "r1", "nodeId": "n1", "displayName": "iPad", "caps": ["camera"],
+            "commands": ["camera.snap"], "remoteIp": "10.0.0.2", "silent": true, "ts": 5, "isRepair": false
+        });
+        let p = PendingRequest::from_stored(v.clone()).unwrap();
+        assert!(p.silent);
+        assert_eq!(serde_json::to_value(&p).unwrap(), v);
+    }
+}

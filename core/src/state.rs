@@ -1,0 +1,310 @@
+//! The pairing state in memory: pending requests and paired nodes, their indices, and the changes of the
+//! current round, staged for the store and undoable if the store fails.
+
+use crate::code::verification_code;
+use crate::ids::{NodeId, RequestId};
+use crate::record::{PairedNode, PendingRequest};
+use crate::store::{Batch, Change, Snapshot};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+enum Undo {
+    Pending(RequestId, Option<PendingRequest>),
+    Paired(NodeId, Option<PairedNode>),
+}
+
+/// Pending requests and paired nodes, indexed for every lookup the methods make.
+#[derive(Default)]
+pub struct PairingState {
+    pending: BTreeMap<RequestId, PendingRequest>,
+    paired: BTreeMap<NodeId, PairedNode>,
+    by_node: HashMap<NodeId, RequestId>,
+    by_code: BTreeMap<String, BTreeSet<RequestId>>,
+    codes: HashMap<RequestId, String>,
+    expiry: BTreeSet<(u64, RequestId)>,
+    node_made_per_ip: HashMap<String, usize>,
+    changes: Vec<Change>,
+    undo: Vec<Undo>,
+}
+
+/// The verification code of a pending request: from its key, or from its id when an operator made it.
+pub fn code_of(req: &PendingRequest) -> String {
+    match req
+        .public_key
+        .as_deref()
+        .and_then(|k| URL_SAFE_NO_PAD.decode(k).ok())
+    {
+        Some(raw) => verification_code(&raw),
+        None => verification_code(req.request_id.as_str().as_bytes()),
+    }
+}
+
+impl PairingState {
+    /// Builds the state from a loaded snapshot. Returns the older duplicates when the snapshot has
+    /// several pending requests for one node (possible in OpenClaw data); the caller resolves them.
+    pub fn load(snapshot: Snapshot, ttl_ms: u64) -> (Self, Vec<PendingRequest>) {
+        let mut s = PairingState::default();
+        for n in snapshot.paired {
+            s.paired.insert(n.node_id.clone(), n);
+        }
+        let mut pending = snapshot.pending;
+        // Newest first, so the request kept for a node is its newest.
+        pending.sort_by(|a, b| b.ts.cmp(&a.ts).then(a.request_id.cmp(&b.request_id)));
+        let mut duplicates = Vec::new();
+        for p in pending {
+            if s.by_node.contains_key(&p.node_id) {
+                duplicates.push(p);
+            } else {
+                s.index(&p, ttl_ms);
+                s.pending.insert(p.request_id.clone(), p);
+            }
+        }
+        (s, duplicates)
+    }
+
+    fn index(&mut self, p: &PendingRequest, ttl_ms: u64) {
+        self.by_node.insert(p.node_id.clone(), p.request_id.clone());
+        let code = code_of(p);
+        self.by_code
+            .entry(code.clone())
+            .or_default()
+            .insert(p.request_id.clone());
+        self.codes.insert(p.request_id.clone(), code);
+        self.expiry
+            .insert((p.ts.saturating_add(ttl_ms), p.request_id.clone()));
+        if p.public_key.is_some()
+            && let Some(ip) = &p.remote_ip
+        {
+            *self.node_made_per_ip.entry(ip.clone()).or_default() += 1;
+        }
+    }
+
+    fn unindex(&mut self, p: &PendingRequest, ttl_ms: u64) {
+        if self.by_node.get(&p.node_id) == Some(&p.request_id) {
+            self.by_node.remove(&p.node_id);
+        }
+        if let Some(code) = self.codes.remove(&p.request_id)
+            && let Some(set) = self.by_code.get_mut(&code)
+        {
+            set.remove(&p.request_id);
+            if set.is_empty() {
+                self.by_code.remove(&code);
+            }
+        }
+        self.expiry
+            .remove(&(p.ts.saturating_add(ttl_ms), p.request_id.clone()));
+        if p.public_key.is_some()
+            && let Some(ip) = &p.remote_ip
+            && let Some(n) = self.node_made_per_ip.get_mut(ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.node_made_per_ip.remove(ip);
+            }
+        }
+    }
+
+    fn set_pending(&mut self, id: &RequestId, value: Option<PendingRequest>, ttl_ms: u64) -> Option<PendingRequest> {
+        let old = self.pending.remove(id);
+        if let Some(o) = &old {
+            self.unindex(o, ttl_ms);
+        }
+        if let Some(v) = value {
+            self.index(&v, ttl_ms);
+            self.pending.insert(id.clone(), v);
+        }
+        old
+    }
+
+    fn set_paired(&mut self, id: &NodeId, value: Option<PairedNode>) -> Option<PairedNode> {
+        match value {
+            Some(v) => self.paired.insert(id.clone(), v),
+            None => self.paired.remove(id),
+        }
+    }
+
+    /// Creates or replaces a pending request.
+    pub fn put_pending(&mut self, req: PendingRequest, ttl_ms: u64) {
+        let id = req.request_id.clone();
+        self.changes.push(Change::PutPending(req.clone()));
+        let old = self.set_pending(&id, Some(req), ttl_ms);
+        self.undo.push(Undo::Pending(id, old));
+    }
+
+    /// Removes a pending request, returning it.
+    pub fn delete_pending(&mut self, id: &RequestId, ttl_ms: u64) -> Option<PendingRequest> {
+        let old = self.set_pending(id, None, ttl_ms)?;
+        self.changes.push(Change::DeletePending(id.clone()));
+        self.undo.push(Undo::Pending(id.clone(), Some(old.clone())));
+        Some(old)
+    }
+
+    /// Creates or replaces a paired node.
+    pub fn put_paired(&mut self, node: PairedNode) {
+        let id = node.node_id.clone();
+        self.changes.push(Change::PutPaired(node.clone()));
+        let old = self.set_paired(&id, Some(node));
+        self.undo.push(Undo::Paired(id, old));
+    }
+
+    /// Removes a paired node, returning it.
+    pub fn delete_paired(&mut self, id: &NodeId) -> Option<PairedNode> {
+        let old = self.set_paired(id, None)?;
+        self.changes.push(Change::DeletePaired(id.clone()));
+        self.undo.push(Undo::Paired(id.clone(), Some(old.clone())));
+        Some(old)
+    }
+
+    /// Stages the deletion of a stored request that was not loaded (an older duplicate for a node).
+    pub fn stage_duplicate_removal(&mut self, id: &RequestId) {
+        self.changes.push(Change::DeletePending(id.clone()));
+    }
+
+    /// Whether this round changed anything.
+    pub fn is_dirty(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// The staged changes and the state after them, for [`crate::Store::commit`].
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            changes: &self.changes,
+            pending: &self.pending,
+            paired: &self.paired,
+        }
+    }
+
+    /// The store made the round durable: forget how to undo it.
+    pub fn committed(&mut self) {
+        self.changes.clear();
+        self.undo.clear();
+    }
+
+    /// The store failed: put everything back as it was before the round.
+    pub fn roll_back(&mut self, ttl_ms: u64) {
+        while let Some(u) = self.undo.pop() {
+            match u {
+                Undo::Pending(id, old) => {
+                    self.set_pending(&id, old, ttl_ms);
+                }
+                Undo::Paired(id, old) => {
+                    self.set_paired(&id, old);
+                }
+            }
+        }
+        self.changes.clear();
+    }
+
+    /// A pending request by id.
+    pub fn pending(&self, id: &RequestId) -> Option<&PendingRequest> {
+        self.pending.get(id)
+    }
+
+    /// The pending request of a node, if any.
+    pub fn pending_for(&self, node: &NodeId) -> Option<&PendingRequest> {
+        self.by_node.get(node).and_then(|id| self.pending.get(id))
+    }
+
+    /// Pending requests whose verification code is `code`.
+    pub fn pending_by_code(&self, code: &str) -> Vec<&PendingRequest> {
+        self.by_code
+            .get(code)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.pending.get(id))
+            .collect()
+    }
+
+    /// The cached verification code of a pending request.
+    pub fn code(&self, id: &RequestId) -> Option<&str> {
+        self.codes.get(id).map(String::as_str)
+    }
+
+    /// A paired node by id.
+    pub fn paired(&self, id: &NodeId) -> Option<&PairedNode> {
+        self.paired.get(id)
+    }
+
+    /// Every pending request, by id.
+    pub fn all_pending(&self) -> &BTreeMap<RequestId, PendingRequest> {
+        &self.pending
+    }
+
+    /// Every paired node, by id.
+    pub fn all_paired(&self) -> &BTreeMap<NodeId, PairedNode> {
+        &self.paired
+    }
+
+    /// Number of pending requests.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Pending requests made by key-proven node connections from `ip`.
+    pub fn node_made_from(&self, ip: &str) -> usize {
+        self.node_made_per_ip.get(ip).copied().unwrap_or(0)
+    }
+
+    /// The earliest expiry among pending requests.
+    pub fn next_expiry(&self) -> Option<(u64, &RequestId)> {
+        self.expiry.iter().next().map(|(t, id)| (*t, id))
+    }
+
+    /// The earliest expiry among node-made requests from `ip` (for `retryAfterMs`).
+    pub fn next_expiry_from(&self, ip: &str) -> Option<u64> {
+        self.expiry
+            .iter()
+            .find(|(_, id)| {
+                self.pending.get(id).is_some_and(|p| {
+                    p.public_key.is_some() && p.remote_ip.as_deref() == Some(ip)
+                })
+            })
+            .map(|(t, _)| *t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::NodeMeta;
+
+    fn req(id: &str, node: &str, ts: u64) -> PendingRequest {
+        PendingRequest {
+            request_id: RequestId(id.into()),
+            node_id: NodeId(node.into()),
+            meta: NodeMeta::default(),
+            remote_ip: Some("10.0.0.1".into()),
+            silent: false,
+            public_key: Some("AAAA".into()),
+            ts,
+            extra: Default::default(),
+        }
+    }
+
+    #[test]
+    fn roll_back_restores_state_and_indices() {
+        let mut s = PairingState::default();
+        s.put_pending(req("r1", "n1", 10), 100);
+        s.committed();
+        s.delete_pending(&RequestId("r1".into()), 100);
+        s.put_pending(req("r2", "n1", 20), 100);
+        assert_eq!(s.pending_for(&NodeId("n1".into())).unwrap().request_id.0, "r2");
+        s.roll_back(100);
+        assert_eq!(s.pending_for(&NodeId("n1".into())).unwrap().request_id.0, "r1");
+        assert_eq!(s.next_expiry().unwrap().0, 110);
+        assert_eq!(s.node_made_from("10.0.0.1"), 1);
+        assert!(!s.is_dirty());
+    }
+
+    #[test]
+    fn load_keeps_newest_request_per_node() {
+        let snap = Snapshot {
+            pending: vec![req("old", "n1", 1), req("new", "n1", 2)],
+            paired: vec![],
+        };
+        let (s, dups) = PairingState::load(snap, 100);
+        assert_eq!(s.pending_count(), 1);
+        assert_eq!(dups[0].request_id.0, "old");
+    }
+}

@@ -1,0 +1,158 @@
+//! Persistence: a small synchronous trait, and the in-memory implementation.
+//!
+//! The gateway stages every change of one round of inputs in a [`Batch`] and calls [`Store::commit`]
+//! once; nothing the batch reports reaches a client before that call returns `Ok`. A store may write the
+//! changes (a journal) or the complete state the batch also exposes (whole files), but it must make the
+//! batch durable atomically: after a crash, either all of it or none of it is visible.
+
+use crate::ids::{NodeId, RequestId};
+use crate::record::{PairedNode, PendingRequest};
+use std::collections::BTreeMap;
+
+/// One change to the durable state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// A pending request was created or refreshed.
+    PutPending(PendingRequest),
+    /// A pending request was resolved.
+    DeletePending(RequestId),
+    /// A node was paired, re-paired, renamed or seen.
+    PutPaired(PairedNode),
+    /// A node was removed.
+    DeletePaired(NodeId),
+}
+
+/// The durable state as loaded at start.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// Pending requests.
+    pub pending: Vec<PendingRequest>,
+    /// Paired nodes.
+    pub paired: Vec<PairedNode>,
+}
+
+/// A group of changes to make durable together, with the complete state after them.
+pub struct Batch<'a> {
+    /// The changes, in the order they were made.
+    pub changes: &'a [Change],
+    /// Every pending request after the changes.
+    pub pending: &'a BTreeMap<RequestId, PendingRequest>,
+    /// Every paired node after the changes.
+    pub paired: &'a BTreeMap<NodeId, PairedNode>,
+}
+
+impl Batch<'_> {
+    /// Whether any change touches pending requests.
+    pub fn touches_pending(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| matches!(c, Change::PutPending(_) | Change::DeletePending(_)))
+    }
+
+    /// Whether any change touches paired nodes.
+    pub fn touches_paired(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| matches!(c, Change::PutPaired(_) | Change::DeletePaired(_)))
+    }
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(String),
+    /// A stored file could not be understood.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// Durable storage of pairing state.
+pub trait Store {
+    /// Loads the state; called once when the gateway starts.
+    fn load(&mut self) -> Result<Snapshot, StoreError>;
+
+    /// Makes a batch durable, atomically, before returning `Ok`.
+    fn commit(&mut self, batch: &Batch<'_>) -> Result<(), StoreError>;
+}
+
+/// A store that keeps the state in memory: for tests, benchmarks and the simulator.
+///
+/// It can be told to fail the next commits, to test that failed writes are never acknowledged.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    pending: BTreeMap<RequestId, PendingRequest>,
+    paired: BTreeMap<NodeId, PairedNode>,
+    fail_commits: u32,
+    commits: u64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A store holding `snapshot`.
+    pub fn with(snapshot: Snapshot) -> Self {
+        let mut s = Self::new();
+        for p in snapshot.pending {
+            s.pending.insert(p.request_id.clone(), p);
+        }
+        for n in snapshot.paired {
+            s.paired.insert(n.node_id.clone(), n);
+        }
+        s
+    }
+
+    /// Makes the next `n` commits fail.
+    pub fn fail_next_commits(&mut self, n: u32) {
+        self.fail_commits = n;
+    }
+
+    /// How many batches were committed.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// The durable state, as a restart would load it.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            pending: self.pending.values().cloned().collect(),
+            paired: self.paired.values().cloned().collect(),
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&mut self) -> Result<Snapshot, StoreError> {
+        Ok(self.snapshot())
+    }
+
+    fn commit(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        if self.fail_commits > 0 {
+            self.fail_commits -= 1;
+            return Err(StoreError::Io("injected write failure".into()));
+        }
+        for change in batch.changes {
+            match change {
+                Change::PutPending(p) => {
+                    self.pending.insert(p.request_id.clone(), p.clone());
+                }
+                Change::DeletePending(id) => {
+                    self.pending.remove(id);
+                }
+                Change::PutPaired(n) => {
+                    self.paired.insert(n.node_id.clone(), n.clone());
+                }
+                Change::DeletePaired(id) => {
+                    self.paired.remove(id);
+                }
+            }
+        }
+        self.commits += 1;
+        Ok(())
+    }
+}

@@ -1,1 +1,6 @@
-//! x
+//! The cross-crate suites of openclaw-pairing, compiled as one integration binary.
+
+// Insta transcript snapshots of every scenario under tests/fixtures.
+mod transcripts;
+// Same seed and inputs give identical transcripts.
+mod determinism;

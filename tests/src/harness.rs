@@ -1,0 +1,462 @@
+//! Drives a [`Gateway`] over a [`MemoryStore`] from a scripted scenario and records every frame in and
+//! out as a JSON transcript.
+//!
+//! A scenario is JSON: `{"description", "seed"?, "config"?, "steps": [...]}`. Each step is one round:
+//! its inputs are fed, the gateway commits once, and every output is recorded. Steps:
+//!
+//! - `{"advance": MS}` moves the clock and wakes the gateway (expiry, ticks, deadlines);
+//! - `{"open": NAME, "ip"?}` opens a connection;
+//! - `{"connect": NAME, "role"?, "scopes"?, "token"?, "client"?, "key"?, "tamper"?, "commands"?, "caps"?}`
+//!   sends a `connect` built for the last challenge; nodes sign with the key named `key` (default NAME);
+//!   `tamper` changes the device block after signing (`nonce`, `signedAtOffset`, `id`, `publicKey`,
+//!   `signature`, `omitDevice`, `signWithKey`);
+//! - `{"call": NAME, "method", "params"?}` sends a request with the next id;
+//! - `{"send": NAME, "frame": JSON}` and `{"sendText": NAME, "text": S}` send anything;
+//! - `{"sendBytes": NAME, "size": N}` sends a frame of N bytes;
+//! - `{"close": NAME}` ends the socket from the client side;
+//! - `{"failCommits": N}` makes the next N store commits fail;
+//! - `{"restart": true}` drops every connection and restarts the gateway from its store;
+//! - `{"batch": [steps]}` feeds several steps' inputs, then commits once (group commit).
+//!
+//! Strings in params may name things by the harness's names: `$node:NAME` (the device id of key NAME),
+//! `$req:NAME` (the latest request id seen for that node), `$req:NAME#K` (the K-th, from 0),
+//! `$code:NAME` (the verification code of its latest request) and `$token:NAME` (the latest token seen
+//! for that node). A NAME without a key stands for itself as a node id.
+
+use pairing_core::proof::{self, SignedFields};
+use pairing_core::{Config, ConnId, Gateway, MemoryStore, Output, Token};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The operator token every scenario's gateway is configured with.
+pub const GATEWAY_TOKEN: &str = "test-gateway-token";
+
+/// The clock a scenario starts at (2026-11-24T00:00:00Z).
+pub const START_MS: u64 = 1_795_996_800_000;
+
+/// The deterministic Ed25519 secret key a scenario calls `name`.
+pub fn key_named(name: &str) -> [u8; 32] {
+    Sha256::digest(format!("openclaw-pairing test key {name}").as_bytes()).into()
+}
+
+/// Applies a scenario's `config` object to the defaults.
+pub fn config_from(v: Option<&Value>) -> Config {
+    let mut c = Config::new(Token::new(GATEWAY_TOKEN));
+    c.server_version = "test".into();
+    let Some(v) = v else { return c };
+    let u = |k: &str| v.get(k).and_then(Value::as_u64);
+    if let Some(x) = u("pendingTtlMs") {
+        c.pending_ttl_ms = x;
+    }
+    if let Some(x) = v.get("pairingEnabled").and_then(Value::as_bool) {
+        c.pairing_enabled = x;
+    }
+    if let Some(x) = u("handshakeTimeoutMs") {
+        c.handshake_timeout_ms = x;
+    }
+    if let Some(l) = v.get("limits") {
+        let n = |k: &str| l.get(k).and_then(Value::as_u64).map(|x| x as usize);
+        let lim = &mut c.limits;
+        if let Some(x) = n("maxPending") {
+            lim.max_pending = x;
+        }
+        if let Some(x) = n("maxPendingPerIp") {
+            lim.max_pending_per_ip = x;
+        }
+        if let Some(x) = n("maxHandshakingPerIp") {
+            lim.max_handshaking_per_ip = x;
+        }
+        if let Some(x) = n("resolvedMemory") {
+            lim.resolved_memory = x;
+        }
+        if let Some(x) = n("maxFailedVerifies") {
+            lim.max_failed_verifies = x as u32;
+        }
+    }
+    c
+}
+
+/// A running scenario.
+pub struct Harness {
+    gateway: Gateway<MemoryStore>,
+    config: Config,
+    seed: [u8; 32],
+    now: u64,
+    conns: BTreeMap<String, ConnId>,
+    names: BTreeMap<ConnId, String>,
+    challenges: BTreeMap<ConnId, String>,
+    requests: BTreeMap<String, Vec<String>>,
+    codes: BTreeMap<String, String>,
+    tokens: BTreeMap<String, String>,
+    next_id: u64,
+    transcript: Vec<Value>,
+}
+
+impl Harness {
+    /// A fresh gateway with an empty store.
+    pub fn new(config: Config, seed: [u8; 32]) -> Self {
+        let gateway = Gateway::new(config.clone(), seed, MemoryStore::new(), START_MS)
+            .expect("memory store loads");
+        Harness {
+            gateway,
+            config,
+            seed,
+            now: START_MS,
+            conns: BTreeMap::new(),
+            names: BTreeMap::new(),
+            challenges: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            codes: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            next_id: 1,
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Runs a whole scenario value and returns `{description, transcript, store}`.
+    pub fn run_scenario(scenario: &Value) -> Value {
+        let seed_n = scenario.get("seed").and_then(Value::as_u64).unwrap_or(1);
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&seed_n.to_le_bytes());
+        let mut h = Harness::new(config_from(scenario.get("config")), seed);
+        for step in scenario["steps"].as_array().into_iter().flatten() {
+            h.step(step);
+        }
+        json!({
+            "description": scenario.get("description").cloned().unwrap_or(Value::Null),
+            "transcript": h.transcript,
+            "store": h.store_json(),
+        })
+    }
+
+    /// The gateway under test.
+    pub fn gateway(&mut self) -> &mut Gateway<MemoryStore> {
+        &mut self.gateway
+    }
+
+    /// The recorded transcript so far.
+    pub fn transcript(&self) -> &[Value] {
+        &self.transcript
+    }
+
+    /// The durable state as JSON (token hashes included: they are what the store holds).
+    pub fn store_json(&self) -> Value {
+        let snap = self.gateway.store().snapshot();
+        json!({ "pending": snap.pending, "paired": snap.paired })
+    }
+
+    /// Runs one step as one round.
+    pub fn step(&mut self, step: &Value) {
+        self.feed(step);
+        self.commit();
+    }
+
+    fn commit(&mut self) {
+        if let Err(e) = self.gateway.commit() {
+            self.transcript
+                .push(json!({ "at": self.at(), "commitFailed": e.to_string() }));
+        }
+        while let Some(out) = self.gateway.poll_output() {
+            self.record(out);
+        }
+    }
+
+    fn at(&self) -> u64 {
+        self.now - START_MS
+    }
+
+    fn name(&self, conn: ConnId) -> String {
+        self.names.get(&conn).cloned().unwrap_or_else(|| conn.to_string())
+    }
+
+    fn record(&mut self, out: Output) {
+        match out {
+            Output::Send { conn, text } => {
+                let frame: Value = serde_json::from_str(&text).expect("gateway sends JSON");
+                self.learn(conn, &frame);
+                let entry = json!({ "at": self.at(), "out": self.name(conn), "frame": frame });
+                self.transcript.push(entry);
+            }
+            Output::Close { conn, code, reason } => {
+                let entry = json!({ "at": self.at(), "close": self.name(conn), "code": code, "reason": reason });
+                self.transcript.push(entry);
+            }
+        }
+    }
+
+    /// Remembers challenges, request ids, codes and tokens seen in outputs, for `$…` references.
+    fn learn(&mut self, conn: ConnId, frame: &Value) {
+        let payload = &frame["payload"];
+        match frame["event"].as_str() {
+            Some("connect.challenge") => {
+                if let Some(n) = payload["nonce"].as_str() {
+                    self.challenges.insert(conn, n.to_owned());
+                }
+            }
+            Some("node.pair.requested") => self.learn_request(payload),
+            _ => {}
+        }
+        if let Some(req) = payload.get("request") {
+            self.learn_request(req);
+        }
+        let token_at = [
+            (&payload["node"]["token"], &payload["node"]["nodeId"]),
+            (&payload["token"], &payload["nodeId"]),
+        ];
+        for (token, node) in token_at {
+            if let (Some(t), Some(n)) = (token.as_str(), node.as_str()) {
+                self.tokens.insert(n.to_owned(), t.to_owned());
+            }
+        }
+    }
+
+    fn learn_request(&mut self, req: &Value) {
+        let (Some(node), Some(id)) = (req["nodeId"].as_str(), req["requestId"].as_str()) else {
+            return;
+        };
+        let list = self.requests.entry(node.to_owned()).or_default();
+        if list.last().map(String::as_str) != Some(id) {
+            list.push(id.to_owned());
+        }
+        if let Some(code) = req["verificationCode"].as_str() {
+            self.codes.insert(node.to_owned(), code.to_owned());
+        }
+    }
+
+    /// The node a name refers to in a map keyed by node id: the device id of key NAME if the map has
+    /// it, else NAME itself (an operator-chosen node id).
+    fn pick<'a, T>(map: &'a BTreeMap<String, T>, name: &str) -> Option<&'a T> {
+        map.get(&proof::device_id(&key_named(name)))
+            .or_else(|| map.get(name))
+    }
+
+    /// Replaces `$…` references in every string of a JSON value.
+    fn resolve(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.resolve_str(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.resolve(x)).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), self.resolve(x)))
+                    .collect::<Map<_, _>>(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    fn resolve_str(&self, s: &str) -> String {
+        let Some((kind, rest)) = s.strip_prefix('$').and_then(|r| r.split_once(':')) else {
+            return s.to_owned();
+        };
+        let (name, index) = match rest.split_once('#') {
+            Some((n, i)) => (n, i.parse::<usize>().ok()),
+            None => (rest, None),
+        };
+        let found = match kind {
+            "node" => Some(proof::device_id(&key_named(name))),
+            "req" => Self::pick(&self.requests, name).and_then(|l| match index {
+                Some(i) => l.get(i).cloned(),
+                None => l.last().cloned(),
+            }),
+            "code" => Self::pick(&self.codes, name).cloned(),
+            "token" => Self::pick(&self.tokens, name).cloned(),
+            _ => None,
+        };
+        found.unwrap_or_else(|| format!("<unresolved {s}>"))
+    }
+
+    fn feed(&mut self, step: &Value) {
+        let conn_of = |h: &Self, key: &str| -> Option<(String, ConnId)> {
+            let name = step.get(key)?.as_str()?.to_owned();
+            let conn = h.conns.get(&name).copied()?;
+            Some((name, conn))
+        };
+        if let Some(ms) = step.get("advance").and_then(Value::as_u64) {
+            self.now += ms;
+            self.transcript.push(json!({ "at": self.at(), "advance": ms }));
+            self.gateway.wake(self.now);
+        } else if let Some(name) = step.get("open").and_then(Value::as_str) {
+            let ip: IpAddr = step
+                .get("ip")
+                .and_then(Value::as_str)
+                .unwrap_or("127.0.0.1")
+                .parse()
+                .expect("scenario ip parses");
+            match self.gateway.open(self.now, ip) {
+                Ok(conn) => {
+                    self.conns.insert(name.to_owned(), conn);
+                    self.names.insert(conn, name.to_owned());
+                    self.transcript
+                        .push(json!({ "at": self.at(), "open": name, "ip": ip.to_string() }));
+                }
+                Err(e) => self.transcript.push(
+                    json!({ "at": self.at(), "open": name, "ip": ip.to_string(), "refused": e.to_string() }),
+                ),
+            }
+        } else if step.get("connect").is_some() {
+            if let Some((name, conn)) = conn_of(self, "connect") {
+                let frame = self.connect_frame(&name, conn, step);
+                self.send(&name, conn, frame);
+            }
+        } else if step.get("call").is_some() {
+            if let Some((name, conn)) = conn_of(self, "call") {
+                let id = self.next_id.to_string();
+                self.next_id += 1;
+                let mut frame = json!({ "type": "req", "id": id, "method": step["method"] });
+                if let Some(p) = step.get("params") {
+                    frame["params"] = self.resolve(p);
+                }
+                self.send(&name, conn, frame);
+            }
+        } else if step.get("send").is_some() {
+            if let Some((name, conn)) = conn_of(self, "send") {
+                let frame = self.resolve(&step["frame"]);
+                self.send(&name, conn, frame);
+            }
+        } else if let Some((name, conn)) = conn_of(self, "sendText") {
+            let text = step["text"].as_str().unwrap_or_default().to_owned();
+            self.transcript
+                .push(json!({ "at": self.at(), "in": name, "text": text }));
+            self.gateway.frame(self.now, conn, &text);
+        } else if let Some((name, conn)) = conn_of(self, "sendBytes") {
+            let size = step["size"].as_u64().unwrap_or(0) as usize;
+            let text = format!("\"{}\"", "x".repeat(size.saturating_sub(2)));
+            self.transcript
+                .push(json!({ "at": self.at(), "in": name, "bytes": text.len() }));
+            self.gateway.frame(self.now, conn, &text);
+        } else if let Some((name, conn)) = conn_of(self, "close") {
+            self.transcript
+                .push(json!({ "at": self.at(), "closed": name }));
+            self.gateway.closed(self.now, conn);
+        } else if let Some(n) = step.get("failCommits").and_then(Value::as_u64) {
+            self.gateway.store_mut().fail_next_commits(n as u32);
+            self.transcript
+                .push(json!({ "at": self.at(), "failCommits": n }));
+        } else if step.get("restart").is_some() {
+            self.restart();
+        } else if let Some(steps) = step.get("batch").and_then(Value::as_array) {
+            for s in steps {
+                self.feed(s);
+            }
+        } else {
+            panic!("unknown scenario step: {step}");
+        }
+    }
+
+    fn restart(&mut self) {
+        let store = self.gateway.store().clone();
+        self.gateway = Gateway::new(self.config.clone(), self.seed, store, self.now)
+            .expect("memory store loads");
+        self.conns.clear();
+        self.names.clear();
+        self.challenges.clear();
+        self.transcript.push(json!({ "at": self.at(), "restart": true }));
+    }
+
+    fn send(&mut self, name: &str, conn: ConnId, frame: Value) {
+        let text = frame.to_string();
+        self.transcript
+            .push(json!({ "at": self.at(), "in": name, "frame": frame }));
+        self.gateway.frame(self.now, conn, &text);
+    }
+
+    fn connect_frame(&self, name: &str, conn: ConnId, step: &Value) -> Value {
+        let role = step.get("role").and_then(Value::as_str).unwrap_or("operator");
+        let id = self.next_connect_id(name);
+        let mut params = if role == "node" {
+            json!({
+                "minProtocol": 3, "maxProtocol": 3, "role": "node", "scopes": [],
+                "client": { "id": "node-host", "version": "1.0.0", "platform": "linux", "mode": "node", "displayName": name },
+            })
+        } else {
+            json!({
+                "minProtocol": 3, "maxProtocol": 3, "role": role,
+                "scopes": ["operator.admin"],
+                "client": { "id": "cli", "version": "1.0.0", "platform": "linux", "mode": "cli" },
+                "auth": { "token": GATEWAY_TOKEN },
+            })
+        };
+        for k in ["scopes", "minProtocol", "maxProtocol", "caps", "commands", "role"] {
+            if let Some(v) = step.get(k) {
+                params[k] = v.clone();
+            }
+        }
+        if let Some(Value::Object(c)) = step.get("client") {
+            for (k, v) in c {
+                params["client"][k] = v.clone();
+            }
+        }
+        if let Some(t) = step.get("token") {
+            if t.is_null() {
+                params.as_object_mut().map(|m| m.remove("auth"));
+            } else {
+                params["auth"] = json!({ "token": t });
+            }
+        }
+        if role == "node" {
+            self.sign_into(name, conn, step, &mut params);
+        }
+        json!({ "type": "req", "id": id, "method": "connect", "params": params })
+    }
+
+    fn next_connect_id(&self, name: &str) -> String {
+        format!("connect-{name}")
+    }
+
+    fn sign_into(&self, name: &str, conn: ConnId, step: &Value, params: &mut Value) {
+        let tamper = step.get("tamper").cloned().unwrap_or(Value::Null);
+        if tamper.get("omitDevice").is_some() {
+            return;
+        }
+        let key_name = step.get("key").and_then(Value::as_str).unwrap_or(name);
+        let signer = tamper
+            .get("signWithKey")
+            .and_then(Value::as_str)
+            .unwrap_or(key_name);
+        let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
+        let signed_at = (self.now as i64
+            + tamper
+                .get("signedAtOffset")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)) as u64;
+        let scopes: Vec<String> = params["scopes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect();
+        let str_of = |v: &Value| v.as_str().unwrap_or("").to_owned();
+        let (client_id, mode) = (str_of(&params["client"]["id"]), str_of(&params["client"]["mode"]));
+        let (platform, family) = (
+            str_of(&params["client"]["platform"]),
+            str_of(&params["client"]["deviceFamily"]),
+        );
+        let fields = SignedFields {
+            client_id: &client_id,
+            client_mode: &mode,
+            role: "node",
+            scopes: &scopes,
+            token: "",
+            platform: &platform,
+            device_family: &family,
+        };
+        let mut p = proof::sign(&key_named(signer), &fields, signed_at, &nonce);
+        if signer != key_name {
+            let honest = proof::sign(&key_named(key_name), &fields, signed_at, &nonce);
+            p.id = honest.id;
+            p.public_key = honest.public_key;
+        }
+        let mut device = json!({
+            "id": p.id, "publicKey": p.public_key, "signature": p.signature,
+            "signedAt": p.signed_at, "nonce": p.nonce,
+        });
+        for k in ["nonce", "id", "publicKey", "signature"] {
+            if let Some(v) = tamper.get(k) {
+                device[k] = v.clone();
+            }
+        }
+        params["device"] = device;
+    }
+}

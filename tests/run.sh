@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every check of openclaw-pairing, as CI runs it. Works on a fresh machine with rustup: the toolchain
+# file brings the wasm32 target; nothing else is needed yet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CI=true
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n==> %s\n' "$*"; }
+
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "installing the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (workspace, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "pairing-core for wasm32-unknown-unknown (clippy + build)"
+cargo clippy -p pairing-core --target wasm32-unknown-unknown -- -D warnings
+cargo build -p pairing-core --target wasm32-unknown-unknown
+
+step "pairing-core has no I/O in its dependency tree or its source"
+bash tests/check-core-purity.sh
+
+step "tests (CI=true: snapshots are checked, never written)"
+cargo test --workspace
+
+step "benchmark smoke (tiny sizes; the real run is in BENCHMARKS.md)"
+cargo run -q -p pairing-tests --bin core-bench -- --smoke
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+
+step "all checks passed"

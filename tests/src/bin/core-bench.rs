@@ -1,0 +1,201 @@
+//! Benchmark of `pairing-core` alone: full pairing flows against the in-memory store.
+//!
+//! Two flows, each measured at 100 and at 10 000 already-paired nodes:
+//! - **operator flow**: an operator requests pairing for a node, approves it, and verifies the token
+//!   from the approve result (no Ed25519);
+//! - **node flow**: a node opens a connection, proves its Ed25519 device key in `connect`, requests
+//!   pairing, an operator approves, the node receives its token and verifies it, and disconnects.
+//!
+//! Only time spent inside the gateway is counted (each input, the commit, draining the outputs); the
+//! client's own work (signing, building and parsing frames) is excluded. Every call runs as its own
+//! round with one commit, the worst case for group commit.
+//!
+//! Run: `cargo run --release -p pairing-tests --bin core-bench` (`--smoke` for a quick check).
+
+use pairing_core::proof::{self, SignedFields};
+use pairing_core::{Config, ConnId, Gateway, MemoryStore, Output, Token};
+use serde_json::{Value, json};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "bench-gateway-token";
+
+struct Bench {
+    gw: Gateway<MemoryStore>,
+    now: u64,
+    op: ConnId,
+    next_id: u64,
+    inside: Duration,
+}
+
+impl Bench {
+    fn new() -> Self {
+        let mut config = Config::new(Token::new(TOKEN));
+        config.limits.max_pending = 1_000_000;
+        config.limits.max_pending_per_ip = 1_000_000;
+        config.limits.max_handshaking_per_ip = 1_000_000;
+        let now = 1_795_996_800_000;
+        let gw = Gateway::new(config, [42; 32], MemoryStore::new(), now).expect("memory store");
+        let mut b = Bench {
+            gw,
+            now,
+            op: ConnId(0),
+            next_id: 0,
+            inside: Duration::ZERO,
+        };
+        b.op = b.open();
+        let hello = json!({"type":"req","id":"c","method":"connect","params":{
+            "minProtocol":3,"maxProtocol":3,"role":"operator","scopes":["operator.admin"],
+            "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},"auth":{"token":TOKEN}}});
+        b.round(b.op, &hello.to_string());
+        b
+    }
+
+    fn timed<T>(&mut self, f: impl FnOnce(&mut Gateway<MemoryStore>) -> T) -> T {
+        let start = Instant::now();
+        let out = f(&mut self.gw);
+        self.inside += start.elapsed();
+        out
+    }
+
+    /// Commits and drains; returns the frames sent (parsing them is client work, not timed).
+    fn drain(&mut self) -> Vec<(ConnId, std::sync::Arc<str>)> {
+        self.timed(|gw| {
+            gw.commit().expect("memory store commits");
+            let mut sent = Vec::new();
+            while let Some(o) = gw.poll_output() {
+                if let Output::Send { conn, text } = o {
+                    sent.push((conn, text));
+                }
+            }
+            sent
+        })
+    }
+
+    fn open(&mut self) -> ConnId {
+        let now = self.now;
+        let conn = self.timed(|gw| gw.open(now, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))).expect("open"));
+        self.drain();
+        conn
+    }
+
+    fn round(&mut self, conn: ConnId, text: &str) -> Vec<(ConnId, std::sync::Arc<str>)> {
+        let now = self.now;
+        self.timed(|gw| gw.frame(now, conn, text));
+        self.drain()
+    }
+
+    fn call(&mut self, conn: ConnId, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        let frame = json!({"type":"req","id":id,"method":method,"params":params}).to_string();
+        let sent = self.round(conn, &frame);
+        let (_, text) = sent
+            .into_iter()
+            .find(|(c, t)| *c == conn && t.contains(&format!("\"id\":\"{id}\"")))
+            .expect("a response");
+        let v: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["ok"], true, "{method} failed: {v}");
+        v["payload"].clone()
+    }
+
+    fn operator_flow(&mut self, i: u64) {
+        let node = format!("node-{i}");
+        let r = self.call(self.op, "node.pair.request", json!({"nodeId": node}));
+        let rid = r["request"]["requestId"].clone();
+        let a = self.call(self.op, "node.pair.approve", json!({"requestId": rid}));
+        let token = a["node"]["token"].clone();
+        let v = self.call(self.op, "node.pair.verify", json!({"nodeId": node, "token": token}));
+        assert_eq!(v["ok"], true);
+    }
+
+    fn node_flow(&mut self, i: u64) {
+        let key: [u8; 32] = {
+            let mut k = [7u8; 32];
+            k[..8].copy_from_slice(&i.to_le_bytes());
+            k
+        };
+        let conn = {
+            let now = self.now;
+            self.timed(|gw| gw.open(now, IpAddr::V4(Ipv4Addr::new(10, 1, 0, 1))).expect("open"))
+        };
+        let challenge = self.drain();
+        let v: Value = serde_json::from_str(&challenge[0].1).expect("json");
+        let nonce = v["payload"]["nonce"].as_str().expect("nonce").to_owned();
+        let fields = SignedFields {
+            client_id: "node-host",
+            client_mode: "node",
+            role: "node",
+            scopes: &[],
+            token: "",
+            platform: "linux",
+            device_family: "",
+        };
+        let p = proof::sign(&key, &fields, self.now, &nonce);
+        let connect = json!({"type":"req","id":"c","method":"connect","params":{
+            "minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
+            "client":{"id":"node-host","version":"1","platform":"linux","mode":"node"},
+            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}});
+        let hello = self.round(conn, &connect.to_string());
+        assert!(hello[0].1.contains("hello-ok"), "{}", hello[0].1);
+        let r = self.call(conn, "node.pair.request", json!({"nodeId": p.id}));
+        let rid = r["request"]["requestId"].clone();
+        self.next_id += 1;
+        let frame = json!({"type":"req","id":self.next_id.to_string(),"method":"node.pair.approve","params":{"requestId":rid}});
+        let sent = self.round(self.op, &frame.to_string());
+        let token = sent
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .find_map(|(_, t)| {
+                let v: Value = serde_json::from_str(t).ok()?;
+                v["payload"]["token"].as_str().map(str::to_owned)
+            })
+            .expect("the node receives its token");
+        let v = self.call(conn, "node.pair.verify", json!({"nodeId": p.id, "token": token}));
+        assert_eq!(v["ok"], true);
+        let now = self.now;
+        self.timed(|gw| gw.closed(now, conn));
+        self.drain();
+    }
+}
+
+fn measure(paired: u64, flows: u64, node_flow: bool) -> (f64, f64) {
+    let mut b = Bench::new();
+    for i in 0..paired {
+        b.operator_flow(1_000_000 + i);
+        b.now += 1;
+    }
+    b.inside = Duration::ZERO;
+    for i in 0..flows {
+        if node_flow {
+            b.node_flow(i);
+        } else {
+            b.operator_flow(i);
+        }
+        b.now += 1;
+    }
+    let secs = b.inside.as_secs_f64();
+    (flows as f64 / secs, secs * 1e9 / flows as f64)
+}
+
+fn main() {
+    let smoke = std::env::args().any(|a| a == "--smoke");
+    let (sizes, flows): (&[u64], u64) = if smoke { (&[10, 100], 50) } else { (&[100, 10_000], 20_000) };
+    println!("pairing-core benchmark: full flows, in-memory store, one commit per call");
+    println!("{:<54} {:>8} {:>10} {:>10}", "flow", "paired", "flows/s", "ns/flow");
+    for (label, node) in [
+        ("operator: request → approve → verify", false),
+        ("node: connect (Ed25519) → request → approve → verify", true),
+    ] {
+        let mut per_flow = Vec::new();
+        for &paired in sizes {
+            let n = if node { flows / 4 } else { flows };
+            let (rate, ns) = measure(paired, n, node);
+            per_flow.push(ns);
+            println!("{label:<54} {paired:>8} {rate:>10.0} {ns:>10.0}");
+        }
+        if let [small, large] = per_flow[..] {
+            println!("{label:<54} growth {}→{}: {:.2}×", sizes[0], sizes[1], large / small);
+        }
+    }
+}

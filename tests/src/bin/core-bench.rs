@@ -178,6 +178,26 @@ fn measure(paired: u64, flows: u64, node_flow: bool) -> (f64, f64) {
     (flows as f64 / secs, secs * 1e9 / flows as f64)
 }
 
+/// Cost of the device-proof check alone, to say what bounds the node flow.
+fn proof_check_ns() -> f64 {
+    let fields = SignedFields {
+        client_id: "node-host",
+        client_mode: "node",
+        role: "node",
+        scopes: &[],
+        token: "",
+        platform: "linux",
+        device_family: "",
+    };
+    let p = proof::sign(&[3; 32], &fields, 1000, "nonce");
+    let n = 2000;
+    let start = Instant::now();
+    for _ in 0..n {
+        proof::verify(&p, &fields, "nonce", 1000, 120_000).expect("valid proof");
+    }
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(n)
+}
+
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let (sizes, flows): (&[u64], u64) = if smoke { (&[10, 100], 50) } else { (&[100, 10_000], 20_000) };
@@ -198,4 +218,5 @@ fn main() {
             println!("{label:<54} growth {}→{}: {:.2}×", sizes[0], sizes[1], large / small);
         }
     }
+    println!("device proof check alone (Ed25519 verify_strict + SHA-256 id): {:.0} ns", proof_check_ns());
 }

@@ -3,7 +3,10 @@ use pairing_tests::harness::Harness;
 #[test]
 fn same_seed_same_transcript_for_every_scenario() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixtures dir").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixtures dir")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.path());
     assert!(!entries.is_empty());
     for e in entries {
@@ -19,7 +22,8 @@ fn same_seed_same_transcript_for_every_scenario() {
 fn different_seed_changes_ids_and_tokens() {
     let scenario: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/operator_initiated.json"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/operator_initiated.json"),
         )
         .unwrap(),
     )

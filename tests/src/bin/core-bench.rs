@@ -74,7 +74,10 @@ impl Bench {
 
     fn open(&mut self) -> ConnId {
         let now = self.now;
-        let conn = self.timed(|gw| gw.open(now, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))).expect("open"));
+        let conn = self.timed(|gw| {
+            gw.open(now, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+                .expect("open")
+        });
         self.drain();
         conn
     }
@@ -105,7 +108,11 @@ impl Bench {
         let rid = r["request"]["requestId"].clone();
         let a = self.call(self.op, "node.pair.approve", json!({"requestId": rid}));
         let token = a["node"]["token"].clone();
-        let v = self.call(self.op, "node.pair.verify", json!({"nodeId": node, "token": token}));
+        let v = self.call(
+            self.op,
+            "node.pair.verify",
+            json!({"nodeId": node, "token": token}),
+        );
         assert_eq!(v["ok"], true);
     }
 
@@ -117,7 +124,10 @@ impl Bench {
         };
         let conn = {
             let now = self.now;
-            self.timed(|gw| gw.open(now, IpAddr::V4(Ipv4Addr::new(10, 1, 0, 1))).expect("open"))
+            self.timed(|gw| {
+                gw.open(now, IpAddr::V4(Ipv4Addr::new(10, 1, 0, 1)))
+                    .expect("open")
+            })
         };
         let challenge = self.drain();
         let v: Value = serde_json::from_str(&challenge[0].1).expect("json");
@@ -151,7 +161,11 @@ impl Bench {
                 v["payload"]["token"].as_str().map(str::to_owned)
             })
             .expect("the node receives its token");
-        let v = self.call(conn, "node.pair.verify", json!({"nodeId": p.id, "token": token}));
+        let v = self.call(
+            conn,
+            "node.pair.verify",
+            json!({"nodeId": p.id, "token": token}),
+        );
         assert_eq!(v["ok"], true);
         let now = self.now;
         self.timed(|gw| gw.closed(now, conn));
@@ -200,9 +214,16 @@ fn proof_check_ns() -> f64 {
 
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
-    let (sizes, flows): (&[u64], u64) = if smoke { (&[10, 100], 50) } else { (&[100, 10_000], 20_000) };
+    let (sizes, flows): (&[u64], u64) = if smoke {
+        (&[10, 100], 50)
+    } else {
+        (&[100, 10_000], 20_000)
+    };
     println!("pairing-core benchmark: full flows, in-memory store, one commit per call");
-    println!("{:<54} {:>8} {:>10} {:>10}", "flow", "paired", "flows/s", "ns/flow");
+    println!(
+        "{:<54} {:>8} {:>10} {:>10}",
+        "flow", "paired", "flows/s", "ns/flow"
+    );
     for (label, node) in [
         ("operator: request → approve → verify", false),
         ("node: connect (Ed25519) → request → approve → verify", true),
@@ -215,8 +236,16 @@ fn main() {
             println!("{label:<54} {paired:>8} {rate:>10.0} {ns:>10.0}");
         }
         if let [small, large] = per_flow[..] {
-            println!("{label:<54} growth {}→{}: {:.2}×", sizes[0], sizes[1], large / small);
+            println!(
+                "{label:<54} growth {}→{}: {:.2}×",
+                sizes[0],
+                sizes[1],
+                large / small
+            );
         }
     }
-    println!("device proof check alone (Ed25519 verify_strict + SHA-256 id): {:.0} ns", proof_check_ns());
+    println!(
+        "device proof check alone (Ed25519 verify_strict + SHA-256 id): {:.0} ns",
+        proof_check_ns()
+    );
 }

@@ -1,8 +1,9 @@
 //! Drives a [`Gateway`] over a [`MemoryStore`] from a scripted scenario and records every frame in and
 //! out as a JSON transcript.
 //!
-//! A scenario is JSON: `{"description", "seed"?, "config"?, "steps": [...]}`. Each step is one round:
-//! its inputs are fed, the gateway commits once, and every output is recorded. Steps:
+//! A scenario is JSON: `{"description", "seed"?, "config"?, "steps": [...]}`; its result is
+//! `{description, transcript, store, storeCommits}` (`storeCommits`: successful store commits). Each
+//! step is one round: its inputs are fed, the gateway commits once, and every output is recorded. Steps:
 //!
 //! - `{"advance": MS}` moves the clock and wakes the gateway (expiry, ticks, deadlines);
 //! - `{"open": NAME, "ip"?}` opens a connection;
@@ -20,8 +21,10 @@
 //!
 //! Strings in params may name things by the harness's names: `$node:NAME` (the device id of key NAME),
 //! `$req:NAME` (the latest request id seen for that node), `$req:NAME#K` (the K-th, from 0),
-//! `$code:NAME` (the verification code of its latest request) and `$token:NAME` (the latest token seen
-//! for that node). A NAME without a key stands for itself as a node id.
+//! `$code:NAME` (the verification code of its latest request; `$code:NAME#K` the K-th distinct one) and `$token:NAME` (the latest token seen
+//! for that node; `$token:NAME#K` the K-th, from 0). A NAME without a key stands for itself as a node id.
+//!
+//! `{"note": S}` records a comment in the transcript and feeds nothing.
 
 use pairing_core::proof::{self, SignedFields};
 use pairing_core::{Config, ConnId, Gateway, MemoryStore, Output, Token};
@@ -88,8 +91,8 @@ pub struct Harness {
     names: BTreeMap<ConnId, String>,
     challenges: BTreeMap<ConnId, String>,
     requests: BTreeMap<String, Vec<String>>,
-    codes: BTreeMap<String, String>,
-    tokens: BTreeMap<String, String>,
+    codes: BTreeMap<String, Vec<String>>,
+    tokens: BTreeMap<String, Vec<String>>,
     next_id: u64,
     transcript: Vec<Value>,
 }
@@ -128,6 +131,7 @@ impl Harness {
             "description": scenario.get("description").cloned().unwrap_or(Value::Null),
             "transcript": h.transcript,
             "store": h.store_json(),
+            "storeCommits": h.gateway.store().commits(),
         })
     }
 
@@ -168,7 +172,10 @@ impl Harness {
     }
 
     fn name(&self, conn: ConnId) -> String {
-        self.names.get(&conn).cloned().unwrap_or_else(|| conn.to_string())
+        self.names
+            .get(&conn)
+            .cloned()
+            .unwrap_or_else(|| conn.to_string())
     }
 
     fn record(&mut self, out: Output) {
@@ -207,7 +214,10 @@ impl Harness {
         ];
         for (token, node) in token_at {
             if let (Some(t), Some(n)) = (token.as_str(), node.as_str()) {
-                self.tokens.insert(n.to_owned(), t.to_owned());
+                let list = self.tokens.entry(n.to_owned()).or_default();
+                if list.last().map(String::as_str) != Some(t) {
+                    list.push(t.to_owned());
+                }
             }
         }
     }
@@ -221,7 +231,10 @@ impl Harness {
             list.push(id.to_owned());
         }
         if let Some(code) = req["verificationCode"].as_str() {
-            self.codes.insert(node.to_owned(), code.to_owned());
+            let codes = self.codes.entry(node.to_owned()).or_default();
+            if codes.last().map(String::as_str) != Some(code) {
+                codes.push(code.to_owned());
+            }
         }
     }
 
@@ -260,8 +273,14 @@ impl Harness {
                 Some(i) => l.get(i).cloned(),
                 None => l.last().cloned(),
             }),
-            "code" => Self::pick(&self.codes, name).cloned(),
-            "token" => Self::pick(&self.tokens, name).cloned(),
+            "code" => Self::pick(&self.codes, name).and_then(|l| match index {
+                Some(i) => l.get(i).cloned(),
+                None => l.last().cloned(),
+            }),
+            "token" => Self::pick(&self.tokens, name).and_then(|l| match index {
+                Some(i) => l.get(i).cloned(),
+                None => l.last().cloned(),
+            }),
             _ => None,
         };
         found.unwrap_or_else(|| format!("<unresolved {s}>"))
@@ -275,7 +294,8 @@ impl Harness {
         };
         if let Some(ms) = step.get("advance").and_then(Value::as_u64) {
             self.now += ms;
-            self.transcript.push(json!({ "at": self.at(), "advance": ms }));
+            self.transcript
+                .push(json!({ "at": self.at(), "advance": ms }));
             self.gateway.wake(self.now);
         } else if let Some(name) = step.get("open").and_then(Value::as_str) {
             let ip: IpAddr = step
@@ -330,6 +350,9 @@ impl Harness {
             self.transcript
                 .push(json!({ "at": self.at(), "closed": name }));
             self.gateway.closed(self.now, conn);
+        } else if let Some(text) = step.get("note").and_then(Value::as_str) {
+            self.transcript
+                .push(json!({ "at": self.at(), "note": text }));
         } else if let Some(n) = step.get("failCommits").and_then(Value::as_u64) {
             self.gateway.store_mut().fail_next_commits(n as u32);
             self.transcript
@@ -352,7 +375,8 @@ impl Harness {
         self.conns.clear();
         self.names.clear();
         self.challenges.clear();
-        self.transcript.push(json!({ "at": self.at(), "restart": true }));
+        self.transcript
+            .push(json!({ "at": self.at(), "restart": true }));
     }
 
     fn send(&mut self, name: &str, conn: ConnId, frame: Value) {
@@ -363,7 +387,10 @@ impl Harness {
     }
 
     fn connect_frame(&self, name: &str, conn: ConnId, step: &Value) -> Value {
-        let role = step.get("role").and_then(Value::as_str).unwrap_or("operator");
+        let role = step
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("operator");
         let id = self.next_connect_id(name);
         let mut params = if role == "node" {
             json!({
@@ -378,7 +405,14 @@ impl Harness {
                 "auth": { "token": GATEWAY_TOKEN },
             })
         };
-        for k in ["scopes", "minProtocol", "maxProtocol", "caps", "commands", "role"] {
+        for k in [
+            "scopes",
+            "minProtocol",
+            "maxProtocol",
+            "caps",
+            "commands",
+            "role",
+        ] {
             if let Some(v) = step.get(k) {
                 params[k] = v.clone();
             }
@@ -428,7 +462,10 @@ impl Harness {
             .filter_map(|s| s.as_str().map(str::to_owned))
             .collect();
         let str_of = |v: &Value| v.as_str().unwrap_or("").to_owned();
-        let (client_id, mode) = (str_of(&params["client"]["id"]), str_of(&params["client"]["mode"]));
+        let (client_id, mode) = (
+            str_of(&params["client"]["id"]),
+            str_of(&params["client"]["mode"]),
+        );
         let (platform, family) = (
             str_of(&params["client"]["platform"]),
             str_of(&params["client"]["deviceFamily"]),

@@ -19,10 +19,7 @@ pub fn verification_code(material: &[u8]) -> String {
 
 /// Normalises what a person typed (`1234-5678`, `12345678`, `1234 5678`) to the canonical form.
 pub fn parse_code(input: &str) -> Option<String> {
-    let digits: String = input
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .collect();
+    let digits: String = input.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

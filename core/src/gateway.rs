@@ -66,8 +66,13 @@ pub enum OpenError {
 /// What a connection is, once its handshake succeeded.
 #[derive(Clone, Debug)]
 pub(crate) enum Role {
-    Operator { scopes: Scopes },
-    Node { device_id: NodeId, public_key: String },
+    Operator {
+        scopes: Scopes,
+    },
+    Node {
+        device_id: NodeId,
+        public_key: String,
+    },
 }
 
 /// What the client said about itself in `connect`.
@@ -484,7 +489,12 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Broadcasts `node.pair.resolved`.
-    pub(crate) fn broadcast_resolved(&mut self, request_id: &str, node_id: &NodeId, decision: Decision) {
+    pub(crate) fn broadcast_resolved(
+        &mut self,
+        request_id: &str,
+        node_id: &NodeId,
+        decision: Decision,
+    ) {
         let ts = self.now;
         self.broadcast(|_, seq| {
             event_frame(
@@ -503,7 +513,11 @@ impl<S: Store> Gateway<S> {
 
     /// Removes a pending request as `decision` (expired, rejected, superseded): remembers why, tells
     /// operators, and tells the node that made it.
-    pub(crate) fn resolve_pending(&mut self, id: &RequestId, decision: Decision) -> Option<PendingRequest> {
+    pub(crate) fn resolve_pending(
+        &mut self,
+        id: &RequestId,
+        decision: Decision,
+    ) -> Option<PendingRequest> {
         let code = self.state.code(id).map(str::to_owned);
         let req = self.state.delete_pending(id, self.config.pending_ttl_ms)?;
         self.resolved.remember(id, code.as_deref(), decision);
@@ -529,7 +543,12 @@ impl<S: Store> Gateway<S> {
 
     /// Sends a decision to the node that made `req` (if a node made it): now, on every connection that
     /// proved its key, or on its next such connection within the delivery window.
-    pub(crate) fn notify_node(&mut self, req: &PendingRequest, decision: Decision, token: Option<Token>) {
+    pub(crate) fn notify_node(
+        &mut self,
+        req: &PendingRequest,
+        decision: Decision,
+        token: Option<Token>,
+    ) {
         let Some(key) = &req.public_key else {
             return;
         };
@@ -540,7 +559,9 @@ impl<S: Store> Gateway<S> {
             ts: self.now,
             token,
             public_key: key.clone(),
-            expires_at: self.now.saturating_add(self.config.token_delivery_window_ms),
+            expires_at: self
+                .now
+                .saturating_add(self.config.token_delivery_window_ms),
         };
         if online.is_empty() {
             self.held.push(Held::Mail(req.node_id.clone(), mail));
@@ -559,9 +580,10 @@ impl<S: Store> Gateway<S> {
             self.emit(conn, mail_frame(node, &mail), Kind::Plain);
             return;
         }
-        let pos = self.held.iter().position(
-            |h| matches!(h, Held::Mail(n, m) if n == node && m.public_key == public_key),
-        );
+        let pos = self
+            .held
+            .iter()
+            .position(|h| matches!(h, Held::Mail(n, m) if n == node && m.public_key == public_key));
         if let Some(pos) = pos
             && let Held::Mail(_, mail) = self.held.remove(pos)
         {
@@ -589,5 +611,269 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::proof::{self, SignedFields};
+    use crate::store::MemoryStore;
+    use serde_json::{Value, json};
+
+    pub(crate) const T0: u64 = 1_000_000_000;
+
+    /// Frames sent in a round (as JSON, with their connection).
+    pub(crate) type Sent = Vec<(ConnId, Value)>;
+    /// Connections closed in a round, with their close codes.
+    pub(crate) type Closed = Vec<(ConnId, u16)>;
+    const TOKEN: &str = "gw-token";
+
+    pub(crate) fn gateway() -> Gateway<MemoryStore> {
+        let mut c = Config::new(Token::new(TOKEN));
+        c.pending_ttl_ms = 20_000;
+        Gateway::new(c, [7; 32], MemoryStore::new(), T0).unwrap()
+    }
+
+    /// Commits and drains: the frames sent (as JSON, with their connection) and the closes.
+    pub(crate) fn round(g: &mut Gateway<MemoryStore>) -> (Sent, Closed) {
+        let _ = g.commit();
+        let (mut sent, mut closed) = (Vec::new(), Vec::new());
+        while let Some(o) = g.poll_output() {
+            match o {
+                Output::Send { conn, text } => {
+                    sent.push((conn, serde_json::from_str(&text).unwrap()))
+                }
+                Output::Close { conn, code, .. } => closed.push((conn, code)),
+            }
+        }
+        (sent, closed)
+    }
+
+    pub(crate) fn nonce_of(sent: &[(ConnId, Value)], conn: ConnId) -> String {
+        sent.iter()
+            .find(|(c, f)| *c == conn && f["event"] == "connect.challenge")
+            .map(|(_, f)| f["payload"]["nonce"].as_str().unwrap().to_owned())
+            .unwrap()
+    }
+
+    /// Opens a connection and sends `params` as its `connect`; returns it and what came back.
+    pub(crate) fn connect_with(
+        g: &mut Gateway<MemoryStore>,
+        now: u64,
+        params: impl FnOnce(&str) -> Value,
+    ) -> (ConnId, Sent, Closed) {
+        let conn = g.open(now, "10.0.0.1".parse().unwrap()).unwrap();
+        let (sent, _) = round(g);
+        let nonce = nonce_of(&sent, conn);
+        let frame =
+            json!({"type": "req", "id": "c", "method": "connect", "params": params(&nonce)});
+        g.frame(now, conn, &frame.to_string());
+        let (sent, closed) = round(g);
+        (conn, sent, closed)
+    }
+
+    pub(crate) fn operator_params(extra: Value) -> Value {
+        let mut p = json!({
+            "minProtocol": 3, "maxProtocol": 3, "role": "operator", "scopes": ["operator.admin"],
+            "client": {"id": "cli", "version": "1", "platform": "linux", "mode": "cli"},
+            "auth": {"token": TOKEN},
+        });
+        if let (Value::Object(p), Value::Object(e)) = (&mut p, extra) {
+            p.extend(e);
+        }
+        p
+    }
+
+    pub(crate) fn operator(g: &mut Gateway<MemoryStore>) -> ConnId {
+        let (conn, sent, _) = connect_with(g, T0, |_| operator_params(json!({})));
+        assert_eq!(sent[0].1["ok"], true, "{sent:?}");
+        conn
+    }
+
+    /// A key-proven node connection for the secret key `sk`; returns it and its device id.
+    pub(crate) fn node(g: &mut Gateway<MemoryStore>, now: u64, sk: [u8; 32]) -> (ConnId, String) {
+        let (conn, sent, _) = connect_with(g, now, |nonce| {
+            let fields = SignedFields {
+                client_id: "node-host",
+                client_mode: "node",
+                role: "node",
+                scopes: &[],
+                token: "",
+                platform: "linux",
+                device_family: "",
+            };
+            let p = proof::sign(&sk, &fields, now, nonce);
+            json!({
+                "minProtocol": 3, "maxProtocol": 3, "role": "node", "scopes": [],
+                "client": {"id": "node-host", "version": "1", "platform": "linux", "mode": "node"},
+                "device": {"id": p.id, "publicKey": p.public_key, "signature": p.signature,
+                           "signedAt": p.signed_at, "nonce": p.nonce},
+            })
+        });
+        assert_eq!(sent[0].1["ok"], true, "{sent:?}");
+        (conn, proof::device_id(&sk))
+    }
+
+    pub(crate) fn call(
+        g: &mut Gateway<MemoryStore>,
+        now: u64,
+        conn: ConnId,
+        method: &str,
+        params: Value,
+    ) {
+        let frame = json!({"type": "req", "id": method, "method": method, "params": params});
+        g.frame(now, conn, &frame.to_string());
+    }
+
+    #[test]
+    fn failed_commit_rolls_back_state_seq_events_and_mail() {
+        let mut g = gateway();
+        let op = operator(&mut g);
+        let (n, id) = node(&mut g, T0, [1; 32]);
+        call(&mut g, T0, n, "node.pair.request", json!({"nodeId": id}));
+        let (sent, _) = round(&mut g);
+        let rid = sent[1].1["payload"]["request"]["requestId"].clone();
+        assert_eq!(g.seq(), 1);
+        let commits = g.store().commits();
+
+        // The node goes away, so the approval's token would wait in the mailbox.
+        g.closed(T0, n);
+        g.store_mut().fail_next_commits(1);
+        call(
+            &mut g,
+            T0,
+            op,
+            "node.pair.approve",
+            json!({"requestId": rid}),
+        );
+        assert!(g.commit().is_err());
+        let mut out = Vec::new();
+        while let Some(o) = g.poll_output() {
+            out.push(o);
+        }
+        assert_eq!(out.len(), 1, "only the rewritten answer goes out: {out:?}");
+        let Output::Send { conn, text } = &out[0] else {
+            panic!()
+        };
+        let frame: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(*conn, op);
+        assert_eq!(frame["error"]["code"], "UNAVAILABLE");
+        assert_eq!(frame["error"]["retryable"], true);
+        assert_eq!(g.seq(), 1, "the seq of the dropped event is reused");
+        assert_eq!(g.state().pending_count(), 1);
+        assert!(g.state().all_paired().is_empty());
+        assert_eq!(
+            g.mailbox_len(),
+            0,
+            "no token is held for an undone approval"
+        );
+        assert_eq!(g.store().commits(), commits);
+        assert_eq!(g.store().snapshot().pending.len(), 1);
+
+        // The retry succeeds and reuses the seq.
+        call(
+            &mut g,
+            T0,
+            op,
+            "node.pair.approve",
+            json!({"requestId": rid}),
+        );
+        let (sent, _) = round(&mut g);
+        assert_eq!(sent[0].1["seq"], 2);
+        assert_eq!(sent[1].1["ok"], true);
+        assert_eq!(g.mailbox_len(), 1);
+        assert_eq!(g.store().snapshot().paired.len(), 1);
+    }
+
+    #[test]
+    fn failed_commit_of_an_expiry_is_retried_on_the_next_wake() {
+        let mut g = gateway();
+        let op = operator(&mut g);
+        call(
+            &mut g,
+            T0,
+            op,
+            "node.pair.request",
+            json!({"nodeId": "box"}),
+        );
+        round(&mut g);
+        g.store_mut().fail_next_commits(1);
+        g.wake(T0 + 20_000);
+        assert!(g.commit().is_err());
+        assert!(
+            g.poll_output().is_none(),
+            "no expired event for an undone expiry"
+        );
+        assert_eq!(g.state().pending_count(), 1);
+        assert_eq!(g.poll_timeout(), Some(T0 + 20_000), "still due");
+        g.wake(T0 + 20_001);
+        let (sent, _) = round(&mut g);
+        assert_eq!(sent[0].1["payload"]["decision"], "expired");
+        assert_eq!(g.state().pending_count(), 0);
+        assert!(g.store().snapshot().pending.is_empty());
+    }
+
+    #[test]
+    fn poll_timeout_is_the_earliest_deadline() {
+        let mut g = gateway();
+        assert_eq!(g.poll_timeout(), Some(T0 + 30_000), "the first tick");
+        let c = g.open(T0 + 1_000, "10.0.0.2".parse().unwrap()).unwrap();
+        assert_eq!(
+            g.poll_timeout(),
+            Some(T0 + 11_000),
+            "the handshake deadline"
+        );
+        g.closed(T0 + 1_000, c);
+        assert_eq!(g.poll_timeout(), Some(T0 + 30_000));
+        let op = operator(&mut g);
+        call(
+            &mut g,
+            T0 + 2_000,
+            op,
+            "node.pair.request",
+            json!({"nodeId": "box"}),
+        );
+        round(&mut g);
+        assert_eq!(g.poll_timeout(), Some(T0 + 22_000), "the request's expiry");
+        g.wake(T0 + 22_000);
+        round(&mut g);
+        assert_eq!(g.poll_timeout(), Some(T0 + 30_000));
+        g.wake(T0 + 30_000);
+        let (sent, _) = round(&mut g);
+        assert_eq!(sent.iter().filter(|(_, f)| f["event"] == "tick").count(), 1);
+        assert_eq!(g.poll_timeout(), Some(T0 + 60_000), "the next tick");
+    }
+
+    #[test]
+    fn poll_timeout_includes_undelivered_decisions() {
+        let mut g = gateway();
+        let op = operator(&mut g);
+        let (n, id) = node(&mut g, T0, [2; 32]);
+        call(&mut g, T0, n, "node.pair.request", json!({"nodeId": id}));
+        let (sent, _) = round(&mut g);
+        let rid = sent[1].1["payload"]["request"]["requestId"].clone();
+        g.closed(T0, n);
+        call(
+            &mut g,
+            T0 + 1_000,
+            op,
+            "node.pair.approve",
+            json!({"requestId": rid}),
+        );
+        round(&mut g);
+        assert_eq!(g.mailbox_len(), 1);
+        g.wake(T0 + 30_000);
+        round(&mut g);
+        g.wake(T0 + 600_000);
+        round(&mut g);
+        assert_eq!(
+            g.poll_timeout(),
+            Some(T0 + 601_000),
+            "the token's delivery window ends"
+        );
+        g.wake(T0 + 601_000);
+        round(&mut g);
+        assert_eq!(g.mailbox_len(), 0);
     }
 }

@@ -122,9 +122,10 @@ impl<S: Store> Gateway<S> {
         let p = Params::lenient("connect", params, &self.config.limits)?;
         let min_protocol = p.req_u64("minProtocol")?;
         let max_protocol = p.req_u64("maxProtocol")?;
-        let c = p
-            .nested("client")?
-            .ok_or_else(|| ApiError::invalid("invalid connect params: client: required (an object)"))?;
+        let c = p.nested("client")?.ok_or_else(|| {
+            ApiError::invalid("invalid connect params: client: required (an object)")
+                .with_details(json!({ "field": "client" }))
+        })?;
         let client = Client {
             id: c.req_str_max("id", self.config.limits.max_string_chars)?,
             mode: c.req_str_max("mode", self.config.limits.max_string_chars)?,
@@ -142,14 +143,25 @@ impl<S: Store> Gateway<S> {
             None => (None, String::new()),
             Some(a) => {
                 let token = a.raw_str("token")?;
-                let signed = [token.clone(), a.raw_str("deviceToken")?, a.raw_str("bootstrapToken")?]
-                    .into_iter()
-                    .find(|t| !t.is_empty())
-                    .unwrap_or_default();
+                let signed = [
+                    token.clone(),
+                    a.raw_str("deviceToken")?,
+                    a.raw_str("bootstrapToken")?,
+                ]
+                .into_iter()
+                .find(|t| !t.is_empty())
+                .unwrap_or_default();
                 ((!token.is_empty()).then_some(token), signed)
             }
         };
-        let device = match p.nested("device")? {
+        // Only a node's device block is a proof. An operator's (the OpenClaw CLI sends one) is accepted
+        // unread, whatever its shape, as SPEC §3 and §10 ask.
+        let device_block = if role == "node" {
+            p.nested("device")?
+        } else {
+            None
+        };
+        let device = match device_block {
             None => None,
             Some(d) => Some(DeviceProof {
                 id: d.req_str_max("id", self.config.limits.max_string_chars)?,
@@ -226,15 +238,24 @@ impl<S: Store> Gateway<S> {
                     platform: c.client.platform.as_deref().unwrap_or(""),
                     device_family: c.client.device_family.as_deref().unwrap_or(""),
                 };
-                let nonce = self.conns.get(&conn).map(|c| c.nonce.as_str()).unwrap_or("");
-                verify(device, &fields, nonce, self.now, self.config.signature_skew_ms).map_err(
-                    |f| {
-                        Refusal::invalid(
-                            ApiError::invalid(f.message())
-                                .with_details(json!({ "code": f.code(), "reason": f.reason() })),
-                        )
-                    },
-                )?;
+                let nonce = self
+                    .conns
+                    .get(&conn)
+                    .map(|c| c.nonce.as_str())
+                    .unwrap_or("");
+                verify(
+                    device,
+                    &fields,
+                    nonce,
+                    self.now,
+                    self.config.signature_skew_ms,
+                )
+                .map_err(|f| {
+                    Refusal::invalid(
+                        ApiError::invalid(f.message())
+                            .with_details(json!({ "code": f.code(), "reason": f.reason() })),
+                    )
+                })?;
                 Role::Node {
                     device_id: NodeId(device.id.to_ascii_lowercase()),
                     public_key: device.public_key.trim_end_matches('=').to_owned(),
@@ -260,11 +281,12 @@ impl<S: Store> Gateway<S> {
             Role::Operator { .. } => None,
         };
         let conn_id = self.rng.uuid();
-        let (methods, events): (&'static [&'static str], &'static [&'static str]) = if node.is_some() {
-            (&NODE_METHODS, &NODE_EVENTS)
-        } else {
-            (&OPERATOR_METHODS, &OPERATOR_EVENTS)
-        };
+        let (methods, events): (&'static [&'static str], &'static [&'static str]) =
+            if node.is_some() {
+                (&NODE_METHODS, &NODE_EVENTS)
+            } else {
+                (&OPERATOR_METHODS, &OPERATOR_EVENTS)
+            };
         let hello = HelloOk {
             ty: "hello-ok",
             protocol: PROTOCOL_VERSION,
@@ -285,5 +307,39 @@ impl<S: Store> Gateway<S> {
         if let Some((device_id, public_key)) = node {
             self.deliver_mail(conn, &device_id, &public_key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::gateway::tests::{T0, connect_with, gateway, operator_params};
+    use serde_json::json;
+
+    #[test]
+    fn an_operators_device_block_is_not_checked_whatever_its_shape() {
+        for device in [
+            json!({"id": "x"}),
+            json!({"id": 5, "signedAt": "soon"}),
+            json!("a string"),
+            json!({"id": "d", "publicKey": "p", "signature": "s", "signedAt": 1, "nonce": "n"}),
+        ] {
+            let mut g = gateway();
+            let (_, sent, closed) =
+                connect_with(&mut g, T0, |_| operator_params(json!({"device": device})));
+            assert_eq!(sent[0].1["ok"], true, "{device}: {sent:?}");
+            assert!(closed.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_missing_client_is_named_in_details() {
+        let mut g = gateway();
+        let (_, sent, closed) = connect_with(&mut g, T0, |_| {
+            let mut p = operator_params(json!({}));
+            p.as_object_mut().unwrap().remove("client");
+            p
+        });
+        assert_eq!(sent[0].1["error"]["details"], json!({"field": "client"}));
+        assert_eq!(closed[0].1, 1008);
     }
 }

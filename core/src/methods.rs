@@ -165,18 +165,32 @@ impl<S: Store> Gateway<S> {
         }
     }
 
-    fn pending_view_frame(&self, id: &RequestId, build: impl FnOnce(PendingView<'_>) -> Arc<str>) -> Arc<str> {
+    fn pending_view_frame(
+        &self,
+        id: &RequestId,
+        build: impl FnOnce(PendingView<'_>) -> Arc<str>,
+    ) -> Arc<str> {
         let req = self.state.pending(id).expect("pending request exists");
         let code = self.state.code(id).unwrap_or_default();
         let is_repair = self.state.paired(&req.node_id).is_some();
-        build(PendingView::new(req, code, is_repair, self.config.pending_ttl_ms))
+        build(PendingView::new(
+            req,
+            code,
+            is_repair,
+            self.config.pending_ttl_ms,
+        ))
     }
 
     fn pair_request(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
         if !self.config.pairing_enabled {
             return Err(ApiError::new(ErrorCode::Unavailable, "pairing disabled"));
         }
-        let p = Params::new("node.pair.request", params, &REQUEST_FIELDS, &self.config.limits)?;
+        let p = Params::new(
+            "node.pair.request",
+            params,
+            &REQUEST_FIELDS,
+            &self.config.limits,
+        )?;
         let node_id = NodeId(p.node_id("nodeId")?);
         let mut meta = NodeMeta {
             display_name: p.opt_str("displayName")?,
@@ -210,7 +224,14 @@ impl<S: Store> Gateway<S> {
                 self.state.put_pending(merged, ttl);
             }
             return Ok(self.pending_view_frame(&old.request_id, |request| {
-                ok_frame(id, &RequestResult { status: "pending", request, created: false })
+                ok_frame(
+                    id,
+                    &RequestResult {
+                        status: "pending",
+                        request,
+                        created: false,
+                    },
+                )
             }));
         }
         self.check_pending_limits(caller, key.is_some(), existing.as_ref())?;
@@ -230,10 +251,19 @@ impl<S: Store> Gateway<S> {
         };
         self.state.put_pending(req, ttl);
         self.broadcast(|gw, seq| {
-            gw.pending_view_frame(&request_id, |v| event_frame("node.pair.requested", &v, Some(seq)))
+            gw.pending_view_frame(&request_id, |v| {
+                event_frame("node.pair.requested", &v, Some(seq))
+            })
         });
         Ok(self.pending_view_frame(&request_id, |request| {
-            ok_frame(id, &RequestResult { status: "pending", request, created: true })
+            ok_frame(
+                id,
+                &RequestResult {
+                    status: "pending",
+                    request,
+                    created: true,
+                },
+            )
         }))
     }
 
@@ -293,15 +323,18 @@ impl<S: Store> Gateway<S> {
     fn find_pending(&self, p: &Params<'_>, method: &str) -> Result<PendingRequest, ApiError> {
         match (p.has("requestId"), p.has("code")) {
             (true, false) => {
-                let rid = RequestId(p.req_str_max("requestId", self.config.limits.max_string_chars)?);
+                let rid =
+                    RequestId(p.req_str_max("requestId", self.config.limits.max_string_chars)?);
                 if let Some(req) = self.state.pending(&rid) {
                     return Ok(req.clone());
                 }
                 Err(match self.resolved.by_id(&rid) {
                     None => ApiError::invalid("unknown requestId")
                         .with_details(json!({ "reason": "unknown", "requestId": rid })),
-                    Some(d) => ApiError::invalid(format!("unknown requestId: {}", reason_phrase(d)))
-                        .with_details(json!({ "reason": d, "requestId": rid })),
+                    Some(d) => {
+                        ApiError::invalid(format!("unknown requestId: {}", reason_phrase(d)))
+                            .with_details(json!({ "reason": d, "requestId": rid }))
+                    }
                 })
             }
             (false, true) => {
@@ -315,11 +348,15 @@ impl<S: Store> Gateway<S> {
                 match self.state.pending_by_code(&code).as_slice() {
                     [one] => Ok((*one).clone()),
                     [] => Err(match self.resolved.by_code(&code) {
-                        None => ApiError::invalid(format!("unknown code {code}: no pending request shows it"))
-                            .with_details(json!({ "reason": "unknown", "code": code })),
+                        None => ApiError::invalid(format!(
+                            "unknown code {code}: no pending request shows it"
+                        ))
+                        .with_details(json!({ "reason": "unknown", "code": code })),
                         Some((rid, d)) => {
                             ApiError::invalid(format!("unknown code {code}: {}", reason_phrase(d)))
-                                .with_details(json!({ "reason": d, "code": code, "requestId": rid }))
+                                .with_details(
+                                    json!({ "reason": d, "code": code, "requestId": rid }),
+                                )
                         }
                     }),
                     many => {
@@ -339,7 +376,12 @@ impl<S: Store> Gateway<S> {
     }
 
     fn pair_approve(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new("node.pair.approve", params, &["requestId", "code"], &self.config.limits)?;
+        let p = Params::new(
+            "node.pair.approve",
+            params,
+            &["requestId", "code"],
+            &self.config.limits,
+        )?;
         let req = self.find_pending(&p, "node.pair.approve")?;
         let scopes = caller.scopes.unwrap_or_default();
         if let Some(missing) = required_approve_scopes(req.meta.commands.as_deref())
@@ -374,7 +416,8 @@ impl<S: Store> Gateway<S> {
             extra,
         };
         let code = self.state.code(&req.request_id).map(str::to_owned);
-        self.state.delete_pending(&req.request_id, self.config.pending_ttl_ms);
+        self.state
+            .delete_pending(&req.request_id, self.config.pending_ttl_ms);
         self.state.put_paired(node.clone());
         self.resolved
             .remember(&req.request_id, code.as_deref(), Decision::Approved);
@@ -391,7 +434,12 @@ impl<S: Store> Gateway<S> {
     }
 
     fn pair_reject(&mut self, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new("node.pair.reject", params, &["requestId", "code"], &self.config.limits)?;
+        let p = Params::new(
+            "node.pair.reject",
+            params,
+            &["requestId", "code"],
+            &self.config.limits,
+        )?;
         let req = self.find_pending(&p, "node.pair.reject")?;
         self.resolve_pending(&req.request_id, Decision::Rejected);
         Ok(ok_frame(
@@ -401,7 +449,12 @@ impl<S: Store> Gateway<S> {
     }
 
     fn pair_verify(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new("node.pair.verify", params, &["nodeId", "token"], &self.config.limits)?;
+        let p = Params::new(
+            "node.pair.verify",
+            params,
+            &["nodeId", "token"],
+            &self.config.limits,
+        )?;
         let node_id = NodeId(p.node_id("nodeId")?);
         let token = p.raw_str("token")?;
         let own = caller.own_node(&node_id)?.is_some();
@@ -416,7 +469,10 @@ impl<S: Store> Gateway<S> {
                     node.last_connected_at_ms = Some(self.now);
                     self.state.put_paired(node.clone());
                 }
-                Ok(ok_frame(id, &json!({ "ok": true, "node": PairedView::new(&node) })))
+                Ok(ok_frame(
+                    id,
+                    &json!({ "ok": true, "node": PairedView::new(&node) }),
+                ))
             }
             None => {
                 if own && let Some(c) = self.conns.get_mut(&caller.conn) {
@@ -434,7 +490,9 @@ impl<S: Store> Gateway<S> {
         let p = Params::new("node.pair.remove", params, &["nodeId"], &self.config.limits)?;
         let node_id = NodeId(p.node_id("nodeId")?);
         if self.state.delete_paired(&node_id).is_none() {
-            return Err(ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id })));
+            return Err(
+                ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
+            );
         }
         self.held.push(Held::Unmail(node_id.clone()));
         self.broadcast_resolved("", &node_id, Decision::Removed);
@@ -442,16 +500,26 @@ impl<S: Store> Gateway<S> {
     }
 
     fn rename(&mut self, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new("node.rename", params, &["nodeId", "displayName"], &self.config.limits)?;
+        let p = Params::new(
+            "node.rename",
+            params,
+            &["nodeId", "displayName"],
+            &self.config.limits,
+        )?;
         let node_id = NodeId(p.node_id("nodeId")?);
         let name = p.req_str_max("displayName", self.config.limits.max_string_chars)?;
         let Some(mut node) = self.state.paired(&node_id).cloned() else {
-            return Err(ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id })));
+            return Err(
+                ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
+            );
         };
         node.meta.display_name = Some(name.clone());
         node.renamed_at_ms = Some(self.now);
         self.state.put_paired(node);
-        Ok(ok_frame(id, &json!({ "nodeId": node_id, "displayName": name })))
+        Ok(ok_frame(
+            id,
+            &json!({ "nodeId": node_id, "displayName": name }),
+        ))
     }
 
     /// The merged `node.list` entry of one node: its paired record and its live connection.
@@ -482,7 +550,11 @@ impl<S: Store> Gateway<S> {
             let c = &s.client;
             let renamed = record.is_some_and(|r| r.renamed_at_ms.is_some());
             let mut fresh = NodeMeta {
-                display_name: if renamed { None } else { c.display_name.clone() },
+                display_name: if renamed {
+                    None
+                } else {
+                    c.display_name.clone()
+                },
                 platform: c.platform.clone(),
                 version: c.version.clone(),
                 device_family: c.device_family.clone(),
@@ -514,7 +586,8 @@ impl<S: Store> Gateway<S> {
             .keys()
             .chain(self.nodes_online.keys())
             .collect();
-        let mut nodes: Vec<NodeEntry> = ids.into_iter().filter_map(|n| self.node_entry(n)).collect();
+        let mut nodes: Vec<NodeEntry> =
+            ids.into_iter().filter_map(|n| self.node_entry(n)).collect();
         nodes.sort_by_cached_key(|e| {
             let name = e.meta.display_name.as_deref().unwrap_or(e.node_id.as_str());
             (!e.connected, name.to_lowercase(), e.node_id.clone())
@@ -525,15 +598,21 @@ impl<S: Store> Gateway<S> {
     fn describe(&self, id: &str, params: serde_json::Value) -> Reply {
         let p = Params::new("node.describe", params, &["nodeId"], &self.config.limits)?;
         let node_id = NodeId(p.node_id("nodeId")?);
-        let entry = self
-            .node_entry(&node_id)
-            .ok_or_else(|| ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id })))?;
+        let entry = self.node_entry(&node_id).ok_or_else(|| {
+            ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
+        })?;
         #[derive(Serialize)]
         struct Described<'a> {
             ts: u64,
             #[serde(flatten)]
             entry: &'a NodeEntry,
         }
-        Ok(ok_frame(id, &Described { ts: self.now, entry: &entry }))
+        Ok(ok_frame(
+            id,
+            &Described {
+                ts: self.now,
+                entry: &entry,
+            },
+        ))
     }
 }

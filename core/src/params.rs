@@ -50,7 +50,8 @@ impl<'a> Params<'a> {
             let shown: String = extra.chars().take(64).collect();
             return Err(ApiError::invalid(format!(
                 "invalid {context} params: at root: unexpected property '{shown}'"
-            )));
+            ))
+            .with_details(serde_json::json!({ "field": shown })));
         }
         Ok(Params {
             context,
@@ -62,8 +63,11 @@ impl<'a> Params<'a> {
 
     fn error(&self, field: &str, problem: &str) -> ApiError {
         let field = format!("{}{field}", self.prefix);
-        ApiError::invalid(format!("invalid {} params: {field}: {problem}", self.context))
-            .with_details(serde_json::json!({ "field": field }))
+        ApiError::invalid(format!(
+            "invalid {} params: {field}: {problem}",
+            self.context
+        ))
+        .with_details(serde_json::json!({ "field": field }))
     }
 
     /// Whether the field is present (and not null).
@@ -116,7 +120,10 @@ impl<'a> Params<'a> {
             }
             Some(Value::String(_)) => Err(self.error(
                 field,
-                &format!("must be at most {} characters", self.limits.max_string_chars),
+                &format!(
+                    "must be at most {} characters",
+                    self.limits.max_string_chars
+                ),
             )),
             Some(_) => Err(self.error(field, "must be a string")),
         }
@@ -246,7 +253,11 @@ mod tests {
     #[test]
     fn unknown_fields_are_named() {
         let e = p(json!({"zz": 1})).err().unwrap();
-        assert_eq!(e.message, "invalid m params: at root: unexpected property 'zz'");
+        assert_eq!(
+            e.message,
+            "invalid m params: at root: unexpected property 'zz'"
+        );
+        assert_eq!(e.details, Some(json!({"field": "zz"})));
         assert!(p(json!([1])).is_err());
         assert!(p(Value::Null).is_ok());
     }
@@ -255,7 +266,10 @@ mod tests {
     fn strings_are_trimmed_bounded_and_typed() {
         let q = p(json!({"a": "  x  ", "b": 3})).unwrap();
         assert_eq!(q.opt_str("a").unwrap().as_deref(), Some("x"));
-        assert_eq!(q.opt_str("b").unwrap_err().message, "invalid m params: b: must be a string");
+        assert_eq!(
+            q.opt_str("b").unwrap_err().message,
+            "invalid m params: b: must be a string"
+        );
         let q = p(json!({"a": "x".repeat(257)})).unwrap();
         assert!(q.opt_str("a").unwrap_err().message.contains("at most 256"));
         let q = p(json!({"a": "bad\u{1b}[31m"})).unwrap();

@@ -102,7 +102,12 @@ pub fn normalize_metadata(value: &str) -> String {
 }
 
 /// The exact string a node signs: `v3|deviceId|clientId|clientMode|role|scopes|signedAtMs|token|nonce|platform|deviceFamily`.
-pub fn payload_v3(device_id: &str, fields: &SignedFields<'_>, signed_at: u64, nonce: &str) -> String {
+pub fn payload_v3(
+    device_id: &str,
+    fields: &SignedFields<'_>,
+    signed_at: u64,
+    nonce: &str,
+) -> String {
     [
         "v3",
         device_id,
@@ -161,7 +166,12 @@ pub fn verify(
 }
 
 /// The node side: signs the v3 payload with a 32-byte Ed25519 secret key, producing the `device` block.
-pub fn sign(secret_key: &[u8; 32], fields: &SignedFields<'_>, signed_at: u64, nonce: &str) -> DeviceProof {
+pub fn sign(
+    secret_key: &[u8; 32],
+    fields: &SignedFields<'_>,
+    signed_at: u64,
+    nonce: &str,
+) -> DeviceProof {
     use ed25519_dalek::{Signer, SigningKey};
     let sk = SigningKey::from_bytes(secret_key);
     let raw = sk.verifying_key().to_bytes();
@@ -208,7 +218,10 @@ mod tests {
         let s = vec!["a".to_string(), "b".to_string()];
         let mut f = fields(&s);
         f.device_family = "iPad";
-        assert_eq!(payload_v3("dev", &f, 5, "n"), "v3|dev|node-host|node|node|a,b|5||n|linux|ipad");
+        assert_eq!(
+            payload_v3("dev", &f, 5, "n"),
+            "v3|dev|node-host|node|node|a,b|5||n|linux|ipad"
+        );
     }
 
     #[test]
@@ -217,19 +230,37 @@ mod tests {
         let good = proof(&sk, "nonce", 1_000_000);
         let f = fields(&[]);
         assert!(verify(&good, &f, "nonce", 1_000_000, 120_000).is_ok());
-        assert_eq!(verify(&good, &f, "other", 1_000_000, 120_000), Err(ProofFailure::NonceMismatch));
-        assert_eq!(verify(&good, &f, "nonce", 1_200_001, 120_000), Err(ProofFailure::SignatureExpired));
+        assert_eq!(
+            verify(&good, &f, "other", 1_000_000, 120_000),
+            Err(ProofFailure::NonceMismatch)
+        );
+        assert_eq!(
+            verify(&good, &f, "nonce", 1_200_001, 120_000),
+            Err(ProofFailure::SignatureExpired)
+        );
         let mut p = good.clone();
         p.nonce = None;
-        assert_eq!(verify(&p, &f, "nonce", 1_000_000, 120_000), Err(ProofFailure::NonceRequired));
+        assert_eq!(
+            verify(&p, &f, "nonce", 1_000_000, 120_000),
+            Err(ProofFailure::NonceRequired)
+        );
         let mut p = good.clone();
         p.id = "00".repeat(32);
-        assert_eq!(verify(&p, &f, "nonce", 1_000_000, 120_000), Err(ProofFailure::DeviceIdMismatch));
+        assert_eq!(
+            verify(&p, &f, "nonce", 1_000_000, 120_000),
+            Err(ProofFailure::DeviceIdMismatch)
+        );
         let mut p = good.clone();
         p.public_key = "AAAA".into();
-        assert_eq!(verify(&p, &f, "nonce", 1_000_000, 120_000), Err(ProofFailure::PublicKeyInvalid));
+        assert_eq!(
+            verify(&p, &f, "nonce", 1_000_000, 120_000),
+            Err(ProofFailure::PublicKeyInvalid)
+        );
         let mut other = f;
         other.role = "operator";
-        assert_eq!(verify(&good, &other, "nonce", 1_000_000, 120_000), Err(ProofFailure::SignatureInvalid));
+        assert_eq!(
+            verify(&good, &other, "nonce", 1_000_000, 120_000),
+            Err(ProofFailure::SignatureInvalid)
+        );
     }
 }

@@ -192,7 +192,8 @@ mod tests {
 
     #[test]
     fn record_without_any_token_is_an_error() {
-        let e = PairedNode::from_stored(json!({"nodeId": "n1", "createdAtMs": 1, "approvedAtMs": 2}));
+        let e =
+            PairedNode::from_stored(json!({"nodeId": "n1", "createdAtMs": 1, "approvedAtMs": 2}));
         assert!(e.unwrap_err().to_string().contains("n1"));
     }
 

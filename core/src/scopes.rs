@@ -28,8 +28,7 @@ impl Scopes {
     }
 
     fn has(self, name: &str) -> bool {
-        BITS.iter()
-            .any(|(n, b)| *n == name && self.0 & b != 0)
+        BITS.iter().any(|(n, b)| *n == name && self.0 & b != 0)
     }
 
     /// Whether this set satisfies a required scope: admin satisfies all, write satisfies read.
@@ -49,10 +48,11 @@ const EXEC_COMMANDS: [&str; 3] = ["system.run", "system.run.prepare", "system.wh
 /// admin, any other command needs write, none needs pairing alone.
 pub fn required_approve_scopes(commands: Option<&[String]>) -> &'static [&'static str] {
     let commands = commands.unwrap_or_default();
-    if commands
-        .iter()
-        .any(|c| EXEC_COMMANDS.iter().any(|e| c.trim().eq_ignore_ascii_case(e)))
-    {
+    if commands.iter().any(|c| {
+        EXEC_COMMANDS
+            .iter()
+            .any(|e| c.trim().eq_ignore_ascii_case(e))
+    }) {
         &[PAIRING, ADMIN]
     } else if !commands.is_empty() {
         &[PAIRING, WRITE]
@@ -69,9 +69,18 @@ mod tests {
     fn approval_scopes_follow_commands() {
         let v = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(required_approve_scopes(None), &[PAIRING]);
-        assert_eq!(required_approve_scopes(Some(&v(&["canvas.present"]))), &[PAIRING, WRITE]);
-        assert_eq!(required_approve_scopes(Some(&v(&["a", "system.which"]))), &[PAIRING, ADMIN]);
-        assert_eq!(required_approve_scopes(Some(&v(&["System.Run"]))), &[PAIRING, ADMIN]);
+        assert_eq!(
+            required_approve_scopes(Some(&v(&["canvas.present"]))),
+            &[PAIRING, WRITE]
+        );
+        assert_eq!(
+            required_approve_scopes(Some(&v(&["a", "system.which"]))),
+            &[PAIRING, ADMIN]
+        );
+        assert_eq!(
+            required_approve_scopes(Some(&v(&["System.Run"]))),
+            &[PAIRING, ADMIN]
+        );
     }
 
     #[test]

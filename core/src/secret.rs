@@ -122,7 +122,11 @@ mod tests {
     fn token_is_43_url_safe_chars_and_never_printed() {
         let t = Token::from_random(&[0xfb; 32]);
         assert_eq!(t.expose().len(), 43);
-        assert!(t.expose().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            t.expose()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
         assert_eq!(format!("{:?}", t.hash()), "TokenHash(<redacted>)");
     }

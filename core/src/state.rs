@@ -105,7 +105,12 @@ impl PairingState {
         }
     }
 
-    fn set_pending(&mut self, id: &RequestId, value: Option<PendingRequest>, ttl_ms: u64) -> Option<PendingRequest> {
+    fn set_pending(
+        &mut self,
+        id: &RequestId,
+        value: Option<PendingRequest>,
+        ttl_ms: u64,
+    ) -> Option<PendingRequest> {
         let old = self.pending.remove(id);
         if let Some(o) = &old {
             self.unindex(o, ttl_ms);
@@ -256,9 +261,9 @@ impl PairingState {
         self.expiry
             .iter()
             .find(|(_, id)| {
-                self.pending.get(id).is_some_and(|p| {
-                    p.public_key.is_some() && p.remote_ip.as_deref() == Some(ip)
-                })
+                self.pending
+                    .get(id)
+                    .is_some_and(|p| p.public_key.is_some() && p.remote_ip.as_deref() == Some(ip))
             })
             .map(|(t, _)| *t)
     }
@@ -289,9 +294,15 @@ mod tests {
         s.committed();
         s.delete_pending(&RequestId("r1".into()), 100);
         s.put_pending(req("r2", "n1", 20), 100);
-        assert_eq!(s.pending_for(&NodeId("n1".into())).unwrap().request_id.0, "r2");
+        assert_eq!(
+            s.pending_for(&NodeId("n1".into())).unwrap().request_id.0,
+            "r2"
+        );
         s.roll_back(100);
-        assert_eq!(s.pending_for(&NodeId("n1".into())).unwrap().request_id.0, "r1");
+        assert_eq!(
+            s.pending_for(&NodeId("n1".into())).unwrap().request_id.0,
+            "r1"
+        );
         assert_eq!(s.next_expiry().unwrap().0, 110);
         assert_eq!(s.node_made_from("10.0.0.1"), 1);
         assert!(!s.is_dirty());

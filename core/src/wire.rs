@@ -235,11 +235,18 @@ mod tests {
         let e = parse_request(r#"{"type":"event","id":"7"}"#).unwrap_err();
         assert_eq!(e.id, "7");
         let e = parse_request(r#"{"type":"req","id":"8"}"#).unwrap_err();
-        assert_eq!((e.id.as_str(), e.problem.as_str()), ("8", "method must be a non-empty string"));
+        assert_eq!(
+            (e.id.as_str(), e.problem.as_str()),
+            ("8", "method must be a non-empty string")
+        );
         let long = "x".repeat(300);
-        let e = parse_request(&format!(r#"{{"type":"req","id":"{long}","method":"m"}}"#)).unwrap_err();
+        let e =
+            parse_request(&format!(r#"{{"type":"req","id":"{long}","method":"m"}}"#)).unwrap_err();
         assert_eq!(e.id, "invalid");
         let r = parse_request(r#"{"type":"req","id":"9","method":"m"}"#).unwrap();
-        assert_eq!((r.id.as_str(), r.method.as_str(), r.params), ("9", "m", Value::Null));
+        assert_eq!(
+            (r.id.as_str(), r.method.as_str(), r.params),
+            ("9", "m", Value::Null)
+        );
     }
 }

@@ -116,6 +116,9 @@ pub(crate) enum Kind {
 
 pub(crate) enum Held {
     Out(Output, Kind),
+    /// A decision for a node connection that is open now; sent if the commit succeeds. If the
+    /// connection ends before the commit, it becomes [`Held::Mail`] instead of being lost.
+    Direct(ConnId, NodeId, Mail),
     Mail(NodeId, Mail),
     Unmail(NodeId),
 }
@@ -302,6 +305,10 @@ impl<S: Store> Gateway<S> {
                         text: err_frame(&id, &ApiError::storage_failed()),
                     });
                 }
+                Held::Direct(conn, node, mail) if ok => self.out.push_back(Output::Send {
+                    conn,
+                    text: mail_frame(&node, &mail),
+                }),
                 Held::Mail(node, mail) if ok => self.mailbox.put(node, mail),
                 Held::Unmail(node) if ok => {
                     self.mailbox.remove(&node);
@@ -435,6 +442,7 @@ impl<S: Store> Gateway<S> {
             }
             Some(s) => {
                 self.subscribers.remove(&conn);
+                self.redirect_direct_mail(conn);
                 if let Role::Node { device_id, .. } = &s.role
                     && let Some(set) = self.nodes_online.get_mut(device_id)
                 {
@@ -446,6 +454,29 @@ impl<S: Store> Gateway<S> {
             }
         }
         true
+    }
+
+    /// The node connection `conn` ended before the commit that releases decisions sent to it: each
+    /// such decision that no other open connection of the node is getting waits in the mailbox.
+    fn redirect_direct_mail(&mut self, conn: ConnId) {
+        let mut i = 0;
+        while i < self.held.len() {
+            if !matches!(&self.held[i], Held::Direct(c, ..) if *c == conn) {
+                i += 1;
+                continue;
+            }
+            let Held::Direct(_, node, mail) = self.held.remove(i) else {
+                unreachable!("matched above")
+            };
+            let elsewhere = self.held.iter().any(|h| {
+                matches!(h, Held::Direct(c, n, m)
+                    if *c != conn && *n == node && m.request_id == mail.request_id
+                        && self.conns.contains_key(c))
+            });
+            if !elsewhere {
+                self.held.push(Held::Mail(node, mail));
+            }
+        }
     }
 
     pub(crate) fn handshake_done(&mut self, ip: IpAddr) {
@@ -566,9 +597,9 @@ impl<S: Store> Gateway<S> {
         if online.is_empty() {
             self.held.push(Held::Mail(req.node_id.clone(), mail));
         } else {
-            let text = mail_frame(&req.node_id, &mail);
             for conn in online {
-                self.emit(conn, text.clone(), Kind::Event);
+                self.held
+                    .push(Held::Direct(conn, req.node_id.clone(), mail.clone()));
             }
         }
     }
@@ -875,5 +906,33 @@ pub(crate) mod tests {
         g.wake(T0 + 601_000);
         round(&mut g);
         assert_eq!(g.mailbox_len(), 0);
+    }
+
+    #[test]
+    fn a_token_for_a_connection_that_ends_before_the_commit_waits_in_the_mailbox() {
+        let mut g = gateway();
+        let op = operator(&mut g);
+        let (n, id) = node(&mut g, T0, [3; 32]);
+        call(&mut g, T0, n, "node.pair.request", json!({"nodeId": id}));
+        let (sent, _) = round(&mut g);
+        let rid = sent[1].1["payload"]["request"]["requestId"].clone();
+        // One batch: the approval, then the node's socket ends.
+        call(
+            &mut g,
+            T0,
+            op,
+            "node.pair.approve",
+            json!({"requestId": rid}),
+        );
+        g.closed(T0, n);
+        let (sent, _) = round(&mut g);
+        assert!(
+            sent.iter().all(|(c, _)| *c == op),
+            "nothing to the closed connection"
+        );
+        assert_eq!(g.mailbox_len(), 1);
+        let (n2, _) = node(&mut g, T0 + 1_000, [3; 32]);
+        assert_eq!(g.mailbox_len(), 0, "delivered after hello-ok");
+        let _ = n2;
     }
 }

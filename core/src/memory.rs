@@ -98,6 +98,7 @@ impl Resolved {
 }
 
 /// A decision waiting for a node's key-proven connection.
+#[derive(Clone)]
 pub struct Mail {
     /// The request it resolves.
     pub request_id: RequestId,

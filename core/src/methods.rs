@@ -369,10 +369,12 @@ impl<S: Store> Gateway<S> {
                     }
                 }
             }
-            _ => Err(ApiError::invalid(format!(
-                "invalid {method} params: requestId or code required (one of them)"
+            (true, true) => Err(ApiError::invalid(format!(
+                "invalid {method} params: give either requestId or code, not both"
             ))),
-        }
+            (false, false) => Err(ApiError::invalid(format!(
+                "invalid {method} params: requestId or code required"
+            ))),        }
     }
 
     fn pair_approve(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {

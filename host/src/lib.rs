@@ -1,5 +1,19 @@
-//! `pairing-host`: the warp + tokio shell around `pairing-core` — WebSocket gateway, the task that owns
-//! the core, timers, the JSON file store and the approval page.
+//! `pairing-host`: the warp + tokio shell around `pairing-core`.
 //!
-//! Not built yet: it arrives with issue #4 ("The gateway and the `openclaw` CLI"). This crate is an empty
-//! placeholder so the workspace layout is fixed; it exports nothing and pretends nothing.
+//! - [`server`]: the WebSocket gateway — warp routes, one socket task per connection, bounded queues;
+//! - [`driver`]: the one thread that owns the core, feeds it, commits once per round (group commit) and
+//!   routes its outputs;
+//! - [`file_store`]: the durable [`pairing_core::Store`] — `nodes/pending.json` and `nodes/paired.json`
+//!   with a write-ahead journal beside them;
+//! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
+//! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
+
+pub mod driver;
+pub mod duration;
+pub mod file_store;
+pub mod fsutil;
+pub mod gateway_config;
+pub mod paths;
+pub mod server;
+
+pub use file_store::FileStore;

@@ -1,0 +1,147 @@
+use super::*;
+use pairing_core::{MemoryStore, NodeMeta, Token};
+use std::os::unix::fs::PermissionsExt;
+
+fn pending(id: &str, node: &str) -> PendingRequest {
+    PendingRequest {
+        request_id: RequestId(id.into()),
+        node_id: NodeId(node.into()),
+        meta: NodeMeta::default(),
+        remote_ip: Some("10.0.0.1".into()),
+        silent: false,
+        public_key: None,
+        ts: 1,
+        extra: Default::default(),
+    }
+}
+
+fn paired(node: &str, token: &str) -> PairedNode {
+    PairedNode {
+        node_id: NodeId(node.into()),
+        token_hash: Token::new(token).hash(),
+        meta: NodeMeta::default(),
+        remote_ip: None,
+        public_key: None,
+        created_at_ms: 1,
+        approved_at_ms: 2,
+        renamed_at_ms: None,
+        last_connected_at_ms: None,
+        extra: Default::default(),
+    }
+}
+
+/// Commits `changes` the way the gateway does: the batch carries the state after them.
+fn commit(store: &mut FileStore, mirror: &mut MemoryStore, changes: Vec<Change>) {
+    let mut pending = BTreeMap::new();
+    let mut paired_map = BTreeMap::new();
+    let before = mirror.snapshot();
+    for p in before.pending {
+        pending.insert(p.request_id.clone(), p);
+    }
+    for n in before.paired {
+        paired_map.insert(n.node_id.clone(), n);
+    }
+    let batch = Batch { changes: &changes, pending: &pending, paired: &paired_map };
+    mirror.commit(&batch).unwrap();
+    store.commit(&batch).unwrap();
+}
+
+#[test]
+fn committed_changes_survive_a_crash_without_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = FileStore::new(d.path());
+    assert_eq!(s.load().unwrap(), Snapshot::default());
+    let mut mirror = MemoryStore::new();
+    commit(&mut s, &mut mirror, vec![Change::PutPending(pending("r1", "n1"))]);
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![Change::DeletePending(RequestId("r1".into())), Change::PutPaired(paired("n1", "t"))],
+    );
+    assert!(s.checkpoint_due(), "no checkpoint within the interval");
+    drop(s); // a crash: nothing else is written
+    let mut again = FileStore::new(d.path());
+    assert_eq!(again.load().unwrap(), mirror.snapshot());
+    // Loading folded the journal into the files.
+    assert!(!again.checkpoint_due());
+    let text = std::fs::read_to_string(again.paired_path()).unwrap();
+    assert!(text.contains("tokenHash") && !text.contains("\"token\""));
+}
+
+#[test]
+fn files_are_private_and_in_openclaw_shape() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = FileStore::new(d.path());
+    s.load().unwrap();
+    let mut mirror = MemoryStore::new();
+    commit(&mut s, &mut mirror, vec![Change::PutPending(pending("r1", "n1"))]);
+    s.checkpoint().unwrap();
+    let dir_mode = std::fs::metadata(d.path().join("nodes")).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+    for f in [s.pending_path(), s.paired_path(), s.journal_path()] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(s.pending_path()).unwrap()).unwrap();
+    assert_eq!(v["r1"]["nodeId"], "n1");
+    assert_eq!(v["r1"]["requestId"], "r1");
+}
+
+#[test]
+fn legacy_plaintext_tokens_are_hashed_on_load_and_keep_verifying() {
+    let d = tempfile::tempdir().unwrap();
+    let nodes = d.path().join("nodes");
+    std::fs::create_dir_all(&nodes).unwrap();
+    std::fs::write(
+        nodes.join("paired.json"),
+        r#"{"n1":{"nodeId":"n1","token":"legacy-secret-token","createdAtMs":1,"approvedAtMs":2,"bins":["git"]}}"#,
+    )
+    .unwrap();
+    let mut s = FileStore::new(d.path());
+    let snap = s.load().unwrap();
+    assert!(snap.paired[0].token_hash.matches("legacy-secret-token"));
+    let text = std::fs::read_to_string(nodes.join("paired.json")).unwrap();
+    assert!(!text.contains("legacy-secret-token"));
+    assert!(text.contains("\"bins\""));
+}
+
+#[test]
+fn corrupt_files_are_refused_named_and_untouched() {
+    for (file, content) in [
+        ("pending.json", "{not json"),
+        ("paired.json", "[1,2]"),
+        ("paired.json", r#"{"n1":{"nodeId":"n1","createdAtMs":1,"approvedAtMs":2}}"#),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let nodes = d.path().join("nodes");
+        std::fs::create_dir_all(&nodes).unwrap();
+        std::fs::write(nodes.join(file), content).unwrap();
+        let e = FileStore::new(d.path()).load().unwrap_err().to_string();
+        assert!(e.contains(file), "{e}");
+        assert_eq!(std::fs::read_to_string(nodes.join(file)).unwrap(), content);
+    }
+}
+
+#[test]
+fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = FileStore::new(d.path());
+    s.load().unwrap();
+    let mut mirror = MemoryStore::new();
+    commit(&mut s, &mut mirror, vec![Change::PutPending(pending("r1", "n1"))]);
+    let jp = s.journal_path();
+    drop(s);
+    let good = std::fs::read(&jp).unwrap();
+    let torn = journal_line(&[Change::PutPending(pending("r2", "n2"))]);
+    let mut with_torn = good.clone();
+    with_torn.extend_from_slice(&torn[..torn.len() / 2]);
+    std::fs::write(&jp, &with_torn).unwrap();
+    let snap = FileStore::new(d.path()).load().unwrap();
+    assert_eq!(snap, mirror.snapshot(), "r1 kept, the torn r2 dropped");
+
+    let mut damaged = b"0000 []\n".to_vec();
+    damaged.extend_from_slice(&good);
+    std::fs::write(&jp, &damaged).unwrap();
+    let e = FileStore::new(d.path()).load().unwrap_err().to_string();
+    assert!(e.contains("journal.jsonl") && e.contains("line 1"), "{e}");
+}

@@ -1,0 +1,122 @@
+//! `<state>/openclaw.json`: `{"gateway":{"port":18789,"auth":{"token":"…"}}}` (SPEC §5).
+//!
+//! Created with a random token on first start (0600). An existing file is kept — its token is never
+//! replaced and fields this program does not know are preserved — and the port in use is written into
+//! it so the CLI on the same machine finds the gateway.
+
+use crate::fsutil::{private_dir, write_atomic};
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pairing_core::Token;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// The default gateway port.
+pub const DEFAULT_PORT: u16 = 18789;
+
+/// What the CLI needs from `openclaw.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GatewayFile {
+    /// `gateway.port`.
+    pub port: Option<u16>,
+    /// `gateway.auth.token`.
+    pub token: Option<String>,
+}
+
+/// The path of the config file.
+pub fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join("openclaw.json")
+}
+
+fn read_value(file: &Path) -> anyhow::Result<Option<Value>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", file.display()))?;
+    if !value.is_object() {
+        bail!("{} must hold a JSON object", file.display());
+    }
+    Ok(Some(value))
+}
+
+/// Reads `openclaw.json`; `None` if it does not exist.
+pub fn read(state_dir: &Path) -> anyhow::Result<Option<GatewayFile>> {
+    Ok(read_value(&path(state_dir))?.map(|v| GatewayFile {
+        port: v["gateway"]["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
+        token: v["gateway"]["auth"]["token"]
+            .as_str()
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_owned),
+    }))
+}
+
+/// Loads the operator token, creating the file (or just the token) when missing, and records `port`.
+pub fn prepare(state_dir: &Path, port: u16) -> anyhow::Result<Token> {
+    private_dir(state_dir)
+        .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
+    let file = path(state_dir);
+    let mut value = read_value(&file)?.unwrap_or_else(|| json!({}));
+    let existing = value["gateway"]["auth"]["token"]
+        .as_str()
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_owned);
+    let token = match existing {
+        Some(t) => t,
+        None => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+            URL_SAFE_NO_PAD.encode(bytes)
+        }
+    };
+    if !value["gateway"].is_object() {
+        value["gateway"] = json!({});
+    }
+    if !value["gateway"]["auth"].is_object() {
+        value["gateway"]["auth"] = json!({});
+    }
+    value["gateway"]["auth"]["token"] = json!(token);
+    value["gateway"]["port"] = json!(port);
+    let text = serde_json::to_string_pretty(&value).expect("a JSON value serialises");
+    write_atomic(&file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(Token::new(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn created_once_token_kept_port_recorded_extras_preserved() {
+        let d = tempfile::tempdir().unwrap();
+        let t1 = prepare(d.path(), 1000).unwrap();
+        assert_eq!(t1.expose().len(), 43);
+        let f = path(d.path());
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        v["other"] = json!({"keep": true});
+        std::fs::write(&f, v.to_string()).unwrap();
+        let t2 = prepare(d.path(), 2000).unwrap();
+        assert_eq!(t1.expose(), t2.expose());
+        let g = read(d.path()).unwrap().unwrap();
+        assert_eq!(g.port, Some(2000));
+        assert_eq!(g.token.as_deref(), Some(t1.expose()));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        assert_eq!(v["other"]["keep"], true);
+    }
+
+    #[test]
+    fn corrupt_config_is_an_error_naming_the_file_and_untouched() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(path(d.path()), "{oops").unwrap();
+        let e = prepare(d.path(), 1).unwrap_err();
+        assert!(format!("{e:#}").contains("openclaw.json"));
+        assert_eq!(std::fs::read_to_string(path(d.path())).unwrap(), "{oops");
+        assert_eq!(read(tempfile::tempdir().unwrap().path()).unwrap(), None);
+    }
+}

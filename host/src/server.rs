@@ -1,0 +1,218 @@
+//! The WebSocket gateway: warp routes, one reader and one writer task per socket, graceful shutdown.
+
+use crate::driver::{self, CONN_QUEUE, ToConn, ToCore, now_ms};
+use crate::file_store::FileStore;
+use crate::gateway_config;
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use pairing_core::{Config, ConnId, Gateway};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use tokio::sync::{mpsc, oneshot, watch};
+use warp::Filter;
+use warp::http::StatusCode;
+use warp::ws::{Message, WebSocket, Ws};
+
+/// Largest WebSocket message read at all. Larger ones close the socket with 1009; smaller ones reach
+/// the core, which applies the protocol's own limits (64 KiB before the handshake, 256 KiB after).
+pub const MAX_MESSAGE: usize = 1024 * 1024;
+
+/// Where the gateway listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bind {
+    /// 127.0.0.1 only.
+    Loopback,
+    /// Every interface.
+    Lan,
+}
+
+/// How to run the gateway.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The port (0 picks a free one).
+    pub port: u16,
+    /// Loopback or every interface.
+    pub bind: Bind,
+    /// Accept serving plaintext `ws://` on the LAN.
+    pub allow_plaintext: bool,
+    /// `false` with `--no-pairing`.
+    pub pairing_enabled: bool,
+    /// Lifetime of a pending request.
+    pub pending_ttl_ms: u64,
+}
+
+/// What the gateway tells its caller once it listens.
+#[derive(Clone, Debug)]
+pub struct Started {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The WebSocket URL for clients on this machine.
+    pub ws_url: String,
+}
+
+/// Runs the gateway until `shutdown` resolves: loads the state (a corrupt file is an error naming it),
+/// prepares `openclaw.json`, listens, calls `on_ready`, serves, then closes every socket, writes a
+/// checkpoint and returns.
+pub async fn run(
+    opts: Options,
+    on_ready: impl FnOnce(&Started) + Send,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if opts.bind == Bind::Lan && !opts.allow_plaintext {
+        bail!(
+            "--bind lan would serve plaintext ws:// to the network; TLS arrives in a later release, \
+             pass --allow-plaintext to accept that on a trusted network"
+        );
+    }
+    let ip = match opts.bind {
+        Bind::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Bind::Lan => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, opts.port))
+        .await
+        .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
+    let addr = listener.local_addr()?;
+    let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
+    let mut config = Config::new(token);
+    config.pending_ttl_ms = opts.pending_ttl_ms;
+    config.pairing_enabled = opts.pairing_enabled;
+    if let Ok(v) = std::env::var("OPENCLAW_HANDSHAKE_TIMEOUT_MS") {
+        config.handshake_timeout_ms = v
+            .trim()
+            .parse()
+            .with_context(|| format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}"))?;
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+    let store = FileStore::new(&opts.state_dir);
+    let gw = Gateway::new(config, seed, store, now_ms()).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let (to_core, from_sockets) = mpsc::channel(4096);
+    let (deadline_tx, deadline_rx) = watch::channel(None);
+    let core_thread = driver::spawn(gw, from_sockets, deadline_tx)?;
+    tokio::spawn(driver::timer(deadline_rx, to_core.clone()));
+
+    let host = match opts.bind {
+        Bind::Loopback => addr.ip().to_string(),
+        Bind::Lan => "127.0.0.1".to_owned(),
+    };
+    on_ready(&Started {
+        addr,
+        ws_url: format!("ws://{host}:{}/", addr.port()),
+    });
+
+    let stopper = to_core.clone();
+    warp::serve(routes(to_core))
+        .incoming(listener)
+        .graceful(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing connections and writing a checkpoint");
+            let _ = stopper.send(ToCore::Shutdown).await;
+        })
+        .run()
+        .await;
+    tokio::task::spawn_blocking(move || core_thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
+    Ok(())
+}
+
+/// `GET /` upgrades to the gateway's WebSocket.
+pub fn routes(
+    to_core: mpsc::Sender<ToCore>,
+) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection> + Clone {
+    let with_core = warp::any().map(move || to_core.clone());
+    let ws = warp::path::end()
+        .and(warp::ws())
+        .and(warp::addr::remote())
+        .and(with_core)
+        .then(upgrade);
+    let other = warp::path::end().and(warp::get()).map(|| {
+        Box::new(warp::reply::with_status(
+            "openclaw gateway: connect with a WebSocket client (openclaw nodes …)\n",
+            StatusCode::UPGRADE_REQUIRED,
+        )) as Box<dyn warp::Reply>
+    });
+    ws.or(other).unify()
+}
+
+async fn upgrade(
+    ws: Ws,
+    remote: Option<SocketAddr>,
+    to_core: mpsc::Sender<ToCore>,
+) -> Box<dyn warp::Reply> {
+    let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let (tx, rx) = mpsc::channel(CONN_QUEUE);
+    let (reply, answer) = oneshot::channel();
+    let refused = || {
+        Box::new(warp::reply::with_status(
+            "too many connections from your address are in the handshake; retry shortly\n",
+            StatusCode::SERVICE_UNAVAILABLE,
+        )) as Box<dyn warp::Reply>
+    };
+    if to_core.send(ToCore::Open { ip, tx, reply }).await.is_err() {
+        return refused();
+    }
+    match answer.await {
+        Ok(Ok(conn)) => Box::new(
+            ws.max_message_size(MAX_MESSAGE)
+                .max_frame_size(MAX_MESSAGE)
+                .on_upgrade(move |socket| connection(socket, conn, rx, to_core)),
+        ),
+        _ => refused(),
+    }
+}
+
+async fn connection(
+    socket: WebSocket,
+    conn: ConnId,
+    mut rx: mpsc::Receiver<ToConn>,
+    to_core: mpsc::Sender<ToCore>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let (abort_tx, mut abort_rx) = oneshot::channel::<(u16, &'static str)>();
+    tokio::spawn(async move {
+        let (code, reason) = loop {
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(ToConn::Text(t)) => {
+                        if sink.send(Message::text(t.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(ToConn::Close(code, reason)) => break (code, reason),
+                    // The driver let go of us: too slow to read, or shutting down.
+                    None => break (1008, "slow consumer"),
+                },
+                a = &mut abort_rx => match a {
+                    Ok(close) => break close,
+                    Err(_) => break (1000, ""),
+                },
+            }
+        };
+        let _ = sink.send(Message::close_with(code, reason)).await;
+        let _ = sink.close().await;
+    });
+    let mut abort = Some(abort_tx);
+    while let Some(msg) = stream.next().await {
+        let text = match msg {
+            Ok(m) if m.is_text() || m.is_binary() => String::from_utf8_lossy(m.as_bytes()).into_owned(),
+            Ok(m) if m.is_close() => break,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::debug!(%conn, "socket error: {e}");
+                if let Some(a) = abort.take() {
+                    let _ = a.send((1009, "frame too large"));
+                }
+                break;
+            }
+        };
+        if to_core.send(ToCore::Frame { conn, text }).await.is_err() {
+            break;
+        }
+    }
+    let _ = to_core.send(ToCore::Closed { conn }).await;
+}

@@ -4,3 +4,5 @@
 mod transcripts;
 // Same seed and inputs give identical transcripts.
 mod determinism;
+// The gateway in-process over loopback: flows, restart, files, limits.
+mod gateway;

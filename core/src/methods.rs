@@ -374,7 +374,8 @@ impl<S: Store> Gateway<S> {
             ))),
             (false, false) => Err(ApiError::invalid(format!(
                 "invalid {method} params: requestId or code required"
-            ))),        }
+            ))),
+        }
     }
 
     fn pair_approve(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {

@@ -140,7 +140,9 @@ impl Driver {
 
     fn commit_and_route(&mut self) {
         if let Err(e) = self.gw.commit() {
-            tracing::error!("storage write failed; the round's changes were undone and reported as failed: {e}");
+            tracing::error!(
+                "storage write failed; the round's changes were undone and reported as failed: {e}"
+            );
         }
         while let Some(out) = self.gw.poll_output() {
             match out {

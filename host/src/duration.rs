@@ -5,15 +5,19 @@ pub fn parse_ms(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: expected a number with ms, s, m or h, like 5m"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("invalid duration {text:?}: expected a number with ms, s, m or h, like 5m")
+    })?;
     let factor = match unit.trim() {
         "" | "ms" => 1,
         "s" => 1_000,
         "m" | "min" => 60_000,
         "h" => 3_600_000,
-        other => return Err(format!("invalid duration {text:?}: unknown unit {other:?} (use ms, s, m or h)")),
+        other => {
+            return Err(format!(
+                "invalid duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"
+            ));
+        }
     };
     n.checked_mul(factor)
         .ok_or_else(|| format!("invalid duration {text:?}: too large"))

@@ -142,7 +142,10 @@ impl FileStore {
             Err(e) => return Err(io_err(&path, "cannot read", e)),
         };
         let complete = text.ends_with(b"\n");
-        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         for (i, line) in lines.iter().enumerate() {
             let last = i + 1 == lines.len();
             match parse_journal_line(line) {
@@ -228,7 +231,8 @@ fn parse_journal_line(line: &[u8]) -> Result<Vec<Change>, String> {
             let id = || item["id"].as_str().map(str::to_owned).ok_or("missing id");
             Ok(match item["op"].as_str() {
                 Some("putPending") => Change::PutPending(
-                    PendingRequest::from_stored(item["value"].clone()).map_err(|e| e.to_string())?,
+                    PendingRequest::from_stored(item["value"].clone())
+                        .map_err(|e| e.to_string())?,
                 ),
                 Some("deletePending") => Change::DeletePending(RequestId(id()?)),
                 Some("putPaired") => Change::PutPaired(

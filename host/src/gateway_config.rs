@@ -46,7 +46,9 @@ fn read_value(file: &Path) -> anyhow::Result<Option<Value>> {
 /// Reads `openclaw.json`; `None` if it does not exist.
 pub fn read(state_dir: &Path) -> anyhow::Result<Option<GatewayFile>> {
     Ok(read_value(&path(state_dir))?.map(|v| GatewayFile {
-        port: v["gateway"]["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
+        port: v["gateway"]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok()),
         token: v["gateway"]["auth"]["token"]
             .as_str()
             .filter(|t| !t.trim().is_empty())
@@ -68,7 +70,8 @@ pub fn prepare(state_dir: &Path, port: u16) -> anyhow::Result<Token> {
         Some(t) => t,
         None => {
             let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+            getrandom::fill(&mut bytes)
+                .map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
             URL_SAFE_NO_PAD.encode(bytes)
         }
     };
@@ -97,7 +100,10 @@ mod tests {
         let t1 = prepare(d.path(), 1000).unwrap();
         assert_eq!(t1.expose().len(), 43);
         let f = path(d.path());
-        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         v["other"] = json!({"keep": true});
         std::fs::write(&f, v.to_string()).unwrap();

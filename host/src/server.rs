@@ -80,10 +80,9 @@ pub async fn run(
     config.pending_ttl_ms = opts.pending_ttl_ms;
     config.pairing_enabled = opts.pairing_enabled;
     if let Ok(v) = std::env::var("OPENCLAW_HANDSHAKE_TIMEOUT_MS") {
-        config.handshake_timeout_ms = v
-            .trim()
-            .parse()
-            .with_context(|| format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}"))?;
+        config.handshake_timeout_ms = v.trim().parse().with_context(|| {
+            format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}")
+        })?;
     }
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
@@ -199,7 +198,9 @@ async fn connection(
     let mut abort = Some(abort_tx);
     while let Some(msg) = stream.next().await {
         let text = match msg {
-            Ok(m) if m.is_text() || m.is_binary() => String::from_utf8_lossy(m.as_bytes()).into_owned(),
+            Ok(m) if m.is_text() || m.is_binary() => {
+                String::from_utf8_lossy(m.as_bytes()).into_owned()
+            }
             Ok(m) if m.is_close() => break,
             Ok(_) => continue,
             Err(e) => {

@@ -1,3 +1,5 @@
-//! Support for the cross-crate suites: a scripted driver of the core that records transcripts.
+//! Support for the cross-crate suites: a scripted driver of the core that records transcripts, and a
+//! small WebSocket protocol client for end-to-end tests and load generation.
 
+pub mod client;
 pub mod harness;

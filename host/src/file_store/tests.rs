@@ -41,7 +41,11 @@ fn commit(store: &mut FileStore, mirror: &mut MemoryStore, changes: Vec<Change>)
     for n in before.paired {
         paired_map.insert(n.node_id.clone(), n);
     }
-    let batch = Batch { changes: &changes, pending: &pending, paired: &paired_map };
+    let batch = Batch {
+        changes: &changes,
+        pending: &pending,
+        paired: &paired_map,
+    };
     mirror.commit(&batch).unwrap();
     store.commit(&batch).unwrap();
 }
@@ -52,11 +56,18 @@ fn committed_changes_survive_a_crash_without_checkpoint() {
     let mut s = FileStore::new(d.path());
     assert_eq!(s.load().unwrap(), Snapshot::default());
     let mut mirror = MemoryStore::new();
-    commit(&mut s, &mut mirror, vec![Change::PutPending(pending("r1", "n1"))]);
     commit(
         &mut s,
         &mut mirror,
-        vec![Change::DeletePending(RequestId("r1".into())), Change::PutPaired(paired("n1", "t"))],
+        vec![Change::PutPending(pending("r1", "n1"))],
+    );
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![
+            Change::DeletePending(RequestId("r1".into())),
+            Change::PutPaired(paired("n1", "t")),
+        ],
     );
     assert!(s.checkpoint_due(), "no checkpoint within the interval");
     drop(s); // a crash: nothing else is written
@@ -74,15 +85,23 @@ fn files_are_private_and_in_openclaw_shape() {
     let mut s = FileStore::new(d.path());
     s.load().unwrap();
     let mut mirror = MemoryStore::new();
-    commit(&mut s, &mut mirror, vec![Change::PutPending(pending("r1", "n1"))]);
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![Change::PutPending(pending("r1", "n1"))],
+    );
     s.checkpoint().unwrap();
-    let dir_mode = std::fs::metadata(d.path().join("nodes")).unwrap().permissions().mode();
+    let dir_mode = std::fs::metadata(d.path().join("nodes"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
     for f in [s.pending_path(), s.paired_path(), s.journal_path()] {
         let mode = std::fs::metadata(&f).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{}", f.display());
     }
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(s.pending_path()).unwrap()).unwrap();
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.pending_path()).unwrap()).unwrap();
     assert_eq!(v["r1"]["nodeId"], "n1");
     assert_eq!(v["r1"]["requestId"], "r1");
 }
@@ -110,7 +129,10 @@ fn corrupt_files_are_refused_named_and_untouched() {
     for (file, content) in [
         ("pending.json", "{not json"),
         ("paired.json", "[1,2]"),
-        ("paired.json", r#"{"n1":{"nodeId":"n1","createdAtMs":1,"approvedAtMs":2}}"#),
+        (
+            "paired.json",
+            r#"{"n1":{"nodeId":"n1","createdAtMs":1,"approvedAtMs":2}}"#,
+        ),
     ] {
         let d = tempfile::tempdir().unwrap();
         let nodes = d.path().join("nodes");
@@ -128,7 +150,11 @@ fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
     let mut s = FileStore::new(d.path());
     s.load().unwrap();
     let mut mirror = MemoryStore::new();
-    commit(&mut s, &mut mirror, vec![Change::PutPending(pending("r1", "n1"))]);
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![Change::PutPending(pending("r1", "n1"))],
+    );
     let jp = s.journal_path();
     drop(s);
     let good = std::fs::read(&jp).unwrap();

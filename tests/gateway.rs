@@ -1,0 +1,243 @@
+//! The gateway in-process over real loopback sockets: pairing flows, restart, files, limits.
+
+use pairing_host::server::{self, Bind, Options};
+use pairing_tests::client::Client;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+struct Running {
+    url: String,
+    token: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(state: &Path, ttl_ms: u64) -> anyhow::Result<Running> {
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let opts = Options {
+        state_dir: state.to_path_buf(),
+        port: 0,
+        bind: Bind::Loopback,
+        allow_plaintext: false,
+        pairing_enabled: true,
+        pending_ttl_ms: ttl_ms,
+    };
+    let task = tokio::spawn(server::run(
+        opts,
+        move |s| {
+            let _ = ready_tx.send(s.ws_url.clone());
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let url = match ready_rx.await {
+        Ok(url) => url,
+        Err(_) => return Err(task.await?.expect_err("run ended without being ready")),
+    };
+    let token = pairing_host::gateway_config::read(state)?
+        .and_then(|g| g.token)
+        .expect("openclaw.json has a token");
+    Ok(Running {
+        url,
+        token,
+        stop: Some(stop),
+        task,
+    })
+}
+
+impl Running {
+    async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().expect("running").send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task).await??
+    }
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+const PAIRING: &[&str] = &["operator.pairing", "operator.read"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_pairs_verifies_survives_restart_rotates_and_is_removed() -> anyhow::Result<()> {
+    let state = tempfile::tempdir()?;
+    let gw = start(state.path(), 300_000).await?;
+    let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    let key = [5u8; 32];
+    let node_id = pairing_core::proof::device_id(&key);
+    let mut node = Client::node(&gw.url, &key, "box").await?;
+    let r = node
+        .call("node.pair.request", json!({"nodeId": node_id}))
+        .await?;
+    let rid = r["request"]["requestId"].clone();
+    let requested = op.event("node.pair.requested").await?;
+    assert_eq!(requested["payload"]["requestId"], rid);
+    let approved = op
+        .call(
+            "node.pair.approve",
+            json!({"code": r["request"]["verificationCode"]}),
+        )
+        .await?;
+    assert!(
+        approved["node"].get("token").is_none(),
+        "a node's token goes to the node only"
+    );
+    let resolved = node.event("node.pair.resolved").await?;
+    let token = resolved["payload"]["token"]
+        .as_str()
+        .expect("token for the node")
+        .to_owned();
+    let v = node
+        .call(
+            "node.pair.verify",
+            json!({"nodeId": node_id, "token": token}),
+        )
+        .await?;
+    assert_eq!(v["ok"], true);
+    drop((op, node));
+    gw.stop().await?;
+
+    // Nothing on disk holds the token; files are private.
+    for f in all_files(state.path()) {
+        let bytes = std::fs::read(&f)?;
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&token),
+            "{} holds the token",
+            f.display()
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&f)?.permissions());
+        assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+    }
+
+    let gw = start(state.path(), 300_000).await?;
+    let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    let v = op
+        .call(
+            "node.pair.verify",
+            json!({"nodeId": node_id, "token": token}),
+        )
+        .await?;
+    assert_eq!(v["ok"], true, "still paired after a restart");
+
+    // Re-pair: the old token works until the new approval, then stops.
+    let mut node = Client::node(&gw.url, &key, "box").await?;
+    let r = node
+        .call("node.pair.request", json!({"nodeId": node_id}))
+        .await?;
+    assert_eq!(r["request"]["isRepair"], true);
+    let v = op
+        .call(
+            "node.pair.verify",
+            json!({"nodeId": node_id, "token": token}),
+        )
+        .await?;
+    assert_eq!(v["ok"], true);
+    op.call(
+        "node.pair.approve",
+        json!({"requestId": r["request"]["requestId"]}),
+    )
+    .await?;
+    let new_token = node.event("node.pair.resolved").await?["payload"]["token"]
+        .as_str()
+        .expect("rotated token")
+        .to_owned();
+    assert_ne!(new_token, token);
+    let old = op
+        .call(
+            "node.pair.verify",
+            json!({"nodeId": node_id, "token": token}),
+        )
+        .await?;
+    assert_eq!(old["ok"], false);
+    let new = op
+        .call(
+            "node.pair.verify",
+            json!({"nodeId": node_id, "token": new_token}),
+        )
+        .await?;
+    assert_eq!(new["ok"], true);
+
+    op.call("node.pair.remove", json!({"nodeId": node_id}))
+        .await?;
+    let gone = op
+        .call(
+            "node.pair.verify",
+            json!({"nodeId": node_id, "token": new_token}),
+        )
+        .await?;
+    assert_eq!(gone["ok"], false);
+    gw.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_is_announced_without_anyone_calling() -> anyhow::Result<()> {
+    let state = tempfile::tempdir()?;
+    let gw = start(state.path(), 300).await?;
+    let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    let r = op
+        .call("node.pair.request", json!({"nodeId": "short-lived"}))
+        .await?;
+    let expired = op.event("node.pair.resolved").await?;
+    assert_eq!(expired["payload"]["decision"], "expired");
+    assert_eq!(expired["payload"]["requestId"], r["request"]["requestId"]);
+    let late = op
+        .request(
+            "node.pair.approve",
+            json!({"requestId": r["request"]["requestId"]}),
+        )
+        .await?;
+    assert_eq!(late["error"]["details"]["reason"], "expired");
+    gw.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_state_stops_the_gateway_naming_the_file_untouched() -> anyhow::Result<()> {
+    let state = tempfile::tempdir()?;
+    let nodes = state.path().join("nodes");
+    std::fs::create_dir_all(&nodes)?;
+    std::fs::write(nodes.join("paired.json"), b"{\"n\": oops")?;
+    let e = start(state.path(), 300_000).await.err().expect("refused");
+    assert!(e.to_string().contains("paired.json"), "{e}");
+    assert_eq!(std::fs::read(nodes.join("paired.json"))?, b"{\"n\": oops");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_over_real_sockets() -> anyhow::Result<()> {
+    let state = tempfile::tempdir()?;
+    let gw = start(state.path(), 300_000).await?;
+    // 64 sockets from one address may sit in the handshake; the 65th is refused with 503.
+    let mut waiting = Vec::new();
+    for _ in 0..64 {
+        waiting.push(Client::open(&gw.url).await?);
+    }
+    let refused = Client::open(&gw.url).await.err().expect("65th refused");
+    assert!(format!("{refused:#}").contains("503"), "{refused:#}");
+    drop(waiting);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // A frame beyond what the socket layer reads closes with 1009; others are unharmed.
+    let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    let mut big = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    big.send_text(&"x".repeat(2 * 1024 * 1024)).await?;
+    assert_eq!(big.closed().await?, Some(1009));
+    let mut mid = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    mid.send_text(&"y".repeat(300 * 1024)).await?;
+    assert_eq!(mid.closed().await?, Some(1009));
+    let list = op.call("node.pair.list", json!({})).await?;
+    assert_eq!(list["pending"], json!([]));
+    gw.stop().await
+}

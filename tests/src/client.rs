@@ -1,0 +1,164 @@
+//! A minimal protocol client over a real WebSocket, for end-to-end tests and the load generator.
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use pairing_core::proof::{self, SignedFields};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait may take before the test fails instead of hanging.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A connected client that has finished (or tried) the handshake.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    /// Events received while waiting for responses.
+    pub events: VecDeque<Value>,
+    /// The `connect.challenge` nonce.
+    pub nonce: String,
+}
+
+impl Client {
+    /// Opens a socket and reads the challenge.
+    pub async fn open(url: &str) -> anyhow::Result<Client> {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .context("connect timed out")??;
+        let mut c = Client {
+            ws,
+            next_id: 0,
+            events: VecDeque::new(),
+            nonce: String::new(),
+        };
+        let challenge = c.next_frame().await?;
+        c.nonce = challenge["payload"]["nonce"]
+            .as_str()
+            .context("first frame is connect.challenge")?
+            .to_owned();
+        Ok(c)
+    }
+
+    /// Opens a socket and connects as an operator with `scopes`.
+    pub async fn operator(url: &str, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
+        let mut c = Self::open(url).await?;
+        let hello = c
+            .request(
+                "connect",
+                json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":scopes,
+                    "client":{"id":"test","version":"1","platform":"linux","mode":"test"},
+                    "auth":{"token":token}}),
+            )
+            .await?;
+        if hello["ok"] != true {
+            bail!("operator connect failed: {hello}");
+        }
+        Ok(c)
+    }
+
+    /// Opens a socket and connects as the node whose Ed25519 secret key is `key`.
+    pub async fn node(url: &str, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
+        let mut c = Self::open(url).await?;
+        let fields = SignedFields {
+            client_id: "node-host",
+            client_mode: "node",
+            role: "node",
+            scopes: &[],
+            token: "",
+            platform: "linux",
+            device_family: "",
+        };
+        let now = pairing_host::driver::now_ms();
+        let p = proof::sign(key, &fields, now, &c.nonce);
+        let hello = c
+            .request(
+                "connect",
+                json!({"minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
+                    "client":{"id":"node-host","version":"1","platform":"linux","mode":"node","displayName":name},
+                    "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}),
+            )
+            .await?;
+        if hello["ok"] != true {
+            bail!("node connect failed: {hello}");
+        }
+        Ok(c)
+    }
+
+    /// Reads the next frame (any kind).
+    pub async fn next_frame(&mut self) -> anyhow::Result<Value> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("no frame within the wait")?
+                .context("socket closed")??;
+            match msg {
+                Message::Text(t) => return Ok(serde_json::from_str(t.as_str())?),
+                Message::Close(f) => bail!("closed: {f:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends a request and returns its whole response frame; events seen meanwhile are kept.
+    pub async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        let frame = json!({"type":"req","id":id,"method":method,"params":params});
+        self.ws.send(Message::text(frame.to_string())).await?;
+        loop {
+            let f = self.next_frame().await?;
+            if f["type"] == "res" && f["id"] == id.as_str() {
+                return Ok(f);
+            }
+            self.events.push_back(f);
+        }
+    }
+
+    /// Sends a request and returns its payload, failing on an error response.
+    pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let f = self.request(method, params).await?;
+        if f["ok"] != true {
+            bail!("{method} failed: {}", f["error"]);
+        }
+        Ok(f["payload"].clone())
+    }
+
+    /// Waits for an event named `name` (returning kept ones first).
+    pub async fn event(&mut self, name: &str) -> anyhow::Result<Value> {
+        if let Some(i) = self.events.iter().position(|e| e["event"] == name) {
+            return Ok(self.events.remove(i).expect("index is valid"));
+        }
+        loop {
+            let f = self.next_frame().await?;
+            if f["event"] == name {
+                return Ok(f);
+            }
+            self.events.push_back(f);
+        }
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
+        self.ws.send(Message::text(text.to_owned())).await?;
+        Ok(())
+    }
+
+    /// Waits for the socket to close and returns the close code.
+    pub async fn closed(&mut self) -> anyhow::Result<Option<u16>> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("no close within the wait")?
+            {
+                None => return Ok(None),
+                Some(Err(_)) => return Ok(None),
+                Some(Ok(Message::Close(f))) => return Ok(f.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}

@@ -1,9 +1,73 @@
-//! `openclaw`: the command-line tool (`openclaw gateway`, `openclaw nodes …`, `openclaw node pair`).
+//! `openclaw`: the command-line tool of gateway-owned node pairing.
 //!
-//! Not built yet: it arrives with issue #4. Until then the binary says so and exits non-zero, so no
-//! script mistakes it for a working gateway.
+//! `main` stays thin, as in ripgrep: parse the arguments, set up logging, run the subcommand, and turn
+//! its outcome into an exit code — an error becomes one line on stderr (`openclaw: …`). Each
+//! subcommand lives in its own module with its `Opt` and `run`:
+//!
+//! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
+//! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
+//! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator.
+//!
+//! Shared pieces: [`args`] (the command tree and common flags), [`endpoint`] (which URL and token),
+//! [`client`] (the WebSocket RPC client), [`identity`] and [`files`] (the node's private files),
+//! [`resolve`] (`--node` queries), [`render`] (tables and relative ages), [`exit`] (exit codes).
+
+mod args;
+mod client;
+mod decide;
+mod endpoint;
+mod exit;
+mod files;
+mod gateway;
+mod identity;
+mod node;
+mod node_pair;
+mod nodes;
+mod render;
+mod resolve;
+mod watch;
+
+use clap::Parser;
+use exit::Exit;
 
 fn main() {
-    eprintln!("openclaw: not implemented yet; the gateway and the CLI arrive with issue #4");
-    std::process::exit(1);
+    let cli = args::Cli::parse();
+    init_logging();
+    let code = match run(cli) {
+        Ok(exit) => exit.code(),
+        Err(err) => {
+            eprintln!("openclaw: {}", exit::one_line(&err));
+            Exit::Failure.code()
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Builds the runtime and dispatches to the subcommand.
+fn run(cli: args::Cli) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async move {
+        match cli.command {
+            args::Command::Gateway(opt) => gateway::run(opt).await,
+            args::Command::Node(opt) => node::run(opt).await,
+            args::Command::Nodes(opt) => nodes::run(opt).await,
+        }
+    });
+    // A prompt may still be blocked reading stdin; do not wait for it.
+    runtime.shutdown_background();
+    result
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`), so stdout carries only results.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }

@@ -1,0 +1,129 @@
+//! The command tree (`Cli`) and the flags every gateway-talking command shares (`ConnArgs`).
+
+use clap::{Args, Parser, Subcommand};
+
+/// `openclaw`: run a pairing gateway, pair a node with it, and approve nodes from a shell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "openclaw",
+    version,
+    about = "Gateway-owned node pairing: run the gateway, pair nodes, approve them",
+    long_about = "Gateway-owned node pairing.\n\n\
+        The gateway is the source of truth for which nodes may connect. A node asks to pair \
+        (`openclaw node pair`), shows a verification code, and waits; an operator compares the code and \
+        approves it (`openclaw nodes approve 1234-5678`); the node receives its token and is paired.",
+    after_help = TOP_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Examples and the exit-code table, shown at the end of `openclaw --help`.
+const TOP_HELP: &str = concat!(
+    "Examples:\n",
+    "  openclaw gateway                       # terminal 1: run the gateway\n",
+    "  openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi   # terminal 2: the node\n",
+    "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
+    "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n\n",
+    "Exit codes:\n",
+    "  0  success (node pair: approved)\n",
+    "  1  failure: bad arguments, gateway unreachable or refusing, not paired, superseded\n",
+    "  2  node pair: the operator rejected the request\n",
+    "  3  node pair: the request expired before anyone approved it"
+);
+
+/// The top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pairing gateway (WebSocket server) until Ctrl-C.
+    #[command(long_about = crate::gateway::LONG_ABOUT)]
+    Gateway(crate::gateway::Opt),
+    /// Act as a node: pair with a gateway, verify the stored token, stay connected.
+    Node(crate::node::Opt),
+    /// Act as an operator: list, approve, reject, rename and remove nodes; watch pairing events.
+    Nodes(crate::nodes::Opt),
+}
+
+/// Flags shared by every command that talks to a gateway.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ConnArgs {
+    /// Gateway WebSocket URL [default: $OPENCLAW_GATEWAY_URL, else ws://127.0.0.1:<port from
+    /// <state>/openclaw.json, else 18789>/].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Operator token [default: $OPENCLAW_GATEWAY_TOKEN, else the token in <state>/openclaw.json,
+    /// which is sent only to a loopback URL].
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).
+    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_duration)]
+    pub timeout: u64,
+    /// Print only JSON on stdout (for scripts).
+    #[arg(long)]
+    pub json: bool,
+    /// Allow plaintext ws:// to a host that is not loopback (anyone on the path can read it).
+    #[arg(long)]
+    pub allow_plaintext: bool,
+}
+
+/// Parses `10000`, `10s`, `5m`, `300000ms` into milliseconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    pairing_host::duration::parse_ms(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_an_example_in_its_help() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_subcommands().next().is_none() {
+                let help = cmd
+                    .get_after_help()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    help.contains("Example"),
+                    "{path} lacks an example in its help"
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path);
+            }
+        }
+        walk(&Cli::command(), "");
+    }
+
+    #[test]
+    fn common_flags_parse_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "openclaw",
+            "nodes",
+            "pending",
+            "--json",
+            "--timeout",
+            "2s",
+            "--url",
+            "ws://127.0.0.1:1/",
+        ])
+        .unwrap();
+        let Command::Nodes(opt) = cli.command else {
+            panic!("nodes")
+        };
+        let conn = opt.conn();
+        assert!(conn.json);
+        assert_eq!(conn.timeout, 2000);
+        assert_eq!(conn.url.as_deref(), Some("ws://127.0.0.1:1/"));
+    }
+}

@@ -1,0 +1,412 @@
+//! A small WebSocket RPC client for the gateway protocol v3: the `connect.challenge` handshake as an
+//! operator or as a node (with its Ed25519 device proof), request/response calls, and events.
+//!
+//! Events that arrive while a call waits for its response are queued, in order, for
+//! [`Client::next_event`], so nothing the gateway sends is lost between calls.
+
+use crate::identity::Identity;
+use anyhow::{Context, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Scopes the CLI asks for as an operator.
+pub const OPERATOR_SCOPES: [&str; 4] = [
+    "operator.admin",
+    "operator.read",
+    "operator.write",
+    "operator.pairing",
+];
+
+/// The protocol version this client speaks.
+const PROTOCOL: u64 = 3;
+
+/// Who this client connects as.
+pub enum Role<'a> {
+    /// An operator (`client.id` "cli", mode "cli") presenting the gateway token.
+    Operator {
+        /// The gateway token.
+        token: &'a str,
+    },
+    /// A node proving its device key.
+    Node {
+        /// The node's identity.
+        identity: &'a Identity,
+        /// `client.displayName`.
+        display_name: &'a str,
+    },
+}
+
+/// An error response from the gateway: `{code, message, details?}`.
+#[derive(Clone, Debug)]
+pub struct GatewayError {
+    /// `UNAUTHORIZED`, `INVALID_REQUEST`, …
+    pub code: String,
+    /// The gateway's message.
+    pub message: String,
+    /// `details`, if any.
+    pub details: Option<Value>,
+    /// `retryAfterMs`, if any.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl GatewayError {
+    fn from_value(v: &Value) -> GatewayError {
+        GatewayError {
+            code: v["code"].as_str().unwrap_or("UNKNOWN").to_owned(),
+            message: v["message"].as_str().unwrap_or("(no message)").to_owned(),
+            details: v.get("details").cloned().filter(|d| !d.is_null()),
+            retry_after_ms: v["retryAfterMs"].as_u64(),
+        }
+    }
+
+    /// `details.reason`, if present.
+    pub fn reason(&self) -> Option<&str> {
+        self.details.as_ref()?.get("reason")?.as_str()
+    }
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        match self.reason() {
+            Some(r) if !self.message.contains(r) => write!(f, " (reason: {r})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+/// An event frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// The event name (`node.pair.requested`, …).
+    pub event: String,
+    /// The payload (null when absent).
+    pub payload: Value,
+    /// The broadcast sequence number; targeted events have none.
+    pub seq: Option<u64>,
+}
+
+impl Event {
+    /// The event as one JSON object, for NDJSON output.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({ "type": "event", "event": self.event, "payload": self.payload });
+        if let Some(seq) = self.seq {
+            v["seq"] = json!(seq);
+        }
+        v
+    }
+}
+
+/// A connected, handshaken gateway connection.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    events: VecDeque<Event>,
+    timeout: Duration,
+    url: String,
+}
+
+/// One frame read from the socket.
+enum Incoming {
+    Response { id: String, frame: Value },
+    Event(Event),
+}
+
+impl Client {
+    /// Dials `url`, waits for `connect.challenge`, and completes `connect` as `role`. Every step is
+    /// bounded by `timeout_ms`.
+    pub async fn connect(url: &str, role: Role<'_>, timeout_ms: u64) -> anyhow::Result<Client> {
+        let timeout = Duration::from_millis(timeout_ms.max(1));
+        let (ws, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| anyhow!("cannot connect to {url}: no answer within {timeout_ms} ms"))?
+            .map_err(|e| {
+                anyhow!("cannot connect to {url}: {e} (is `openclaw gateway` running?)")
+            })?;
+        let mut client = Client {
+            ws,
+            next_id: 0,
+            events: VecDeque::new(),
+            timeout,
+            url: url.to_owned(),
+        };
+        let nonce = client.challenge().await?;
+        let params = connect_params(&role, &nonce);
+        client
+            .call("connect", params)
+            .await
+            .map_err(|e| match e.downcast_ref::<GatewayError>() {
+                Some(g) if g.code == "UNAUTHORIZED" => anyhow!(
+                    "the gateway at {url} refused the token: {g} (check --token, OPENCLAW_GATEWAY_TOKEN or \
+                     <state>/openclaw.json)"
+                ),
+                _ => e.context(format!("the gateway at {url} refused the connection")),
+            })?;
+        Ok(client)
+    }
+
+    /// Waits for the `connect.challenge` event and returns its nonce.
+    async fn challenge(&mut self) -> anyhow::Result<String> {
+        loop {
+            match self.read().await? {
+                Incoming::Event(e) if e.event == "connect.challenge" => {
+                    return e.payload["nonce"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .context("connect.challenge carried no nonce");
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// The URL this client dialled.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method` and returns the response payload, or the gateway's error as a [`GatewayError`].
+    pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        let frame = json!({ "type": "req", "id": id, "method": method, "params": params });
+        self.ws
+            .send(Message::text(frame.to_string()))
+            .await
+            .with_context(|| format!("sending {method} to {}", self.url))?;
+        loop {
+            match self
+                .read()
+                .await
+                .with_context(|| format!("waiting for the answer to {method}"))?
+            {
+                Incoming::Response { id: got, frame } if got == id => {
+                    if frame["ok"].as_bool() == Some(true) {
+                        return Ok(frame.get("payload").cloned().unwrap_or(Value::Null));
+                    }
+                    return Err(GatewayError::from_value(&frame["error"]).into());
+                }
+                Incoming::Response { .. } => continue,
+                Incoming::Event(e) => self.events.push_back(e),
+            }
+        }
+    }
+
+    /// The next event: a queued one first, else the next one from the socket (waiting as long as it
+    /// takes). `Err` when the connection closes.
+    pub async fn next_event(&mut self) -> anyhow::Result<Event> {
+        if let Some(e) = self.events.pop_front() {
+            return Ok(e);
+        }
+        loop {
+            if let Incoming::Event(e) = self.read_frame().await? {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// An event already received (while a call waited), if any; never reads the socket.
+    pub fn take_queued(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Reads one frame, bounded by the call timeout.
+    async fn read(&mut self) -> anyhow::Result<Incoming> {
+        let ms = self.timeout.as_millis();
+        tokio::time::timeout(self.timeout, self.read_frame())
+            .await
+            .map_err(|_| anyhow!("the gateway at {} did not answer within {ms} ms", self.url))?
+    }
+
+    /// Reads the next protocol frame, skipping pings and frames that are not JSON objects.
+    async fn read_frame(&mut self) -> anyhow::Result<Incoming> {
+        loop {
+            let msg = match self.ws.next().await {
+                None => bail!("the gateway closed the connection"),
+                Some(Err(e)) => bail!("connection to the gateway lost: {e}"),
+                Some(Ok(m)) => m,
+            };
+            let text = match msg {
+                Message::Text(t) => t.to_string(),
+                Message::Close(frame) => match frame {
+                    Some(f) if !f.reason.is_empty() => {
+                        bail!(
+                            "the gateway closed the connection ({}: {})",
+                            u16::from(f.code),
+                            f.reason
+                        )
+                    }
+                    Some(f) => bail!("the gateway closed the connection ({})", u16::from(f.code)),
+                    None => bail!("the gateway closed the connection"),
+                },
+                _ => continue,
+            };
+            let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                tracing::debug!("ignoring a frame that is not JSON");
+                continue;
+            };
+            match frame["type"].as_str() {
+                Some("res") => {
+                    let id = frame["id"].as_str().unwrap_or_default().to_owned();
+                    return Ok(Incoming::Response { id, frame });
+                }
+                Some("event") => {
+                    return Ok(Incoming::Event(Event {
+                        event: frame["event"].as_str().unwrap_or_default().to_owned(),
+                        payload: frame.get("payload").cloned().unwrap_or(Value::Null),
+                        seq: frame["seq"].as_u64(),
+                    }));
+                }
+                _ => tracing::debug!("ignoring an unknown frame type"),
+            }
+        }
+    }
+
+    /// Closes the connection politely; errors are irrelevant at that point.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.ws.close(None)).await;
+    }
+}
+
+/// Reconnect delays: 0.5 s doubling to 10 s, each with up to 20% jitter so many nodes do not retry
+/// in lockstep after a gateway restart.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    /// The delay before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = 500u64.saturating_mul(1 << self.attempt.min(5)).min(10_000);
+        self.attempt = self.attempt.saturating_add(1);
+        let mut r = [0u8; 2];
+        let jitter = match getrandom::fill(&mut r) {
+            Ok(()) => base * u64::from(u16::from_le_bytes(r)) / u64::from(u16::MAX) / 5,
+            Err(_) => 0,
+        };
+        Duration::from_millis(base + jitter)
+    }
+
+    /// Starts over after a connection that worked.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// The `client` block every connection sends.
+fn client_block(id: &str, mode: &str, display_name: Option<&str>) -> Value {
+    let mut c = json!({
+        "id": id,
+        "version": env!("CARGO_PKG_VERSION"),
+        "platform": std::env::consts::OS,
+        "mode": mode,
+    });
+    if let Some(name) = display_name {
+        c["displayName"] = json!(name);
+    }
+    c
+}
+
+/// The `connect` params for `role`, signing the challenge nonce for a node.
+fn connect_params(role: &Role<'_>, nonce: &str) -> Value {
+    match role {
+        Role::Operator { token } => json!({
+            "minProtocol": PROTOCOL,
+            "maxProtocol": PROTOCOL,
+            "client": client_block("cli", "cli", None),
+            "role": "operator",
+            "scopes": OPERATOR_SCOPES,
+            "caps": [],
+            "auth": { "token": token },
+        }),
+        Role::Node {
+            identity,
+            display_name,
+        } => {
+            let device = identity.prove(nonce, std::env::consts::OS);
+            json!({
+                "minProtocol": PROTOCOL,
+                "maxProtocol": PROTOCOL,
+                "client": client_block(crate::identity::NODE_CLIENT_ID, "node", Some(display_name)),
+                "role": "node",
+                "scopes": [],
+                "caps": [],
+                "commands": [],
+                "device": device,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_a_cap_and_resets() {
+        let mut b = Backoff::default();
+        let first = b.next_delay();
+        assert!(first >= Duration::from_millis(500) && first <= Duration::from_millis(600));
+        for _ in 0..10 {
+            b.next_delay();
+        }
+        let capped = b.next_delay();
+        assert!(capped >= Duration::from_secs(10) && capped <= Duration::from_secs(12));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(600));
+    }
+
+    #[test]
+    fn gateway_errors_show_message_and_reason_once() {
+        let e = GatewayError::from_value(&json!({
+            "code": "INVALID_REQUEST", "message": "unknown requestId", "details": {"reason": "expired"}
+        }));
+        assert_eq!(e.to_string(), "unknown requestId (reason: expired)");
+        let e = GatewayError::from_value(&json!({
+            "code": "INVALID_REQUEST", "message": "unknown requestId: expired", "details": {"reason": "expired"}
+        }));
+        assert_eq!(e.to_string(), "unknown requestId: expired");
+        let e = GatewayError::from_value(
+            &json!({"code": "UNAVAILABLE", "message": "pairing disabled"}),
+        );
+        assert_eq!(
+            (e.to_string().as_str(), e.reason()),
+            ("pairing disabled", None)
+        );
+    }
+
+    #[test]
+    fn operator_connect_params_carry_token_and_scopes() {
+        let p = connect_params(&Role::Operator { token: "t" }, "n");
+        assert_eq!(p["client"]["id"], "cli");
+        assert_eq!(p["client"]["mode"], "cli");
+        assert_eq!(p["auth"]["token"], "t");
+        assert_eq!(p["scopes"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn node_connect_params_carry_a_proof_over_the_nonce() {
+        let id = Identity::from_secret([7; 32], 1);
+        let p = connect_params(
+            &Role::Node {
+                identity: &id,
+                display_name: "pi",
+            },
+            "nonce-1",
+        );
+        assert_eq!(p["role"], "node");
+        assert_eq!(p["device"]["id"], id.device_id.as_str());
+        assert_eq!(p["device"]["nonce"], "nonce-1");
+        assert_eq!(p["client"]["displayName"], "pi");
+        assert!(p.get("auth").is_none());
+    }
+}

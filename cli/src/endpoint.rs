@@ -1,0 +1,295 @@
+//! Which gateway to talk to and with which token.
+//!
+//! URL: `--url`, else `OPENCLAW_GATEWAY_URL`, else `ws://127.0.0.1:<port>/` with the port from
+//! `<state>/openclaw.json` (default 18789). Token: `--token`, else `OPENCLAW_GATEWAY_TOKEN`, else the
+//! config file's token — which is sent only to a loopback URL, so pointing the CLI at another host never
+//! leaks this machine's gateway secret. Plaintext `ws://` to a non-loopback host is refused unless
+//! `--allow-plaintext` is given; `wss://` arrives with a later release.
+
+use anyhow::{Context, bail};
+use pairing_host::gateway_config::GatewayFile;
+use std::net::IpAddr;
+
+/// The port a gateway uses when the config file names none.
+pub const DEFAULT_PORT: u16 = 18789;
+
+/// Everything the resolution looks at, gathered first so the rules can be tested without a process
+/// environment.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// `--url`.
+    pub flag_url: Option<String>,
+    /// `OPENCLAW_GATEWAY_URL`.
+    pub env_url: Option<String>,
+    /// A URL the command remembers (`node verify` uses the one stored with its token).
+    pub remembered_url: Option<String>,
+    /// `--token`.
+    pub flag_token: Option<String>,
+    /// `OPENCLAW_GATEWAY_TOKEN`.
+    pub env_token: Option<String>,
+    /// `<state>/openclaw.json`, if readable.
+    pub config: Option<GatewayFile>,
+    /// `--allow-plaintext`.
+    pub allow_plaintext: bool,
+}
+
+impl Sources {
+    /// Gathers the sources from the flags, the environment and `<state>/openclaw.json`.
+    pub fn gather(conn: &crate::args::ConnArgs) -> anyhow::Result<Sources> {
+        let state = pairing_host::paths::state_dir();
+        let config = pairing_host::gateway_config::read(&state)?;
+        Ok(Sources {
+            flag_url: conn.url.clone(),
+            env_url: non_blank_env("OPENCLAW_GATEWAY_URL"),
+            remembered_url: None,
+            flag_token: conn.token.clone(),
+            env_token: non_blank_env("OPENCLAW_GATEWAY_TOKEN"),
+            config,
+            allow_plaintext: conn.allow_plaintext,
+        })
+    }
+}
+
+fn non_blank_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn non_blank(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A checked gateway URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayUrl {
+    /// The URL as it will be dialled.
+    pub url: String,
+    /// The host part, without brackets.
+    pub host: String,
+    /// Whether the host is loopback (127.0.0.0/8, ::1, localhost).
+    pub loopback: bool,
+}
+
+/// Where to connect, and (for operators) the token to present.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// The gateway URL.
+    pub url: GatewayUrl,
+    /// The operator token, if one could be chosen.
+    pub token: Option<String>,
+}
+
+/// Parses and checks a gateway URL: `ws://HOST[:PORT][/path]`.
+pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    let rest = if lower.starts_with("wss://") {
+        bail!(
+            "{text}: wss:// (TLS) is not supported yet; it arrives with a later release — use ws:// to a loopback address"
+        );
+    } else if lower.starts_with("ws://") {
+        &text[5..]
+    } else {
+        bail!("{text}: not a gateway URL; expected ws://HOST:PORT/");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed
+            .split_once(']')
+            .map(|(h, _)| h)
+            .with_context(|| format!("{text}: unclosed [ in the host"))?
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        bail!("{text}: the URL names no host");
+    }
+    let loopback = is_loopback_host(host);
+    if !loopback && !allow_plaintext {
+        bail!(
+            "refusing plaintext ws:// to {host}, which is not loopback: anyone on the network path could \
+             read the token; pass --allow-plaintext to do it anyway (wss:// arrives with a later release)"
+        );
+    }
+    let url = if rest.contains('/') {
+        text.to_owned()
+    } else {
+        format!("{text}/")
+    };
+    Ok(GatewayUrl {
+        url,
+        host: host.to_owned(),
+        loopback,
+    })
+}
+
+/// Loopback means 127.0.0.0/8, ::1 and `localhost`; `0.0.0.0` is not loopback.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(IpAddr::V6(v6)) => v6.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+/// Chooses the URL (never a token): for node commands, which present no operator token.
+pub fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
+    let text = non_blank(&src.flag_url)
+        .or_else(|| non_blank(&src.env_url))
+        .or_else(|| non_blank(&src.remembered_url))
+        .unwrap_or_else(|| {
+            let port = src
+                .config
+                .as_ref()
+                .and_then(|c| c.port)
+                .unwrap_or(DEFAULT_PORT);
+            format!("ws://127.0.0.1:{port}/")
+        });
+    parse_url(&text, src.allow_plaintext)
+}
+
+/// Chooses URL and operator token. The config file's token goes only to a loopback URL.
+pub fn resolve(src: &Sources) -> anyhow::Result<Endpoint> {
+    let url = resolve_url(src)?;
+    let explicit = non_blank(&src.flag_token).or_else(|| non_blank(&src.env_token));
+    let token = match explicit {
+        Some(t) => Some(t),
+        None if url.loopback => src.config.as_ref().and_then(|c| c.token.clone()),
+        None => None,
+    };
+    Ok(Endpoint { url, token })
+}
+
+/// Like [`resolve`], but an operator needs a token: say where to get one when there is none.
+pub fn resolve_operator(src: &Sources) -> anyhow::Result<Endpoint> {
+    let ep = resolve(src)?;
+    if ep.token.is_none() {
+        if ep.url.loopback {
+            bail!(
+                "no gateway token: pass --token, set OPENCLAW_GATEWAY_TOKEN, or run `openclaw gateway` on \
+                 this machine (it writes the token to <state>/openclaw.json)"
+            );
+        }
+        bail!(
+            "no gateway token for {}: the token in openclaw.json is sent only to loopback URLs; pass \
+             --token or set OPENCLAW_GATEWAY_TOKEN",
+            ep.url.host
+        );
+    }
+    Ok(ep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(port: Option<u16>, token: Option<&str>) -> Option<GatewayFile> {
+        Some(GatewayFile {
+            port,
+            token: token.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn loopback_is_127_8_ipv6_one_and_localhost() {
+        for h in [
+            "127.0.0.1",
+            "127.9.8.7",
+            "::1",
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "::",
+            "example.com",
+            "localhost.example.com",
+            "128.0.0.1",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn urls_are_parsed_and_plaintext_to_other_hosts_refused() {
+        let u = parse_url("ws://127.0.0.1:18789", false).unwrap();
+        assert_eq!(u.url, "ws://127.0.0.1:18789/");
+        assert!(u.loopback);
+        let u = parse_url("ws://[::1]:9/x", false).unwrap();
+        assert_eq!((u.host.as_str(), u.loopback), ("::1", true));
+        let e = parse_url("ws://192.168.1.5:18789/", false).unwrap_err();
+        assert!(e.to_string().contains("--allow-plaintext"), "{e}");
+        let u = parse_url("ws://192.168.1.5:18789/", true).unwrap();
+        assert!(!u.loopback);
+        assert!(
+            parse_url("wss://gw.example:443/", true)
+                .unwrap_err()
+                .to_string()
+                .contains("later release")
+        );
+        assert!(parse_url("http://127.0.0.1/", true).is_err());
+        assert!(parse_url("ws://:80/", true).is_err());
+        assert!(
+            !parse_url("ws://127.0.0.1@evil.example/", true)
+                .unwrap()
+                .loopback
+        );
+    }
+
+    #[test]
+    fn url_precedence_flag_env_remembered_config() {
+        let mut s = Sources {
+            config: config(Some(4000), Some("cfg")),
+            ..Sources::default()
+        };
+        assert_eq!(resolve_url(&s).unwrap().url, "ws://127.0.0.1:4000/");
+        s.config = None;
+        assert_eq!(resolve_url(&s).unwrap().url, "ws://127.0.0.1:18789/");
+        s.remembered_url = Some("ws://127.0.0.2:1/".into());
+        assert_eq!(resolve_url(&s).unwrap().url, "ws://127.0.0.2:1/");
+        s.env_url = Some("ws://127.0.0.3:1/".into());
+        assert_eq!(resolve_url(&s).unwrap().url, "ws://127.0.0.3:1/");
+        s.flag_url = Some("ws://localhost:2/".into());
+        assert_eq!(resolve_url(&s).unwrap().url, "ws://localhost:2/");
+    }
+
+    #[test]
+    fn config_token_only_goes_to_loopback() {
+        let mut s = Sources {
+            config: config(None, Some("cfg")),
+            ..Sources::default()
+        };
+        assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("cfg"));
+        s.flag_url = Some("ws://10.1.2.3:18789/".into());
+        s.allow_plaintext = true;
+        assert_eq!(resolve(&s).unwrap().token, None);
+        let e = resolve_operator(&s).unwrap_err().to_string();
+        assert!(e.contains("only to loopback"), "{e}");
+        s.env_token = Some("env".into());
+        assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("env"));
+        s.flag_token = Some("flag".into());
+        assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("flag"));
+        s.flag_url = Some("ws://[::1]:18789/".into());
+        s.flag_token = None;
+        s.env_token = Some("  ".into());
+        assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("cfg"));
+    }
+
+    #[test]
+    fn missing_token_on_loopback_says_where_to_get_one() {
+        let s = Sources::default();
+        let e = resolve_operator(&s).unwrap_err().to_string();
+        assert!(e.contains("OPENCLAW_GATEWAY_TOKEN"), "{e}");
+    }
+}

@@ -1,0 +1,98 @@
+//! Private files: directories 0700, files 0600, written atomically (temp file in the same directory,
+//! fsync, rename or link, fsync the directory), so a crash never leaves half a key or token behind.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Creates `dir` and its missing parents with mode 0700, and tightens `dir` itself to 0700.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    if fs::metadata(dir)?.permissions().mode() & 0o777 != 0o700 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a fresh 0600 temp file beside `path`, synced; returns its path.
+fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let dir = parent(path)?;
+    private_dir(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(nonce)
+    ));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
+fn parent(path: &Path) -> io::Result<&Path> {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .ok_or_else(|| io::Error::other("file has no parent directory"))
+}
+
+/// Replaces `path` with `bytes`, atomically and durably, as a 0600 file.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = write_temp(path, bytes)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    File::open(parent(path)?)?.sync_all()
+}
+
+/// Creates `path` with `bytes` as a 0600 file only if it does not exist yet; returns `false` (and
+/// leaves the file alone) when another process created it first.
+pub fn create_private(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let tmp = write_temp(path, bytes)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            File::open(parent(path)?)?.sync_all()?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn files_are_private_and_created_once() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("a/b/secret.json");
+        assert!(create_private(&f, b"one").unwrap());
+        assert!(!create_private(&f, b"two").unwrap());
+        assert_eq!(fs::read(&f).unwrap(), b"one");
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(mode(&d.path().join("a/b")), 0o700);
+        write_private(&f, b"three").unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"three");
+        assert_eq!(mode(&f), 0o600);
+        let leftovers = fs::read_dir(d.path().join("a/b")).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp files left behind");
+    }
+}

@@ -1,0 +1,146 @@
+//! `openclaw gateway`: runs the pairing gateway until SIGINT or SIGTERM.
+
+use crate::exit::Exit;
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+use pairing_host::server::{self, Bind, Options, Started};
+
+/// The long help of the subcommand (set on its variant, whose doc comment would override it here).
+pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to.\n\n\
+        State lives in $OPENCLAW_STATE_DIR (default ~/.openclaw): pairing state under nodes/, and \
+        openclaw.json with the port and the operator token (created on first start, 0600), which \
+        `openclaw nodes …` on this machine reads. Stops cleanly on Ctrl-C or SIGTERM.";
+
+/// `openclaw gateway`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+        openclaw gateway\n  \
+        openclaw gateway --port 18790 --pending-ttl 10m\n  \
+        OPENCLAW_STATE_DIR=/tmp/gw openclaw gateway --port 0   # any free port\n  \
+        openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (not yet available)")]
+pub struct Opt {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 18789)]
+    pub port: u16,
+    /// Listen on loopback only, or on every interface.
+    #[arg(long, value_enum, default_value_t = BindArg::Loopback)]
+    pub bind: BindArg,
+    /// With --bind lan: serve plaintext ws:// (TLS arrives with a later release).
+    #[arg(long)]
+    pub allow_plaintext: bool,
+    /// Refuse node.pair.request ("pairing disabled").
+    #[arg(long)]
+    pub no_pairing: bool,
+    /// How long a pending request lives: 300000ms, 20s, 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::args::parse_duration)]
+    pub pending_ttl: u64,
+}
+
+/// `--bind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BindArg {
+    /// 127.0.0.1 only.
+    Loopback,
+    /// All interfaces.
+    Lan,
+}
+
+/// Checks the flags and turns them into server options.
+fn options(opt: &Opt) -> anyhow::Result<Options> {
+    if opt.bind == BindArg::Lan && !opt.allow_plaintext {
+        bail!(
+            "--bind lan needs TLS (wss://), which arrives with a later release; to serve plaintext ws:// \
+             on the network anyway — anyone on it can read tokens — add --allow-plaintext"
+        );
+    }
+    if opt.pending_ttl == 0 {
+        bail!("--pending-ttl must be longer than 0");
+    }
+    Ok(Options {
+        state_dir: pairing_host::paths::state_dir(),
+        port: opt.port,
+        bind: match opt.bind {
+            BindArg::Loopback => Bind::Loopback,
+            BindArg::Lan => Bind::Lan,
+        },
+        allow_plaintext: opt.allow_plaintext,
+        pairing_enabled: !opt.no_pairing,
+        pending_ttl_ms: opt.pending_ttl,
+    })
+}
+
+/// Runs the gateway until a signal arrives.
+pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+    let opts = options(&opt)?;
+    let on_ready = |s: &Started| {
+        println!("Gateway: {}", s.ws_url);
+        println!("Approval page: arrives with a later release; approve from a shell meanwhile:");
+        println!("  openclaw nodes pending      # list requests and their verification codes");
+        println!("  openclaw nodes approve <code|requestId>");
+        tracing::info!(addr = %s.addr, "gateway listening");
+    };
+    server::run(opts, on_ready, shutdown_signal()).await?;
+    Ok(Exit::Ok)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Opt {
+        let mut all = vec!["openclaw", "gateway"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Gateway(o) => o,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn defaults_and_durations() {
+        let o = parse(&[]);
+        assert_eq!(
+            (o.port, o.bind, o.pending_ttl),
+            (18789, BindArg::Loopback, 300_000)
+        );
+        assert!(options(&o).unwrap().pairing_enabled);
+        let o = parse(&["--pending-ttl", "20s", "--no-pairing", "--port", "0"]);
+        let opts = options(&o).unwrap();
+        assert_eq!(
+            (opts.pending_ttl_ms, opts.pairing_enabled, opts.port),
+            (20_000, false, 0)
+        );
+    }
+
+    #[test]
+    fn lan_without_plaintext_opt_in_is_refused() {
+        let Err(e) = options(&parse(&["--bind", "lan"])) else {
+            panic!("lan without opt-in accepted")
+        };
+        let e = e.to_string();
+        assert!(e.contains("--allow-plaintext"), "{e}");
+        assert!(options(&parse(&["--bind", "lan", "--allow-plaintext"])).is_ok());
+        assert!(
+            Cli::try_parse_from(["openclaw", "gateway", "--pending-ttl", "5 parsecs"]).is_err()
+        );
+    }
+}

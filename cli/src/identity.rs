@@ -1,0 +1,310 @@
+//! The node's private files: its Ed25519 device identity (`<state>/identity/device.json`, created once)
+//! and the token it received on approval (`<state>/node/token.json`). Both are 0600 in 0700 directories.
+
+use crate::files::{create_private, write_private};
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pairing_core::proof::{self, SignedFields};
+use serde_json::{Value, json};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// `client.id` a node connects with (OpenClaw's id for a headless node host).
+pub const NODE_CLIENT_ID: &str = "node-host";
+
+/// A node's device identity. The secret key never appears in `Debug` output.
+pub struct Identity {
+    secret: [u8; 32],
+    /// Hex SHA-256 of the raw public key; also the node id.
+    pub device_id: String,
+    /// Raw Ed25519 public key, base64url.
+    pub public_key: String,
+    /// When the identity was created, ms since the epoch.
+    pub created_at_ms: u64,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        // Best effort; the key also sits in the file, so this only shortens its life in memory.
+        self.secret = [0; 32];
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Identity {
+    /// The identity of a 32-byte secret key.
+    pub fn from_secret(secret: [u8; 32], created_at_ms: u64) -> Identity {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&secret);
+        Identity {
+            device_id: proof::device_id(&secret),
+            public_key: URL_SAFE_NO_PAD.encode(sk.verifying_key().to_bytes()),
+            secret,
+            created_at_ms,
+        }
+    }
+
+    /// The raw public key bytes.
+    pub fn public_key_raw(&self) -> [u8; 32] {
+        ed25519_dalek::SigningKey::from_bytes(&self.secret)
+            .verifying_key()
+            .to_bytes()
+    }
+
+    /// The verification code the gateway shows operators for this key (`1234-5678`).
+    pub fn verification_code(&self) -> String {
+        pairing_core::code::verification_code(&self.public_key_raw())
+    }
+
+    /// The `device` block of a node's `connect`: a v3 proof over the challenge nonce.
+    pub fn prove(&self, nonce: &str, platform: &str) -> Value {
+        let fields = SignedFields {
+            client_id: NODE_CLIENT_ID,
+            client_mode: "node",
+            role: "node",
+            scopes: &[],
+            token: "",
+            platform,
+            device_family: "",
+        };
+        let p = proof::sign(&self.secret, &fields, now_ms(), nonce);
+        json!({
+            "id": p.id,
+            "publicKey": p.public_key,
+            "signature": p.signature,
+            "signedAt": p.signed_at,
+            "nonce": p.nonce,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "version": 1,
+            "deviceId": self.device_id,
+            "publicKey": self.public_key,
+            "secretKey": URL_SAFE_NO_PAD.encode(self.secret),
+            "createdAtMs": self.created_at_ms,
+        })
+    }
+
+    fn from_json(file: &Path, text: &str) -> anyhow::Result<Identity> {
+        let bad =
+            |what: &str| format!("{} is not a usable device identity: {what}", file.display());
+        let v: Value = serde_json::from_str(text).with_context(|| bad("not JSON"))?;
+        let secret = v["secretKey"]
+            .as_str()
+            .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .with_context(|| bad("secretKey must be 32 bytes of base64url"))?;
+        let id = Identity::from_secret(secret, v["createdAtMs"].as_u64().unwrap_or(0));
+        if v["deviceId"]
+            .as_str()
+            .is_some_and(|d| !d.eq_ignore_ascii_case(&id.device_id))
+        {
+            bail!(bad("deviceId does not match the key"));
+        }
+        Ok(id)
+    }
+}
+
+/// `<state>/identity/device.json`.
+pub fn identity_path(state: &Path) -> PathBuf {
+    state.join("identity").join("device.json")
+}
+
+/// `<state>/node/token.json`.
+pub fn token_path(state: &Path) -> PathBuf {
+    state.join("node").join("token.json")
+}
+
+/// Loads the device identity, creating it (once, even with racing processes) if missing. Returns it and
+/// whether it was created now.
+pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
+    let file = identity_path(state);
+    if let Some(id) = load(&file)? {
+        return Ok((id, false));
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+    let fresh = Identity::from_secret(secret, now_ms());
+    let text = serde_json::to_string_pretty(&fresh.to_json()).expect("JSON serialises");
+    let created = create_private(&file, text.as_bytes())
+        .with_context(|| format!("cannot create {}", file.display()))?;
+    if created {
+        return Ok((fresh, true));
+    }
+    let id =
+        load(&file)?.with_context(|| format!("{} vanished while being read", file.display()))?;
+    Ok((id, false))
+}
+
+fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Identity::from_json(file, &text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+    }
+}
+
+/// What `node pair` stores after approval.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NodeToken {
+    /// The node id the token belongs to.
+    pub node_id: String,
+    /// The token (a secret: never printed).
+    pub token: String,
+    /// The gateway URL that approved it.
+    pub url: String,
+    /// When the approval reached this node.
+    pub approved_at_ms: u64,
+}
+
+impl fmt::Debug for NodeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeToken")
+            .field("node_id", &self.node_id)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes `<state>/node/token.json` (0600), replacing an earlier token.
+pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
+    let file = token_path(state);
+    let v = json!({
+        "nodeId": t.node_id,
+        "token": t.token,
+        "url": t.url,
+        "approvedAtMs": t.approved_at_ms,
+    });
+    let text = serde_json::to_string_pretty(&v).expect("JSON serialises");
+    write_private(&file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(file)
+}
+
+/// Reads `<state>/node/token.json`; `None` if this node was never paired.
+pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
+    let file = token_path(state);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", file.display()))?;
+    let field = |k: &str| {
+        v[k].as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("{} lacks {k}", file.display()))
+    };
+    Ok(Some(NodeToken {
+        node_id: field("nodeId")?,
+        token: field("token")?,
+        url: field("url")?,
+        approved_at_ms: v["approvedAtMs"].as_u64().unwrap_or(0),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn identity_is_created_once_private_and_reloaded() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, created) = load_or_create(d.path()).unwrap();
+        assert!(created);
+        let (b, created) = load_or_create(d.path()).unwrap();
+        assert!(!created);
+        assert_eq!(a.device_id, b.device_id);
+        assert_eq!(a.device_id.len(), 64);
+        let f = identity_path(d.path());
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let dir = f.parent().unwrap();
+        assert_eq!(
+            std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert!(!format!("{a:?}").contains(&URL_SAFE_NO_PAD.encode(a.secret)));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        assert_eq!(v["publicKey"], a.public_key.as_str());
+        assert!(v["createdAtMs"].as_u64().unwrap() > 0);
+    }
+
+    #[test]
+    fn a_tampered_identity_is_refused_with_the_file_named() {
+        let d = tempfile::tempdir().unwrap();
+        load_or_create(d.path()).unwrap();
+        let f = identity_path(d.path());
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        v["deviceId"] = json!("00");
+        std::fs::write(&f, v.to_string()).unwrap();
+        let e = format!("{:#}", load_or_create(d.path()).unwrap_err());
+        assert!(
+            e.contains("device.json") && e.contains("does not match"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn proofs_verify_with_the_core() {
+        let id = Identity::from_secret([3; 32], 0);
+        let device = id.prove("n", "linux");
+        let p = pairing_core::proof::DeviceProof {
+            id: device["id"].as_str().unwrap().into(),
+            public_key: device["publicKey"].as_str().unwrap().into(),
+            signature: device["signature"].as_str().unwrap().into(),
+            signed_at: device["signedAt"].as_u64().unwrap(),
+            nonce: Some("n".into()),
+        };
+        let fields = SignedFields {
+            client_id: NODE_CLIENT_ID,
+            client_mode: "node",
+            role: "node",
+            scopes: &[],
+            token: "",
+            platform: "linux",
+            device_family: "",
+        };
+        assert!(proof::verify(&p, &fields, "n", p.signed_at, 1000).is_ok());
+        assert_eq!(id.verification_code().len(), 9);
+    }
+
+    #[test]
+    fn token_round_trips_privately() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(load_token(d.path()).unwrap().is_none());
+        let t = NodeToken {
+            node_id: "n".into(),
+            token: "secret-token".into(),
+            url: "ws://127.0.0.1:1/".into(),
+            approved_at_ms: 5,
+        };
+        let f = store_token(d.path(), &t).unwrap();
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(load_token(d.path()).unwrap(), Some(t.clone()));
+        assert!(!format!("{t:?}").contains("secret-token"));
+    }
+}

@@ -1,0 +1,235 @@
+//! `openclaw node …`: act as a node — pair with a gateway ([`crate::node_pair`]), check the stored token
+//! (`verify`), or stay connected as the paired node (`connect`).
+
+use crate::args::{ConnArgs, parse_duration};
+use crate::client::{Backoff, Client, Role};
+use crate::endpoint::{self, GatewayUrl, Sources};
+use crate::exit::Exit;
+use crate::identity::{self, Identity, NodeToken};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// `openclaw node`.
+#[derive(Debug, Args)]
+pub struct Opt {
+    /// What to do as a node.
+    #[command(subcommand)]
+    pub command: NodeCommand,
+}
+
+/// The `node` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Ask a gateway to pair this machine as a node, show the verification code, wait for the decision.
+    #[command(long_about = crate::node_pair::LONG_ABOUT)]
+    Pair(crate::node_pair::Opt),
+    /// Check that the gateway still accepts this node's stored token.
+    Verify(VerifyOpt),
+    /// Verify, then stay connected as the paired node until Ctrl-C.
+    Connect(VerifyOpt),
+}
+
+/// Flags of node commands that talk to a gateway (a node presents no operator token).
+#[derive(Clone, Debug, Args)]
+pub struct NodeConnArgs {
+    /// Gateway WebSocket URL [default: $OPENCLAW_GATEWAY_URL, else the URL stored with the token,
+    /// else ws://127.0.0.1:<port from <state>/openclaw.json, else 18789>/].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).
+    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_duration)]
+    pub timeout: u64,
+    /// Print only JSON on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Allow plaintext ws:// to a host that is not loopback.
+    #[arg(long)]
+    pub allow_plaintext: bool,
+}
+
+impl NodeConnArgs {
+    /// The shared flag set, without a token.
+    pub fn as_conn(&self) -> ConnArgs {
+        ConnArgs {
+            url: self.url.clone(),
+            token: None,
+            timeout: self.timeout,
+            json: self.json,
+            allow_plaintext: self.allow_plaintext,
+        }
+    }
+}
+
+/// `node verify` and `node connect`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    openclaw node verify                      # exit 0 if paired, 1 if not\n  \
+    openclaw node connect --url ws://127.0.0.1:18789/   # stay online as the paired node")]
+pub struct VerifyOpt {
+    /// Name to show the gateway while connected [default: this machine's hostname].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Connection flags.
+    #[command(flatten)]
+    pub conn: NodeConnArgs,
+}
+
+/// Runs a `node` subcommand.
+pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+    match opt.command {
+        NodeCommand::Pair(o) => crate::node_pair::run(o).await,
+        NodeCommand::Verify(o) => verify(o).await,
+        NodeCommand::Connect(o) => connect(o).await,
+    }
+}
+
+/// This machine's name, the default display name of a node.
+pub fn hostname() -> String {
+    let from_env = std::env::var("HOSTNAME").ok();
+    let from_file = || {
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+    };
+    from_env
+        .or_else(from_file)
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned())
+}
+
+/// What `verify` and `connect` need: identity, token, URL.
+struct Paired {
+    identity: Identity,
+    token: NodeToken,
+    url: GatewayUrl,
+    name: String,
+}
+
+fn load_paired(state: &Path, opt: &VerifyOpt) -> anyhow::Result<Paired> {
+    let Some(token) = identity::load_token(state)? else {
+        bail!(
+            "this node is not paired yet ({} does not exist); pair it first: openclaw node pair --url URL",
+            identity::token_path(state).display()
+        );
+    };
+    let (identity, _) = identity::load_or_create(state)?;
+    if !token.node_id.eq_ignore_ascii_case(&identity.device_id) {
+        bail!(
+            "{} belongs to node {} but this device is {}; pair again with `openclaw node pair`",
+            identity::token_path(state).display(),
+            token.node_id,
+            identity.device_id
+        );
+    }
+    let mut src = Sources::gather(&opt.conn.as_conn())?;
+    src.remembered_url = Some(token.url.clone());
+    let url = endpoint::resolve_url(&src)?;
+    let name = opt.name.clone().unwrap_or_else(hostname);
+    Ok(Paired {
+        identity,
+        token,
+        url,
+        name,
+    })
+}
+
+/// Connects as the node and calls `node.pair.verify` with the stored token.
+async fn connect_verified(p: &Paired, timeout: u64) -> anyhow::Result<(Client, Value)> {
+    let mut client = Client::connect(
+        &p.url.url,
+        Role::Node {
+            identity: &p.identity,
+            display_name: &p.name,
+        },
+        timeout,
+    )
+    .await?;
+    let result = client
+        .call(
+            "node.pair.verify",
+            json!({ "nodeId": p.identity.device_id, "token": p.token.token }),
+        )
+        .await
+        .context("node.pair.verify")?;
+    Ok((client, result))
+}
+
+async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
+    let state = pairing_host::paths::state_dir();
+    let p = load_paired(&state, &opt)?;
+    let (client, result) = connect_verified(&p, opt.conn.timeout).await?;
+    client.close().await;
+    let ok = result["ok"].as_bool() == Some(true);
+    if opt.conn.json {
+        println!("{result}");
+    } else if ok {
+        let name = crate::render::node_label(&result["node"]);
+        println!(
+            "ok: paired with {} as {name} ({})",
+            p.url.url, p.identity.device_id
+        );
+    } else {
+        println!(
+            "not paired: the gateway at {} does not accept this node's token; pair again with \
+             `openclaw node pair`",
+            p.url.url
+        );
+    }
+    Ok(if ok { Exit::Ok } else { Exit::Failure })
+}
+
+async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
+    let state = pairing_host::paths::state_dir();
+    let p = load_paired(&state, &opt)?;
+    let stay = async {
+        let mut backoff = Backoff::default();
+        let mut first = true;
+        loop {
+            match connect_verified(&p, opt.conn.timeout).await {
+                Ok((mut client, result)) => {
+                    if result["ok"].as_bool() != Some(true) {
+                        eprintln!(
+                            "not paired: the gateway at {} no longer accepts this node's token",
+                            p.url.url
+                        );
+                        return Ok(Exit::Failure);
+                    }
+                    backoff.reset();
+                    if first && opt.conn.json {
+                        println!("{result}");
+                    }
+                    eprintln!(
+                        "Connected to {} as paired node {}; Ctrl-C to disconnect.",
+                        p.url.url, p.name
+                    );
+                    first = false;
+                    loop {
+                        match client.next_event().await {
+                            Ok(ev) if ev.event == "tick" => {
+                                tracing::debug!(ts = %ev.payload["ts"], "tick")
+                            }
+                            Ok(ev) => tracing::debug!(event = %ev.event, "event"),
+                            Err(e) => {
+                                eprintln!("connection lost: {e:#}; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) if first => return Err(e),
+                Err(e) => eprintln!("reconnect failed: {e:#}"),
+            }
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
+    };
+    tokio::select! {
+        r = stay => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("Disconnected.");
+            Ok(Exit::Ok)
+        }
+    }
+}

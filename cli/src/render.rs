@@ -1,0 +1,234 @@
+//! Human output: aligned tables, relative ages ("2m ago", "expires in 3m"), short ids.
+
+use serde_json::Value;
+
+/// A table of left-aligned columns separated by two spaces, with a header row.
+#[derive(Debug, Default)]
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column headers.
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row (missing cells are blank).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Renders the table; every line ends with `\n`, with no trailing spaces.
+    pub fn render(&self) -> String {
+        let width = |s: &str| s.chars().count();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if i >= widths.len() {
+                    widths.push(0);
+                }
+                widths[i] = widths[i].max(width(cell));
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, w) in widths.iter().enumerate() {
+                let cell = row.get(i).map_or("", String::as_str);
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', w - width(cell) + 2));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A compact span: `45s`, `3m`, `2h`, `5d`.
+pub fn span(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// How long ago `ts` was: `just now`, `45s ago`, `2m ago`.
+pub fn ago(ts: u64, now: u64) -> String {
+    if ts > now {
+        return "just now".into();
+    }
+    let d = now - ts;
+    if d < 1000 {
+        "just now".into()
+    } else {
+        format!("{} ago", span(d))
+    }
+}
+
+/// Time left until `at`: `expires in 3m`, or `expired`.
+pub fn expires_in(at: u64, now: u64) -> String {
+    if at <= now {
+        "expired".into()
+    } else {
+        format!("expires in {}", span(at - now))
+    }
+}
+
+/// A countdown with seconds, for the waiting node: `4m 05s`, `12s`.
+pub fn countdown(ms: u64) -> String {
+    let s = ms.div_ceil(1000);
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The first 12 characters of a long id, enough to tell nodes apart and to use as a `--node` prefix.
+pub fn short_id(id: &str) -> String {
+    if id.chars().count() > 12 {
+        id.chars().take(12).collect()
+    } else {
+        id.to_owned()
+    }
+}
+
+/// A string field, or `""`.
+pub fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
+}
+
+/// A node's label: its display name, else its short id.
+pub fn node_label(v: &Value) -> String {
+    match v["displayName"].as_str().map(str::trim) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => short_id(text(v, "nodeId")),
+    }
+}
+
+/// An IP for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
+pub fn ip(v: &Value) -> String {
+    match v["remoteIp"].as_str() {
+        Some(ip) if !ip.is_empty() => ip.strip_prefix("::ffff:").unwrap_or(ip).to_owned(),
+        _ => "-".into(),
+    }
+}
+
+/// Required approval scopes without the `operator.` prefix: `pairing,write`.
+pub fn scopes(v: &Value) -> String {
+    let list: Vec<&str> = v["requiredApproveScopes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if list.is_empty() {
+        return "-".into();
+    }
+    list.iter()
+        .map(|s| s.strip_prefix("operator.").unwrap_or(s))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The pending-requests table.
+pub fn pending_table(pending: &[Value], now: u64) -> String {
+    let mut t = Table::new(&[
+        "REQUEST",
+        "NODE",
+        "IP",
+        "CODE",
+        "REQUESTED",
+        "EXPIRES",
+        "SCOPES",
+        "NOTES",
+    ]);
+    for p in pending {
+        let mut notes = Vec::new();
+        if p["isRepair"].as_bool() == Some(true) {
+            notes.push("re-pair (token rotates)");
+        }
+        if p["silent"].as_bool() == Some(true) {
+            notes.push("silent");
+        }
+        t.row(vec![
+            text(p, "requestId").to_owned(),
+            node_label(p),
+            ip(p),
+            p["verificationCode"].as_str().unwrap_or("-").to_owned(),
+            p["ts"]
+                .as_u64()
+                .map_or_else(|| "-".into(), |ts| ago(ts, now)),
+            p["expiresAtMs"]
+                .as_u64()
+                .map_or_else(|| "-".into(), |at| expires_in(at, now)),
+            scopes(p),
+            notes.join(", "),
+        ]);
+    }
+    t.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ages_are_compact() {
+        let now = 100_000_000_000;
+        assert_eq!(ago(now, now), "just now");
+        assert_eq!(ago(now + 5, now), "just now");
+        assert_eq!(ago(now - 45_000, now), "45s ago");
+        assert_eq!(ago(now - 125_000, now), "2m ago");
+        assert_eq!(ago(now - 3 * 3_600_000, now), "3h ago");
+        assert_eq!(ago(0, 3 * 86_400_000), "3d ago");
+        assert_eq!(expires_in(now + 180_000, now), "expires in 3m");
+        assert_eq!(expires_in(now + 59_999, now), "expires in 59s");
+        assert_eq!(expires_in(now, now), "expired");
+        assert_eq!(countdown(245_000), "4m 05s");
+        assert_eq!(countdown(1), "1s");
+    }
+
+    #[test]
+    fn tables_align_columns_without_trailing_space() {
+        let mut t = Table::new(&["A", "LONGER"]);
+        t.row(vec!["wide cell".into(), "x".into()]);
+        t.row(vec!["é".into(), "".into()]);
+        assert_eq!(t.render(), "A          LONGER\nwide cell  x\né\n");
+    }
+
+    #[test]
+    fn pending_rows_show_name_code_and_markers() {
+        let now = 1_000_000;
+        let p = json!({
+            "requestId": "r1", "nodeId": "abcdef0123456789", "remoteIp": "::ffff:10.0.0.2",
+            "verificationCode": "1234-5678", "ts": now - 120_000, "expiresAtMs": now + 180_000,
+            "requiredApproveScopes": ["operator.pairing"], "isRepair": true, "silent": true
+        });
+        let out = pending_table(&[p], now);
+        let row = out.lines().nth(1).unwrap();
+        for want in [
+            "r1",
+            "abcdef012345",
+            "10.0.0.2",
+            "1234-5678",
+            "2m ago",
+            "expires in 3m",
+            "pairing",
+            "re-pair",
+            "silent",
+        ] {
+            assert!(row.contains(want), "{want} missing in {row}");
+        }
+        let header = out.lines().next().unwrap();
+        assert_eq!(header.find("CODE"), row.find("1234-5678"));
+    }
+}

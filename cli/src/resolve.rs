@@ -1,0 +1,285 @@
+//! `--node` resolution, as OpenClaw: exact id, then exact IP, then normalised display name, then an id
+//! prefix of at least 6 characters. Ties go to connected nodes, then to current (`openclaw-…`) clients.
+//! Unknown or ambiguous queries list the candidates so the operator can be more specific.
+
+use anyhow::bail;
+use serde_json::Value;
+
+/// One node a query may name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidate {
+    /// The node id.
+    pub node_id: String,
+    /// Its display name.
+    pub display_name: Option<String>,
+    /// Its address.
+    pub remote_ip: Option<String>,
+    /// `client.id` of its live connection.
+    pub client_id: Option<String>,
+    /// Whether it is connected.
+    pub connected: bool,
+    /// A pending request's id, when resolving among pending requests.
+    pub request_id: Option<String>,
+}
+
+impl Candidate {
+    /// Reads a candidate from a `node.list` entry, a paired node or a pending request.
+    pub fn from_json(v: &Value) -> Candidate {
+        let s = |k: &str| {
+            v[k].as_str()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+        };
+        Candidate {
+            node_id: s("nodeId").unwrap_or_default(),
+            display_name: s("displayName"),
+            remote_ip: s("remoteIp"),
+            client_id: s("clientId"),
+            connected: v["connected"].as_bool().unwrap_or(false),
+            request_id: s("requestId"),
+        }
+    }
+
+    fn label(&self) -> String {
+        let mut l = self
+            .display_name
+            .clone()
+            .unwrap_or_else(|| self.node_id.clone());
+        l.push_str(&format!(" [node={}", self.node_id));
+        if let Some(c) = &self.client_id {
+            l.push_str(&format!(", client={c}"));
+        }
+        if let Some(r) = &self.request_id {
+            l.push_str(&format!(", request={r}"));
+        }
+        l.push(']');
+        l
+    }
+}
+
+/// Lower-case, runs of non-alphanumerics become `-`, no leading or trailing `-`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+fn bare_ip(ip: &str) -> &str {
+    ip.strip_prefix("::ffff:").unwrap_or(ip)
+}
+
+fn match_score(c: &Candidate, q: &str) -> u32 {
+    if c.node_id == q {
+        return 4000;
+    }
+    if c.remote_ip
+        .as_deref()
+        .is_some_and(|ip| bare_ip(ip) == bare_ip(q))
+    {
+        return 3000;
+    }
+    let nq = normalize_name(q);
+    if !nq.is_empty()
+        && c.display_name
+            .as_deref()
+            .is_some_and(|n| normalize_name(n) == nq)
+    {
+        return 2000;
+    }
+    if q.chars().count() >= 6 && c.node_id.starts_with(q) {
+        return 1000;
+    }
+    0
+}
+
+fn tie_score(c: &Candidate) -> i32 {
+    let mut s = 0;
+    if c.connected {
+        s += 100;
+    }
+    match c.client_id.as_deref() {
+        Some(id) if id.starts_with("openclaw-") => s += 10,
+        Some(id) if id.starts_with("clawdbot-") || id.starts_with("moldbot-") => s -= 10,
+        _ => {}
+    }
+    s
+}
+
+fn is_legacy(c: &Candidate) -> bool {
+    c.client_id
+        .as_deref()
+        .is_some_and(|id| id.starts_with("clawdbot-") || id.starts_with("moldbot-"))
+}
+
+/// Resolves `query` to exactly one candidate, or explains why it cannot.
+pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&'a Candidate> {
+    let q = query.trim();
+    if q.is_empty() {
+        bail!("node required");
+    }
+    let best = candidates
+        .iter()
+        .map(|c| match_score(c, q))
+        .max()
+        .unwrap_or(0);
+    if best == 0 {
+        let known: Vec<String> = candidates
+            .iter()
+            .map(|c| {
+                let mut parts = vec![];
+                if let Some(n) = &c.display_name {
+                    parts.push(n.clone());
+                }
+                if let Some(ip) = &c.remote_ip {
+                    parts.push(ip.clone());
+                }
+                parts.push(c.node_id.clone());
+                parts.join(" / ")
+            })
+            .collect();
+        let known = if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        };
+        bail!("unknown node: {q} (known: {known})");
+    }
+    let top: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| match_score(c, q) == best)
+        .collect();
+    let best_tie = top.iter().map(|c| tie_score(c)).max().unwrap_or(0);
+    let tied: Vec<&Candidate> = top
+        .into_iter()
+        .filter(|c| tie_score(c) == best_tie)
+        .collect();
+    if let [one] = tied.as_slice() {
+        return Ok(one);
+    }
+    let current: Vec<&&Candidate> = tied.iter().filter(|c| !is_legacy(c)).collect();
+    if let [one] = current.as_slice() {
+        return Ok(one);
+    }
+    let matches: Vec<String> = tied.iter().map(|c| c.label()).collect();
+    bail!("ambiguous node: {q} (matches: {})", matches.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: &str, name: Option<&str>, ip: Option<&str>) -> Candidate {
+        Candidate {
+            node_id: id.into(),
+            display_name: name.map(Into::into),
+            remote_ip: ip.map(Into::into),
+            ..Candidate::default()
+        }
+    }
+
+    fn nodes() -> Vec<Candidate> {
+        vec![
+            c(
+                "aaaaaa111111",
+                Some("Living Room iPad"),
+                Some("192.168.1.23"),
+            ),
+            c("aaaaaa222222", Some("Kitchen Pi"), Some("192.168.1.24")),
+            c(
+                "bbbbbb333333",
+                Some("kitchen-pi"),
+                Some("::ffff:192.168.1.25"),
+            ),
+            c("192.168.1.24", None, None),
+        ]
+    }
+
+    fn pick(q: &str) -> anyhow::Result<String> {
+        let n = nodes();
+        resolve(q, &n).map(|c| c.node_id.clone())
+    }
+
+    #[test]
+    fn exact_id_wins_over_exact_ip() {
+        assert_eq!(pick("192.168.1.24").unwrap(), "192.168.1.24");
+        assert_eq!(pick("aaaaaa111111").unwrap(), "aaaaaa111111");
+    }
+
+    #[test]
+    fn exact_ip_including_mapped_form() {
+        assert_eq!(pick("192.168.1.23").unwrap(), "aaaaaa111111");
+        assert_eq!(pick("192.168.1.25").unwrap(), "bbbbbb333333");
+    }
+
+    #[test]
+    fn normalised_names_match_and_can_be_ambiguous() {
+        assert_eq!(pick("living room ipad").unwrap(), "aaaaaa111111");
+        assert_eq!(pick("--Living_Room--iPad").unwrap(), "aaaaaa111111");
+        let e = pick("Kitchen PI").unwrap_err().to_string();
+        assert!(
+            e.starts_with("ambiguous node: Kitchen PI (matches: "),
+            "{e}"
+        );
+        assert!(
+            e.contains("node=aaaaaa222222") && e.contains("node=bbbbbb333333"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn prefixes_need_six_characters_and_one_match() {
+        assert_eq!(pick("bbbbbb").unwrap(), "bbbbbb333333");
+        assert!(
+            pick("bbbbb")
+                .unwrap_err()
+                .to_string()
+                .starts_with("unknown node: bbbbb (known: ")
+        );
+        assert!(
+            pick("aaaaaa")
+                .unwrap_err()
+                .to_string()
+                .starts_with("ambiguous node")
+        );
+    }
+
+    #[test]
+    fn ties_prefer_connected_then_current_clients() {
+        let mut n = vec![c("x1", Some("pi"), None), c("x2", Some("pi"), None)];
+        n[1].connected = true;
+        assert_eq!(resolve("pi", &n).unwrap().node_id, "x2");
+        let mut n = vec![c("x1", Some("pi"), None), c("x2", Some("pi"), None)];
+        n[0].client_id = Some("openclaw-ios".into());
+        assert_eq!(resolve("pi", &n).unwrap().node_id, "x1");
+        let mut n = vec![c("x1", Some("pi"), None), c("x2", Some("pi"), None)];
+        n[0].client_id = Some("clawdbot-ios".into());
+        assert_eq!(resolve("pi", &n).unwrap().node_id, "x2");
+    }
+
+    #[test]
+    fn blank_and_unknown_queries_are_explained() {
+        assert_eq!(pick("  ").unwrap_err().to_string(), "node required");
+        let e = pick("garage").unwrap_err().to_string();
+        assert!(
+            e.contains("Living Room iPad / 192.168.1.23 / aaaaaa111111"),
+            "{e}"
+        );
+        assert_eq!(
+            resolve("x", &[]).unwrap_err().to_string(),
+            "unknown node: x (known: none)"
+        );
+    }
+
+    #[test]
+    fn names_normalise() {
+        assert_eq!(normalize_name("  Living Room iPad! "), "living-room-ipad");
+        assert_eq!(normalize_name("a__b--c"), "a-b-c");
+        assert_eq!(normalize_name("---"), "");
+    }
+}

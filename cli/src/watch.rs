@@ -1,0 +1,357 @@
+//! `nodes watch`: stream pairing events, and optionally approve `silent` requests once an SSH check to
+//! a host succeeds as the current user (`ssh -o BatchMode=yes -o ConnectTimeout=5 HOST true`). Requests
+//! that are not approved that way are left for a person — on a terminal, the watcher asks.
+//!
+//! It reconnects with backoff when the connection drops, and re-syncs with `node.pair.list` on
+//! (re)connect and whenever the broadcast `seq` skips, so no request goes unseen.
+
+use crate::args::ConnArgs;
+use crate::client::{Backoff, Client, Event};
+use crate::exit::Exit;
+use crate::identity::now_ms;
+use crate::nodes::operator;
+use crate::render::{expires_in, ip, node_label, short_id, text};
+use anyhow::bail;
+use clap::Args;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// `nodes watch`.
+#[derive(Debug, Args)]
+pub struct Opt {
+    /// Approve silent requests when `ssh -o BatchMode=yes -o ConnectTimeout=5 HOST true` succeeds.
+    #[arg(long, requires = "ssh")]
+    pub auto_approve_silent: bool,
+    /// The host for the SSH check (as the current user).
+    #[arg(long, value_name = "HOST", requires = "auto_approve_silent")]
+    pub ssh: Option<String>,
+    /// Connection flags.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Checks `--ssh HOST`: not an option in disguise, and no other user than the current one.
+pub fn check_ssh_host(host: &str, current_user: Option<&str>) -> anyhow::Result<()> {
+    let host = host.trim();
+    if host.is_empty() || host.starts_with('-') || host.chars().any(char::is_whitespace) {
+        bail!("--ssh {host:?}: expected a host name like gateway.local");
+    }
+    if let Some((user, _)) = host.split_once('@')
+        && current_user.is_some_and(|me| me != user)
+    {
+        bail!(
+            "--ssh {host}: the check runs as the current user, so the host must not name another user ({user})"
+        );
+    }
+    Ok(())
+}
+
+/// What the watcher remembers between events.
+struct Watcher {
+    opt: Opt,
+    /// Labels of requests seen, so a `resolved` line can name the node.
+    labels: HashMap<String, String>,
+    /// Requests already handled by the auto-approver (each is tried once).
+    tried: HashSet<String>,
+    interactive: bool,
+}
+
+/// Runs `nodes watch` until Ctrl-C.
+pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+    if let Some(host) = &opt.ssh {
+        check_ssh_host(host, std::env::var("USER").ok().as_deref())?;
+    }
+    let interactive =
+        !opt.conn.json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut w = Watcher {
+        opt,
+        labels: HashMap::new(),
+        tried: HashSet::new(),
+        interactive,
+    };
+    tokio::select! {
+        r = w.watch() => r,
+        _ = tokio::signal::ctrl_c() => Ok(Exit::Ok),
+    }
+}
+
+impl Watcher {
+    async fn watch(&mut self) -> anyhow::Result<Exit> {
+        let mut backoff = Backoff::default();
+        let mut first = true;
+        loop {
+            let err = match operator(&self.opt.conn).await {
+                Ok(mut c) => {
+                    backoff.reset();
+                    eprintln!("Watching pairing events on {} (Ctrl-C to stop)", c.url());
+                    first = false;
+                    self.session(&mut c).await
+                }
+                Err(e) if first => return Err(e),
+                Err(e) => e,
+            };
+            let delay = backoff.next_delay();
+            eprintln!(
+                "Connection lost ({err:#}); reconnecting in {:.1}s",
+                delay.as_secs_f32()
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One connection: sync, then follow events until the connection fails.
+    async fn session(&mut self, c: &mut Client) -> anyhow::Error {
+        if let Err(e) = self.sync(c).await {
+            return e;
+        }
+        let mut last_seq: Option<u64> = None;
+        loop {
+            let ev = match c.next_event().await {
+                Ok(ev) => ev,
+                Err(e) => return e,
+            };
+            if ev.event == "tick" {
+                tracing::debug!("tick");
+                continue;
+            }
+            if let (Some(last), Some(seq)) = (last_seq, ev.seq)
+                && seq > last + 1
+            {
+                tracing::info!(
+                    missed = seq - last - 1,
+                    "event sequence skipped; re-syncing"
+                );
+                if let Err(e) = self.sync(c).await {
+                    return e;
+                }
+            }
+            last_seq = ev.seq.or(last_seq);
+            self.print(&ev);
+            if ev.event == "node.pair.requested"
+                && let Err(e) = self.consider(c, &ev.payload).await
+            {
+                return e;
+            }
+        }
+    }
+
+    /// Reads the pending list; in auto-approve mode, considers every request not tried yet.
+    async fn sync(&mut self, c: &mut Client) -> anyhow::Result<()> {
+        let list = c.call("node.pair.list", json!({})).await?;
+        let pending = list["pending"].as_array().cloned().unwrap_or_default();
+        for p in &pending {
+            self.labels
+                .insert(text(p, "requestId").to_owned(), node_label(p));
+            if !self.opt.conn.json && !self.tried.contains(text(p, "requestId")) {
+                println!("pending    {}", describe_request(p));
+            }
+        }
+        for p in &pending {
+            self.consider(c, p).await?;
+        }
+        Ok(())
+    }
+
+    /// Prints one event: NDJSON with `--json`, else a human line.
+    fn print(&mut self, ev: &Event) {
+        if self.opt.conn.json {
+            println!("{}", ev.to_json());
+            return;
+        }
+        let p = &ev.payload;
+        match ev.event.as_str() {
+            "node.pair.requested" => {
+                self.labels
+                    .insert(text(p, "requestId").to_owned(), node_label(p));
+                println!("requested  {}", describe_request(p));
+            }
+            "node.pair.resolved" => {
+                let rid = text(p, "requestId");
+                let label = self
+                    .labels
+                    .get(rid)
+                    .cloned()
+                    .unwrap_or_else(|| short_id(text(p, "nodeId")));
+                let what = if rid.is_empty() {
+                    String::new()
+                } else {
+                    format!("{rid}  ")
+                };
+                println!("{:<10} {what}{label}", text(p, "decision"));
+            }
+            other => println!("{other}  {p}"),
+        }
+    }
+
+    /// The auto-approver: silent requests pass the SSH check or go to a person.
+    async fn consider(&mut self, c: &mut Client, p: &Value) -> anyhow::Result<()> {
+        let Some(host) = self
+            .opt
+            .ssh
+            .clone()
+            .filter(|_| self.opt.auto_approve_silent)
+        else {
+            return Ok(());
+        };
+        let rid = text(p, "requestId").to_owned();
+        if rid.is_empty() || !self.tried.insert(rid.clone()) {
+            return Ok(());
+        }
+        let label = node_label(p);
+        if p["silent"].as_bool() == Some(true) {
+            if ssh_check(&host).await {
+                self.decide(
+                    c,
+                    &rid,
+                    "node.pair.approve",
+                    &format!("auto-approved {rid} ({label}): ssh {host} succeeded"),
+                )
+                .await?;
+                return Ok(());
+            }
+            self.note(&format!(
+                "left {rid} ({label}) for a person: ssh {host} did not succeed"
+            ));
+        }
+        if self.interactive {
+            let question = format!(
+                "Approve {label} ({}, code {})? [a]pprove / [r]eject / [l]ater: ",
+                ip(p),
+                p["verificationCode"].as_str().unwrap_or("-")
+            );
+            match ask(question).await.as_deref() {
+                Some("a" | "approve") => {
+                    self.decide(c, &rid, "node.pair.approve", &format!("approved {rid}"))
+                        .await?
+                }
+                Some("r" | "reject") => {
+                    self.decide(c, &rid, "node.pair.reject", &format!("rejected {rid}"))
+                        .await?
+                }
+                _ => self.note(&format!("left {rid} pending")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls approve or reject; a gateway refusal (already decided elsewhere) is reported, not fatal.
+    async fn decide(
+        &self,
+        c: &mut Client,
+        rid: &str,
+        method: &str,
+        done: &str,
+    ) -> anyhow::Result<()> {
+        match c.call(method, json!({ "requestId": rid })).await {
+            Ok(_) => self.note(done),
+            Err(e) if e.downcast_ref::<crate::client::GatewayError>().is_some() => {
+                self.note(&format!("{method} {rid} failed: {e}"));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// A remark from the watcher itself: stderr in JSON mode, stdout otherwise.
+    fn note(&self, line: &str) {
+        if self.opt.conn.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+/// A pending request on one line.
+fn describe_request(p: &Value) -> String {
+    let mut line = format!(
+        "{}  {} ({})  code {}",
+        text(p, "requestId"),
+        node_label(p),
+        ip(p),
+        p["verificationCode"].as_str().unwrap_or("-")
+    );
+    if p["silent"].as_bool() == Some(true) {
+        line.push_str("  silent");
+    }
+    if p["isRepair"].as_bool() == Some(true) {
+        line.push_str("  re-pair");
+    }
+    if let Some(at) = p["expiresAtMs"].as_u64() {
+        line.push_str(&format!("  {}", expires_in(at, now_ms())));
+    }
+    line
+}
+
+/// `ssh -o BatchMode=yes -o ConnectTimeout=5 HOST true` exits 0 (bounded to 20 s in all).
+async fn ssh_check(host: &str) -> bool {
+    let child = tokio::process::Command::new("ssh")
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            host,
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    match tokio::time::timeout(Duration::from_secs(20), child).await {
+        Ok(Ok(status)) => status.success(),
+        Ok(Err(e)) => {
+            tracing::warn!("cannot run ssh: {e}");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+/// Asks on stderr and reads one answer line from stdin (lower-cased); `None` at end of input.
+async fn ask(question: String) -> Option<String> {
+    eprint!("{question}");
+    tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim().to_ascii_lowercase()),
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_hosts_are_checked() {
+        assert!(check_ssh_host("gw.local", Some("me")).is_ok());
+        assert!(check_ssh_host("me@gw.local", Some("me")).is_ok());
+        assert!(check_ssh_host("root@gw.local", Some("me")).is_err());
+        assert!(check_ssh_host("-oProxyCommand=x", Some("me")).is_err());
+        assert!(check_ssh_host("a b", None).is_err());
+        assert!(check_ssh_host("", None).is_err());
+    }
+
+    #[test]
+    fn request_lines_carry_code_and_markers() {
+        let p = json!({"requestId": "r1", "nodeId": "n1", "displayName": "pi", "remoteIp": "10.0.0.2",
+                       "verificationCode": "1234-5678", "silent": true, "isRepair": true});
+        assert_eq!(
+            describe_request(&p),
+            "r1  pi (10.0.0.2)  code 1234-5678  silent  re-pair"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_ssh_check_is_false() {
+        assert!(!ssh_check("host.invalid.").await || std::env::var("CI_HAS_SSH").is_ok());
+    }
+}

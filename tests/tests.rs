@@ -6,3 +6,5 @@ mod transcripts;
 mod determinism;
 // The gateway in-process over loopback: flows, restart, files, limits.
 mod gateway;
+// Real processes: the built openclaw binary as gateway, operator and node.
+mod e2e;

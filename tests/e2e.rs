@@ -1,0 +1,315 @@
+//! End to end with real processes: the built `openclaw` binary as gateway, operator CLI and node, each
+//! with a fresh `OPENCLAW_STATE_DIR`, over loopback.
+
+use pairing_tests::client::Client;
+use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn stdout_json(state: &Path, args: &[&str]) -> anyhow::Result<Value> {
+    let out = run_cli(state, args)?;
+    anyhow::ensure!(
+        out.status.success(),
+        "openclaw {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn node_token(node_state: &Path) -> anyhow::Result<String> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(
+        node_state.join("node/token.json"),
+    )?)?;
+    Ok(v["token"]
+        .as_str()
+        .expect("token.json has the token")
+        .to_owned())
+}
+
+fn tree_contains(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            hits.extend(tree_contains(&p, needle));
+        } else if String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).contains(needle) {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+fn mode(p: &Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).expect("exists").permissions())
+        & 0o777
+}
+
+#[test]
+fn a_person_pairs_a_headless_node_from_two_terminals() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let (gw_state, node_state) = (root.path().join("gw"), root.path().join("node"));
+    let gw = GatewayProcess::start(&gw_state, &[])?;
+
+    // Terminal 1: the node asks and shows its code.
+    let mut node = NodePair::start(&node_state, &gw.url, &["--name", "headless box"])?;
+    let code = node.code()?;
+    // Terminal 2: the operator sees the same code and approves by it.
+    let pending = stdout_json(&gw_state, &["nodes", "pending", "--json"])?;
+    assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
+    assert_eq!(pending[0]["verificationCode"], code.as_str());
+    assert_eq!(pending[0]["displayName"], "headless box");
+    let out = run_cli(&gw_state, &["nodes", "approve", &code])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(node.exit_code()?, 0, "node output: {:#?}", node.seen);
+    let token = node_token(&node_state)?;
+    assert_eq!(mode(&node_state.join("node/token.json")), 0o600);
+    assert_eq!(mode(&node_state.join("identity/device.json")), 0o600);
+    let verify = run_cli(&node_state, &["node", "verify", "--url", &gw.url])?;
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // Restart: still paired.
+    assert!(gw.stop()?.success(), "SIGTERM exits 0");
+    let gw = GatewayProcess::start(&gw_state, &[])?;
+    let verify = run_cli(&node_state, &["node", "verify", "--url", &gw.url])?;
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // Re-pair by requestId rotates the token.
+    let mut node = NodePair::start(&node_state, &gw.url, &["--name", "headless box"])?;
+    node.code()?;
+    let pending = stdout_json(&gw_state, &["nodes", "pending", "--json"])?;
+    assert_eq!(pending[0]["isRepair"], true);
+    let rid = pending[0]["requestId"]
+        .as_str()
+        .expect("requestId")
+        .to_owned();
+    assert!(
+        run_cli(&gw_state, &["nodes", "approve", &rid])?
+            .status
+            .success()
+    );
+    assert_eq!(node.exit_code()?, 0);
+    let rotated = node_token(&node_state)?;
+    assert_ne!(rotated, token);
+    let rt = tokio::runtime::Runtime::new()?;
+    let node_id = pending[0]["nodeId"].as_str().expect("nodeId").to_owned();
+    rt.block_on(async {
+        let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
+        let old = op
+            .call(
+                "node.pair.verify",
+                json!({"nodeId": node_id, "token": token}),
+            )
+            .await?;
+        assert_eq!(old["ok"], false, "the old token stops working");
+        anyhow::Ok(())
+    })?;
+
+    // Remove kills the token.
+    let out = run_cli(&gw_state, &["nodes", "remove", "--node", &node_id])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = run_cli(&node_state, &["node", "verify", "--url", &gw.url])?;
+    assert!(!verify.status.success());
+
+    // No token in the gateway's state or logs; private modes.
+    let log = gw.log.clone();
+    assert!(gw.stop()?.success());
+    for t in [&token, &rotated, &gw_token_of(&gw_state)] {
+        assert_eq!(
+            tree_contains(&gw_state, t).len(),
+            usize::from(t == &gw_token_of(&gw_state)),
+            "token found in state"
+        );
+        assert!(
+            !std::fs::read_to_string(&log)?.contains(t.as_str()),
+            "token found in the gateway log"
+        );
+    }
+    assert_eq!(mode(&gw_state.join("nodes")), 0o700);
+    for f in ["nodes/pending.json", "nodes/paired.json", "openclaw.json"] {
+        assert_eq!(mode(&gw_state.join(f)), 0o600, "{f}");
+    }
+    Ok(())
+}
+
+fn gw_token_of(state: &Path) -> String {
+    pairing_host::gateway_config::read(state)
+        .ok()
+        .flatten()
+        .and_then(|g| g.token)
+        .unwrap_or_default()
+}
+
+#[test]
+fn rejected_and_expired_nodes_exit_with_their_own_codes() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let gw_state = root.path().join("gw");
+    let gw = GatewayProcess::start(&gw_state, &["--pending-ttl", "1500ms"])?;
+
+    let mut node = NodePair::start(&root.path().join("n1"), &gw.url, &["--name", "one"])?;
+    node.code()?;
+    let pending = stdout_json(&gw_state, &["nodes", "pending", "--json"])?;
+    let rid = pending[0]["requestId"]
+        .as_str()
+        .expect("requestId")
+        .to_owned();
+    assert!(
+        run_cli(&gw_state, &["nodes", "reject", &rid])?
+            .status
+            .success()
+    );
+    assert_eq!(node.exit_code()?, 2, "rejected: {:#?}", node.seen);
+
+    let mut node = NodePair::start(&root.path().join("n2"), &gw.url, &["--name", "two"])?;
+    let code = node.code()?;
+    assert_eq!(node.exit_code()?, 3, "expired: {:#?}", node.seen);
+    let late = run_cli(&gw_state, &["nodes", "approve", &code])?;
+    assert!(!late.status.success());
+    assert!(
+        String::from_utf8_lossy(&late.stderr).contains("expired"),
+        "{}",
+        String::from_utf8_lossy(&late.stderr)
+    );
+    assert!(gw.stop()?.success());
+    Ok(())
+}
+
+#[test]
+fn corrupt_state_refuses_to_start_and_leaves_the_file_alone() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    std::fs::create_dir_all(state.join("nodes"))?;
+    let garbage = b"{\"a1\": {\"requestId\": \"a1\", \"nodeId\": 7}}".to_vec();
+    std::fs::write(state.join("nodes/pending.json"), &garbage)?;
+    let err = GatewayProcess::start(&state, &[]).err().expect("refused");
+    assert!(err.to_string().contains("pending.json"), "{err}");
+    assert_eq!(std::fs::read(state.join("nodes/pending.json"))?, garbage);
+    Ok(())
+}
+
+#[test]
+fn legacy_openclaw_plaintext_tokens_keep_verifying_and_are_rewritten_hashed() -> anyhow::Result<()>
+{
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    std::fs::create_dir_all(state.join("nodes"))?;
+    let legacy = "q3J0legacyLegacyLEGACYlegacy0123456789abcd";
+    std::fs::write(
+        state.join("nodes/paired.json"),
+        format!(
+            "{{\n  \"old-box\": {{\n    \"nodeId\": \"old-box\",\n    \"token\": \"{legacy}\",\n    \"displayName\": \"Old box\",\n    \"createdAtMs\": 1776000000000,\n    \"approvedAtMs\": 1776000030000,\n    \"bins\": [\"git\"]\n  }}\n}}"
+        ),
+    )?;
+    let gw = GatewayProcess::start(&state, &[])?;
+    assert!(
+        tree_contains(&state, legacy).is_empty(),
+        "plaintext token left on disk"
+    );
+    let paired: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("nodes/paired.json"))?)?;
+    assert!(paired["old-box"]["tokenHash"].is_string());
+    assert_eq!(paired["old-box"]["bins"], json!(["git"]));
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
+        let v = op
+            .call(
+                "node.pair.verify",
+                json!({"nodeId": "old-box", "token": legacy}),
+            )
+            .await?;
+        assert_eq!(v["ok"], true);
+        anyhow::Ok(())
+    })?;
+    assert!(gw.stop()?.success());
+    Ok(())
+}
+
+#[test]
+fn sigkill_during_a_burst_loses_no_acknowledged_approval() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    let rt = tokio::runtime::Runtime::new()?;
+    for round in 0..3u32 {
+        let gw = GatewayProcess::start(&state, &[])?;
+        let (url, token) = (gw.url.clone(), gw.token());
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+        let burst = {
+            let acked = acked.clone();
+            let (url, token) = (url.clone(), token.clone());
+            rt.spawn(async move {
+                let mut tasks = Vec::new();
+                for c in 0..8 {
+                    let (acked, url, token) = (acked.clone(), url.clone(), token.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let mut op = Client::operator(&url, &token, &["operator.admin"]).await?;
+                        for i in 0.. {
+                            let node = format!("r{round}-c{c}-n{i}");
+                            let r = op
+                                .call("node.pair.request", json!({"nodeId": node}))
+                                .await?;
+                            let a = op
+                                .call(
+                                    "node.pair.approve",
+                                    json!({"requestId": r["request"]["requestId"]}),
+                                )
+                                .await?;
+                            let t = a["node"]["token"].as_str().unwrap_or_default().to_owned();
+                            acked.lock().expect("lock").push((node, t));
+                        }
+                        anyhow::Ok(())
+                    }));
+                }
+                for t in tasks {
+                    let _ = t.await;
+                }
+            })
+        };
+        // Let approvals flow, then kill at an instant that depends on the round.
+        let target = 40 + 25 * round as usize;
+        let start = std::time::Instant::now();
+        while acked.lock().expect("lock").len() < target && start.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        gw.kill()?;
+        let _ = rt.block_on(burst);
+        let acked = acked.lock().expect("lock").clone();
+        assert!(
+            acked.len() >= target,
+            "only {} approvals before the kill",
+            acked.len()
+        );
+
+        let gw = GatewayProcess::start(&state, &[])?;
+        rt.block_on(async {
+            let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
+            for (node, t) in &acked {
+                let v = op
+                    .call("node.pair.verify", json!({"nodeId": node, "token": t}))
+                    .await?;
+                assert_eq!(
+                    v["ok"], true,
+                    "acknowledged approval of {node} lost in round {round}"
+                );
+            }
+            anyhow::Ok(())
+        })?;
+        assert!(gw.stop()?.success());
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Real processes for end-to-end tests: the built `openclaw` binary as gateway, operator and node.
+
+use anyhow::{Context, bail};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The `openclaw` binary of this build (target/<profile>/openclaw), built on first use if missing.
+pub fn openclaw() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/tests-<hash> → target/<profile>/openclaw
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("openclaw");
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "openclaw-cli", "--bin", "openclaw"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building openclaw failed");
+    });
+    bin
+}
+
+/// A running `openclaw gateway` child with its own state directory and log file.
+pub struct GatewayProcess {
+    /// The child.
+    pub child: Child,
+    /// `ws://127.0.0.1:PORT/`.
+    pub url: String,
+    /// The state directory.
+    pub state: PathBuf,
+    /// Where its stderr (the logs) goes.
+    pub log: PathBuf,
+}
+
+impl GatewayProcess {
+    /// Starts `openclaw gateway --port 0 ARGS…` on `state` and waits until it prints its URL.
+    pub fn start(state: &Path, args: &[&str]) -> anyhow::Result<GatewayProcess> {
+        let log = state.with_extension("log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
+        let mut child = Command::new(openclaw())
+            .args(["gateway", "--port", "0"])
+            .args(args)
+            .env("OPENCLAW_STATE_DIR", state)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .context("cannot start openclaw gateway")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if !sent && let Some(i) = line.find("ws://") {
+                    let url = line[i..].split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(url);
+                    sent = true;
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(url) => Ok(GatewayProcess {
+                child,
+                url,
+                state: state.to_path_buf(),
+                log,
+            }),
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait()?;
+                bail!(
+                    "gateway did not print a URL (exit {status}); log: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            }
+        }
+    }
+
+    /// The operator token from the gateway's `openclaw.json`.
+    pub fn token(&self) -> String {
+        pairing_host::gateway_config::read(&self.state)
+            .ok()
+            .flatten()
+            .and_then(|g| g.token)
+            .expect("openclaw.json has a token")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        signal(self.child.id(), libc_sigterm())?;
+        wait_timeout(&mut self.child, Duration::from_secs(10))
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+fn libc_sigterm() -> &'static str {
+    "TERM"
+}
+
+fn signal(pid: u32, sig: &str) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -{sig} {pid} failed");
+    Ok(())
+}
+
+/// Waits for a child with a bound.
+pub fn wait_timeout(
+    child: &mut Child,
+    limit: Duration,
+) -> anyhow::Result<std::process::ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            bail!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `openclaw ARGS…` with `state` as its state directory, bounded in time.
+pub fn run_cli(state: &Path, args: &[&str]) -> anyhow::Result<Output> {
+    let mut child = Command::new(openclaw())
+        .args(args)
+        .env("OPENCLAW_STATE_DIR", state)
+        .env_remove("OPENCLAW_GATEWAY_URL")
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdout = child.stdout.take().context("stdout")?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let out_thread = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr.read_to_end(&mut s);
+        s
+    });
+    let status = wait_timeout(&mut child, Duration::from_secs(30))?;
+    Ok(Output {
+        status,
+        stdout: out_thread.join().unwrap_or_default(),
+        stderr: err_thread.join().unwrap_or_default(),
+    })
+}
+
+/// A background `openclaw node pair` whose stdout is collected line by line.
+pub struct NodePair {
+    /// The child.
+    pub child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stdout line so far.
+    pub seen: Vec<String>,
+}
+
+impl NodePair {
+    /// Starts `openclaw node pair --url URL ARGS…` with `state` as the node's state directory.
+    pub fn start(state: &Path, url: &str, args: &[&str]) -> anyhow::Result<NodePair> {
+        let mut child = Command::new(openclaw())
+            .args(["node", "pair", "--url", url])
+            .args(args)
+            .env("OPENCLAW_STATE_DIR", state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        for pipe in [
+            Box::new(child.stdout.take().context("stdout")?) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().context("stderr")?),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Ok(NodePair {
+            child,
+            lines,
+            seen: Vec::new(),
+        })
+    }
+
+    /// Waits for an output line for which `pick` returns something.
+    pub fn wait_for<T>(&mut self, mut pick: impl FnMut(&str) -> Option<T>) -> anyhow::Result<T> {
+        for line in &self.seen {
+            if let Some(t) = pick(line) {
+                return Ok(t);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if let Some(t) = pick(&line) {
+                        return Ok(t);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        bail!("expected output not seen; got: {:#?}", self.seen)
+    }
+
+    /// Waits for the verification code (`1234-5678`) the node prints.
+    pub fn code(&mut self) -> anyhow::Result<String> {
+        self.wait_for(find_code)
+    }
+
+    /// Waits for the exit code.
+    pub fn exit_code(&mut self) -> anyhow::Result<i32> {
+        let s = wait_timeout(&mut self.child, Duration::from_secs(30))?;
+        Ok(s.code().unwrap_or(-1))
+    }
+}
+
+/// Finds a `dddd-dddd` verification code in a line.
+pub fn find_code(line: &str) -> Option<String> {
+    let b = line.as_bytes();
+    (0..b.len().saturating_sub(8)).find_map(|i| {
+        let w = &b[i..i + 9];
+        let ok = w[4] == b'-'
+            && w[..4].iter().chain(&w[5..]).all(u8::is_ascii_digit)
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.get(i + 9).is_none_or(|c| !c.is_ascii_digit());
+        ok.then(|| line[i..i + 9].to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_codes() {
+        assert_eq!(
+            super::find_code("Code: 1234-5678 ok").as_deref(),
+            Some("1234-5678")
+        );
+        assert_eq!(super::find_code("1234-5678").as_deref(), Some("1234-5678"));
+        assert_eq!(super::find_code("2026-11-24T10"), None);
+        assert_eq!(super::find_code("no code"), None);
+    }
+}

@@ -171,6 +171,8 @@ pub struct NodeToken {
     pub url: String,
     /// When the approval reached this node.
     pub approved_at_ms: u64,
+    /// The display name the node paired with, reused by `node verify` and `node connect`.
+    pub display_name: Option<String>,
 }
 
 impl fmt::Debug for NodeToken {
@@ -185,12 +187,15 @@ impl fmt::Debug for NodeToken {
 /// Writes `<state>/node/token.json` (0600), replacing an earlier token.
 pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
     let file = token_path(state);
-    let v = json!({
+    let mut v = json!({
         "nodeId": t.node_id,
         "token": t.token,
         "url": t.url,
         "approvedAtMs": t.approved_at_ms,
     });
+    if let Some(name) = &t.display_name {
+        v["displayName"] = json!(name);
+    }
     let text = serde_json::to_string_pretty(&v).expect("JSON serialises");
     write_private(&file, text.as_bytes())
         .with_context(|| format!("cannot write {}", file.display()))?;
@@ -217,6 +222,7 @@ pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
         token: field("token")?,
         url: field("url")?,
         approved_at_ms: v["approvedAtMs"].as_u64().unwrap_or(0),
+        display_name: v["displayName"].as_str().map(str::to_owned),
     }))
 }
 
@@ -298,6 +304,7 @@ mod tests {
             token: "secret-token".into(),
             url: "ws://127.0.0.1:1/".into(),
             approved_at_ms: 5,
+            display_name: Some("pi".into()),
         };
         let f = store_token(d.path(), &t).unwrap();
         assert_eq!(

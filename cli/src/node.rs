@@ -68,7 +68,7 @@ impl NodeConnArgs {
     openclaw node verify                      # exit 0 if paired, 1 if not\n  \
     openclaw node connect --url ws://127.0.0.1:18789/   # stay online as the paired node")]
 pub struct VerifyOpt {
-    /// Name to show the gateway while connected [default: this machine's hostname].
+    /// Name to show the gateway while connected [default: the name it paired with, else the hostname].
     #[arg(long)]
     pub name: Option<String>,
     /// Connection flags.
@@ -127,7 +127,11 @@ fn load_paired(state: &Path, opt: &VerifyOpt) -> anyhow::Result<Paired> {
     let mut src = Sources::gather(&opt.conn.as_conn())?;
     src.remembered_url = Some(token.url.clone());
     let url = endpoint::resolve_url(&src)?;
-    let name = opt.name.clone().unwrap_or_else(hostname);
+    let name = opt
+        .name
+        .clone()
+        .or_else(|| token.display_name.clone())
+        .unwrap_or_else(hostname);
     Ok(Paired {
         identity,
         token,

@@ -303,6 +303,7 @@ impl Pairing {
                             token,
                             url: self.url.url.clone(),
                             approved_at_ms: now_ms(),
+                            display_name: Some(self.name.clone()),
                         },
                     )
                     .context("approved, but the token could not be saved")?;

@@ -51,7 +51,7 @@ pub fn check_ssh_host(host: &str, current_user: Option<&str>) -> anyhow::Result<
 /// What the watcher remembers between events.
 struct Watcher {
     opt: Opt,
-    /// Labels of requests seen, so a `resolved` line can name the node.
+    /// Labels by requestId and by nodeId, so a `resolved` line can name the node.
     labels: HashMap<String, String>,
     /// Requests already handled by the auto-approver (each is tried once).
     tried: HashSet<String>,
@@ -172,6 +172,7 @@ impl Watcher {
                 let label = self
                     .labels
                     .get(rid)
+                    .or_else(|| self.labels.get(text(p, "nodeId")))
                     .cloned()
                     .unwrap_or_else(|| short_id(text(p, "nodeId")));
                 let what = if rid.is_empty() {

@@ -8,3 +8,5 @@ mod determinism;
 mod gateway;
 // Real processes: the built openclaw binary as gateway, operator and node.
 mod e2e;
+// The openclaw binary without a gateway: every --help, one-line refusals.
+mod cli_smoke;

@@ -1,0 +1,109 @@
+//! Smoke tests of the built `openclaw` binary that need no gateway: every `--help` works and shows an
+//! example, and refusals are one `openclaw: …` line on stderr with exit code 1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// target/<profile>/openclaw, built once if this test run did not build it.
+fn openclaw() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("openclaw");
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", "openclaw-cli", "--bin", "openclaw"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building openclaw failed");
+    });
+    bin
+}
+
+/// Runs `openclaw ARGS…` with a fresh, empty state directory, removed afterwards.
+fn run(args: &[&str]) -> Output {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let state = std::env::temp_dir().join(format!(
+        "openclaw-smoke-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&state).expect("temp dir");
+    let out = Command::new(openclaw())
+        .args(args)
+        .env("OPENCLAW_STATE_DIR", &state)
+        .env_remove("OPENCLAW_GATEWAY_URL")
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .output()
+        .expect("openclaw runs");
+    let _ = std::fs::remove_dir_all(&state);
+    out
+}
+
+#[test]
+fn every_help_exits_zero_and_shows_an_example() {
+    let leaves: &[&[&str]] = &[
+        &["gateway"],
+        &["node", "pair"],
+        &["node", "verify"],
+        &["node", "connect"],
+        &["nodes", "pending"],
+        &["nodes", "approve"],
+        &["nodes", "reject"],
+        &["nodes", "status"],
+        &["nodes", "list"],
+        &["nodes", "describe"],
+        &["nodes", "rename"],
+        &["nodes", "remove"],
+        &["nodes", "watch"],
+    ];
+    let top = run(&["--help"]);
+    assert!(top.status.success());
+    let text = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        text.contains("Exit codes") && text.contains("3  node pair"),
+        "{text}"
+    );
+    for leaf in leaves {
+        let mut args = leaf.to_vec();
+        args.push("--help");
+        let out = run(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}");
+        assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
+    }
+}
+
+#[test]
+fn refusals_are_one_line_on_stderr_with_exit_1() {
+    for (args, want) in [
+        (
+            &["nodes", "pending", "--url", "ws://10.9.8.7:18789/"][..],
+            "--allow-plaintext",
+        ),
+        (
+            &["nodes", "pending", "--url", "wss://gw.example/"][..],
+            "later release",
+        ),
+        (&["nodes", "approve"][..], "verification code"),
+        (&["nodes", "pending"][..], "no gateway token"),
+        (&["gateway", "--bind", "lan"][..], "--allow-plaintext"),
+        (&["node", "verify"][..], "not paired yet"),
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("openclaw: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
+    }
+}

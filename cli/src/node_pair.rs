@@ -40,6 +40,10 @@ pub struct Opt {
     /// Name to show the operator [default: this machine's hostname].
     #[arg(long)]
     pub name: Option<String>,
+    /// Mark the request silent: a hint that an automated approver (`openclaw nodes watch
+    /// --auto-approve-silent`) may approve it without asking a person.
+    #[arg(long)]
+    pub silent: bool,
     /// Connection flags.
     #[command(flatten)]
     pub conn: NodeConnArgs,
@@ -78,6 +82,7 @@ struct Pairing {
     identity: Identity,
     url: GatewayUrl,
     name: String,
+    silent: bool,
     timeout: u64,
     request: Option<Request>,
     progress: Progress,
@@ -100,6 +105,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         identity,
         url,
         name: opt.name.clone().unwrap_or_else(hostname),
+        silent: opt.silent,
         timeout: opt.conn.timeout,
         request: None,
         progress,
@@ -180,12 +186,15 @@ impl Pairing {
 
     /// Sends `node.pair.request` and reports the request.
     async fn request(&mut self, client: &mut Client) -> Result<Request, Failure> {
-        let params = json!({
+        let mut params = json!({
             "nodeId": self.identity.device_id,
             "displayName": self.name,
             "platform": std::env::consts::OS,
             "version": env!("CARGO_PKG_VERSION"),
         });
+        if self.silent {
+            params["silent"] = json!(true);
+        }
         let result = match client.call("node.pair.request", params).await {
             Ok(r) => r,
             Err(e) => {

@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(ago(now - 3 * 3_600_000, now), "3h ago");
         assert_eq!(ago(0, 3 * 86_400_000), "3d ago");
         assert_eq!(expires_in(now + 180_000, now), "expires in 3m");
-        assert_eq!(expires_in(now + 59_999, now), "expires in 59s");
+        assert_eq!(expires_in(now + 59_999, now), "expires in 1m");
+        assert_eq!(expires_in(now + 45_000, now), "expires in 45s");
+        assert_eq!(expires_in(now + 299_000, now), "expires in 5m");
+        assert_eq!(expires_in(now + 1, now), "expires in 1s");
         assert_eq!(expires_in(now, now), "expired");
         assert_eq!(countdown(245_000), "4m 05s");
         assert_eq!(countdown(1), "1s");

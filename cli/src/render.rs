@@ -74,13 +74,20 @@ pub fn ago(ts: u64, now: u64) -> String {
     }
 }
 
-/// Time left until `at`: `expires in 3m`, or `expired`.
+/// Time left until `at`: `expires in 3m`, or `expired`. Rounded up to the unit shown, so a request
+/// with 4m59s left reads "expires in 5m", never less time than it has.
 pub fn expires_in(at: u64, now: u64) -> String {
     if at <= now {
-        "expired".into()
-    } else {
-        format!("expires in {}", span(at - now))
+        return "expired".into();
     }
+    let left = at - now;
+    let unit = match left {
+        0..60_000 => 1_000,
+        60_000..3_600_000 => 60_000,
+        3_600_000..172_800_000 => 3_600_000,
+        _ => 86_400_000,
+    };
+    format!("expires in {}", span(left.div_ceil(unit) * unit))
 }
 
 /// A countdown with seconds, for the waiting node: `4m 05s`, `12s`.

@@ -74,8 +74,8 @@ pub fn ago(ts: u64, now: u64) -> String {
     }
 }
 
-/// Time left until `at`: `expires in 3m`, or `expired`. Rounded up to the unit shown, so a request
-/// with 4m59s left reads "expires in 5m", never less time than it has.
+/// Time left until `at`: `expires in 3m`, or `expired`. Rounded to the nearest unit shown, so a fresh
+/// request (4m59s left) reads "expires in 5m" and one with 4m20s left "expires in 4m".
 pub fn expires_in(at: u64, now: u64) -> String {
     if at <= now {
         return "expired".into();
@@ -87,7 +87,7 @@ pub fn expires_in(at: u64, now: u64) -> String {
         3_600_000..172_800_000 => 3_600_000,
         _ => 86_400_000,
     };
-    format!("expires in {}", span(left.div_ceil(unit) * unit))
+    format!("expires in {}", span((left + unit / 2) / unit * unit))
 }
 
 /// A countdown with seconds, for the waiting node: `4m 05s`, `12s`.
@@ -201,6 +201,7 @@ mod tests {
         assert_eq!(expires_in(now + 59_999, now), "expires in 1m");
         assert_eq!(expires_in(now + 45_000, now), "expires in 45s");
         assert_eq!(expires_in(now + 299_000, now), "expires in 5m");
+        assert_eq!(expires_in(now + 260_000, now), "expires in 4m");
         assert_eq!(expires_in(now + 1, now), "expires in 1s");
         assert_eq!(expires_in(now, now), "expired");
         assert_eq!(countdown(245_000), "4m 05s");

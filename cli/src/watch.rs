@@ -53,6 +53,8 @@ struct Watcher {
     opt: Opt,
     /// Labels by requestId and by nodeId, so a `resolved` line can name the node.
     labels: HashMap<String, String>,
+    /// Requests already printed, so a re-sync does not repeat them.
+    shown: HashSet<String>,
     /// Requests already handled by the auto-approver (each is tried once).
     tried: HashSet<String>,
     interactive: bool,
@@ -68,6 +70,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let mut w = Watcher {
         opt,
         labels: HashMap::new(),
+        shown: HashSet::new(),
         tried: HashSet::new(),
         interactive,
     };
@@ -141,10 +144,14 @@ impl Watcher {
     async fn sync(&mut self, c: &mut Client) -> anyhow::Result<()> {
         let list = c.call("node.pair.list", json!({})).await?;
         let pending = list["pending"].as_array().cloned().unwrap_or_default();
-        for p in &pending {
+        for n in list["paired"].as_array().into_iter().flatten() {
             self.labels
-                .insert(text(p, "requestId").to_owned(), node_label(p));
-            if !self.opt.conn.json && !self.tried.contains(text(p, "requestId")) {
+                .insert(text(n, "nodeId").to_owned(), node_label(n));
+        }
+        for p in &pending {
+            let rid = text(p, "requestId").to_owned();
+            self.labels.insert(rid.clone(), node_label(p));
+            if self.shown.insert(rid) && !self.opt.conn.json {
                 println!("pending    {}", describe_request(p));
             }
         }
@@ -163,8 +170,11 @@ impl Watcher {
         let p = &ev.payload;
         match ev.event.as_str() {
             "node.pair.requested" => {
+                let rid = text(p, "requestId").to_owned();
+                self.labels.insert(rid.clone(), node_label(p));
                 self.labels
-                    .insert(text(p, "requestId").to_owned(), node_label(p));
+                    .insert(text(p, "nodeId").to_owned(), node_label(p));
+                self.shown.insert(rid);
                 println!("requested  {}", describe_request(p));
             }
             "node.pair.resolved" => {

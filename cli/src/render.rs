@@ -87,7 +87,10 @@ pub fn expires_in(at: u64, now: u64) -> String {
         3_600_000..172_800_000 => 3_600_000,
         _ => 86_400_000,
     };
-    format!("expires in {}", span((left + unit / 2) / unit * unit))
+    format!(
+        "expires in {}",
+        span(((left + unit / 2) / unit).max(1) * unit)
+    )
 }
 
 /// A countdown with seconds, for the waiting node: `4m 05s`, `12s`.

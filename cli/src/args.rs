@@ -50,12 +50,12 @@ pub enum Command {
 /// Flags shared by every command that talks to a gateway.
 #[derive(Clone, Debug, Default, Args)]
 pub struct ConnArgs {
-    /// Gateway WebSocket URL [default: $OPENCLAW_GATEWAY_URL, else ws://127.0.0.1:<port from
-    /// <state>/openclaw.json, else 18789>/].
+    /// Gateway WebSocket URL [default: $OPENCLAW_GATEWAY_URL, else ws://127.0.0.1:PORT/ with PORT from
+    /// openclaw.json in the state directory, else 18789].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// Operator token [default: $OPENCLAW_GATEWAY_TOKEN, else the token in <state>/openclaw.json,
-    /// which is sent only to a loopback URL].
+    /// Operator token [default: $OPENCLAW_GATEWAY_TOKEN, else the token in openclaw.json in the state
+    /// directory, which is sent only to a loopback URL].
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).

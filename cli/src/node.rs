@@ -35,7 +35,8 @@ pub enum NodeCommand {
 #[derive(Clone, Debug, Args)]
 pub struct NodeConnArgs {
     /// Gateway WebSocket URL [default: $OPENCLAW_GATEWAY_URL, else the URL stored with the token,
-    /// else ws://127.0.0.1:<port from <state>/openclaw.json, else 18789>/].
+    /// else ws://127.0.0.1:PORT/ with PORT from openclaw.json
+    /// in the state directory, else 18789].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).

@@ -71,8 +71,7 @@ pub async fn run(
         Bind::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Bind::Lan => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
-    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, opts.port))
-        .await
+    let listener = listen(SocketAddr::new(ip, opts.port))
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
     let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
@@ -117,6 +116,20 @@ pub async fn run(
         .await?
         .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
     Ok(())
+}
+
+/// Binds the listening socket. `TCP_NODELAY` is set on it so every accepted socket inherits it (Linux
+/// copies it on accept): a response written right after an event must not wait for the peer's delayed
+/// ACK (Nagle's algorithm would hold it back for ~40 ms).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// `GET /` upgrades to the gateway's WebSocket.
@@ -178,8 +191,24 @@ async fn connection(
             tokio::select! {
                 m = rx.recv() => match m {
                     Some(ToConn::Text(t)) => {
-                        if sink.send(Message::text(t.to_string())).await.is_err() {
+                        // Write everything already queued, then flush once.
+                        let mut pending = Some(t);
+                        let mut next_close = None;
+                        while let Some(t) = pending.take() {
+                            if sink.feed(Message::text(t.to_string())).await.is_err() {
+                                return;
+                            }
+                            match rx.try_recv() {
+                                Ok(ToConn::Text(t)) => pending = Some(t),
+                                Ok(ToConn::Close(code, reason)) => next_close = Some((code, reason)),
+                                Err(_) => {}
+                            }
+                        }
+                        if sink.flush().await.is_err() {
                             return;
+                        }
+                        if let Some(close) = next_close {
+                            break close;
                         }
                     }
                     Some(ToConn::Close(code, reason)) => break (code, reason),

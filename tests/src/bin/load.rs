@@ -221,14 +221,16 @@ fn spawn_gateway(openclaw: &str) -> anyhow::Result<Spawned> {
         .spawn()
         .with_context(|| format!("cannot start {openclaw}"))?;
     let stdout = child.stdout.take().context("stdout")?;
-    let mut url = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        if let Some(i) = line.find("ws://") {
-            url = Some(line[i..].split_whitespace().next().unwrap_or("").to_owned());
-            break;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading the gateway's stdout so it never writes into a closed pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("ws://") {
+                let _ = tx.send(line[i..].split_whitespace().next().unwrap_or("").to_owned());
+            }
         }
-    }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(20)).ok();
     let url = url.context("the gateway printed no ws:// URL")?;
     let token = pairing_host::gateway_config::read(state.path())?
         .and_then(|g| g.token)

@@ -2,5 +2,5 @@
 //! small WebSocket protocol client for end-to-end tests and load generation.
 
 pub mod client;
-pub mod process;
 pub mod harness;
+pub mod process;

@@ -162,10 +162,10 @@ async fn run_flows(
                     anyhow::ensure!(v["ok"] == true, "verify failed");
                     anyhow::Ok(())
                 };
-                if let Err(e) = flow.await {
-                    if errors.fetch_add(1, Ordering::Relaxed) < 3 {
-                        eprintln!("flow error: {e:#}");
-                    }
+                if let Err(e) = flow.await
+                    && errors.fetch_add(1, Ordering::Relaxed) < 3
+                {
+                    eprintln!("flow error: {e:#}");
                 }
             }
             lat

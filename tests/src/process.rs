@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-/// The `openclaw` binary of this build (target/<profile>/openclaw), built on first use if missing.
+/// The `openclaw` binary of this build (`target/<profile>/openclaw`), built on first use if missing.
 pub fn openclaw() -> PathBuf {
     static BUILD: Once = Once::new();
     let exe = std::env::current_exe().expect("test binary path");

@@ -10,3 +10,5 @@ mod gateway;
 mod e2e;
 // The openclaw binary without a gateway: every --help, one-line refusals.
 mod cli_smoke;
+// Snapshots of the CLI's human and --json output against a real gateway.
+mod cli_output;

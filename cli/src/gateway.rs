@@ -73,10 +73,19 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
 pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let opts = options(&opt)?;
     let on_ready = |s: &Started| {
-        println!("Gateway: {}", s.ws_url);
-        println!("Approval page: arrives with a later release; approve from a shell meanwhile:");
-        println!("  openclaw nodes pending      # list requests and their verification codes");
-        println!("  openclaw nodes approve <code|requestId>");
+        use std::io::Write;
+        // Written without println!: a closed stdout (`openclaw gateway | head -1`) must not stop the
+        // gateway.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "Gateway: {}\n\
+             Approval page: arrives with a later release; approve from a shell meanwhile:\n  \
+             openclaw nodes pending      # list requests and their verification codes\n  \
+             openclaw nodes approve <code|requestId>",
+            s.ws_url
+        );
+        let _ = out.flush();
         tracing::info!(addr = %s.addr, "gateway listening");
     };
     server::run(opts, on_ready, shutdown_signal()).await?;

@@ -41,6 +41,31 @@ pub struct Batch<'a> {
     pub paired: &'a BTreeMap<NodeId, PairedNode>,
 }
 
+impl Change {
+    /// Applies this change to maps of pending requests and paired nodes: what a store that keeps the
+    /// state in memory, or replays a journal, does with it.
+    pub fn apply(
+        &self,
+        pending: &mut BTreeMap<RequestId, PendingRequest>,
+        paired: &mut BTreeMap<NodeId, PairedNode>,
+    ) {
+        match self {
+            Change::PutPending(p) => {
+                pending.insert(p.request_id.clone(), p.clone());
+            }
+            Change::DeletePending(id) => {
+                pending.remove(id);
+            }
+            Change::PutPaired(n) => {
+                paired.insert(n.node_id.clone(), n.clone());
+            }
+            Change::DeletePaired(id) => {
+                paired.remove(id);
+            }
+        }
+    }
+}
+
 impl Batch<'_> {
     /// Whether any change touches pending requests.
     pub fn touches_pending(&self) -> bool {
@@ -137,20 +162,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Io("injected write failure".into()));
         }
         for change in batch.changes {
-            match change {
-                Change::PutPending(p) => {
-                    self.pending.insert(p.request_id.clone(), p.clone());
-                }
-                Change::DeletePending(id) => {
-                    self.pending.remove(id);
-                }
-                Change::PutPaired(n) => {
-                    self.paired.insert(n.node_id.clone(), n.clone());
-                }
-                Change::DeletePaired(id) => {
-                    self.paired.remove(id);
-                }
-            }
+            change.apply(&mut self.pending, &mut self.paired);
         }
         self.commits += 1;
         Ok(())

@@ -118,20 +118,7 @@ impl FileStore {
     }
 
     fn apply(&mut self, change: &Change) {
-        match change {
-            Change::PutPending(p) => {
-                self.pending.insert(p.request_id.clone(), p.clone());
-            }
-            Change::DeletePending(id) => {
-                self.pending.remove(id);
-            }
-            Change::PutPaired(n) => {
-                self.paired.insert(n.node_id.clone(), n.clone());
-            }
-            Change::DeletePaired(id) => {
-                self.paired.remove(id);
-            }
-        }
+        change.apply(&mut self.pending, &mut self.paired);
     }
 
     fn replay_journal(&mut self) -> Result<(), StoreError> {

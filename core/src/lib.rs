@@ -20,7 +20,8 @@
 //! - [`record`] and [`view`]: what is stored, and what clients see;
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
 //! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
-//! - [`wire`] and [`params`]: frames and parameter validation.
+//! - [`wire`] and [`params`]: frames and parameter validation;
+//! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out.
 
 pub mod code;
 pub mod config;
@@ -35,6 +36,7 @@ pub mod record;
 pub mod rng;
 pub mod scopes;
 pub mod secret;
+pub mod sim;
 pub mod state;
 pub mod store;
 pub mod view;

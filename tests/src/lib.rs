@@ -2,5 +2,7 @@
 //! small WebSocket protocol client for end-to-end tests and load generation.
 
 pub mod client;
-pub mod harness;
 pub mod process;
+
+/// The scenario driver, which lives in the core as its deterministic simulator.
+pub use pairing_core::sim as harness;

@@ -12,3 +12,5 @@ mod e2e;
 mod cli_smoke;
 // Snapshots of the CLI's human and --json output against a real gateway.
 mod cli_output;
+// Seeded workloads with faults and crashes, invariants after every step.
+mod simulation;

@@ -21,7 +21,8 @@
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
 //! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
 //! - [`wire`] and [`params`]: frames and parameter validation;
-//! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out.
+//! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
+//! - [`workload`]: a seeded random workload with faults and crashes, invariants checked every step.
 
 pub mod code;
 pub mod config;
@@ -41,6 +42,7 @@ pub mod state;
 pub mod store;
 pub mod view;
 pub mod wire;
+pub mod workload;
 
 pub use config::{Config, Limits};
 pub use gateway::{Gateway, OpenError, Output};

@@ -32,6 +32,8 @@ pub mod ids;
 pub mod memory;
 mod methods;
 pub mod params;
+#[cfg(test)]
+mod props;
 pub mod proof;
 pub mod record;
 pub mod rng;

@@ -1,5 +1,24 @@
-//! `pairing-wasm`: the wasm-bindgen skin over `pairing-core` for the browser approval page and the
-//! deterministic simulator.
+//! `pairing-wasm`: the wasm-bindgen skin over `pairing-core` for the browser approval page.
 //!
-//! Not built yet: it arrives with issue #5 ("The browser approval page"). This crate is an empty
-//! placeholder so the workspace layout is fixed; it exports nothing and pretends nothing.
+//! The page's logic lives here and runs as wasm in the browser; `www/app.js` only moves bytes between
+//! the WebSocket, this model and the DOM.
+//!
+//! - [`frames`]: the `connect` request, `req` frames with increasing ids, parsing `res`/`event` frames;
+//! - [`model`]: the state machine — pending and paired lists, seq-gap resync, reconnect backoff,
+//!   what each response means;
+//! - [`view`]: what the page shows, in order and in words;
+//! - [`format`] and [`words`]: countdowns, relative ages, and error frames in plain words;
+//! - [`bindings`]: the `#[wasm_bindgen]` exports (`Page`, `Codec`, `formatCountdown`, …).
+//!
+//! The `www/` directory holds the page (HTML, CSS and the JS glue); `pairing-host`'s build script
+//! builds this crate for `wasm32-unknown-unknown`, runs wasm-bindgen on it and embeds everything.
+
+pub mod bindings;
+pub mod format;
+pub mod frames;
+pub mod model;
+pub mod view;
+pub mod words;
+
+pub use model::{Conn, PageModel};
+pub use view::View;

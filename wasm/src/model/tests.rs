@@ -1,0 +1,295 @@
+//! The page model driven with the frames a real gateway sends.
+
+use super::*;
+use serde_json::json;
+
+const T0: u64 = 1_700_000_000_000;
+
+fn frame(v: Value) -> String {
+    v.to_string()
+}
+
+fn sent(frames: &[String]) -> Vec<(String, String)> {
+    frames
+        .iter()
+        .map(|f| {
+            let v: Value = serde_json::from_str(f).unwrap();
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["method"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pending_json(id: &str, node: &str, ts: u64) -> Value {
+    json!({
+        "requestId": id, "nodeId": node, "displayName": format!("{node} iPad"), "platform": "ios",
+        "deviceFamily": "iPad", "remoteIp": "10.0.0.2", "commands": ["canvas.present", "system.run"],
+        "isRepair": false, "verificationCode": "1234-5678", "ts": ts, "expiresAtMs": ts + 300_000,
+        "requiredApproveScopes": ["operator.pairing", "operator.admin"]
+    })
+}
+
+/// A connected page that has answered its first list calls; returns it.
+fn connected() -> PageModel {
+    let mut m = PageModel::new("0.1.0");
+    m.set_token("tok").unwrap();
+    assert!(m.socket_opening(T0));
+    let out = m.receive(
+        &frame(json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":T0}})),
+        T0,
+    );
+    assert_eq!(sent(&out), [("1".into(), "connect".into())]);
+    let out = m.receive(
+        &frame(json!({"type":"res","id":"1","ok":true,"payload":{"type":"hello-ok","protocol":3}})),
+        T0,
+    );
+    assert_eq!(m.conn(), Conn::Connected);
+    assert_eq!(
+        sent(&out),
+        [
+            ("2".into(), "node.pair.list".into()),
+            ("3".into(), "node.list".into())
+        ]
+    );
+    m.receive(
+        &frame(json!({"type":"res","id":"2","ok":true,"payload":{
+            "pending": [pending_json("r1", "a", T0 - 60_000)],
+            "paired": [{"nodeId": "p1", "displayName": "Desk", "platform": "linux", "approvedAtMs": T0 - 3_600_000, "createdAtMs": 1}]
+        }})),
+        T0,
+    );
+    m.receive(
+        &frame(
+            json!({"type":"res","id":"3","ok":true,"payload":{"ts": T0, "nodes": [
+                {"nodeId": "p1", "displayName": "Desk", "paired": true, "connected": true}
+            ]}}),
+        ),
+        T0,
+    );
+    m
+}
+
+#[test]
+fn handshake_lists_and_view() {
+    let m = connected();
+    let v = m.view(T0 + 1_000);
+    assert_eq!(v.conn, "connected");
+    assert_eq!(v.pending.len(), 1);
+    let p = &v.pending[0];
+    assert_eq!(p.code, "1234-5678");
+    assert_eq!(p.code_hint, "Check that the device shows 1234-5678");
+    assert_eq!(p.countdown, "3:59");
+    assert_eq!(p.approve_label, "Approve a iPad");
+    assert_eq!(p.commands[0].scope, "operator.write");
+    assert_eq!(p.commands[1].scope, "operator.admin");
+    assert_eq!(p.required_scopes, ["operator.pairing", "operator.admin"]);
+    assert_eq!(p.device, "ios · iPad");
+    assert_eq!(v.paired.len(), 1);
+    assert_eq!(v.paired[0].status, "connected");
+    assert_eq!(v.paired[0].approved, "approved 1h ago");
+}
+
+#[test]
+fn unauthorized_asks_for_a_token_and_stops_reconnecting() {
+    let mut m = PageModel::new("0.1.0");
+    assert_eq!(m.conn(), Conn::NeedToken);
+    assert!(!m.socket_opening(T0));
+    m.set_token("wrong").unwrap();
+    assert!(m.socket_opening(T0));
+    m.receive(
+        &frame(json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":T0}})),
+        T0,
+    );
+    m.receive(&frame(json!({"type":"res","id":"1","ok":false,"error":{"code":"UNAUTHORIZED","message":"unauthorized: gateway token mismatch"}})), T0);
+    assert_eq!(m.conn(), Conn::NeedToken);
+    assert_eq!(m.token(), None);
+    assert!(
+        m.error()
+            .starts_with("The gateway did not accept this token")
+    );
+    assert!(!m.error().contains('{'));
+    assert_eq!(m.socket_closed(T0), None);
+    assert!(m.view(T0).show_token_form);
+}
+
+#[test]
+fn events_update_lists_newest_first_and_gaps_resync() {
+    let mut m = connected();
+    let out = m.receive(&frame(json!({"type":"event","event":"node.pair.requested","payload":pending_json("r2","b",T0),"seq":1})), T0);
+    assert!(out.is_empty());
+    let v = m.view(T0);
+    let ids: Vec<_> = v.pending.iter().map(|p| p.request_id.as_str()).collect();
+    assert_eq!(ids, ["r2", "r1"]);
+    // seq 2 is missing: the page re-reads the list.
+    let out = m.receive(&frame(json!({"type":"event","event":"node.pair.requested","payload":pending_json("r3","c",T0),"seq":3})), T0);
+    assert_eq!(
+        sent(&out),
+        [
+            ("4".into(), "node.pair.list".into()),
+            ("5".into(), "node.list".into())
+        ]
+    );
+    // Another gap while that list is in flight does not ask twice.
+    let out = m.receive(&frame(json!({"type":"event","event":"node.pair.resolved","payload":{"requestId":"r1","nodeId":"a","decision":"expired","ts":T0},"seq":9})), T0);
+    assert!(out.is_empty());
+    let v = m.view(T0);
+    assert_eq!(v.notices.len(), 1);
+    assert_eq!(v.notices[0].kind, "expired");
+    assert_eq!(
+        v.notices[0].text,
+        "The request from a iPad expired before anyone approved it."
+    );
+    assert_eq!(v.pending.len(), 2);
+}
+
+#[test]
+fn superseded_disappears_with_a_notice() {
+    let mut m = connected();
+    m.receive(&frame(json!({"type":"event","event":"node.pair.resolved","payload":{"requestId":"r1","nodeId":"a","decision":"superseded","ts":T0},"seq":1})), T0);
+    let v = m.view(T0);
+    assert!(v.pending.is_empty());
+    assert_eq!(v.notices[0].kind, "superseded");
+    // Notices fade after a while.
+    m.tick(T0 + NOTICE_MS);
+    assert!(m.view(T0 + NOTICE_MS).notices.is_empty());
+}
+
+#[test]
+fn approve_then_result_moves_the_node_to_paired() {
+    let mut m = connected();
+    let f = m.approve("r1").unwrap();
+    let v: Value = serde_json::from_str(&f).unwrap();
+    assert_eq!(v["method"], "node.pair.approve");
+    assert_eq!(v["params"], json!({"requestId": "r1"}));
+    let id = v["id"].as_str().unwrap().to_owned();
+    m.receive(&frame(json!({"type":"res","id":id,"ok":true,"payload":{"requestId":"r1","node":{"nodeId":"a","displayName":"a iPad","approvedAtMs":T0,"createdAtMs":T0}}})), T0);
+    let v = m.view(T0);
+    assert!(v.pending.is_empty());
+    let names: Vec<_> = v.paired.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["a iPad", "Desk"]);
+    assert_eq!(v.paired[0].status, "last seen 1m ago");
+    assert_eq!(m.approve("r1"), Err(ActionError::Unknown));
+}
+
+#[test]
+fn a_failed_approval_is_explained_and_drops_the_stale_request() {
+    let mut m = connected();
+    let f = m.approve("r1").unwrap();
+    let id = serde_json::from_str::<Value>(&f).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = m.receive(&frame(json!({"type":"res","id":id,"ok":false,"error":{"code":"INVALID_REQUEST","message":"unknown requestId: it expired","details":{"reason":"expired"}}})), T0);
+    assert_eq!(sent(&out)[0].1, "node.pair.list");
+    let v = m.view(T0);
+    assert_eq!(
+        v.error,
+        "Could not approve a iPad: the request has expired."
+    );
+    assert_eq!(v.notices[0].kind, "failed");
+    assert!(v.pending.is_empty());
+}
+
+#[test]
+fn rename_and_remove() {
+    let mut m = connected();
+    assert_eq!(m.rename("p1", "  "), Err(ActionError::EmptyName));
+    let f = m.rename("p1", " Office ").unwrap();
+    let v: Value = serde_json::from_str(&f).unwrap();
+    assert_eq!(
+        v["params"],
+        json!({"nodeId": "p1", "displayName": "Office"})
+    );
+    let id = v["id"].as_str().unwrap().to_owned();
+    m.receive(&frame(json!({"type":"res","id":id,"ok":true,"payload":{"nodeId":"p1","displayName":"Office"}})), T0);
+    assert_eq!(m.view(T0).paired[0].name, "Office");
+    assert_eq!(m.view(T0).paired[0].remove_label, "Remove Office");
+    let f = m.remove("p1").unwrap();
+    let id = serde_json::from_str::<Value>(&f).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    m.receive(
+        &frame(json!({"type":"res","id":id,"ok":true,"payload":{"nodeId":"p1"}})),
+        T0,
+    );
+    assert!(m.view(T0).paired.is_empty());
+}
+
+#[test]
+fn reconnect_backs_off_and_resyncs() {
+    let mut m = connected();
+    let _ = m.approve("r1").unwrap();
+    assert_eq!(m.socket_closed(T0), Some(500));
+    let v = m.view(T0);
+    assert_eq!(v.conn, "reconnecting");
+    assert_eq!(v.notices[0].kind, "failed");
+    assert_eq!(m.approve("r1"), Err(ActionError::NotConnected));
+    assert!(m.socket_opening(T0));
+    assert_eq!(m.view(T0).conn, "reconnecting");
+    assert_eq!(m.socket_closed(T0), Some(1_000));
+    assert!(m.socket_opening(T0));
+    assert_eq!(m.socket_closed(T0), Some(2_000));
+    for _ in 0..10 {
+        m.socket_opening(T0);
+        m.socket_closed(T0);
+    }
+    assert_eq!(m.socket_closed(T0), Some(BACKOFF_MAX_MS));
+    m.socket_opening(T0);
+    m.receive(
+        &frame(json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":T0}})),
+        T0,
+    );
+    let out = m.receive(
+        &frame(json!({"type":"res","id":"8","ok":true,"payload":{"type":"hello-ok"}})),
+        T0,
+    );
+    // Ids keep increasing across connections; the connect of this one was not id 8.
+    assert!(out.is_empty());
+    assert_eq!(m.conn(), Conn::Reconnecting);
+}
+
+#[test]
+fn countdown_uses_the_gateway_clock_and_hides_long_expired_requests() {
+    let mut m = PageModel::new("0.1.0");
+    m.set_token("tok").unwrap();
+    m.socket_opening(T0);
+    // The page's clock is 10 s behind the gateway's.
+    let page_now = T0 - 10_000;
+    m.receive(
+        &frame(json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":T0}})),
+        page_now,
+    );
+    m.receive(
+        &frame(json!({"type":"res","id":"1","ok":true,"payload":{"type":"hello-ok"}})),
+        page_now,
+    );
+    m.receive(&frame(json!({"type":"event","event":"node.pair.requested","payload":pending_json("r9","z",T0),"seq":4})), page_now);
+    assert_eq!(m.view(page_now).pending[0].countdown, "5:00");
+    assert_eq!(m.view(page_now + 300_000).pending[0].countdown, "expired");
+    assert!(m.view(page_now + 300_000).pending[0].expired);
+    assert!(m.view(page_now + 306_000).pending.is_empty());
+}
+
+#[test]
+fn periodic_node_list_and_junk_frames() {
+    let mut m = connected();
+    assert!(m.tick(T0 + 1_000).is_empty());
+    assert_eq!(sent(&m.tick(T0 + NODE_LIST_EVERY_MS))[0].1, "node.list");
+    assert!(
+        m.tick(T0 + 2 * NODE_LIST_EVERY_MS).is_empty(),
+        "one in flight"
+    );
+    assert!(m.receive("{not json", T0).is_empty());
+    assert!(m.receive("[1,2]", T0).is_empty());
+    assert!(
+        m.receive(
+            r#"{"type":"res","id":"999","ok":false,"error":{"code":"X","message":"y"}}"#,
+            T0
+        )
+        .is_empty()
+    );
+    assert_eq!(m.view(T0).error, "");
+}

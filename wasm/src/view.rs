@@ -1,0 +1,266 @@
+//! What the page shows, ready to render: every string already in words, every list already in order.
+
+use crate::format::{ago, countdown};
+use crate::model::{Conn, PageModel, Pending};
+use pairing_core::scopes::required_approve_scopes;
+use serde::Serialize;
+
+/// Requests this long past their expiry are hidden even if the gateway's `expired` event is late.
+const HIDE_EXPIRED_AFTER_MS: u64 = 5_000;
+
+/// The whole page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct View {
+    /// `#conn-status[data-state]`: `connecting`, `connected`, `reconnecting` or `need-token`.
+    pub conn: &'static str,
+    /// `#conn-status` text.
+    pub conn_text: String,
+    /// Whether the token form is shown.
+    pub show_token_form: bool,
+    /// Whether the lists have been read from the gateway at least once.
+    pub synced: bool,
+    /// Pending requests, newest first.
+    pub pending: Vec<PendingView>,
+    /// Paired nodes, by name.
+    pub paired: Vec<NodeView>,
+    /// Notices, oldest first.
+    pub notices: Vec<NoticeView>,
+    /// `#error`: the current error in plain words, empty when none.
+    pub error: String,
+}
+
+/// One requested command and the scope approving it needs.
+#[derive(Debug, Serialize)]
+pub struct CommandView {
+    /// The command.
+    pub command: String,
+    /// The scope beyond `operator.pairing` it needs (`operator.write` or `operator.admin`).
+    pub scope: &'static str,
+}
+
+/// A pending request.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingView {
+    /// `data-request-id`.
+    pub request_id: String,
+    /// `data-node-id`.
+    pub node_id: String,
+    /// Display name, else node id.
+    pub name: String,
+    /// "ios · iPad · iPad13,4", whatever is known.
+    pub device: String,
+    /// The address the request came from.
+    pub remote_ip: String,
+    /// Requested commands with their scopes.
+    pub commands: Vec<CommandView>,
+    /// The scopes approving needs, all of them.
+    pub required_scopes: Vec<&'static str>,
+    /// The verification code, exactly as the device shows it ("1234-5678"); empty if none.
+    pub code: String,
+    /// "Check that the device shows 1234-5678".
+    pub code_hint: String,
+    /// "4:59", or "expired".
+    pub countdown: String,
+    /// Whether the countdown reached zero.
+    pub expired: bool,
+    /// Whether the node is paired already.
+    pub is_repair: bool,
+    /// "requested 3m ago".
+    pub requested: String,
+    /// `aria-label` of Approve.
+    pub approve_label: String,
+    /// `aria-label` of Reject.
+    pub reject_label: String,
+}
+
+/// A paired node.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeView {
+    /// `data-node-id`.
+    pub node_id: String,
+    /// Display name, else node id.
+    pub name: String,
+    /// "ios · iPad", whatever is known.
+    pub device: String,
+    /// Whether it is connected now.
+    pub connected: bool,
+    /// "connected" or "last seen 3m ago".
+    pub status: String,
+    /// "approved 2h ago".
+    pub approved: String,
+    /// The address it was last seen at.
+    pub remote_ip: String,
+    /// `aria-label` of Rename.
+    pub rename_label: String,
+    /// `aria-label` of Remove.
+    pub remove_label: String,
+}
+
+/// A notice.
+#[derive(Debug, Serialize)]
+pub struct NoticeView {
+    /// Key for the element.
+    pub id: u64,
+    /// `expired`, `superseded`, `failed` or `info`.
+    pub kind: &'static str,
+    /// The sentence.
+    pub text: String,
+}
+
+fn joined(parts: &[Option<&String>]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn conn_text(m: &PageModel) -> String {
+    match m.conn() {
+        Conn::NeedToken => "Enter the gateway token to connect".to_owned(),
+        Conn::Connecting => "Connecting to the gateway…".to_owned(),
+        Conn::Connected => "Connected".to_owned(),
+        Conn::Reconnecting if m.failures() <= 1 => "Connection lost — reconnecting…".to_owned(),
+        Conn::Reconnecting => format!(
+            "Gateway unreachable — reconnecting… (attempt {})",
+            m.failures()
+        ),
+    }
+}
+
+fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
+    let commands = p.commands.as_deref().unwrap_or_default();
+    let left = p.expires_at_ms.map(|at| countdown(at, gw_now));
+    let code = p.verification_code.clone().unwrap_or_default();
+    PendingView {
+        request_id: p.request_id.clone(),
+        node_id: p.node_id.clone(),
+        name: p.name().to_owned(),
+        device: joined(&[
+            p.platform.as_ref(),
+            p.device_family.as_ref(),
+            p.model_identifier.as_ref(),
+        ]),
+        remote_ip: p.remote_ip.clone().unwrap_or_default(),
+        commands: commands
+            .iter()
+            .map(|c| CommandView {
+                command: c.clone(),
+                scope: required_approve_scopes(Some(std::slice::from_ref(c)))
+                    .last()
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        required_scopes: required_approve_scopes(p.commands.as_deref()).to_vec(),
+        code_hint: if code.is_empty() {
+            "This request carries no verification code; approve it only if you made it.".to_owned()
+        } else {
+            format!("Check that the device shows {code}")
+        },
+        code,
+        countdown: match &left {
+            Some(Some(text)) => text.clone(),
+            Some(None) => "expired".to_owned(),
+            None => String::new(),
+        },
+        expired: matches!(left, Some(None)),
+        is_repair: p.is_repair,
+        requested: format!("requested {}", ago(p.ts, gw_now)),
+        approve_label: format!("Approve {}", p.name()),
+        reject_label: format!("Reject {}", p.name()),
+    }
+}
+
+impl PageModel {
+    /// Everything the page shows at page time `now`.
+    pub fn view(&self, now: u64) -> View {
+        let gw_now = self.gateway_now(now);
+        let mut pending: Vec<&Pending> = self
+            .pending
+            .values()
+            .filter(|p| {
+                p.expires_at_ms
+                    .is_none_or(|at| at.saturating_add(HIDE_EXPIRED_AFTER_MS) > gw_now)
+            })
+            .collect();
+        pending.sort_by(|a, b| {
+            b.ts.cmp(&a.ts)
+                .then_with(|| a.request_id.cmp(&b.request_id))
+        });
+        let mut paired: Vec<NodeView> = self
+            .paired
+            .values()
+            .map(|n| {
+                let live = self.live.get(&n.node_id);
+                let name = self.display_name(n).to_owned();
+                let connected = live.is_some_and(|l| l.connected);
+                let last = [
+                    n.last_connected_at_ms,
+                    live.and_then(|l| l.last_connected_at_ms),
+                    self.seen.get(&n.node_id).copied(),
+                ]
+                .into_iter()
+                .flatten()
+                .max();
+                let approved_at = live.and_then(|l| l.approved_at_ms).or(n.approved_at_ms);
+                NodeView {
+                    node_id: n.node_id.clone(),
+                    device: joined(&[
+                        live.and_then(|l| l.platform.as_ref())
+                            .or(n.platform.as_ref()),
+                        live.and_then(|l| l.device_family.as_ref())
+                            .or(n.device_family.as_ref()),
+                    ]),
+                    connected,
+                    status: match (connected, last) {
+                        (true, _) => "connected".to_owned(),
+                        (false, Some(t)) => format!("last seen {}", ago(t, gw_now)),
+                        (false, None) => "last seen before approval".to_owned(),
+                    },
+                    approved: approved_at
+                        .map_or_else(String::new, |t| format!("approved {}", ago(t, gw_now))),
+                    remote_ip: live
+                        .and_then(|l| l.remote_ip.clone())
+                        .or_else(|| n.remote_ip.clone())
+                        .unwrap_or_default(),
+                    rename_label: format!("Rename {name}"),
+                    remove_label: format!("Remove {name}"),
+                    name,
+                }
+            })
+            .collect();
+        paired.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then_with(|| a.node_id.cmp(&b.node_id))
+        });
+        View {
+            conn: self.conn().as_str(),
+            conn_text: conn_text(self),
+            show_token_form: self.conn() == Conn::NeedToken,
+            synced: self.synced,
+            pending: pending
+                .into_iter()
+                .map(|p| pending_view(p, gw_now))
+                .collect(),
+            paired,
+            notices: self
+                .notices()
+                .iter()
+                .map(|n| NoticeView {
+                    id: n.id,
+                    kind: n.kind,
+                    text: n.text.clone(),
+                })
+                .collect(),
+            error: self.error().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The exported JavaScript API, run in Node by `wasm-bindgen-test-runner`
+//! (`cargo test -p pairing-wasm --target wasm32-unknown-unknown`).
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{JSON, Reflect};
+use pairing_wasm::bindings::{
+    Codec, Page, explain_error, format_age, format_countdown, required_approve_scopes,
+};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const T0: f64 = 1_700_000_000_000.0;
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| {
+        let key = match k.parse::<u32>() {
+            Ok(i) => JsValue::from(i),
+            Err(_) => JsValue::from_str(k),
+        };
+        Reflect::get(&v, &key).unwrap()
+    })
+}
+
+fn text(v: &JsValue, path: &str) -> String {
+    get(v, path).as_string().unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+fn formatting_and_scopes() {
+    assert_eq!(format_countdown(T0 + 299_000.0, T0), "4:59");
+    assert_eq!(format_countdown(T0, T0), "expired");
+    assert_eq!(format_age(T0 - 180_000.0, T0), "3m ago");
+    assert_eq!(format_age(T0, T0), "just now");
+    assert_eq!(
+        required_approve_scopes(vec!["system.run".into()]),
+        ["operator.pairing", "operator.admin"]
+    );
+    assert_eq!(required_approve_scopes(vec![]), ["operator.pairing"]);
+    assert_eq!(
+        explain_error(
+            r#"{"code":"INVALID_REQUEST","message":"unknown requestId: it expired","details":{"reason":"expired"}}"#
+        ),
+        "The request has expired."
+    );
+    assert_eq!(
+        explain_error("nonsense"),
+        "The gateway sent an error this page cannot read."
+    );
+}
+
+#[wasm_bindgen_test]
+fn codec_builds_and_parses_frames() {
+    let mut c = Codec::new();
+    let f = JSON::parse(&c.connect("tok")).unwrap();
+    assert_eq!(text(&f, "id"), "1");
+    assert_eq!(text(&f, "params.auth.token"), "tok");
+    assert_eq!(text(&f, "params.client.id"), "openclaw-control-ui");
+    assert_eq!(text(&f, "params.scopes.3"), "operator.admin");
+    let f = c.request("node.list", "{}").unwrap();
+    assert_eq!(
+        f,
+        r#"{"type":"req","id":"2","method":"node.list","params":{}}"#
+    );
+    assert!(c.request("node.list", "{").is_err());
+    let e = Codec::parse(r#"{"type":"event","event":"tick","payload":{"ts":1},"seq":4}"#).unwrap();
+    assert_eq!(get(&e, "seq").as_f64(), Some(4.0));
+    assert!(Codec::parse("junk").unwrap().is_undefined());
+}
+
+#[wasm_bindgen_test]
+fn page_connects_lists_and_approves() {
+    let mut page = Page::new();
+    assert_eq!(page.state(), "need-token");
+    assert!(page.set_token("  ").is_err());
+    page.set_token("tok").unwrap();
+    assert_eq!(page.token().as_deref(), Some("tok"));
+    assert!(page.socket_opening(T0));
+    assert_eq!(page.state(), "connecting");
+    let out = page.receive(
+        r#"{"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":1700000000000}}"#,
+        T0,
+    );
+    assert_eq!(out.len(), 1);
+    let out = page.receive(
+        r#"{"type":"res","id":"1","ok":true,"payload":{"type":"hello-ok"}}"#,
+        T0,
+    );
+    assert_eq!(out.len(), 2);
+    assert_eq!(page.state(), "connected");
+    page.receive(
+        r#"{"type":"event","event":"node.pair.requested","seq":1,"payload":{"requestId":"r1","nodeId":"n1","displayName":"Kitchen iPad","verificationCode":"1234-5678","ts":1700000000000,"expiresAtMs":1700000300000}}"#,
+        T0,
+    );
+    let v = page.view(T0 + 1_000.0).unwrap();
+    assert_eq!(text(&v, "conn"), "connected");
+    assert_eq!(text(&v, "pending.0.code"), "1234-5678");
+    assert_eq!(text(&v, "pending.0.countdown"), "4:59");
+    assert_eq!(text(&v, "pending.0.approveLabel"), "Approve Kitchen iPad");
+    let f = JSON::parse(&page.approve("r1").unwrap()).unwrap();
+    assert_eq!(text(&f, "method"), "node.pair.approve");
+    assert_eq!(text(&f, "params.requestId"), "r1");
+    let err = page.approve("nope").unwrap_err();
+    assert_eq!(text(&err, "message"), "That is no longer on the list.");
+    assert_eq!(page.socket_closed(T0), Some(500.0));
+    assert_eq!(page.state(), "reconnecting");
+    let v = page.view(T0).unwrap();
+    assert_eq!(text(&v, "notices.0.kind"), "failed");
+}

@@ -63,8 +63,19 @@ fn run(cli: args::Cli) -> anyhow::Result<Exit> {
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`), so stdout carries only results.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The WebSocket layers log whole frames at trace level, and frames carry tokens (the operator's
+    // `connect`, a node's approved event). Whatever RUST_LOG asks, they never log below info.
+    for quiet in [
+        "tungstenite=info",
+        "tokio_tungstenite=info",
+        "warp::filters::ws=info",
+    ] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

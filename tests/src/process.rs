@@ -52,7 +52,7 @@ impl GatewayProcess {
             .args(["gateway", "--port", "0"])
             .args(args)
             .env("OPENCLAW_STATE_DIR", state)
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", "trace")
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()

@@ -11,7 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// Every Rust error becomes a JavaScript `Error` whose message is the plain-words `Display`.
-fn js_error(e: impl std::fmt::Display) -> JsValue {
+pub(crate) fn js_error(e: impl std::fmt::Display) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
 }
 

@@ -8,7 +8,8 @@
 //!   what each response means;
 //! - [`view`]: what the page shows, in order and in words;
 //! - [`format`] and [`words`]: countdowns, relative ages, and error frames in plain words;
-//! - [`bindings`]: the `#[wasm_bindgen]` exports (`Page`, `Codec`, `formatCountdown`, …).
+//! - [`bindings`]: the `#[wasm_bindgen]` exports (`Page`, `Codec`, `formatCountdown`, …);
+//! - [`sim`]: the core's deterministic simulator for JavaScript (`simulate`, `runWorkload`).
 //!
 //! The `www/` directory holds the page (HTML, CSS and the JS glue); `pairing-host`'s build script
 //! builds this crate for `wasm32-unknown-unknown`, runs wasm-bindgen on it and embeds everything.
@@ -17,6 +18,7 @@ pub mod bindings;
 pub mod format;
 pub mod frames;
 pub mod model;
+pub mod sim;
 pub mod view;
 pub mod words;
 

@@ -106,3 +106,18 @@ fn page_connects_lists_and_approves() {
     let v = page.view(T0).unwrap();
     assert_eq!(text(&v, "notices.0.kind"), "failed");
 }
+
+#[wasm_bindgen_test]
+fn the_simulator_runs_in_wasm_as_natively() {
+    let scenario = r#"{"description":"pair one","steps":[
+        {"open":"op"},{"connect":"op","scopes":["operator.admin"],"token":"test-gateway-token"},
+        {"open":"ipad"},{"connect":"ipad","role":"node"},
+        {"call":"ipad","method":"node.pair.request","params":{"nodeId":"$node:ipad"}},
+        {"call":"op","method":"node.pair.approve","params":{"requestId":"$req:ipad"}}]}"#;
+    let wasm = pairing_wasm::sim::simulate(scenario).unwrap();
+    assert!(wasm.contains("node.pair.resolved"));
+    assert_eq!(wasm, pairing_wasm::sim::simulate(scenario).unwrap());
+    assert!(pairing_wasm::sim::simulate("{").is_err());
+    let report = JSON::parse(&pairing_wasm::sim::run_workload(3.0, 50).unwrap()).unwrap();
+    assert_eq!(get(&report, "steps").as_f64(), Some(50.0));
+}

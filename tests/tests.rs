@@ -14,3 +14,5 @@ mod cli_smoke;
 mod cli_output;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
+// Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.
+mod crash;

@@ -1,0 +1,108 @@
+//! Crash safety of the real binary: start `openclaw gateway`, drive bursts of approvals on 8
+//! connections, SIGKILL it at an instant that varies by round, restart, and check that the state loads
+//! and every approval that was acknowledged still verifies. `CRASH_ROUNDS=N` sets the number of kills
+//! (default 100).
+
+use pairing_tests::client::Client;
+use pairing_tests::process::GatewayProcess;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Acked = Arc<Mutex<Vec<(String, String)>>>;
+
+async fn burst(url: String, token: String, round: u32, acked: Acked) {
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let (acked, url, token) = (acked.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut op = Client::operator(&url, &token, &["operator.admin"]).await?;
+            for i in 0.. {
+                let node = format!("r{round}-c{c}-n{i}");
+                let r = op
+                    .call("node.pair.request", json!({"nodeId": node}))
+                    .await?;
+                let a = op
+                    .call(
+                        "node.pair.approve",
+                        json!({"requestId": r["request"]["requestId"]}),
+                    )
+                    .await?;
+                let t = a["node"]["token"].as_str().unwrap_or_default().to_owned();
+                acked.lock().expect("lock").push((node, t));
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+#[test]
+fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result<()> {
+    let rounds: u32 = std::env::var("CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    let rt = tokio::runtime::Runtime::new()?;
+    let mut previous: Vec<(String, String)> = Vec::new();
+    let mut total = 0usize;
+    for round in 0..rounds {
+        let gw = GatewayProcess::start(&state, &[])?;
+        let (url, token) = (gw.url.clone(), gw.token());
+        // Everything acknowledged before the last kill must have survived it.
+        rt.block_on(async {
+            let mut op = Client::operator(&url, &token, &["operator.pairing"]).await?;
+            for (node, t) in &previous {
+                let v = op
+                    .call("node.pair.verify", json!({"nodeId": node, "token": t}))
+                    .await?;
+                anyhow::ensure!(
+                    v["ok"] == true,
+                    "acknowledged approval of {node} lost by the kill before round {round}"
+                );
+            }
+            anyhow::Ok(())
+        })?;
+        let acked: Acked = Arc::default();
+        let task = rt.spawn(burst(url, token, round, acked.clone()));
+        // A kill instant that varies by round: after 1 to 64 acknowledgements, plus 0-3 ms.
+        let target = 1 + (round as usize * 37) % 64;
+        let start = Instant::now();
+        while acked.lock().expect("lock").len() < target
+            && start.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_micros(u64::from(round % 4) * 1000));
+        gw.kill()?;
+        let _ = rt.block_on(task);
+        previous = acked.lock().expect("lock").clone();
+        anyhow::ensure!(
+            previous.len() >= target,
+            "only {} approvals before the kill in round {round}",
+            previous.len()
+        );
+        total += previous.len();
+    }
+    let gw = GatewayProcess::start(&state, &[])?;
+    rt.block_on(async {
+        let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
+        for (node, t) in &previous {
+            let v = op
+                .call("node.pair.verify", json!({"nodeId": node, "token": t}))
+                .await?;
+            anyhow::ensure!(
+                v["ok"] == true,
+                "acknowledged approval of {node} lost by the last kill"
+            );
+        }
+        anyhow::Ok(())
+    })?;
+    assert!(gw.stop()?.success());
+    eprintln!("{rounds} SIGKILLs, {total} acknowledged approvals, none lost");
+    Ok(())
+}

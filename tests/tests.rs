@@ -16,3 +16,5 @@ mod cli_output;
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.
 mod crash;
+// Floods over loopback: held connections, half-open sockets, bad frames, pairing floods.
+mod flood;

@@ -29,6 +29,31 @@ impl Client {
         let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
             .await
             .context("connect timed out")??;
+        Self::greeted(ws).await
+    }
+
+    /// Opens a socket from a chosen local address (e.g. 127.0.0.7, to look like another host) and
+    /// reads the challenge.
+    pub async fn open_from(url: &str, local: std::net::IpAddr) -> anyhow::Result<Client> {
+        let target = url
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+            .parse::<std::net::SocketAddr>()?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(local, 0))?;
+        let stream = tokio::time::timeout(WAIT, socket.connect(target))
+            .await
+            .context("connect timed out")??;
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .context("upgrade timed out")??;
+        Self::greeted(ws).await
+    }
+
+    async fn greeted(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> anyhow::Result<Client> {
         let mut c = Client {
             ws,
             next_id: 0,
@@ -45,7 +70,34 @@ impl Client {
 
     /// Opens a socket and connects as an operator with `scopes`.
     pub async fn operator(url: &str, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
-        let mut c = Self::open(url).await?;
+        Self::open(url).await?.as_operator(token, scopes).await
+    }
+
+    /// Like [`Client::operator`], from a chosen local address.
+    pub async fn operator_from(
+        url: &str,
+        local: std::net::IpAddr,
+        token: &str,
+        scopes: &[&str],
+    ) -> anyhow::Result<Client> {
+        Self::open_from(url, local)
+            .await?
+            .as_operator(token, scopes)
+            .await
+    }
+
+    /// Like [`Client::node`], from a chosen local address.
+    pub async fn node_from(
+        url: &str,
+        local: std::net::IpAddr,
+        key: &[u8; 32],
+        name: &str,
+    ) -> anyhow::Result<Client> {
+        Self::open_from(url, local).await?.as_node(key, name).await
+    }
+
+    async fn as_operator(mut self, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
+        let c = &mut self;
         let hello = c
             .request(
                 "connect",
@@ -57,12 +109,16 @@ impl Client {
         if hello["ok"] != true {
             bail!("operator connect failed: {hello}");
         }
-        Ok(c)
+        Ok(self)
     }
 
     /// Opens a socket and connects as the node whose Ed25519 secret key is `key`.
     pub async fn node(url: &str, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
-        let mut c = Self::open(url).await?;
+        Self::open(url).await?.as_node(key, name).await
+    }
+
+    async fn as_node(mut self, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
+        let c = &mut self;
         let fields = SignedFields {
             client_id: "node-host",
             client_mode: "node",
@@ -85,7 +141,7 @@ impl Client {
         if hello["ok"] != true {
             bail!("node connect failed: {hello}");
         }
-        Ok(c)
+        Ok(self)
     }
 
     /// Reads the next frame (any kind).

@@ -43,6 +43,15 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts `openclaw gateway --port 0 ARGS…` on `state` and waits until it prints its URL.
     pub fn start(state: &Path, args: &[&str]) -> anyhow::Result<GatewayProcess> {
+        Self::start_with_env(state, args, &[])
+    }
+
+    /// Like [`GatewayProcess::start`], with extra environment variables.
+    pub fn start_with_env(
+        state: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<GatewayProcess> {
         let log = state.with_extension("log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -53,6 +62,7 @@ impl GatewayProcess {
             .args(args)
             .env("OPENCLAW_STATE_DIR", state)
             .env("RUST_LOG", "trace")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()
@@ -94,6 +104,18 @@ impl GatewayProcess {
             .flatten()
             .and_then(|g| g.token)
             .expect("openclaw.json has a token")
+    }
+
+    /// Resident memory of the gateway process, in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
     }
 
     /// Sends SIGTERM and waits for the exit status.

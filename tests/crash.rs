@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 type Acked = Arc<Mutex<Vec<(String, String)>>>;
 
-async fn burst(url: String, token: String, round: u32, acked: Acked) {
+/// Runs flows on 8 connections until the gateway dies; returns the first error that was not the
+/// gateway going away, if any (a broken test setup must not pass as "zero approvals").
+async fn burst(url: String, token: String, round: u32, acked: Acked) -> Option<String> {
     let mut tasks = Vec::new();
     for c in 0..8 {
         let (acked, url, token) = (acked.clone(), url.clone(), token.clone());
@@ -34,9 +36,15 @@ async fn burst(url: String, token: String, round: u32, acked: Acked) {
             anyhow::Ok(())
         }));
     }
+    let mut first = None;
     for t in tasks {
-        let _ = t.await;
+        if let Ok(Err(e)) = t.await
+            && first.is_none()
+        {
+            first = Some(format!("{e:#}"));
+        }
     }
+    first
 }
 
 #[test]

@@ -32,9 +32,9 @@ pub mod ids;
 pub mod memory;
 mod methods;
 pub mod params;
+pub mod proof;
 #[cfg(test)]
 mod props;
-pub mod proof;
 pub mod record;
 pub mod rng;
 pub mod scopes;

@@ -70,7 +70,7 @@ impl Client {
 
     /// Opens a socket and connects as an operator with `scopes`.
     pub async fn operator(url: &str, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
-        Self::open(url).await?.as_operator(token, scopes).await
+        Self::open(url).await?.into_operator(token, scopes).await
     }
 
     /// Like [`Client::operator`], from a chosen local address.
@@ -82,7 +82,7 @@ impl Client {
     ) -> anyhow::Result<Client> {
         Self::open_from(url, local)
             .await?
-            .as_operator(token, scopes)
+            .into_operator(token, scopes)
             .await
     }
 
@@ -93,10 +93,13 @@ impl Client {
         key: &[u8; 32],
         name: &str,
     ) -> anyhow::Result<Client> {
-        Self::open_from(url, local).await?.as_node(key, name).await
+        Self::open_from(url, local)
+            .await?
+            .into_node(key, name)
+            .await
     }
 
-    async fn as_operator(mut self, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
+    async fn into_operator(mut self, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
         let c = &mut self;
         let hello = c
             .request(
@@ -114,10 +117,10 @@ impl Client {
 
     /// Opens a socket and connects as the node whose Ed25519 secret key is `key`.
     pub async fn node(url: &str, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
-        Self::open(url).await?.as_node(key, name).await
+        Self::open(url).await?.into_node(key, name).await
     }
 
-    async fn as_node(mut self, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
+    async fn into_node(mut self, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
         let c = &mut self;
         let fields = SignedFields {
             client_id: "node-host",

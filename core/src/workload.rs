@@ -653,8 +653,37 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
     Ok(report)
 }
 
+/// Transcript hashes of [`run`]`(seed, 200)` for a few seeds, checked by the native tests and by the
+/// wasm tests in Node: both builds must produce exactly these bytes. Any intended change of behaviour
+/// changes them; update them like a snapshot.
+pub const REFERENCE_HASHES: [(u64, &str); 3] = [
+    (
+        1,
+        "c940bf6f69fab28a4c03b107567457bc61dfed6fafc7e178559ed1d1a1972011",
+    ),
+    (
+        2,
+        "e9372e6f67ab127407e9e32b52acd84c5fa61f80a98bb0bddc6e6aecc247f85a",
+    ),
+    (
+        3,
+        "cba1d0eefc2d2b7874c94ac4c2af7859ff782e15314326a6c603dd6d8b7da4bd",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reference_hashes_hold() {
+        for (seed, hash) in super::REFERENCE_HASHES {
+            assert_eq!(
+                super::run(seed, 200).unwrap().transcript_hash,
+                hash,
+                "seed {seed}"
+            );
+        }
+    }
+
     #[test]
     fn a_short_run_is_deterministic() {
         let a = super::run(7, 200).unwrap();

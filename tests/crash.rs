@@ -59,7 +59,9 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
     let mut previous: Vec<(String, String)> = Vec::new();
     let mut total = 0usize;
     for round in 0..rounds {
-        let gw = GatewayProcess::start(&state, &[])?;
+        // Each kill strands up to 8 unapproved requests; a short TTL keeps them from piling up to the
+        // 512-pending limit over hundreds of rounds.
+        let gw = GatewayProcess::start(&state, &["--pending-ttl", "3s"])?;
         let (url, token) = (gw.url.clone(), gw.token());
         // Everything acknowledged before the last kill must have survived it.
         rt.block_on(async {

@@ -6,7 +6,9 @@ use clap::{Args, ValueEnum};
 use pairing_host::server::{self, Bind, Options, Started};
 
 /// The long help of the subcommand (set on its variant, whose doc comment would override it here).
-pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to.\n\n\
+pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to, and the \
+        browser approval page on the same port. It prints the page's link (with the operator token in \
+        its #fragment) and the WebSocket URL.\n\n\
         State lives in $OPENCLAW_STATE_DIR (default ~/.openclaw): pairing state under nodes/, and \
         openclaw.json with the port and the operator token (created on first start, 0600), which \
         `openclaw nodes …` on this machine reads. Stops cleanly on Ctrl-C or SIGTERM.";
@@ -77,12 +79,13 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         // Written without println!: a closed stdout (`openclaw gateway | head -1`) must not stop the
         // gateway.
         let mut out = std::io::stdout().lock();
+        // The page link carries the operator token: it goes to stdout for the person, never to the
+        // log (stderr), which records only the address.
         let _ = writeln!(
             out,
-            "Gateway: {}\n\
-             Approval page: arrives with a later release; approve from a shell meanwhile:\n  \
-             openclaw nodes pending      # list requests and their verification codes\n  \
-             openclaw nodes approve <code|requestId>",
+            "Approval page: {}\n\
+             Gateway: {}",
+            s.page_url(),
             s.ws_url
         );
         let _ = out.flush();

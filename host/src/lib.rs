@@ -5,6 +5,7 @@
 //!   routes its outputs;
 //! - [`file_store`]: the durable [`pairing_core::Store`] — `nodes/pending.json` and `nodes/paired.json`
 //!   with a write-ahead journal beside them;
+//! - [`page`]: the browser approval page, built by `build.rs` and embedded in the binary;
 //! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
 //! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
 
@@ -13,6 +14,7 @@ pub mod duration;
 pub mod file_store;
 pub mod fsutil;
 pub mod gateway_config;
+pub mod page;
 pub mod paths;
 pub mod server;
 

@@ -5,7 +5,7 @@ use crate::file_store::FileStore;
 use crate::gateway_config;
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
-use pairing_core::{Config, ConnId, Gateway};
+use pairing_core::{Config, ConnId, Gateway, Token};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -51,6 +51,18 @@ pub struct Started {
     pub addr: SocketAddr,
     /// The WebSocket URL for clients on this machine.
     pub ws_url: String,
+    /// The operator token (its `Debug` is redacted), for the approval page link.
+    pub token: Token,
+}
+
+impl Started {
+    /// The approval page for a browser on this machine, carrying the operator token in the fragment
+    /// (`http://127.0.0.1:PORT/#token=…`): browsers never send a fragment to the server, and the page
+    /// removes it from the address bar once read. Print it to the person; never log it.
+    pub fn page_url(&self) -> String {
+        let http = self.ws_url.replacen("ws://", "http://", 1);
+        format!("{http}#token={}", self.token.expose())
+    }
 }
 
 /// Runs the gateway until `shutdown` resolves: loads the state (a corrupt file is an error naming it),
@@ -75,7 +87,7 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
     let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
-    let mut config = Config::new(token);
+    let mut config = Config::new(token.clone());
     config.pending_ttl_ms = opts.pending_ttl_ms;
     config.pairing_enabled = opts.pairing_enabled;
     if let Ok(v) = std::env::var("OPENCLAW_HANDSHAKE_TIMEOUT_MS") {
@@ -100,6 +112,7 @@ pub async fn run(
     on_ready(&Started {
         addr,
         ws_url: format!("ws://{host}:{}/", addr.port()),
+        token,
     });
 
     let stopper = to_core.clone();
@@ -132,7 +145,8 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(1024)
 }
 
-/// `GET /` upgrades to the gateway's WebSocket.
+/// `GET /` upgrades to the gateway's WebSocket; without an upgrade it is the approval page, whose
+/// assets are served beside it ([`crate::page`]).
 pub fn routes(
     to_core: mpsc::Sender<ToCore>,
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection> + Clone {
@@ -142,13 +156,8 @@ pub fn routes(
         .and(warp::addr::remote())
         .and(with_core)
         .then(upgrade);
-    let other = warp::path::end().and(warp::get()).map(|| {
-        Box::new(warp::reply::with_status(
-            "openclaw gateway: connect with a WebSocket client (openclaw nodes …)\n",
-            StatusCode::UPGRADE_REQUIRED,
-        )) as Box<dyn warp::Reply>
-    });
-    ws.or(other).unify()
+    let page = crate::page::assets().map(|r| Box::new(r) as Box<dyn warp::Reply>);
+    ws.or(page).unify()
 }
 
 async fn upgrade(

@@ -9,7 +9,8 @@
 //! - [`view`]: what the page shows, in order and in words;
 //! - [`format`] and [`words`]: countdowns, relative ages, and error frames in plain words;
 //! - [`bindings`]: the `#[wasm_bindgen]` exports (`Page`, `Codec`, `formatCountdown`, …);
-//! - [`sim`]: the core's deterministic simulator for JavaScript (`simulate`, `runWorkload`).
+//! - `sim` (feature `sim`): the core's deterministic simulator for JavaScript (`simulate`,
+//!   `runWorkload`), left out of the page's bundle to keep it small.
 //!
 //! The `www/` directory holds the page (HTML, CSS and the JS glue); `pairing-host`'s build script
 //! builds this crate for `wasm32-unknown-unknown`, runs wasm-bindgen on it and embeds everything.
@@ -18,6 +19,7 @@ pub mod bindings;
 pub mod format;
 pub mod frames;
 pub mod model;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod view;
 pub mod words;

@@ -21,6 +21,8 @@ pub const NODE_LIST_EVERY_MS: u64 = 5_000;
 pub const NOTICE_MS: u64 = 20_000;
 /// At most this many notices are kept.
 pub const MAX_NOTICES: usize = 5;
+/// Clock differences smaller than this between page and gateway are ignored (frame latency).
+pub const SKEW_IGNORED_MS: i64 = 1_000;
 /// Reconnect delays: 0.5 s, doubling, at most 10 s.
 pub const BACKOFF_FIRST_MS: u64 = 500;
 /// The longest reconnect delay.
@@ -253,6 +255,7 @@ impl PageModel {
     pub fn set_token(&mut self, token: &str) -> Result<(), ActionError> {
         let token = token.trim();
         if token.is_empty() {
+            self.error = ActionError::EmptyToken.to_string();
             return Err(ActionError::EmptyToken);
         }
         self.token = Some(token.to_owned());
@@ -387,7 +390,13 @@ impl PageModel {
 
     fn observe_clock(&mut self, payload: &Value, now: u64) {
         if let Some(ts) = payload.get("ts").and_then(Value::as_u64) {
-            self.skew_ms = i64::try_from(i128::from(ts) - i128::from(now)).unwrap_or(0);
+            let skew = i64::try_from(i128::from(ts) - i128::from(now)).unwrap_or(0);
+            // A few ms are the frame's travel time, not a clock difference; only a real skew counts.
+            self.skew_ms = if skew.abs() < SKEW_IGNORED_MS {
+                0
+            } else {
+                skew
+            };
         }
     }
 
@@ -620,18 +629,53 @@ impl PageModel {
         })
     }
 
+    /// An action that could not be sent becomes the current error too.
+    fn noted(&mut self, r: Result<String, ActionError>) -> Result<String, ActionError> {
+        if let Err(e) = &r {
+            self.error = e.to_string();
+        }
+        r
+    }
+
     /// The frame approving a pending request.
     pub fn approve(&mut self, request_id: &str) -> Result<String, ActionError> {
-        self.decide(request_id, true)
+        let r = self.decide(request_id, true);
+        self.noted(r)
     }
 
     /// The frame rejecting a pending request.
     pub fn reject(&mut self, request_id: &str) -> Result<String, ActionError> {
-        self.decide(request_id, false)
+        let r = self.decide(request_id, false);
+        self.noted(r)
     }
 
     /// The frame renaming a paired node.
     pub fn rename(&mut self, node_id: &str, display_name: &str) -> Result<String, ActionError> {
+        let r = self.rename_frame(node_id, display_name);
+        self.noted(r)
+    }
+
+    /// The frame removing a paired node (the page asks for confirmation first).
+    pub fn remove(&mut self, node_id: &str) -> Result<String, ActionError> {
+        let r = self.remove_frame(node_id);
+        self.noted(r)
+    }
+
+    /// Whether an approve or reject of this request awaits its answer.
+    pub fn request_busy(&self, request_id: &str) -> bool {
+        self.calls.values().any(|c| {
+            matches!(c, Call::Approve { request_id: r, .. } | Call::Reject { request_id: r, .. } if r == request_id)
+        })
+    }
+
+    /// Whether a rename or removal of this node awaits its answer.
+    pub fn node_busy(&self, node_id: &str) -> bool {
+        self.calls.values().any(|c| {
+            matches!(c, Call::Rename { node_id: n, .. } | Call::Remove { node_id: n, .. } if n == node_id)
+        })
+    }
+
+    fn rename_frame(&mut self, node_id: &str, display_name: &str) -> Result<String, ActionError> {
         self.connected()?;
         let display_name = display_name.trim();
         if display_name.is_empty() {
@@ -650,8 +694,7 @@ impl PageModel {
         ))
     }
 
-    /// The frame removing a paired node (the page asks for confirmation first).
-    pub fn remove(&mut self, node_id: &str) -> Result<String, ActionError> {
+    fn remove_frame(&mut self, node_id: &str) -> Result<String, ActionError> {
         self.connected()?;
         let node = self.paired.get(node_id).ok_or(ActionError::Unknown)?;
         let name = self.display_name(node).to_owned();

@@ -73,6 +73,8 @@ pub struct PendingView {
     pub approve_label: String,
     /// `aria-label` of Reject.
     pub reject_label: String,
+    /// Whether an approve or reject awaits the gateway's answer (buttons disabled meanwhile).
+    pub busy: bool,
 }
 
 /// A paired node.
@@ -97,6 +99,8 @@ pub struct NodeView {
     pub rename_label: String,
     /// `aria-label` of Remove.
     pub remove_label: String,
+    /// Whether a rename or removal awaits the gateway's answer.
+    pub busy: bool,
 }
 
 /// A notice.
@@ -135,7 +139,10 @@ fn conn_text(m: &PageModel) -> String {
 
 fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
     let commands = p.commands.as_deref().unwrap_or_default();
-    let left = p.expires_at_ms.map(|at| countdown(at, gw_now));
+    // Never more than the request's whole lifetime, whatever the clocks say.
+    let left = p
+        .expires_at_ms
+        .map(|at| countdown(at, gw_now.max(p.ts.min(at))));
     let code = p.verification_code.clone().unwrap_or_default();
     PendingView {
         request_id: p.request_id.clone(),
@@ -174,6 +181,7 @@ fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
         requested: format!("requested {}", ago(p.ts, gw_now)),
         approve_label: format!("Approve {}", p.name()),
         reject_label: format!("Reject {}", p.name()),
+        busy: false,
     }
 }
 
@@ -231,6 +239,7 @@ impl PageModel {
                         .unwrap_or_default(),
                     rename_label: format!("Rename {name}"),
                     remove_label: format!("Remove {name}"),
+                    busy: self.node_busy(&n.node_id),
                     name,
                 }
             })

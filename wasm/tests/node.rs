@@ -107,6 +107,7 @@ fn page_connects_lists_and_approves() {
     assert_eq!(text(&v, "notices.0.kind"), "failed");
 }
 
+#[cfg(feature = "sim")]
 #[wasm_bindgen_test]
 fn the_simulator_runs_in_wasm_as_natively() {
     let scenario = r#"{"description":"pair one","steps":[

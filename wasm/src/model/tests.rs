@@ -269,6 +269,8 @@ fn countdown_uses_the_gateway_clock_and_hides_long_expired_requests() {
     m.receive(&frame(json!({"type":"event","event":"node.pair.requested","payload":pending_json("r9","z",T0),"seq":4})), page_now);
     assert_eq!(m.view(page_now).pending[0].countdown, "5:00");
     assert_eq!(m.view(page_now + 300_000).pending[0].countdown, "expired");
+    // A gateway clock a little behind (travel time) never shows more than the whole lifetime.
+    assert_eq!(m.view(page_now - 500).pending[0].countdown, "5:00");
     assert!(m.view(page_now + 300_000).pending[0].expired);
     assert!(m.view(page_now + 306_000).pending.is_empty());
 }

@@ -22,6 +22,13 @@ step "pairing-core for wasm32-unknown-unknown (clippy + build)"
 cargo clippy -p pairing-core --target wasm32-unknown-unknown -- -D warnings
 cargo build -p pairing-core --target wasm32-unknown-unknown
 
+step "pairing-wasm for wasm32-unknown-unknown (clippy + wasm-bindgen tests in Node)"
+cargo clippy -p pairing-wasm --target wasm32-unknown-unknown --all-targets --features sim -- -D warnings
+if [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" != "wasm-bindgen-test-runner 0.2.130" ]; then
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+cargo test -p pairing-wasm --target wasm32-unknown-unknown --features sim
+
 step "pairing-core has no I/O in its dependency tree or its source"
 bash tests/check-core-purity.sh
 

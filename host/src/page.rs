@@ -152,6 +152,24 @@ mod tests {
         assert!(!index.contains("https://"), "no CDN or external font");
     }
 
+    /// The size budget (issue 5): wasm + JS at most 150 KB gzipped. Prints the table BENCHMARKS.md
+    /// quotes: `cargo test -p pairing-host page_size -- --nocapture`.
+    #[test]
+    fn page_size_within_budget() {
+        let mut code_gz = 0;
+        let mut all_gz = 0;
+        println!("| asset | raw bytes | gzip bytes |\n|---|---:|---:|");
+        for (path, raw, gz) in sizes() {
+            println!("| `{path}` | {raw} | {gz} |");
+            all_gz += gz;
+            if path.ends_with(".js") || path.ends_with(".wasm") {
+                code_gz += gz;
+            }
+        }
+        println!("wasm + JS gzipped: {code_gz} B; whole page gzipped: {all_gz} B");
+        assert!(code_gz <= 150_000, "wasm + JS is {code_gz} B gzipped");
+    }
+
     #[tokio::test]
     async fn served_with_types_caching_and_gzip() {
         let f = assets();

@@ -1,5 +1,5 @@
 //! The JavaScript API: `#[wasm_bindgen]` newtypes over the model, camelCase names, and Rust errors
-//! turned into JavaScript `Error`s in one place ([`js_error`]).
+//! turned into JavaScript `Error`s in one place (`js_error`).
 //!
 //! Times cross the boundary as JavaScript numbers of milliseconds since the epoch (`Date.now()`).
 

@@ -7,7 +7,7 @@
 //! - [`model`]: the state machine — pending and paired lists, seq-gap resync, reconnect backoff,
 //!   what each response means;
 //! - [`view`]: what the page shows, in order and in words;
-//! - [`format`] and [`words`]: countdowns, relative ages, and error frames in plain words;
+//! - [`mod@format`] and [`words`]: countdowns, relative ages, and error frames in plain words;
 //! - [`bindings`]: the `#[wasm_bindgen]` exports (`Page`, `Codec`, `formatCountdown`, …);
 //! - `sim` (feature `sim`): the core's deterministic simulator for JavaScript (`simulate`,
 //!   `runWorkload`), left out of the page's bundle to keep it small.

@@ -34,6 +34,7 @@ bash tests/check-core-purity.sh
 
 step "tests (CI=true: snapshots are checked, never written)"
 cargo test --workspace
+bash tests/browser/run.sh
 
 step "benchmark smoke (tiny sizes; the real run is in BENCHMARKS.md)"
 cargo run -q -p pairing-tests --bin core-bench -- --smoke

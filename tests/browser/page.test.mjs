@@ -1,0 +1,414 @@
+// The approval page (SPEC §7) end to end in real headless Chromium: a real `openclaw gateway` serves it,
+// real `openclaw node pair` processes ask to pair, and a person's clicks decide. Run with
+// `node --test tests/browser/` (or `bash tests/browser/run.sh`, which installs what is missing first).
+//
+// DOM contract the tests rely on:
+//   #conn-status[data-state=connecting|connected|reconnecting|need-token]; form#token-form > input#token-input;
+//   #pending > li.request[data-request-id][data-node-id] > .request-name .request-code .request-countdown
+//   .request-repair button.approve button.reject; #pending-empty; #notices > .notice;
+//   #paired > li.node[data-node-id] > .node-name .node-status button.rename (→ input.rename-input,
+//   button.rename-save) button.remove (→ button.remove-confirm); #error.
+//
+// OPENCLAW_UPDATE_SCREENSHOTS=1 also writes tests/browser/screenshot.png (desktop) and
+// tests/browser/screenshot-phone.png from the "one pending request" moment; every run writes them to
+// tests/browser/.artifacts/ (git-ignored), with a screenshot of the page at any failure.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ARTIFACTS,
+  HERE,
+  cli,
+  cliJson,
+  freshDir,
+  launchBrowser,
+  scope,
+  sleep,
+  startGateway,
+  startNode,
+  until,
+} from './harness.mjs';
+
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+// Every console error and page error of every test, for the final "zero console errors" test.
+const allErrors = [];
+
+/**
+ * One test's world: a fresh gateway (own state dir) and a fresh Chromium profile. The body gets
+ * `{gw, b, page, defer}`; on failure a screenshot and the logs are attached to the error.
+ */
+function browserTest(name, { timeout = 40_000, gatewayArgs = [] } = {}, body) {
+  test(name, { timeout }, async (t) => {
+    const defer = scope(t);
+    const gwState = freshDir('gateway');
+    const gw = await startGateway(gwState, { args: gatewayArgs });
+    const world = { gw, gwState, defer, extraGateways: [] };
+    defer(() => gw.stop());
+    const b = await launchBrowser();
+    defer(() => b.close());
+    world.b = b;
+    world.page = b.page;
+    // Works offline: nothing is fetched from anywhere but the gateway.
+    const foreign = [];
+    const failed = [];
+    b.context.on('request', (r) => {
+      const u = r.url();
+      if (!/^(data|blob):/.test(u) && !u.startsWith('http://127.0.0.1:') && !u.startsWith('ws://127.0.0.1:')) {
+        foreign.push(u);
+      }
+    });
+    b.context.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    try {
+      await body(world);
+      assert.deepEqual(foreign, [], 'the page fetched something from outside the gateway');
+      assert.deepEqual(failed, [], 'the page got HTTP errors');
+      assert.deepEqual(b.errors, [], 'console errors or page errors');
+    } catch (err) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      const shot = path.join(ARTIFACTS, `${slug}-failure.png`);
+      await world.page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+      const html = await world.page
+        .evaluate(() => {
+          const body = document.body?.cloneNode(true);
+          body?.querySelectorAll('script, style, svg').forEach((e) => e.remove());
+          return body?.outerHTML.replace(/\n\s*\n/g, '\n').slice(0, 4000);
+        })
+        .catch(() => '(no DOM)');
+      const gws = [gw, ...world.extraGateways];
+      err.message +=
+        `\n--- screenshot: ${shot}` +
+        `\n--- console:\n${b.console.map((c) => `${c.kind}: ${c.text}`).join('\n')}` +
+        `\n--- DOM:\n${html}` +
+        gws.map((g) => `\n--- ${g.logTail()}`).join('');
+      throw err;
+    } finally {
+      allErrors.push(...b.errors.map((e) => ({ test: name, ...e })));
+    }
+  });
+}
+
+// ---- page helpers -------------------------------------------------------------------------------------
+
+const connState = (page) => page.locator('#conn-status').getAttribute('data-state');
+
+async function waitState(page, state, ms = 10_000) {
+  await until(`#conn-status[data-state=${state}]`, async () => (await connState(page)) === state, {
+    ms,
+    detail: async () => `data-state is ${await connState(page).catch(() => '?')}`,
+  });
+}
+
+/** The pending request showing exactly `code` (waits for it). */
+async function requestWithCode(page, code, ms = 10_000) {
+  const li = page.locator('#pending li.request').filter({
+    has: page.locator('.request-code', { hasText: code }),
+  });
+  await li.waitFor({ state: 'visible', timeout: ms });
+  assert.equal(await li.count(), 1, `one request shows ${code}`);
+  assert.equal((await li.locator('.request-code').innerText()).trim(), code, 'the exact code text');
+  return li;
+}
+
+const nodeItem = (page, nodeId) => page.locator(`#paired li.node[data-node-id="${nodeId}"]`);
+
+const text = async (loc) => ((await loc.count()) ? (await loc.first().innerText()).trim() : '');
+
+/** Seconds left in a countdown text such as "0:04", "4s", "expires in 1m 05s"; "expired" is zero. */
+function countdownSeconds(s) {
+  let m;
+  if (/expired/i.test(s)) return 0;
+  if ((m = s.match(/(\d+):(\d{2})/))) return Number(m[1]) * 60 + Number(m[2]);
+  if ((m = s.match(/(\d+)\s*m\D*?(\d+)\s*s/))) return Number(m[1]) * 60 + Number(m[2]);
+  if ((m = s.match(/(\d+)\s*s/))) return Number(m[1]);
+  if ((m = s.match(/(\d+)/))) return Number(m[1]);
+  return null;
+}
+
+async function assertNoRawErrorText(page) {
+  const err = await text(page.locator('#error'));
+  assert.ok(!/[{}]|"code"/.test(err), `#error shows plain words, not JSON: ${err}`);
+  return err;
+}
+
+async function statusNodes(gwState) {
+  return (await cliJson(gwState, ['nodes', 'status'])).nodes;
+}
+
+// ---- tests --------------------------------------------------------------------------------------------
+
+browserTest('a person approves a node from the printed URL; a re-pair is marked and approved too', {}, async ({ gw, gwState, page, b }) => {
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  assert.ok(!page.url().includes(gw.token), `the token left the address bar: ${page.url()}`);
+  assert.ok(!page.url().includes('token='), `no token= in ${page.url()}`);
+  const storage = await page.evaluate(() => ({
+    local: JSON.stringify({ ...localStorage }),
+    session: JSON.stringify({ ...sessionStorage }),
+    cookie: document.cookie,
+  }));
+  assert.ok(!storage.local.includes(gw.token), 'the token is not in localStorage');
+  assert.ok(!storage.cookie.includes(gw.token), 'the token is not in a cookie');
+  assert.ok(storage.session.includes(gw.token), 'the token is kept in sessionStorage');
+  await page.locator('#pending-empty').waitFor({ state: 'visible' });
+  assert.equal(await text(page.locator('#error')), '', '#error is empty when nothing is wrong');
+
+  const node = await startNode(gw.wsUrl, 'kitchen-pi');
+  const req = await requestWithCode(page, node.code);
+  assert.match(await text(req.locator('.request-name')), /kitchen-pi/);
+  assert.notEqual(await text(req.locator('.request-countdown')), '', 'a countdown is shown');
+  assert.equal(await req.locator('.request-repair').isVisible(), false, 'a first pairing is not marked as a re-pair');
+  await page.locator('#pending-empty').waitFor({ state: 'hidden' });
+  const nodeId = await req.getAttribute('data-node-id');
+  assert.ok(nodeId, 'data-node-id');
+  assert.ok(await req.getAttribute('data-request-id'), 'data-request-id');
+  // Buttons have accessible names.
+  assert.equal(await req.getByRole('button', { name: /approve/i }).count(), 1, 'Approve has an accessible name');
+  assert.equal(await req.getByRole('button', { name: /reject/i }).count(), 1, 'Reject has an accessible name');
+
+  // The screenshot: one pending request, desktop and phone widths; on the phone nothing scrolls sideways.
+  await page.screenshot({ path: path.join(ARTIFACTS, 'screenshot.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await sleep(100);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 390 px wide (overflow ${overflow}px)`);
+  assert.ok(await req.locator('button.approve').isVisible(), 'Approve is visible on a phone');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'screenshot-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  if (process.env.OPENCLAW_UPDATE_SCREENSHOTS) {
+    for (const f of ['screenshot.png', 'screenshot-phone.png']) fs.copyFileSync(path.join(ARTIFACTS, f), path.join(HERE, f));
+  }
+
+  await req.locator('button.approve').click();
+  assert.equal(await node.exitCode(), 0, `approved node exits 0:\n${node.output()}`);
+  const token = JSON.parse(fs.readFileSync(node.tokenFile, 'utf8'));
+  assert.ok(JSON.stringify(token).length > 20, 'token.json holds a token');
+  await req.waitFor({ state: 'detached' });
+  await page.locator('#pending-empty').waitFor({ state: 'visible' });
+  const paired = nodeItem(page, nodeId);
+  await paired.waitFor({ state: 'visible' });
+  assert.equal(await text(paired.locator('.node-name')), 'kitchen-pi');
+  await until('.node-status to say connected or last seen', async () => /connected|last seen/i.test(await text(paired.locator('.node-status'))));
+  const status = await statusNodes(gwState);
+  assert.ok(status.some((n) => n.nodeId === nodeId && n.paired), `paired per nodes status: ${JSON.stringify(status)}`);
+
+  // The same device asks again: a re-pair, marked as such; approving it rotates the token.
+  const again = await startNode(gw.wsUrl, 'kitchen-pi', node.stateDir);
+  assert.equal(again.code, node.code, 'same device, same code');
+  const req2 = await requestWithCode(page, again.code);
+  await req2.locator('.request-repair').waitFor({ state: 'visible' });
+  assert.notEqual(await text(req2.locator('.request-repair')), '', 'the re-pair mark has words');
+  await req2.locator('button.approve').click();
+  assert.equal(await again.exitCode(), 0, `re-paired node exits 0:\n${again.output()}`);
+  const rotated = JSON.parse(fs.readFileSync(again.tokenFile, 'utf8'));
+  assert.notDeepEqual(rotated, token, 'a re-pair gives a new token');
+  await req2.waitFor({ state: 'detached' });
+  assert.equal(await nodeItem(page, nodeId).count(), 1, 'still one entry for the node');
+  await assertNoRawErrorText(page);
+});
+
+browserTest('rejecting from the page (by keyboard) makes the node exit 2', {}, async ({ gw, gwState, page }) => {
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  const node = await startNode(gw.wsUrl, 'stranger');
+  const req = await requestWithCode(page, node.code);
+  const nodeId = await req.getAttribute('data-node-id');
+  await req.locator('button.reject').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await node.exitCode(), 2, `rejected node exits 2:\n${node.output()}`);
+  assert.ok(!fs.existsSync(node.tokenFile), 'no token for a rejected node');
+  await req.waitFor({ state: 'detached' });
+  await page.locator('#pending-empty').waitFor({ state: 'visible' });
+  assert.equal(await nodeItem(page, nodeId).count(), 0, 'a rejected node is not listed as paired');
+  const status = await statusNodes(gwState);
+  assert.ok(!status.some((n) => n.nodeId === nodeId && n.paired), `not paired per nodes status: ${JSON.stringify(status)}`);
+  assert.equal(await text(page.locator('#error')), '');
+});
+
+browserTest('the countdown runs down to zero, the request disappears with a notice, the node exits 3', { gatewayArgs: ['--pending-ttl', '4s'] }, async ({ gw, page }) => {
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  const node = await startNode(gw.wsUrl, 'too-slow');
+  const req = await requestWithCode(page, node.code);
+  const seen = Date.now();
+  const samples = [];
+  for (;;) {
+    const s = await req.locator('.request-countdown').innerText({ timeout: 500 }).catch(() => null);
+    if (s === null) break; // gone
+    samples.push(s.trim());
+    if (Date.now() - seen > 10_000) assert.fail(`still pending after 10 s; countdown samples: ${samples.join(' | ')}`);
+    await sleep(150);
+  }
+  const gone = Date.now() - seen;
+  console.log(`# countdown: ${samples.join(' | ')} → gone after ${gone} ms`);
+  const secs = samples.map(countdownSeconds);
+  assert.ok(secs.every((v) => v !== null), `countdown texts carry a number: ${samples.join(' | ')}`);
+  assert.ok(secs[0] <= 4 && secs[0] >= 2, `starts near the 4 s ttl: ${samples.join(' | ')}`);
+  assert.ok(secs.every((v, i) => i === 0 || v <= secs[i - 1]), `never goes up: ${samples.join(' | ')}`);
+  assert.ok(new Set(secs).size >= 3, `it ticks live: ${samples.join(' | ')}`);
+  assert.ok(Math.min(...secs) <= 1, `it runs down to zero: ${samples.join(' | ')}`);
+  assert.ok(gone >= 2_000 && gone <= 8_000, `removed when it expired (${gone} ms after it appeared)`);
+  await req.waitFor({ state: 'detached' });
+  const notice = page.locator('#notices .notice').filter({ hasText: /expired/i });
+  await notice.first().waitFor({ state: 'visible' });
+  assert.ok(!/[{}]/.test(await text(notice)), 'the notice is plain words');
+  assert.equal(await node.exitCode(), 3, `expired node exits 3:\n${node.output()}`);
+  await page.locator('#pending-empty').waitFor({ state: 'visible' });
+});
+
+browserTest('rename inline (Enter and Save) and remove with a confirmation', {}, async ({ gw, gwState, page }) => {
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  // Approved by another operator (the CLI): the page learns it from events.
+  const node = await startNode(gw.wsUrl, 'old-name');
+  const req = await requestWithCode(page, node.code);
+  const nodeId = await req.getAttribute('data-node-id');
+  const approved = await cli(gwState, ['nodes', 'approve', node.code]);
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.equal(await node.exitCode(), 0);
+  await req.waitFor({ state: 'detached' });
+  const li = nodeItem(page, nodeId);
+  await li.waitFor({ state: 'visible' });
+  assert.equal(await text(li.locator('.node-name')), 'old-name');
+  const nameInStatus = async () => (await statusNodes(gwState)).find((n) => n.nodeId === nodeId)?.displayName;
+
+  // Rename, saved with Enter.
+  await li.locator('button.rename').click();
+  const input = li.locator('input.rename-input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill('Living Room iPad');
+  await input.press('Enter');
+  await until('the new name on the page', async () => (await text(li.locator('.node-name'))) === 'Living Room iPad');
+  await input.waitFor({ state: 'hidden' });
+  await until('the new name in nodes status', async () => (await nameInStatus()) === 'Living Room iPad');
+
+  // Rename, saved with the Save button.
+  await li.locator('button.rename').click();
+  await input.waitFor({ state: 'visible' });
+  await input.fill('Kitchen iPad');
+  await li.locator('button.rename-save').click();
+  await until('the second name on the page', async () => (await text(li.locator('.node-name'))) === 'Kitchen iPad');
+  await until('the second name in nodes status', async () => (await nameInStatus()) === 'Kitchen iPad');
+
+  // The name is the gateway's, not just the page's: a reload shows it.
+  await page.reload();
+  await waitState(page, 'connected');
+  await until('the saved name after a reload', async () => (await text(li.locator('.node-name'))) === 'Kitchen iPad');
+
+  // Remove asks first; only the confirmation removes.
+  await li.locator('button.remove').click();
+  const confirm = li.locator('button.remove-confirm');
+  await confirm.waitFor({ state: 'visible' });
+  await sleep(300);
+  assert.equal(await li.count(), 1, 'the first click only asks');
+  assert.ok((await statusNodes(gwState)).some((n) => n.nodeId === nodeId && n.paired), 'still paired before confirming');
+  await confirm.click();
+  await li.waitFor({ state: 'detached' });
+  await until('the node gone from nodes status', async () => !(await statusNodes(gwState)).some((n) => n.nodeId === nodeId && n.paired));
+  const verify = await cli(node.stateDir, ['node', 'verify', '--url', gw.wsUrl]);
+  assert.notEqual(verify.code, 0, 'the removed node\'s token stops verifying');
+  assert.equal(await text(page.locator('#error')), '');
+});
+
+browserTest('gateway restart: reconnecting, then connected, and re-synced', { timeout: 60_000 }, async (w) => {
+  const { gw, gwState, page, b } = w;
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    const s = { ws, at: Date.now(), sent: [], open: false };
+    ws.on('framesent', (f) => {
+      s.open = true;
+      s.sent.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8'));
+    });
+    ws.on('framereceived', () => {
+      s.open = true;
+      s.firstReceived ??= Date.now();
+    });
+    sockets.push(s);
+  });
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  // A request from before the restart: its node keeps waiting across it.
+  const before = await startNode(gw.wsUrl, 'before-restart');
+  await requestWithCode(page, before.code);
+
+  // While the gateway is down the browser itself logs each refused connection attempt; nothing else is allowed.
+  const disallow = b.allow(new RegExp(`^WebSocket connection to 'ws://127\\.0\\.0\\.1:${gw.port}/[^']*' failed`));
+  const stopped = await gw.stop();
+  assert.equal(stopped.code, 0, 'SIGTERM stops the gateway cleanly');
+  const down = Date.now();
+  await waitState(page, 'reconnecting', 5_000);
+  assert.match(await text(page.locator('#conn-status')), /reconnect/i, 'the state is shown in words');
+  // Stay down long enough for at least one refused attempt.
+  await until('a reconnection attempt while the gateway is down', () => sockets.some((s) => s.at > down), { ms: 8_000 });
+
+  const gw2 = await startGateway(gwState, { port: gw.port });
+  w.extraGateways.push(gw2);
+  w.defer(() => gw2.stop());
+  assert.equal(gw2.port, gw.port, 'same port');
+  const up = Date.now();
+  // A request made while the page is still away.
+  const during = await startNode(gw2.wsUrl, 'during-restart');
+  const requested = Date.now();
+  await waitState(page, 'connected', 20_000);
+  disallow();
+  const reconnected = sockets.filter((s) => s.at >= up);
+  assert.ok(reconnected.length >= 1, 'the page opened a new connection');
+  await until('the page to re-sync with node.pair.list', () => reconnected.some((s) => s.sent.some((f) => f.includes('node.pair.list'))), { ms: 5_000 });
+  const reqDuring = await requestWithCode(page, during.code);
+  const reqBefore = await requestWithCode(page, before.code);
+  const firstUp = Math.min(...reconnected.map((s) => s.firstReceived ?? Infinity));
+  console.log(
+    `# restart: down ${up - down} ms; the node asked ${requested - up} ms after the restart, ` +
+      `${firstUp >= requested ? 'before' : 'after'} the page got its first frame back ` +
+      `(${firstUp - up} ms after the restart); ` +
+      `${b.tolerated.length} refused-connection console line(s) tolerated while down`,
+  );
+
+  await reqDuring.locator('button.approve').click();
+  assert.equal(await during.exitCode(), 0, during.output());
+  await reqBefore.locator('button.approve').click();
+  assert.equal(await before.exitCode(), 0, before.output());
+  await page.locator('#pending-empty').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#paired li.node').count(), 2);
+  assert.equal(await text(page.locator('#error')), '', '#error is cleared once connected again');
+});
+
+browserTest('without the fragment the page asks for the token; a wrong one is refused in plain words', {}, async ({ gw, page, b }) => {
+  await page.goto(`${gw.origin}/`);
+  await waitState(page, 'need-token');
+  const form = page.locator('form#token-form');
+  const input = page.locator('form#token-form input#token-input');
+  await input.waitFor({ state: 'visible' });
+
+  await input.fill('not-the-operator-token');
+  await input.press('Enter');
+  await until('the refusal shown in #error, and the form again', async () =>
+    (await connState(page)) === 'need-token' && (await text(page.locator('#error'))) !== '');
+  await input.waitFor({ state: 'visible' });
+  await assertNoRawErrorText(page);
+
+  await input.fill(gw.token);
+  await input.press('Enter');
+  await waitState(page, 'connected');
+  await form.waitFor({ state: 'hidden' });
+  assert.equal(await text(page.locator('#error')), '', 'the refusal is cleared once connected');
+  assert.ok(!page.url().includes(gw.token));
+
+  // Kept for this tab (sessionStorage): a reload connects without asking…
+  await page.reload();
+  await waitState(page, 'connected');
+  assert.equal(await form.isVisible(), false);
+  // …but a new tab asks again.
+  const tab = await b.context.newPage();
+  await tab.goto(`${gw.origin}/`);
+  await waitState(tab, 'need-token');
+  await tab.close();
+});
+
+test('zero console errors and page errors across every test', () => {
+  assert.deepEqual(allErrors, []);
+});

@@ -122,3 +122,18 @@ fn the_simulator_runs_in_wasm_as_natively() {
     let report = JSON::parse(&pairing_wasm::sim::run_workload(3.0, 50).unwrap()).unwrap();
     assert_eq!(get(&report, "steps").as_f64(), Some(50.0));
 }
+
+#[cfg(feature = "sim")]
+#[wasm_bindgen_test]
+fn seeded_workloads_hash_identically_in_wasm_and_natively() {
+    // The native unit tests of pairing_core::workload check the same constants.
+    for (seed, hash) in pairing_core::workload::REFERENCE_HASHES {
+        let report =
+            JSON::parse(&pairing_wasm::sim::run_workload(seed as f64, 200).unwrap()).unwrap();
+        assert_eq!(
+            get(&report, "transcriptHash").as_string().as_deref(),
+            Some(hash),
+            "seed {seed}"
+        );
+    }
+}

@@ -52,6 +52,9 @@ function childEnv(stateDir) {
   return env;
 }
 
+/** Thrown from an `until` predicate to stop waiting at once (a process died, say). */
+export class Fatal extends Error {}
+
 /** Resolves when `pred()` is truthy (returns its value); rejects after `ms` with `what` and `detail()`. */
 export async function until(what, pred, { ms = 10_000, every = 50, detail } = {}) {
   const end = Date.now() + ms;
@@ -61,6 +64,10 @@ export async function until(what, pred, { ms = 10_000, every = 50, detail } = {}
       const v = await pred();
       if (v) return v;
     } catch (e) {
+      if (e instanceof Fatal) {
+        if (detail) e.message += `\n${await detail()}`;
+        throw e;
+      }
       last = e;
     }
     if (Date.now() > end) {
@@ -130,7 +137,9 @@ export async function startGateway(stateDir, { port = 0, args = [] } = {}) {
   await until(
     'the gateway to print "Gateway: ws://…" and "Approval page: http://…"',
     () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Fatal(`the gateway exited (${child.exitCode ?? child.signalCode}) before printing its URLs`);
+      }
       const ws = lines.map((l) => l.match(/Gateway:\s*(ws:\/\/\S+)/)).find(Boolean);
       const page = lines.map((l) => l.match(/Approval page:\s*(http:\/\/\S+)/)).find(Boolean);
       if (ws && page) {
@@ -175,7 +184,9 @@ export async function startNode(wsUrl, name, stateDir = freshDir('node')) {
   node.code = await until(
     `node "${name}" to print its verification code`,
     () => {
-      if (child.exitCode !== null) throw new Error(`node exited early with ${child.exitCode}:\n${node.output()}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Fatal(`node "${name}" exited (${child.exitCode ?? child.signalCode}) before printing a code`);
+      }
       const m = lines.map((l) => l.match(/Verification code:\s*(\d{4}-\d{4})/)).find(Boolean);
       return m && m[1];
     },

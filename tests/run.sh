@@ -36,6 +36,20 @@ step "tests (CI=true: snapshots are checked, never written)"
 cargo test --workspace
 bash tests/browser/run.sh
 
+step "fuzzing the core's input for 30 s (cargo fuzz; nightly features via RUSTC_BOOTSTRAP on stable)"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --version 0.13.2
+fi
+fuzz_log=$(mktemp)
+fuzz_new=$(mktemp -d) # new inputs go here; the committed corpus is only read
+if ! (cd core && RUSTC_BOOTSTRAP=1 cargo fuzz run gateway_frames "$fuzz_new" fuzz/corpus/gateway_frames -- -max_total_time=30 -max_len=4096) >"$fuzz_log" 2>&1; then
+  tail -n 60 "$fuzz_log" >&2
+  echo "cargo fuzz found a crash (input saved under core/fuzz/artifacts/gateway_frames)" >&2
+  exit 1
+fi
+grep -E '^Done' "$fuzz_log"
+rm -rf "$fuzz_log" "$fuzz_new"
+
 step "benchmark smoke (tiny sizes; the real run is in BENCHMARKS.md)"
 cargo run -q -p pairing-tests --bin core-bench -- --smoke
 

@@ -725,15 +725,7 @@ pub(crate) mod tests {
     /// A key-proven node connection for the secret key `sk`; returns it and its device id.
     pub(crate) fn node(g: &mut Gateway<MemoryStore>, now: u64, sk: [u8; 32]) -> (ConnId, String) {
         let (conn, sent, _) = connect_with(g, now, |nonce| {
-            let fields = SignedFields {
-                client_id: "node-host",
-                client_mode: "node",
-                role: "node",
-                scopes: &[],
-                token: "",
-                platform: "linux",
-                device_family: "",
-            };
+            let fields = SignedFields::node("node-host", "node", "linux", "");
             let p = proof::sign(&sk, &fields, now, nonce);
             json!({
                 "minProtocol": 3, "maxProtocol": 3, "role": "node", "scopes": [],

@@ -40,6 +40,26 @@ pub struct SignedFields<'a> {
     pub device_family: &'a str,
 }
 
+impl<'a> SignedFields<'a> {
+    /// The fields of a plain node connection: role `node`, no scopes, no token.
+    pub fn node(
+        client_id: &'a str,
+        client_mode: &'a str,
+        platform: &'a str,
+        device_family: &'a str,
+    ) -> Self {
+        SignedFields {
+            client_id,
+            client_mode,
+            role: "node",
+            scopes: &[],
+            token: "",
+            platform,
+            device_family,
+        }
+    }
+}
+
 /// Why a device proof was refused. Each maps to OpenClaw's message and `details.code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

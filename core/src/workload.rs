@@ -273,15 +273,7 @@ impl Sim {
         if !ready {
             let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
             let n = &self.nodes[i];
-            let fields = SignedFields {
-                client_id: "node-host",
-                client_mode: "node",
-                role: "node",
-                scopes: &[],
-                token: "",
-                platform: "linux",
-                device_family: "",
-            };
+            let fields = SignedFields::node("node-host", "node", "linux", "");
             let mut p = proof::sign(&n.key, &fields, self.now, &nonce);
             if n.kind == Kind::Impersonator && b(self.roll(2)) {
                 // Claim another node's id with our own key.

@@ -122,15 +122,7 @@ impl Client {
 
     async fn into_node(mut self, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
         let c = &mut self;
-        let fields = SignedFields {
-            client_id: "node-host",
-            client_mode: "node",
-            role: "node",
-            scopes: &[],
-            token: "",
-            platform: "linux",
-            device_family: "",
-        };
+        let fields = SignedFields::node("node-host", "node", "linux", "");
         let now = pairing_host::driver::now_ms();
         let p = proof::sign(key, &fields, now, &c.nonce);
         let hello = c

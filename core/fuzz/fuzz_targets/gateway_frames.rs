@@ -30,15 +30,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let key = [9u8; 32];
-    let fields = SignedFields {
-        client_id: "node-host",
-        client_mode: "node",
-        role: "node",
-        scopes: &[],
-        token: "",
-        platform: "linux",
-        device_family: "",
-    };
+    let fields = SignedFields::node("node-host", "node", "linux", "");
     let p = proof::sign(&key, &fields, NOW, &nonce);
     gw.frame(NOW, node, &format!(
         r#"{{"type":"req","id":"c","method":"connect","params":{{"minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],"client":{{"id":"node-host","version":"1","platform":"linux","mode":"node"}},"device":{{"id":"{}","publicKey":"{}","signature":"{}","signedAt":{},"nonce":"{}"}}}}}}"#,

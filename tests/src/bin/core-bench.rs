@@ -132,15 +132,7 @@ impl Bench {
         let challenge = self.drain();
         let v: Value = serde_json::from_str(&challenge[0].1).expect("json");
         let nonce = v["payload"]["nonce"].as_str().expect("nonce").to_owned();
-        let fields = SignedFields {
-            client_id: "node-host",
-            client_mode: "node",
-            role: "node",
-            scopes: &[],
-            token: "",
-            platform: "linux",
-            device_family: "",
-        };
+        let fields = SignedFields::node("node-host", "node", "linux", "");
         let p = proof::sign(&key, &fields, self.now, &nonce);
         let connect = json!({"type":"req","id":"c","method":"connect","params":{
             "minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
@@ -194,15 +186,7 @@ fn measure(paired: u64, flows: u64, node_flow: bool) -> (f64, f64) {
 
 /// Cost of the device-proof check alone, to say what bounds the node flow.
 fn proof_check_ns() -> f64 {
-    let fields = SignedFields {
-        client_id: "node-host",
-        client_mode: "node",
-        role: "node",
-        scopes: &[],
-        token: "",
-        platform: "linux",
-        device_family: "",
-    };
+    let fields = SignedFields::node("node-host", "node", "linux", "");
     let p = proof::sign(&[3; 32], &fields, 1000, "nonce");
     let n = 2000;
     let start = Instant::now();

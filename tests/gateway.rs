@@ -22,6 +22,7 @@ async fn start(state: &Path, ttl_ms: u64) -> anyhow::Result<Running> {
         port: 0,
         bind: Bind::Loopback,
         allow_plaintext: false,
+        tls: None,
         pairing_enabled: true,
         pending_ttl_ms: ttl_ms,
     };

@@ -4,11 +4,16 @@ use crate::exit::Exit;
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use pairing_host::server::{self, Bind, Options, Started};
+use pairing_host::tls::TlsFiles;
+use std::path::PathBuf;
 
 /// The long help of the subcommand (set on its variant, whose doc comment would override it here).
 pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to, and the \
         browser approval page on the same port. It prints the page's link (with the operator token in \
         its #fragment) and the WebSocket URL.\n\n\
+        --bind lan serves TLS (https:// and wss://) from --tls-cert and --tls-key (PEM certificate chain; \
+        PEM PKCS#8, RSA or SEC1 key) and refuses to start without them unless --allow-plaintext is \
+        given. Clients that do not trust the certificate's issuer pass it with --ca FILE.\n\n\
         State lives in $OPENCLAW_STATE_DIR (default ~/.openclaw): pairing state under nodes/, and \
         openclaw.json with the port and the operator token (created on first start, 0600), which \
         `openclaw nodes …` on this machine reads. Stops cleanly on Ctrl-C or SIGTERM.";
@@ -19,7 +24,8 @@ pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint no
         openclaw gateway\n  \
         openclaw gateway --port 18790 --pending-ttl 10m\n  \
         OPENCLAW_STATE_DIR=/tmp/gw openclaw gateway --port 0   # any free port\n  \
-        openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (not yet available)")]
+        openclaw gateway --bind lan --tls-cert cert.pem --tls-key key.pem   # wss:// on the LAN\n  \
+        openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (trusted networks only)")]
 pub struct Opt {
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 18789)]
@@ -27,9 +33,15 @@ pub struct Opt {
     /// Listen on loopback only, or on every interface.
     #[arg(long, value_enum, default_value_t = BindArg::Loopback)]
     pub bind: BindArg,
-    /// With --bind lan: serve plaintext ws:// (TLS arrives with a later release).
+    /// With --bind lan and no certificate: serve plaintext ws:// (anyone on the network can read it).
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// Serve TLS (https://, wss://) with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, RSA or SEC1) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Refuse node.pair.request ("pairing disabled").
     #[arg(long)]
     pub no_pairing: bool,
@@ -49,10 +61,18 @@ pub enum BindArg {
 
 /// Checks the flags and turns them into server options.
 fn options(opt: &Opt) -> anyhow::Result<Options> {
-    if opt.bind == BindArg::Lan && !opt.allow_plaintext {
+    let tls = match (&opt.tls_cert, &opt.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None) => None,
+        _ => bail!("--tls-cert and --tls-key go together"),
+    };
+    if opt.bind == BindArg::Lan && tls.is_none() && !opt.allow_plaintext {
         bail!(
-            "--bind lan needs TLS (wss://), which arrives with a later release; to serve plaintext ws:// \
-             on the network anyway — anyone on it can read tokens — add --allow-plaintext"
+            "--bind lan needs TLS: pass --tls-cert FILE --tls-key FILE; to serve plaintext ws:// on the \
+             network anyway — anyone on it can read tokens — add --allow-plaintext"
         );
     }
     if opt.pending_ttl == 0 {
@@ -66,6 +86,7 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
             BindArg::Lan => Bind::Lan,
         },
         allow_plaintext: opt.allow_plaintext,
+        tls,
         pairing_enabled: !opt.no_pairing,
         pending_ttl_ms: opt.pending_ttl,
     })
@@ -150,7 +171,29 @@ mod tests {
         };
         let e = e.to_string();
         assert!(e.contains("--allow-plaintext"), "{e}");
+        assert!(e.contains("--tls-cert FILE --tls-key FILE"), "{e}");
         assert!(options(&parse(&["--bind", "lan", "--allow-plaintext"])).is_ok());
+        let tls = options(&parse(&[
+            "--bind",
+            "lan",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ]))
+        .unwrap();
+        assert_eq!(
+            tls.tls,
+            Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert!(!tls.allow_plaintext);
+        assert!(
+            Cli::try_parse_from(["openclaw", "gateway", "--tls-cert", "c.pem"]).is_err(),
+            "a certificate without its key"
+        );
         assert!(
             Cli::try_parse_from(["openclaw", "gateway", "--pending-ttl", "5 parsecs"]).is_err()
         );

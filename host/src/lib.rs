@@ -6,6 +6,7 @@
 //! - [`file_store`]: the durable [`pairing_core::Store`] — `nodes/pending.json` and `nodes/paired.json`
 //!   with a write-ahead journal beside them;
 //! - [`page`]: the browser approval page, built by `build.rs` and embedded in the binary;
+//! - [`tls`]: `wss://`/`https://` — the certificate and key, and serving the routes over rustls;
 //! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
 //! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
 
@@ -17,5 +18,6 @@ pub mod gateway_config;
 pub mod page;
 pub mod paths;
 pub mod server;
+pub mod tls;
 
 pub use file_store::FileStore;

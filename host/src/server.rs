@@ -1,4 +1,6 @@
 //! The WebSocket gateway: warp routes, one reader and one writer task per socket, graceful shutdown.
+//! Plaintext is served by `warp::serve`; TLS (`--tls-cert`/`--tls-key`) by [`crate::tls::serve`], with
+//! the same routes.
 
 use crate::driver::{self, CONN_QUEUE, ToConn, ToCore, now_ms};
 use crate::file_store::FileStore;
@@ -38,6 +40,9 @@ pub struct Options {
     pub bind: Bind,
     /// Accept serving plaintext `ws://` on the LAN.
     pub allow_plaintext: bool,
+    /// Serve `wss://` and `https://` with this certificate and key (required by [`Bind::Lan`] unless
+    /// `allow_plaintext`).
+    pub tls: Option<crate::tls::TlsFiles>,
     /// `false` with `--no-pairing`.
     pub pairing_enabled: bool,
     /// Lifetime of a pending request.
@@ -49,7 +54,7 @@ pub struct Options {
 pub struct Started {
     /// The bound address.
     pub addr: SocketAddr,
-    /// The WebSocket URL for clients on this machine.
+    /// The WebSocket URL for clients on this machine: `ws://…/`, or `wss://…/` with TLS.
     pub ws_url: String,
     /// The operator token (its `Debug` is redacted), for the approval page link.
     pub token: Token,
@@ -57,10 +62,14 @@ pub struct Started {
 
 impl Started {
     /// The approval page for a browser on this machine, carrying the operator token in the fragment
-    /// (`http://127.0.0.1:PORT/#token=…`): browsers never send a fragment to the server, and the page
-    /// removes it from the address bar once read. Print it to the person; never log it.
+    /// (`http://127.0.0.1:PORT/#token=…`, `https://…` with TLS): browsers never send a fragment to the
+    /// server, and the page removes it from the address bar once read. Print it to the person; never
+    /// log it.
     pub fn page_url(&self) -> String {
-        let http = self.ws_url.replacen("ws://", "http://", 1);
+        let http = match self.ws_url.strip_prefix("wss://") {
+            Some(rest) => format!("https://{rest}"),
+            None => self.ws_url.replacen("ws://", "http://", 1),
+        };
         format!("{http}#token={}", self.token.expose())
     }
 }
@@ -73,12 +82,14 @@ pub async fn run(
     on_ready: impl FnOnce(&Started) + Send,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    if opts.bind == Bind::Lan && !opts.allow_plaintext {
+    if opts.bind == Bind::Lan && opts.tls.is_none() && !opts.allow_plaintext {
         bail!(
-            "--bind lan would serve plaintext ws:// to the network; TLS arrives in a later release, \
-             pass --allow-plaintext to accept that on a trusted network"
+            "--bind lan needs TLS: pass --tls-cert FILE --tls-key FILE (or --allow-plaintext to serve \
+             plaintext ws:// on a trusted network)"
         );
     }
+    // Read the certificate and key before anything else, so a bad file stops the start at once.
+    let tls = opts.tls.as_ref().map(crate::tls::load).transpose()?;
     let ip = match opts.bind {
         Bind::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Bind::Lan => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -95,6 +106,8 @@ pub async fn run(
             format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}")
         })?;
     }
+    // The TLS handshake gets the same bound as the protocol's own handshake.
+    let tls_handshake = std::time::Duration::from_millis(config.handshake_timeout_ms.max(1));
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
     let store = FileStore::new(&opts.state_dir);
@@ -109,22 +122,31 @@ pub async fn run(
         Bind::Loopback => addr.ip().to_string(),
         Bind::Lan => "127.0.0.1".to_owned(),
     };
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     on_ready(&Started {
         addr,
-        ws_url: format!("ws://{host}:{}/", addr.port()),
+        ws_url: format!("{scheme}://{host}:{}/", addr.port()),
         token,
     });
 
     let stopper = to_core.clone();
-    warp::serve(routes(to_core))
-        .incoming(listener)
-        .graceful(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing connections and writing a checkpoint");
-            let _ = stopper.send(ToCore::Shutdown).await;
-        })
-        .run()
-        .await;
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing connections and writing a checkpoint");
+        let _ = stopper.send(ToCore::Shutdown).await;
+    };
+    match tls {
+        None => {
+            warp::serve(routes(to_core))
+                .incoming(listener)
+                .graceful(shutdown)
+                .run()
+                .await
+        }
+        Some(config) => {
+            crate::tls::serve(listener, config, routes(to_core), tls_handshake, shutdown).await
+        }
+    }
     tokio::task::spawn_blocking(move || core_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
@@ -145,6 +167,17 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(1024)
 }
 
+/// The peer's address: warp's own for plaintext connections, the [`crate::tls::PeerAddr`] extension
+/// for TLS ones (warp cannot be told the address of a connection it did not accept).
+fn remote() -> impl Filter<Extract = (Option<SocketAddr>,), Error = std::convert::Infallible> + Clone
+{
+    warp::addr::remote()
+        .and(warp::ext::optional::<crate::tls::PeerAddr>())
+        .map(
+            |warp: Option<SocketAddr>, tls: Option<crate::tls::PeerAddr>| warp.or(tls.map(|p| p.0)),
+        )
+}
+
 /// `GET /` upgrades to the gateway's WebSocket; without an upgrade it is the approval page, whose
 /// assets are served beside it ([`crate::page`]).
 pub fn routes(
@@ -153,7 +186,7 @@ pub fn routes(
     let with_core = warp::any().map(move || to_core.clone());
     let ws = warp::path::end()
         .and(warp::ws())
-        .and(warp::addr::remote())
+        .and(remote())
         .and(with_core)
         .then(upgrade);
     let page = crate::page::assets().map(|r| Box::new(r) as Box<dyn warp::Reply>);

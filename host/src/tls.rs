@@ -1,0 +1,251 @@
+//! TLS for the gateway (`wss://` and `https://` on one port): loading the certificate and key, and
+//! serving the warp routes over rustls.
+//!
+//! warp 0.4 has no working TLS support, so the gateway terminates TLS itself: it accepts TCP, runs the
+//! rustls handshake (tokio-rustls, the `ring` provider) under a deadline, and serves each TLS stream
+//! with hyper's auto connection builder with upgrades — what `warp::serve` does for plaintext, so the
+//! same filter answers the page and upgrades the WebSocket. warp's own remote-address extension is
+//! private to warp, so the peer address travels as a [`PeerAddr`] request extension instead; the
+//! routes read either (see [`crate::server::routes`]).
+
+use anyhow::{Context, anyhow};
+use rustls::ServerConfig;
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// The certificate chain and private key files (`--tls-cert`, `--tls-key`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`), RSA (`BEGIN RSA PRIVATE KEY`) or SEC1
+    /// (`BEGIN EC PRIVATE KEY`).
+    pub key: PathBuf,
+}
+
+/// The address of the peer of a TLS connection, set as a request extension on every request of that
+/// connection (warp's own `RemoteAddr` cannot be set from outside warp).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The crypto provider of every TLS configuration here: `ring`, chosen explicitly (rustls' default,
+/// aws-lc-rs, needs cmake and a C toolchain to build).
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Reads the certificate chain and key and builds the server configuration (TLS 1.2 and 1.3, ALPN
+/// `http/1.1`: the WebSocket upgrade is an HTTP/1.1 affair). Every error is one line naming the file.
+pub fn load(files: &TlsFiles) -> anyhow::Result<Arc<ServerConfig>> {
+    let certs = read_certs(&files.cert)?;
+    let key = read_key(&files.key)?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS setup failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => anyhow!(
+                "the TLS key {} does not belong to the certificate {}",
+                files.key.display(),
+                files.cert.display()
+            ),
+            e => anyhow!(
+                "cannot use the TLS certificate {} with the key {}: {e}",
+                files.cert.display(),
+                files.key.display()
+            ),
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read the TLS {what} {}", path.display()))
+}
+
+/// The PEM certificate chain in `path`; an empty or malformed file is an error naming it.
+pub fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let bytes = read_file(path, "certificate")?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            anyhow!(
+                "the TLS certificate {} is not valid PEM: {e}",
+                path.display()
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(anyhow!(
+            "the TLS certificate {} holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// The first PEM private key (PKCS#8, RSA or SEC1) in `path`.
+pub fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+    let bytes = read_file(path, "key")?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
+        pem::Error::NoItemsFound => anyhow!(
+            "the TLS key {} holds no private key (expected PEM: -----BEGIN PRIVATE KEY-----, \
+             RSA PRIVATE KEY or EC PRIVATE KEY)",
+            path.display()
+        ),
+        e => anyhow!("the TLS key {} is not valid PEM: {e}", path.display()),
+    })
+}
+
+/// Serves `filter` over TLS on `listener` until `shutdown` resolves, then stops accepting and waits for
+/// the HTTP connections in flight (as `warp::serve(…).graceful(…)` does; upgraded WebSockets are owned
+/// by their own tasks by then).
+///
+/// A client has `handshake_timeout` to finish the TLS handshake after its TCP connection is accepted;
+/// a peer that opens a socket and never completes it is dropped then, so it cannot pin a task and a
+/// file descriptor forever.
+pub async fn serve<F>(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    filter: F,
+    handshake_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) where
+    F: warp::Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let acceptor = TlsAcceptor::from(config);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let acceptor = acceptor.clone();
+        let filter = filter.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake not done within {handshake_timeout:?}");
+                    return;
+                }
+            };
+            let svc = hyper_util::service::TowerToHyperService::new(warp::service(filter));
+            let svc = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(PeerAddr(peer));
+                    hyper::service::Service::call(&svc, req)
+                },
+            );
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let conn =
+                builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc);
+            if let Err(e) = watcher.watch(conn).await {
+                tracing::debug!(%peer, "connection error: {e}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// As warp does: errors of one connection that surface at accept are ignored; anything else (out of
+/// file descriptors) is logged and accepting pauses for a second.
+async fn accept_error(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("accept error: {e}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn self_signed() -> (String, String) {
+        let c = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        (c.cert.pem(), c.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn a_matching_cert_and_key_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = self_signed();
+        let files = TlsFiles {
+            cert: write(dir.path(), "cert.pem", &cert),
+            key: write(dir.path(), "key.pem", &key),
+        };
+        let config = load(&files).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn bad_files_are_one_line_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = self_signed();
+        let (_, other_key) = self_signed();
+        let cert = write(dir.path(), "cert.pem", &cert);
+        let key = write(dir.path(), "key.pem", &key);
+        let other_key = write(dir.path(), "other-key.pem", &other_key);
+        let junk = write(dir.path(), "junk.pem", "not pem at all\n");
+        let missing = dir.path().join("missing.pem");
+        let cases = [
+            (missing.clone(), key.clone(), missing.clone()),
+            (junk.clone(), key.clone(), junk.clone()),
+            (key.clone(), key.clone(), key.clone()),
+            (cert.clone(), cert.clone(), cert.clone()),
+            (cert.clone(), junk.clone(), junk.clone()),
+            (cert.clone(), other_key.clone(), other_key.clone()),
+        ];
+        for (c, k, named) in cases {
+            let e = load(&TlsFiles { cert: c, key: k }).unwrap_err();
+            let line = format!("{e:#}");
+            assert!(!line.contains('\n'), "{line}");
+            assert!(line.contains(&named.display().to_string()), "{line}");
+        }
+        let e = format!(
+            "{:#}",
+            load(&TlsFiles {
+                cert,
+                key: other_key
+            })
+            .unwrap_err()
+        );
+        assert!(e.contains("does not belong"), "{e}");
+    }
+}

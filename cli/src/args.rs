@@ -67,6 +67,10 @@ pub struct ConnArgs {
     /// Allow plaintext ws:// to a host that is not loopback (anyone on the path can read it).
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// For wss:// URLs: trust the certificates in this PEM file (e.g. a self-signed gateway's
+    /// certificate) instead of the system's roots.
+    #[arg(long, value_name = "FILE", env = "OPENCLAW_GATEWAY_CA")]
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// Parses `10000`, `10s`, `5m`, `300000ms` into milliseconds.

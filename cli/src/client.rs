@@ -4,6 +4,7 @@
 //! Events that arrive while a call waits for its response are queued, in order, for
 //! [`Client::next_event`], so nothing the gateway sends is lost between calls.
 
+use crate::endpoint::GatewayUrl;
 use crate::identity::Identity;
 use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -13,7 +14,7 @@ use std::fmt;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// Scopes the CLI asks for as an operator.
 pub const OPERATOR_SCOPES: [&str; 4] = [
@@ -121,15 +122,29 @@ enum Incoming {
 }
 
 impl Client {
-    /// Dials `url`, waits for `connect.challenge`, and completes `connect` as `role`. Every step is
-    /// bounded by `timeout_ms`.
-    pub async fn connect(url: &str, role: Role<'_>, timeout_ms: u64) -> anyhow::Result<Client> {
+    /// Dials `url` (over TLS for `wss://`, trusting [`GatewayUrl::ca`] or the system's roots), waits
+    /// for `connect.challenge`, and completes `connect` as `role`. Every step is bounded by
+    /// `timeout_ms`.
+    pub async fn connect(
+        gateway: &GatewayUrl,
+        role: Role<'_>,
+        timeout_ms: u64,
+    ) -> anyhow::Result<Client> {
+        let url = gateway.url.as_str();
         let timeout = Duration::from_millis(timeout_ms.max(1));
-        let (ws, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url))
+        let connector = if gateway.tls {
+            Connector::Rustls(crate::tls::client_config(gateway.ca.as_deref())?)
+        } else {
+            Connector::Plain
+        };
+        let dial =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+        let (ws, _) = tokio::time::timeout(timeout, dial)
             .await
             .map_err(|_| anyhow!("cannot connect to {url}: no answer within {timeout_ms} ms"))?
-            .map_err(|e| {
-                anyhow!("cannot connect to {url}: {e} (is `openclaw gateway` running?)")
+            .map_err(|e| match crate::tls::explain(&e, url) {
+                Some(line) => anyhow!(line),
+                None => anyhow!("cannot connect to {url}: {e} (is `openclaw gateway` running?)"),
             })?;
         let mut client = Client {
             ws,

@@ -4,11 +4,13 @@
 //! `<state>/openclaw.json` (default 18789). Token: `--token`, else `OPENCLAW_GATEWAY_TOKEN`, else the
 //! config file's token — which is sent only to a loopback URL, so pointing the CLI at another host never
 //! leaks this machine's gateway secret. Plaintext `ws://` to a non-loopback host is refused unless
-//! `--allow-plaintext` is given; `wss://` arrives with a later release.
+//! `--allow-plaintext` is given; `wss://` goes anywhere, trusting `--ca FILE` (else
+//! `OPENCLAW_GATEWAY_CA`) or the system's roots ([`crate::tls`]).
 
 use anyhow::{Context, bail};
 use pairing_host::gateway_config::GatewayFile;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 /// The port a gateway uses when the config file names none.
 pub const DEFAULT_PORT: u16 = 18789;
@@ -31,6 +33,8 @@ pub struct Sources {
     pub config: Option<GatewayFile>,
     /// `--allow-plaintext`.
     pub allow_plaintext: bool,
+    /// `--ca` (or `OPENCLAW_GATEWAY_CA`): the certificates a `wss://` gateway is checked against.
+    pub ca: Option<PathBuf>,
 }
 
 impl Sources {
@@ -46,6 +50,7 @@ impl Sources {
             env_token: non_blank_env("OPENCLAW_GATEWAY_TOKEN"),
             config,
             allow_plaintext: conn.allow_plaintext,
+            ca: conn.ca.clone(),
         })
     }
 }
@@ -70,6 +75,10 @@ pub struct GatewayUrl {
     pub host: String,
     /// Whether the host is loopback (127.0.0.0/8, ::1, localhost).
     pub loopback: bool,
+    /// `wss://`.
+    pub tls: bool,
+    /// For `wss://`: trust only the certificates in this PEM file instead of the system's roots.
+    pub ca: Option<PathBuf>,
 }
 
 /// Where to connect, and (for operators) the token to present.
@@ -81,18 +90,16 @@ pub struct Endpoint {
     pub token: Option<String>,
 }
 
-/// Parses and checks a gateway URL: `ws://HOST[:PORT][/path]`.
+/// Parses and checks a gateway URL: `ws://HOST[:PORT][/path]` or `wss://…`.
 pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
-    let rest = if lower.starts_with("wss://") {
-        bail!(
-            "{text}: wss:// (TLS) is not supported yet; it arrives with a later release — use ws:// to a loopback address"
-        );
+    let (rest, tls) = if lower.starts_with("wss://") {
+        (&text[6..], true)
     } else if lower.starts_with("ws://") {
-        &text[5..]
+        (&text[5..], false)
     } else {
-        bail!("{text}: not a gateway URL; expected ws://HOST:PORT/");
+        bail!("{text}: not a gateway URL; expected ws://HOST:PORT/ or wss://HOST:PORT/");
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
@@ -108,10 +115,11 @@ pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl
         bail!("{text}: the URL names no host");
     }
     let loopback = is_loopback_host(host);
-    if !loopback && !allow_plaintext {
+    if !tls && !loopback && !allow_plaintext {
         bail!(
             "refusing plaintext ws:// to {host}, which is not loopback: anyone on the network path could \
-             read the token; pass --allow-plaintext to do it anyway (wss:// arrives with a later release)"
+             read the token; use wss:// (a gateway started with --tls-cert/--tls-key), or pass \
+             --allow-plaintext to do it anyway"
         );
     }
     let url = if rest.contains('/') {
@@ -123,6 +131,8 @@ pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl
         url,
         host: host.to_owned(),
         loopback,
+        tls,
+        ca: None,
     })
 }
 
@@ -152,7 +162,9 @@ pub fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
                 .unwrap_or(DEFAULT_PORT);
             format!("ws://127.0.0.1:{port}/")
         });
-    parse_url(&text, src.allow_plaintext)
+    let mut url = parse_url(&text, src.allow_plaintext)?;
+    url.ca = src.ca.clone();
+    Ok(url)
 }
 
 /// Chooses URL and operator token. The config file's token goes only to a loopback URL.
@@ -232,12 +244,12 @@ mod tests {
         assert!(e.to_string().contains("--allow-plaintext"), "{e}");
         let u = parse_url("ws://192.168.1.5:18789/", true).unwrap();
         assert!(!u.loopback);
-        assert!(
-            parse_url("wss://gw.example:443/", true)
-                .unwrap_err()
-                .to_string()
-                .contains("later release")
+        let u = parse_url("wss://gw.example:443", false).unwrap();
+        assert_eq!(
+            (u.url.as_str(), u.host.as_str(), u.loopback, u.tls),
+            ("wss://gw.example:443/", "gw.example", false, true)
         );
+        assert!(!parse_url("ws://127.0.0.1:1/", false).unwrap().tls);
         assert!(parse_url("http://127.0.0.1/", true).is_err());
         assert!(parse_url("ws://:80/", true).is_err());
         assert!(
@@ -283,6 +295,21 @@ mod tests {
         s.flag_url = Some("ws://[::1]:18789/".into());
         s.flag_token = None;
         s.env_token = Some("  ".into());
+        assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("cfg"));
+    }
+
+    #[test]
+    fn wss_carries_the_ca_and_keeps_the_config_token_to_loopback() {
+        let mut s = Sources {
+            config: config(None, Some("cfg")),
+            flag_url: Some("wss://gw.example:18789/".into()),
+            ca: Some("ca.pem".into()),
+            ..Sources::default()
+        };
+        let ep = resolve(&s).unwrap();
+        assert_eq!(ep.url.ca.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert_eq!(ep.token, None);
+        s.flag_url = Some("wss://127.0.0.1:18789/".into());
         assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("cfg"));
     }
 

@@ -10,7 +10,7 @@
 //!
 //! Shared pieces: [`args`] (the command tree and common flags), [`endpoint`] (which URL and token),
 //! [`client`] (the WebSocket RPC client), [`identity`] and [`files`] (the node's private files),
-//! [`resolve`] (`--node` queries), [`render`] (tables and relative ages), [`exit`] (exit codes).
+//! [`tls`] (trust for `wss://`), [`resolve`] (`--node` queries), [`render`] (tables and relative ages), [`exit`] (exit codes).
 
 mod args;
 mod client;
@@ -25,6 +25,7 @@ mod node_pair;
 mod nodes;
 mod render;
 mod resolve;
+mod tls;
 mod watch;
 
 use clap::Parser;

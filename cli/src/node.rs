@@ -48,6 +48,9 @@ pub struct NodeConnArgs {
     /// Allow plaintext ws:// to a host that is not loopback.
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// For wss:// URLs: trust the certificates in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "FILE", env = "OPENCLAW_GATEWAY_CA")]
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl NodeConnArgs {
@@ -59,6 +62,7 @@ impl NodeConnArgs {
             timeout: self.timeout,
             json: self.json,
             allow_plaintext: self.allow_plaintext,
+            ca: self.ca.clone(),
         }
     }
 }
@@ -144,7 +148,7 @@ fn load_paired(state: &Path, opt: &VerifyOpt) -> anyhow::Result<Paired> {
 /// Connects as the node and calls `node.pair.verify` with the stored token.
 async fn connect_verified(p: &Paired, timeout: u64) -> anyhow::Result<(Client, Value)> {
     let mut client = Client::connect(
-        &p.url.url,
+        &p.url,
         Role::Node {
             identity: &p.identity,
             display_name: &p.name,

@@ -156,7 +156,7 @@ impl Pairing {
             identity: &self.identity,
             display_name: &self.name,
         };
-        let mut client = match Client::connect(&self.url.url, role, self.timeout).await {
+        let mut client = match Client::connect(&self.url, role, self.timeout).await {
             Ok(c) => c,
             Err(e)
                 if e.chain()

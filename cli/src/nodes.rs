@@ -131,7 +131,7 @@ impl Opt {
 pub async fn operator(conn: &ConnArgs) -> anyhow::Result<Client> {
     let ep = endpoint::resolve_operator(&Sources::gather(conn)?)?;
     let token = ep.token.as_deref().unwrap_or_default();
-    Client::connect(&ep.url.url, Role::Operator { token }, conn.timeout).await
+    Client::connect(&ep.url, Role::Operator { token }, conn.timeout).await
 }
 
 /// Runs a `nodes` subcommand; failures are prefixed `nodes <name> failed:`.

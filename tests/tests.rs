@@ -18,3 +18,5 @@ mod simulation;
 mod crash;
 // Floods over loopback: held connections, half-open sockets, bad frames, pairing floods.
 mod flood;
+// TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
+mod tls;

@@ -230,7 +230,15 @@ async fn connection(
     let (abort_tx, mut abort_rx) = oneshot::channel::<(u16, &'static str)>();
     tokio::spawn(async move {
         let (code, reason) = loop {
+            // Biased, abort first: the reader asks for its close code (1009 after a frame too
+            // large) before it reports the socket closed, which makes the driver drop our queue; an
+            // unbiased select could see the dropped queue first and send 1008 instead.
             tokio::select! {
+                biased;
+                a = &mut abort_rx => match a {
+                    Ok(close) => break close,
+                    Err(_) => break (1000, ""),
+                },
                 m = rx.recv() => match m {
                     Some(ToConn::Text(t)) => {
                         // Write everything already queued, then flush once.
@@ -256,10 +264,6 @@ async fn connection(
                     Some(ToConn::Close(code, reason)) => break (code, reason),
                     // The driver let go of us: too slow to read, or shutting down.
                     None => break (1008, "slow consumer"),
-                },
-                a = &mut abort_rx => match a {
-                    Ok(close) => break close,
-                    Err(_) => break (1000, ""),
                 },
             }
         };

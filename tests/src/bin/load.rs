@@ -1,43 +1,95 @@
-//! Loopback load generator: full pairing flows through a running gateway.
+//! Loopback load generator: full pairing flows through a running gateway (ours or OpenClaw's).
 //!
-//! Each flow is three calls on one operator connection: `node.pair.request` for a fresh node id,
-//! `node.pair.approve`, and `node.pair.verify` with the token from the approve result. `C` connections
-//! run flows concurrently until `N` flows are done. Reports flows/s, p50/p99 per call, errors, and the
-//! gateway's RSS (from `/proc/<pid>/status`) before and after.
+//! Modes (`--mode`):
+//! - `operator` (default): each flow is three calls on one operator connection: `node.pair.request`
+//!   for a fresh node id, `node.pair.approve`, and `node.pair.verify` with the token from the approve
+//!   result. `C` connections run flows concurrently until `N` flows are done.
+//! - `node`: each flow is a real node: a new socket, `connect` with an Ed25519 device proof,
+//!   `node.pair.request` sent by the node itself, `node.pair.approve` by the worker's operator, the
+//!   token delivered to the node (`node.pair.resolved`), the node's own `node.pair.verify`, close.
+//!   Against OpenClaw 2026.4.12 a node may not call `node.pair.*` (operator scope only): the gateway
+//!   itself creates the request while the node connects, so the operator waits for
+//!   `node.pair.requested` for that node id, approves, and verifies with the token from the approve
+//!   result. This is detected from the first refusal (`unauthorized role: node`) and reported as `node-gw`.
+//! - `hold`: `N` nodes connect (Ed25519 proofs, `C` at a time) and stay connected; reports the
+//!   gateway's RSS per connected node.
+//!
+//! Operators always present a signed device identity like the OpenClaw CLI (client id `cli`, its
+//! default scopes): OpenClaw clears the scopes of an operator without one. One key per run, so
+//! OpenClaw pairs that device once (silently, loopback) on the first connection.
+//!
+//! Reports flows/s, p50/p95/p99 per call, errors, and the gateway's RSS (`/proc/<pid>/status`) and
+//! CPU seconds (`/proc/<pid>/stat` utime+stime), summed over the process and its children, before and
+//! after. `--json` adds one `RESULT {…}` line for scripts.
 //!
 //! ```text
-//! load --url ws://127.0.0.1:18789/ --token T [--pid PID] [-c 32] [-n 5000] [--prefill 10000]
+//! load --url ws://127.0.0.1:18789/ --token T [--pid PID] [--mode operator|node|hold] [-c 32] [-n 5000]
+//!      [--prefill 10000] [--sources K] [--time-limit SECS] [--label L] [--json]
 //! load --matrix [--openclaw target/release/openclaw]     # spawns a fresh gateway per cell
 //! ```
 
 use anyhow::{Context, bail};
 use pairing_tests::client::Client;
-use serde_json::json;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The scopes the OpenClaw CLI asks for (`CLI_DEFAULT_OPERATOR_SCOPES`).
+const CLI_SCOPES: &[&str] = &[
+    "operator.admin",
+    "operator.read",
+    "operator.write",
+    "operator.approvals",
+    "operator.pairing",
+    "operator.talk.secrets",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Operator,
+    Node,
+    Hold,
+}
 
 struct Args {
     url: Option<String>,
     token: Option<String>,
     pid: Option<u32>,
+    mode: Mode,
     connections: usize,
     flows: u64,
     prefill: u64,
+    sources: u8,
+    time_limit: Option<f64>,
+    label: Option<String>,
+    json: bool,
+    node_token: bool,
     matrix: bool,
     openclaw: Option<String>,
 }
+
+const USAGE: &str = "usage: load --url URL --token T [--pid PID] [--mode operator|node|hold] [-c C] [-n N] [--prefill P]\n            [--sources K] [--time-limit SECS] [--label L] [--json] [--node-token]\n       load --matrix [--openclaw PATH]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
         url: None,
         token: None,
         pid: None,
+        mode: Mode::Operator,
         connections: 32,
         flows: 5000,
         prefill: 0,
+        sources: 0,
+        time_limit: None,
+        label: None,
+        json: false,
+        node_token: false,
         matrix: false,
         openclaw: None,
     };
@@ -48,21 +100,68 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => a.url = Some(val()?),
             "--token" => a.token = Some(val()?),
             "--pid" => a.pid = Some(val()?.parse()?),
+            "--mode" => {
+                a.mode = match val()?.as_str() {
+                    "operator" => Mode::Operator,
+                    "node" => Mode::Node,
+                    "hold" => Mode::Hold,
+                    other => bail!("unknown mode {other}"),
+                }
+            }
             "-c" | "--connections" => a.connections = val()?.parse()?,
             "-n" | "--flows" => a.flows = val()?.parse()?,
             "--prefill" => a.prefill = val()?.parse()?,
+            "--sources" => a.sources = val()?.parse()?,
+            "--time-limit" => a.time_limit = Some(val()?.parse()?),
+            "--label" => a.label = Some(val()?),
+            "--json" => a.json = true,
+            "--node-token" => a.node_token = true,
             "--matrix" => a.matrix = true,
             "--openclaw" => a.openclaw = Some(val()?),
             "-h" | "--help" => {
-                println!(
-                    "usage: load --url URL --token T [--pid PID] [-c C] [-n N] [--prefill P]\n       load --matrix [--openclaw PATH]"
-                );
+                println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => bail!("unknown argument {other}"),
+            other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
+    anyhow::ensure!(a.connections > 0, "-c must be at least 1");
     Ok(a)
+}
+
+/// The process and its descendants (OpenClaw's CLI may run the gateway in a child).
+fn tree(pid: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some(pp) = stat_fields(p).and_then(|f| f.get(1).and_then(|s| s.parse().ok())) {
+                parent_of.push((p, pp));
+            }
+        }
+    }
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        out.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == cur)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    out
+}
+
+/// Fields of `/proc/<pid>/stat` after the command name: [state, ppid, …]; utime is index 11.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
 /// Resident memory of a process in KiB.
@@ -77,130 +176,407 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-#[derive(Default)]
-struct Latencies {
-    request: Vec<u32>,
-    approve: Vec<u32>,
-    verify: Vec<u32>,
+/// RSS (KiB) and CPU seconds (utime + stime, at USER_HZ = 100) of a process tree.
+#[derive(Clone, Copy, Debug, Default)]
+struct Usage {
+    rss_kib: u64,
+    cpu_s: f64,
 }
 
-fn pct(v: &mut [u32], p: f64) -> f64 {
+fn usage(pid: Option<u32>) -> Option<Usage> {
+    let pid = pid?;
+    let mut u = Usage::default();
+    for p in tree(pid) {
+        u.rss_kib += rss_kib(p).unwrap_or(0);
+        if let Some(f) = stat_fields(p) {
+            let ticks: u64 = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+            u.cpu_s += ticks as f64 / 100.0;
+        }
+    }
+    Some(u)
+}
+
+type Lat = BTreeMap<&'static str, Vec<u32>>;
+
+fn pct(v: &[u32], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    v.sort_unstable();
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
     f64::from(v[i]) / 1000.0
 }
 
+fn micros(t: Instant) -> u32 {
+    u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX)
+}
+
 async fn timed(
     c: &mut Client,
-    method: &str,
-    params: serde_json::Value,
-    into: &mut Vec<u32>,
-) -> anyhow::Result<serde_json::Value> {
+    method: &'static str,
+    params: Value,
+    lat: &mut Lat,
+) -> anyhow::Result<Value> {
     let t = Instant::now();
     let r = c.call(method, params).await;
-    into.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+    lat.entry(method).or_default().push(micros(t));
     r
 }
 
 struct Outcome {
+    mode: &'static str,
     flows: u64,
     errors: u64,
     secs: f64,
-    lat: Latencies,
+    lat: Lat,
+    held: u64,
 }
 
-async fn run_flows(
-    url: &str,
-    token: &str,
-    connections: usize,
+/// Shared by the workers of one run.
+struct Plan {
+    url: String,
+    token: String,
     flows: u64,
-    prefix: &str,
-) -> anyhow::Result<Outcome> {
-    let next = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let mut clients = Vec::new();
-    for _ in 0..connections {
-        clients.push(Client::operator(url, token, &["operator.admin"]).await?);
+    prefix: String,
+    sources: u8,
+    /// Nodes also present the shared gateway token (OpenClaw's shared auth covers every role).
+    node_token: bool,
+    deadline: Option<Instant>,
+    next: AtomicU64,
+    errors: AtomicU64,
+    /// OpenClaw: the gateway makes the node's request at connect; nodes may not call `node.pair.*`.
+    gateway_made: AtomicBool,
+}
+
+impl Plan {
+    fn take(&self) -> Option<u64> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < self.flows).then_some(i)
     }
+
+    fn error(&self, e: &anyhow::Error) {
+        if self.errors.fetch_add(1, Ordering::Relaxed) < 3 {
+            eprintln!("flow error: {e:#}");
+        }
+    }
+
+    /// The local address for the `i`-th node: 127.0.0.1 with no `--sources`, else 127.0.0.2… .
+    fn source(&self, i: u64) -> IpAddr {
+        if self.sources == 0 {
+            return IpAddr::V4(Ipv4Addr::LOCALHOST);
+        }
+        let k = (i % u64::from(self.sources)) as u8;
+        IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))
+    }
+
+    /// A deterministic Ed25519 secret key per node of this run.
+    fn node_key(&self, i: u64) -> [u8; 32] {
+        Sha256::digest(format!("{}-{i}", self.prefix).as_bytes()).into()
+    }
+}
+
+fn operator_key() -> [u8; 32] {
+    let seed = format!(
+        "load-operator-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
+    Sha256::digest(seed.as_bytes()).into()
+}
+
+async fn operators(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Client>> {
+    let key = operator_key();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        // One after another: OpenClaw pairs the device on the first connection.
+        out.push(Client::operator_with_device(url, token, CLI_SCOPES, &key).await?);
+    }
+    Ok(out)
+}
+
+async fn operator_flow(c: &mut Client, node: &str, lat: &mut Lat) -> anyhow::Result<()> {
+    let r = timed(c, "node.pair.request", json!({"nodeId": node}), lat).await?;
+    let a = timed(
+        c,
+        "node.pair.approve",
+        json!({"requestId": r["request"]["requestId"]}),
+        lat,
+    )
+    .await?;
+    let v = timed(
+        c,
+        "node.pair.verify",
+        json!({"nodeId": node, "token": a["node"]["token"]}),
+        lat,
+    )
+    .await?;
+    anyhow::ensure!(v["ok"] == true, "verify failed");
+    Ok(())
+}
+
+/// Waits on `op` for the `node.pair.requested` event of `node_id`; drops the other nodes' events
+/// (every worker's operator receives every broadcast, each worker waits only for its own node).
+async fn requested_for(op: &mut Client, node_id: &str) -> anyhow::Result<Value> {
+    let matches =
+        |e: &Value| e["event"] == "node.pair.requested" && e["payload"]["nodeId"] == node_id;
+    if let Some(e) = op.events.iter().find(|e| matches(e)).cloned() {
+        op.events.clear();
+        return Ok(e["payload"].clone());
+    }
+    op.events.clear();
+    loop {
+        let f = op.next_frame().await?;
+        if matches(&f) {
+            return Ok(f["payload"].clone());
+        }
+    }
+}
+
+/// Connects the `i`-th node of the run with its Ed25519 proof (and the shared token with
+/// `--node-token`, which the signature then covers too).
+async fn connect_node(plan: &Plan, i: u64) -> anyhow::Result<Client> {
+    use pairing_core::proof::{self, SignedFields};
+    let key = plan.node_key(i);
+    let mut c = Client::open_from(&plan.url, plan.source(i)).await?;
+    let token = if plan.node_token {
+        plan.token.as_str()
+    } else {
+        ""
+    };
+    let fields = SignedFields {
+        token,
+        ..SignedFields::node("node-host", "node", "linux", "")
+    };
+    let p = proof::sign(&key, &fields, pairing_host::driver::now_ms(), &c.nonce);
+    let mut params = json!({"minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
+        "client":{"id":"node-host","version":"1","platform":"linux","mode":"node","displayName":format!("bench {i}")},
+        "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}});
+    if plan.node_token {
+        params["auth"] = json!({ "token": token });
+    }
+    let hello = c.request("connect", params).await?;
+    anyhow::ensure!(hello["ok"] == true, "node connect failed: {hello}");
+    Ok(c)
+}
+
+async fn node_flow(plan: &Plan, op: &mut Client, i: u64, lat: &mut Lat) -> anyhow::Result<()> {
+    let key = plan.node_key(i);
+    let node_id = pairing_core::proof::device_id(&key);
+    let t = Instant::now();
+    let mut node = connect_node(plan, i).await?;
+    lat.entry("connect").or_default().push(micros(t));
+    if !plan.gateway_made.load(Ordering::Relaxed) {
+        match timed(
+            &mut node,
+            "node.pair.request",
+            json!({"nodeId": node_id}),
+            lat,
+        )
+        .await
+        {
+            Ok(r) => {
+                let a = timed(
+                    op,
+                    "node.pair.approve",
+                    json!({"requestId": r["request"]["requestId"]}),
+                    lat,
+                )
+                .await?;
+                anyhow::ensure!(a["node"].get("token").is_none(), "token leaked to operator");
+                let t = Instant::now();
+                let resolved = node.event("node.pair.resolved").await?;
+                lat.entry("token to node").or_default().push(micros(t));
+                let token = resolved["payload"]["token"].clone();
+                let v = timed(
+                    &mut node,
+                    "node.pair.verify",
+                    json!({"nodeId": node_id, "token": token}),
+                    lat,
+                )
+                .await?;
+                anyhow::ensure!(v["ok"] == true, "verify failed");
+                return Ok(());
+            }
+            Err(e)
+                if ["missing scope", "unauthorized role"]
+                    .iter()
+                    .any(|m| format!("{e:#}").contains(m)) =>
+            {
+                lat.remove("node.pair.request");
+                plan.gateway_made.store(true, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // OpenClaw: the request was made by the gateway during connect.
+    let t = Instant::now();
+    let req = requested_for(op, &node_id).await?;
+    lat.entry("requested event").or_default().push(micros(t));
+    let a = timed(
+        op,
+        "node.pair.approve",
+        json!({"requestId": req["requestId"]}),
+        lat,
+    )
+    .await?;
+    let v = timed(
+        op,
+        "node.pair.verify",
+        json!({"nodeId": node_id, "token": a["node"]["token"]}),
+        lat,
+    )
+    .await?;
+    anyhow::ensure!(v["ok"] == true, "verify failed");
+    drop(node);
+    Ok(())
+}
+
+async fn run(plan: Arc<Plan>, mode: Mode, connections: usize) -> anyhow::Result<Outcome> {
+    let ops = if mode == Mode::Hold {
+        Vec::new()
+    } else {
+        operators(&plan.url, &plan.token, connections).await?
+    };
+    let held = Arc::new(Mutex::new(Vec::new()));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for mut c in clients {
-        let (next, errors, prefix) = (next.clone(), errors.clone(), prefix.to_owned());
+    let mut ops = ops.into_iter();
+    for _ in 0..connections {
+        let mut op = ops.next();
+        let (plan, held) = (plan.clone(), held.clone());
         tasks.push(tokio::spawn(async move {
-            let mut lat = Latencies::default();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= flows {
-                    break;
-                }
-                let node = format!("{prefix}-{i}");
-                let flow = async {
-                    let r = timed(
-                        &mut c,
-                        "node.pair.request",
-                        json!({"nodeId": node}),
-                        &mut lat.request,
-                    )
-                    .await?;
-                    let a = timed(
-                        &mut c,
-                        "node.pair.approve",
-                        json!({"requestId": r["request"]["requestId"]}),
-                        &mut lat.approve,
-                    )
-                    .await?;
-                    let v = timed(
-                        &mut c,
-                        "node.pair.verify",
-                        json!({"nodeId": node, "token": a["node"]["token"]}),
-                        &mut lat.verify,
-                    )
-                    .await?;
-                    anyhow::ensure!(v["ok"] == true, "verify failed");
-                    anyhow::Ok(())
+            let mut lat = Lat::new();
+            while let Some(i) = plan.take() {
+                let r = match (mode, op.as_mut()) {
+                    (Mode::Operator, Some(op)) => {
+                        operator_flow(op, &format!("{}-{i}", plan.prefix), &mut lat).await
+                    }
+                    (Mode::Node, Some(op)) => node_flow(&plan, op, i, &mut lat).await,
+                    _ => {
+                        let t = Instant::now();
+                        match connect_node(&plan, i).await {
+                            Ok(c) => {
+                                lat.entry("connect").or_default().push(micros(t));
+                                held.lock().expect("not poisoned").push(c);
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
                 };
-                if let Err(e) = flow.await
-                    && errors.fetch_add(1, Ordering::Relaxed) < 3
-                {
-                    eprintln!("flow error: {e:#}");
+                if let Err(e) = r {
+                    plan.error(&e);
                 }
             }
             lat
         }));
     }
-    let mut lat = Latencies::default();
+    let mut lat = Lat::new();
     for t in tasks {
-        let l = t.await?;
-        lat.request.extend(l.request);
-        lat.approve.extend(l.approve);
-        lat.verify.extend(l.verify);
+        for (k, v) in t.await? {
+            lat.entry(k).or_default().extend(v);
+        }
     }
+    let secs = start.elapsed().as_secs_f64();
+    for v in lat.values_mut() {
+        v.sort_unstable();
+    }
+    let held_n = {
+        let mut held = held.lock().expect("not poisoned");
+        let n = held.len() as u64;
+        // Held sockets stay open until the caller has read the gateway's RSS.
+        HELD.lock().expect("not poisoned").extend(held.drain(..));
+        n
+    };
+    let done = plan.next.load(Ordering::Relaxed).min(plan.flows);
     Ok(Outcome {
-        flows,
-        errors: errors.load(Ordering::Relaxed),
-        secs: start.elapsed().as_secs_f64(),
+        mode: match mode {
+            Mode::Operator => "operator",
+            Mode::Node if plan.gateway_made.load(Ordering::Relaxed) => "node-gw",
+            Mode::Node => "node",
+            Mode::Hold => "hold",
+        },
+        flows: done,
+        errors: plan.errors.load(Ordering::Relaxed),
+        secs,
         lat,
+        held: held_n,
     })
 }
 
-fn report(label: &str, o: &mut Outcome, rss: (Option<u64>, Option<u64>)) {
-    let ok = o.flows - o.errors;
-    println!(
-        "{label:<26} {:>9.0} flows/s  request p50 {:>6.2} p99 {:>6.2}  approve p50 {:>6.2} p99 {:>6.2}  verify p50 {:>6.2} p99 {:>6.2} ms  errors {}  RSS {} → {} KiB",
-        ok as f64 / o.secs,
-        pct(&mut o.lat.request, 0.5),
-        pct(&mut o.lat.request, 0.99),
-        pct(&mut o.lat.approve, 0.5),
-        pct(&mut o.lat.approve, 0.99),
-        pct(&mut o.lat.verify, 0.5),
-        pct(&mut o.lat.verify, 0.99),
+static HELD: Mutex<Vec<Client>> = Mutex::new(Vec::new());
+
+fn plan(
+    url: &str,
+    token: &str,
+    flows: u64,
+    prefix: &str,
+    sources: u8,
+    time_limit: Option<f64>,
+) -> Arc<Plan> {
+    Arc::new(Plan {
+        url: url.to_owned(),
+        token: token.to_owned(),
+        flows,
+        prefix: prefix.to_owned(),
+        sources,
+        node_token: false,
+        deadline: time_limit.map(|s| Instant::now() + Duration::from_secs_f64(s)),
+        next: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        gateway_made: AtomicBool::new(false),
+    })
+}
+
+fn report(label: &str, o: &Outcome, before: Option<Usage>, after: Option<Usage>, as_json: bool) {
+    let ok = o.flows.saturating_sub(o.errors);
+    let rate = ok as f64 / o.secs;
+    let rss =
+        |u: Option<Usage>| u.map_or("?".into(), |u| format!("{:.1}", u.rss_kib as f64 / 1024.0));
+    let cpu = match (before, after) {
+        (Some(b), Some(a)) => format!("{:.2}", a.cpu_s - b.cpu_s),
+        _ => "?".into(),
+    };
+    let mut line = format!(
+        "{label:<28} {:<8} {ok:>6} ok in {:>6.2} s = {rate:>8.1}/s  errors {}  RSS {} → {} MiB  CPU {cpu} s",
+        o.mode,
+        o.secs,
         o.errors,
-        rss.0.map_or("?".into(), |v| v.to_string()),
-        rss.1.map_or("?".into(), |v| v.to_string()),
+        rss(before),
+        rss(after),
     );
+    if o.mode == "hold"
+        && let (Some(b), Some(a)) = (before, after)
+    {
+        let per = (a.rss_kib.saturating_sub(b.rss_kib)) as f64 / o.held.max(1) as f64;
+        line.push_str(&format!("  held {} → {per:.1} KiB/conn", o.held));
+    }
+    println!("{line}");
+    let mut methods = serde_json::Map::new();
+    for (k, v) in &o.lat {
+        println!(
+            "    {k:<20} n {:>6}  p50 {:>8.2}  p95 {:>8.2}  p99 {:>8.2} ms",
+            v.len(),
+            pct(v, 0.5),
+            pct(v, 0.95),
+            pct(v, 0.99)
+        );
+        methods.insert(
+            (*k).to_owned(),
+            json!({"n": v.len(), "p50": pct(v, 0.5), "p95": pct(v, 0.95), "p99": pct(v, 0.99)}),
+        );
+    }
+    if as_json {
+        let j = json!({
+            "label": label, "mode": o.mode, "ok": ok, "errors": o.errors, "secs": o.secs,
+            "rate": rate, "held": o.held, "methods": methods,
+            "rss_before_kib": before.map(|u| u.rss_kib), "rss_after_kib": after.map(|u| u.rss_kib),
+            "cpu_before_s": before.map(|u| u.cpu_s), "cpu_after_s": after.map(|u| u.cpu_s),
+        });
+        println!("RESULT {j}");
+    }
 }
 
 struct Spawned {
@@ -256,15 +632,19 @@ async fn main() -> anyhow::Result<()> {
         );
         for (paired, c) in [(100u64, 1usize), (100, 32), (10_000, 1), (10_000, 32)] {
             let mut g = spawn_gateway(&openclaw)?;
-            run_flows(&g.url, &g.token, 32, paired, "prefill").await?;
-            let pid = g.child.id();
-            let before = rss_kib(pid);
+            let p = plan(&g.url, &g.token, paired, "prefill", 0, None);
+            run(p, Mode::Operator, 32).await?;
+            let pid = Some(g.child.id());
+            let before = usage(pid);
             let flows = if c == 1 { 1000 } else { 5000 };
-            let mut o = run_flows(&g.url, &g.token, c, flows, "bench").await?;
+            let p = plan(&g.url, &g.token, flows, "bench", 0, None);
+            let o = run(p, Mode::Operator, c).await?;
             report(
                 &format!("paired {paired:>6}, C={c:<3}"),
-                &mut o,
-                (before, rss_kib(pid)),
+                &o,
+                before,
+                usage(pid),
+                a.json,
             );
             let _ = g.child.kill();
             let _ = g.child.wait();
@@ -272,18 +652,56 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let (Some(url), Some(token)) = (a.url.clone(), a.token.clone()) else {
-        bail!("give --url and --token (or --matrix)");
+        bail!("give --url and --token (or --matrix)\n{USAGE}");
     };
-    if a.prefill > 0 {
-        run_flows(&url, &token, 32, a.prefill, "prefill").await?;
-    }
-    let before = a.pid.and_then(rss_kib);
-    let mut o = run_flows(&url, &token, a.connections, a.flows, "bench").await?;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    report(
-        &format!("C={}", a.connections),
-        &mut o,
-        (before, a.pid.and_then(rss_kib)),
+    // Distinct ids per run, so a run against a gateway that already has state never collides.
+    let run_id = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
     );
+    if a.prefill > 0 {
+        let p = plan(
+            &url,
+            &token,
+            a.prefill,
+            &format!("prefill-{run_id}"),
+            0,
+            None,
+        );
+        let o = run(p, Mode::Operator, 32).await?;
+        eprintln!(
+            "prefilled {} paired nodes in {:.1} s ({} errors)",
+            o.flows, o.secs, o.errors
+        );
+    }
+    let before = usage(a.pid);
+    let p = plan(
+        &url,
+        &token,
+        a.flows,
+        &format!("bench-{run_id}"),
+        a.sources,
+        a.time_limit,
+    );
+    let p = Arc::new(Plan {
+        node_token: a.node_token,
+        ..Arc::into_inner(p).context("fresh plan")?
+    });
+    let o = run(p, a.mode, a.connections).await?;
+    if a.mode == Mode::Hold {
+        // Let the gateway settle (handshake buffers freed, allocator quiet) before reading its RSS.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    } else {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let after = usage(a.pid);
+    let label = a
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("C={}", a.connections));
+    report(&label, &o, before, after, a.json);
+    HELD.lock().expect("not poisoned").clear();
     Ok(())
 }

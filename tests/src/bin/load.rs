@@ -313,6 +313,8 @@ async fn operator_flow(c: &mut Client, node: &str, lat: &mut Lat) -> anyhow::Res
     )
     .await?;
     anyhow::ensure!(v["ok"] == true, "verify failed");
+    // Every operator receives every node.pair.requested/resolved broadcast; none is needed here.
+    c.events.clear();
     Ok(())
 }
 

@@ -19,5 +19,6 @@ pub mod page;
 pub mod paths;
 pub mod server;
 pub mod tls;
+pub mod upgrade;
 
 pub use file_store::FileStore;

@@ -5,6 +5,7 @@
 use crate::driver::{self, CONN_QUEUE, ToConn, ToCore, now_ms};
 use crate::file_store::FileStore;
 use crate::gateway_config;
+use crate::upgrade::{self, Socket, Upgrade};
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use pairing_core::{Config, ConnId, Gateway, Token};
@@ -12,9 +13,11 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use warp::Filter;
 use warp::http::StatusCode;
-use warp::ws::{Message, WebSocket, Ws};
 
 /// Largest WebSocket message read at all. Larger ones close the socket with 1009; smaller ones reach
 /// the core, which applies the protocol's own limits (64 KiB before the handshake, 256 KiB after).
@@ -185,7 +188,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection> + Clone {
     let with_core = warp::any().map(move || to_core.clone());
     let ws = warp::path::end()
-        .and(warp::ws())
+        .and(upgrade::ws())
         .and(remote())
         .and(with_core)
         .then(upgrade);
@@ -194,7 +197,7 @@ pub fn routes(
 }
 
 async fn upgrade(
-    ws: Ws,
+    ws: Upgrade,
     remote: Option<SocketAddr>,
     to_core: mpsc::Sender<ToCore>,
 ) -> Box<dyn warp::Reply> {
@@ -212,16 +215,16 @@ async fn upgrade(
     }
     match answer.await {
         Ok(Ok(conn)) => Box::new(
-            ws.max_message_size(MAX_MESSAGE)
-                .max_frame_size(MAX_MESSAGE)
-                .on_upgrade(move |socket| connection(socket, conn, rx, to_core)),
+            ws.on_upgrade(upgrade::socket_config(MAX_MESSAGE), move |socket| {
+                connection(socket, conn, rx, to_core)
+            }),
         ),
         _ => refused(),
     }
 }
 
 async fn connection(
-    socket: WebSocket,
+    socket: Socket,
     conn: ConnId,
     mut rx: mpsc::Receiver<ToConn>,
     to_core: mpsc::Sender<ToCore>,
@@ -267,16 +270,19 @@ async fn connection(
                 },
             }
         };
-        let _ = sink.send(Message::close_with(code, reason)).await;
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = sink.send(Message::Close(Some(frame))).await;
         let _ = sink.close().await;
     });
     let mut abort = Some(abort_tx);
     while let Some(msg) = stream.next().await {
         let text = match msg {
-            Ok(m) if m.is_text() || m.is_binary() => {
-                String::from_utf8_lossy(m.as_bytes()).into_owned()
-            }
-            Ok(m) if m.is_close() => break,
+            Ok(Message::Text(t)) => t.as_str().to_owned(),
+            Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(Message::Close(_)) => break,
             Ok(_) => continue,
             Err(e) => {
                 tracing::debug!(%conn, "socket error: {e}");

@@ -242,3 +242,30 @@ async fn limits_over_real_sockets() -> anyhow::Result<()> {
     assert_eq!(list["pending"], json!([]));
     gw.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sites_page_may_not_open_the_socket() -> anyhow::Result<()> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let state = tempfile::tempdir()?;
+    let gw = start(state.path(), 300_000).await?;
+    let host = gw
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut evil = gw.url.as_str().into_client_request()?;
+    evil.headers_mut()
+        .insert("origin", "https://evil.example".parse()?);
+    let refused = tokio_tungstenite::connect_async(evil)
+        .await
+        .expect_err("refused");
+    assert!(refused.to_string().contains("403"), "{refused}");
+    let mut own = gw.url.as_str().into_client_request()?;
+    own.headers_mut()
+        .insert("origin", format!("http://{host}").parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(own).await?;
+    use futures_util::StreamExt;
+    let first = ws.next().await.expect("a frame")?;
+    assert!(first.to_string().contains("connect.challenge"));
+    gw.stop().await
+}

@@ -202,6 +202,13 @@ async fn upgrade(
     to_core: mpsc::Sender<ToCore>,
 ) -> Box<dyn warp::Reply> {
     let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    if let Some(origin) = ws.foreign_origin() {
+        tracing::warn!(%ip, origin, "refused a WebSocket opened by another site's page");
+        return Box::new(warp::reply::with_status(
+            "a page from another site may not open this gateway's WebSocket\n",
+            StatusCode::FORBIDDEN,
+        ));
+    }
     let (tx, rx) = mpsc::channel(CONN_QUEUE);
     let (reply, answer) = oneshot::channel();
     let refused = || {

@@ -22,6 +22,7 @@ pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
 pub struct Upgrade {
     key: String,
     on_upgrade: OnUpgrade,
+    foreign_origin: Option<String>,
 }
 
 /// Buffers and limits of every gateway socket. `max_message` bounds what is read at all (larger
@@ -33,6 +34,21 @@ pub fn socket_config(max_message: usize) -> WebSocketConfig {
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
+}
+
+/// The `Origin` of a browser's request when it is not this gateway's own (`Host`): another web page
+/// the user has open must not drive the gateway (it could create pending requests as a "node"). Clients
+/// that are not browsers send no `Origin` and are not affected.
+fn foreign_origin(headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get("origin")?.to_str().unwrap_or("?");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    (origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)).then(|| origin.to_owned())
 }
 
 fn has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
@@ -60,7 +76,11 @@ pub fn ws() -> impl Filter<Extract = (Upgrade,), Error = warp::Rejection> + Clon
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
                 match (wants, key, on_upgrade) {
-                    (true, Some(key), Some(on_upgrade)) => Ok(Upgrade { key, on_upgrade }),
+                    (true, Some(key), Some(on_upgrade)) => Ok(Upgrade {
+                        key,
+                        on_upgrade,
+                        foreign_origin: foreign_origin(&headers),
+                    }),
                     _ => Err(warp::reject()),
                 }
             },
@@ -68,6 +88,11 @@ pub fn ws() -> impl Filter<Extract = (Upgrade,), Error = warp::Rejection> + Clon
 }
 
 impl Upgrade {
+    /// The requesting page's origin when it is not the gateway's own (the upgrade must be refused).
+    pub fn foreign_origin(&self) -> Option<&str> {
+        self.foreign_origin.as_deref()
+    }
+
     /// Answers 101 and, once hyper hands over the connection, runs `task` with the socket.
     pub fn on_upgrade<F, Fut>(self, config: WebSocketConfig, task: F) -> impl warp::Reply
     where
@@ -94,5 +119,43 @@ impl Upgrade {
         let reply = warp::reply::with_header(reply, "connection", "upgrade");
         let reply = warp::reply::with_header(reply, "upgrade", "websocket");
         warp::reply::with_header(reply, "sec-websocket-accept", accept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_the_gateways_own_pages_may_open_a_socket() {
+        assert_eq!(
+            foreign_origin(&headers(&[("host", "127.0.0.1:18789")])),
+            None
+        );
+        let own = headers(&[
+            ("host", "127.0.0.1:18789"),
+            ("origin", "http://127.0.0.1:18789"),
+        ]);
+        assert_eq!(foreign_origin(&own), None);
+        let tls = headers(&[("host", "gw.lan:18789"), ("origin", "https://GW.lan:18789")]);
+        assert_eq!(foreign_origin(&tls), None);
+        let evil = headers(&[
+            ("host", "127.0.0.1:18789"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert_eq!(
+            foreign_origin(&evil).as_deref(),
+            Some("https://evil.example")
+        );
+        let null = headers(&[("host", "127.0.0.1:18789"), ("origin", "null")]);
+        assert!(foreign_origin(&null).is_some());
     }
 }

@@ -426,12 +426,25 @@ impl<S: Store> Gateway<S> {
             .remember(&req.request_id, code.as_deref(), Decision::Approved);
         self.broadcast_resolved(req.request_id.as_str(), &req.node_id, Decision::Approved);
         let view = PairedView::new(&node);
-        let result = if req.public_key.is_some() {
-            ok_frame(id, &json!({ "requestId": req.request_id, "node": view }))
+        // Serialised straight from borrowed views (no intermediate JSON value holding the token).
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Approved<'a> {
+            request_id: &'a RequestId,
+            node: PairedView<'a>,
+        }
+        let node = if req.public_key.is_some() {
+            view
         } else {
-            let view = view.with_token(token.expose());
-            ok_frame(id, &json!({ "requestId": req.request_id, "node": view }))
+            view.with_token(token.expose())
         };
+        let result = ok_frame(
+            id,
+            &Approved {
+                request_id: &req.request_id,
+                node,
+            },
+        );
         self.notify_node(&req, Decision::Approved, Some(token));
         Ok(result)
     }

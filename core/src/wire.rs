@@ -116,7 +116,11 @@ struct EventFrame<'a, P: Serialize> {
 
 fn encode<T: Serialize>(value: &T) -> Arc<str> {
     // Serialising our own structs into a String cannot fail: no maps with non-string keys, no I/O.
-    Arc::from(serde_json::to_string(value).unwrap_or_default())
+    let mut text = serde_json::to_string(value).unwrap_or_default();
+    let frame = Arc::from(text.as_str());
+    // The buffer may hold a token (an approve result, a node's approved event): wipe it, keep the copy.
+    zeroize::Zeroize::zeroize(&mut text);
+    frame
 }
 
 /// A successful `res` frame.

@@ -156,6 +156,30 @@ pub async fn run(
     Ok(())
 }
 
+/// Wraps a frame for the socket without copying it; when the last holder of a frame lets go, its
+/// bytes are wiped (frames may carry a token: an approve result, a node's approved event).
+fn frame_message(text: std::sync::Arc<str>) -> Message {
+    struct Wiped(std::sync::Arc<str>);
+    impl AsRef<[u8]> for Wiped {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    impl Drop for Wiped {
+        fn drop(&mut self) {
+            if let Some(text) = std::sync::Arc::get_mut(&mut self.0) {
+                zeroize::Zeroize::zeroize(text);
+            }
+        }
+    }
+    let bytes = bytes::Bytes::from_owner(Wiped(text));
+    match tokio_tungstenite::tungstenite::Utf8Bytes::try_from(bytes) {
+        Ok(utf8) => Message::Text(utf8),
+        // A frame is built from a `str`, so this cannot happen; send nothing rather than panic.
+        Err(_) => Message::Text("".into()),
+    }
+}
+
 /// Binds the listening socket. `TCP_NODELAY` is set on it so every accepted socket inherits it (Linux
 /// copies it on accept): a response written right after an event must not wait for the peer's delayed
 /// ACK (Nagle's algorithm would hold it back for ~40 ms).
@@ -255,7 +279,7 @@ async fn connection(
                         let mut pending = Some(t);
                         let mut next_close = None;
                         while let Some(t) = pending.take() {
-                            if sink.feed(Message::text(t.to_string())).await.is_err() {
+                            if sink.feed(frame_message(t)).await.is_err() {
                                 return;
                             }
                             match rx.try_recv() {

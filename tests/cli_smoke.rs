@@ -1,30 +1,9 @@
 //! Smoke tests of the built `openclaw` binary that need no gateway: every `--help` works and shows an
 //! example, and refusals are one `openclaw: …` line on stderr with exit code 1.
 
-use std::path::{Path, PathBuf};
+use pairing_tests::process::openclaw;
 use std::process::{Command, Output};
-use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// target/<profile>/openclaw, built once if this test run did not build it.
-fn openclaw() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let exe = std::env::current_exe().expect("test binary path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("openclaw");
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "openclaw-cli", "--bin", "openclaw"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building openclaw failed");
-    });
-    bin
-}
 
 /// Runs `openclaw ARGS…` with a fresh, empty state directory, removed afterwards.
 fn run(args: &[&str]) -> Output {

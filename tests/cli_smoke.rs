@@ -41,6 +41,7 @@ fn every_help_exits_zero_and_shows_an_example() {
         &["nodes", "rename"],
         &["nodes", "remove"],
         &["nodes", "watch"],
+        &["completions"],
     ];
     let top = run(&["--help"]);
     assert!(top.status.success());

@@ -12,6 +12,8 @@ mod e2e;
 mod cli_smoke;
 // Snapshots of the CLI's human and --json output against a real gateway.
 mod cli_output;
+// Operator ergonomics: completions, approve with no argument, watch output.
+mod cli_ergonomics;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

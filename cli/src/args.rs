@@ -27,7 +27,8 @@ const TOP_HELP: &str = concat!(
     "  openclaw gateway                       # terminal 1: run the gateway\n",
     "  openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi   # terminal 2: the node\n",
     "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
-    "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n\n",
+    "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
+    "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
     "Exit codes:\n",
     "  0  success (node pair: approved)\n",
     "  1  failure: bad arguments, gateway unreachable or refusing, not paired, superseded\n",
@@ -45,6 +46,9 @@ pub enum Command {
     Node(crate::node::Opt),
     /// Act as an operator: list, approve, reject, rename and remove nodes; watch pairing events.
     Nodes(crate::nodes::Opt),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    #[command(after_help = crate::completions::AFTER_HELP)]
+    Completions(crate::completions::Opt),
 }
 
 /// Flags shared by every command that talks to a gateway.

@@ -6,7 +6,8 @@
 //!
 //! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
 //! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
-//! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator.
+//! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator;
+//! - [`completions`]: `openclaw completions bash|zsh|fish`, the shell completion scripts.
 //!
 //! Shared pieces: [`args`] (the command tree and common flags), [`endpoint`] (which URL and token),
 //! [`client`] (the WebSocket RPC client), [`identity`] and [`files`] (the node's private files),
@@ -14,6 +15,7 @@
 
 mod args;
 mod client;
+mod completions;
 mod decide;
 mod endpoint;
 mod exit;
@@ -46,6 +48,10 @@ fn main() {
 
 /// Builds the runtime and dispatches to the subcommand.
 fn run(cli: args::Cli) -> anyhow::Result<Exit> {
+    // Needs no runtime: print the script and leave.
+    if let args::Command::Completions(opt) = &cli.command {
+        return completions::run(opt);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,6 +61,7 @@ fn run(cli: args::Cli) -> anyhow::Result<Exit> {
             args::Command::Gateway(opt) => gateway::run(opt).await,
             args::Command::Node(opt) => node::run(opt).await,
             args::Command::Nodes(opt) => nodes::run(opt).await,
+            args::Command::Completions(opt) => completions::run(&opt),
         }
     });
     // A prompt may still be blocked reading stdin; do not wait for it.

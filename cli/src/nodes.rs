@@ -28,22 +28,29 @@ pub enum NodesCommand {
         after_help = "Examples:\n  openclaw nodes pending\n  openclaw nodes pending --json | jq '.[].verificationCode'"
     )]
     Pending(ConnOnly),
-    /// Approve a pending request by requestId, verification code, or --node.
+    /// Approve a pending request by requestId, verification code, or --node (none: the only one).
     #[command(
         long_about = "Approve a pending pairing request. Name it by the verification code the node shows \
             (compare it with the node's screen first), by its requestId, or with --node when exactly one \
-            pending request matches. If the request already ended, the error says how (expired, \
-            superseded, approved, rejected). Approval issues the node a new token.",
+            pending request matches. With no argument, the only pending request is meant: on a terminal \
+            you are shown its name, IP and code and asked to confirm (--yes skips the question; without a \
+            terminal --yes is required); when several are pending they are listed and nothing is done. \
+            If the request already ended, the error says how (expired, superseded, approved, rejected). \
+            Approval issues the node a new token.",
         after_help = "Examples:\n  openclaw nodes approve 1234-5678\n  \
             openclaw nodes approve 6f1c0c2e-8a8e-4f0e-9a55-2b8d3c1e7a10\n  \
-            openclaw nodes approve --node kitchen-pi"
+            openclaw nodes approve --node kitchen-pi\n  \
+            openclaw nodes approve              # the only pending request, after a y/N question\n  \
+            openclaw nodes approve --yes        # the same, without asking (scripts)"
     )]
     Approve(crate::decide::Opt),
     /// Reject a pending request by requestId, verification code, or --node.
     #[command(
-        long_about = "Reject a pending pairing request, named like for approve. The node's `openclaw node \
+        long_about = "Reject a pending pairing request, named like for approve (no argument: \
+            the only pending request, confirmed on a terminal or with --yes). The node's `openclaw node \
             pair` exits with code 2; an existing pairing of that node is not touched.",
-        after_help = "Examples:\n  openclaw nodes reject 1234-5678\n  openclaw nodes reject --node 192.168.1.23"
+        after_help = "Examples:\n  openclaw nodes reject 1234-5678\n  openclaw nodes reject --node 192.168.1.23\n  \
+            openclaw nodes reject --yes   # the only pending request"
     )]
     Reject(crate::decide::Opt),
     /// Show known nodes (paired and connected) from node.list.

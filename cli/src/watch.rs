@@ -323,7 +323,7 @@ async fn ssh_check(host: &str) -> bool {
 }
 
 /// Asks on stderr and reads one answer line from stdin (lower-cased); `None` at end of input.
-async fn ask(question: String) -> Option<String> {
+pub async fn ask(question: String) -> Option<String> {
     eprint!("{question}");
     tokio::task::spawn_blocking(|| {
         let mut line = String::new();

@@ -651,15 +651,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "c940bf6f69fab28a4c03b107567457bc61dfed6fafc7e178559ed1d1a1972011",
+        "f9546bc31351532e47b668396cdc35d7a766582a970d75a0d6bc9ec79b3c8032",
     ),
     (
         2,
-        "e9372e6f67ab127407e9e32b52acd84c5fa61f80a98bb0bddc6e6aecc247f85a",
+        "221870f2b8a1fe20ba33ceeac6ed348c57accd73443a6983ad3f57ed125a7cdf",
     ),
     (
         3,
-        "cba1d0eefc2d2b7874c94ac4c2af7859ff782e15314326a6c603dd6d8b7da4bd",
+        "0bd0ab137b90a0dcb753108dae20cfad54bf7ccd1137c02be7f22e9c71c9e511",
     ),
 ];
 

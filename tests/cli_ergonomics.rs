@@ -98,3 +98,131 @@ fn approve_with_no_argument_takes_only_the_sole_request() -> anyhow::Result<()> 
     assert_eq!(pi.exit_code()?, 0, "{:#?}", pi.seen);
     Ok(())
 }
+
+/// A background `openclaw nodes watch ARGS…` (operator of `state`), its stdout lines on a channel
+/// (stderr lines too, prefixed `stderr: `).
+struct Watch {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watch {
+    fn start(state: &std::path::Path, args: &[&str]) -> anyhow::Result<Watch> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(pairing_tests::process::openclaw())
+            .args(["nodes", "watch"])
+            .args(args)
+            .env("OPENCLAW_STATE_DIR", state)
+            .env_remove("OPENCLAW_GATEWAY_URL")
+            .env_remove("OPENCLAW_GATEWAY_TOKEN")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let out_tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = out_tx.send(line);
+            }
+        });
+        let stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(format!("stderr: {line}"));
+            }
+        });
+        Ok(Watch {
+            child,
+            lines,
+            seen: Vec::new(),
+        })
+    }
+
+    /// Waits (at most 20 s) for a line containing every one of `words`.
+    fn wait_for(&mut self, words: &[&str]) -> anyhow::Result<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(l) = self
+                .seen
+                .iter()
+                .find(|l| words.iter().all(|w| l.contains(w)))
+            {
+                return Ok(l.clone());
+            }
+            let left = deadline
+                .checked_duration_since(std::time::Instant::now())
+                .ok_or_else(|| anyhow::anyhow!("{words:?} not seen in {:#?}", self.seen))?;
+            if let Ok(l) = self.lines.recv_timeout(left) {
+                self.seen.push(l);
+            }
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn watch_prints_one_line_per_event_live_plain_or_ndjson() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    let gw = GatewayProcess::start(&state, &[])?;
+    let mut human = Watch::start(&state, &[])?;
+    let mut json = Watch::start(&state, &["--json"])?;
+    // Both say on stderr when they are connected; from then on no event is missed.
+    human.wait_for(&["stderr: Watching pairing events"])?;
+    json.wait_for(&["stderr: Watching pairing events"])?;
+
+    let mut pi = NodePair::start(&root.path().join("pi"), &gw.url, &["--name", "kitchen-pi"])?;
+    let code = pi.code()?;
+    let requested = human.wait_for(&["kitchen-pi", &code])?;
+    assert!(
+        requested.starts_with("requested ") || requested.starts_with("pending "),
+        "{requested}"
+    );
+    assert!(
+        run_cli(&state, &["nodes", "approve", &code])?
+            .status
+            .success()
+    );
+    assert_eq!(pi.exit_code()?, 0, "{:#?}", pi.seen);
+    let approved = human.wait_for(&["approved", "kitchen-pi"])?;
+    assert!(approved.starts_with("approved "), "{approved}");
+    // Not a terminal: no colour.
+    assert!(
+        human.seen.iter().all(|l| !l.contains('\x1b')),
+        "{:#?}",
+        human.seen
+    );
+
+    json.wait_for(&["node.pair.resolved", "approved"])?;
+    let mut events = Vec::new();
+    for l in json.seen.iter().filter(|l| !l.starts_with("stderr: ")) {
+        let v: serde_json::Value = serde_json::from_str(l)
+            .map_err(|e| anyhow::anyhow!("not one JSON object per line ({e}): {l}"))?;
+        events.push(v["event"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(
+        events.iter().any(|e| e == "node.pair.requested"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| e == "node.pair.resolved"),
+        "{events:?}"
+    );
+    Ok(())
+}

@@ -4,6 +4,10 @@
 //!
 //! It reconnects with backoff when the connection drops, and re-syncs with `node.pair.list` on
 //! (re)connect and whenever the broadcast `seq` skips, so no request goes unseen.
+//!
+//! Output is one line per event as it arrives: a human line whose first word (`requested`, `approved`,
+//! `rejected`, …) is coloured when stdout is a terminal and `NO_COLOR` is unset or empty, or with
+//! `--json` the event frame itself as one JSON object per line (NDJSON), never coloured.
 
 use crate::args::ConnArgs;
 use crate::client::{Backoff, Client, Event};
@@ -58,6 +62,35 @@ struct Watcher {
     /// Requests already handled by the auto-approver (each is tried once).
     tried: HashSet<String>,
     interactive: bool,
+    /// Colour the human lines (stdout is a terminal, `NO_COLOR` unset or empty, not `--json`).
+    colour: bool,
+}
+
+/// Whether to colour: only on a terminal, and not when `NO_COLOR` is set to anything but "" (no-color.org).
+pub fn use_colour(stdout_is_tty: bool, json: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stdout_is_tty && !json && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// The ANSI style of an event word: pending and requested yellow, approved green, rejected and
+/// removed red, superseded magenta, expired dim.
+fn style(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "requested" | "pending" => "1;33",
+        "approved" => "1;32",
+        "rejected" | "removed" => "1;31",
+        "superseded" => "35",
+        "expired" => "2",
+        _ => return None,
+    })
+}
+
+/// An event line: `word` padded to 10 columns (coloured when `colour`), then the rest.
+fn line(word: &str, rest: &str, colour: bool) -> String {
+    let padded = format!("{word:<10}");
+    match style(word).filter(|_| colour) {
+        Some(sgr) => format!("\x1b[{sgr}m{word}\x1b[0m{} {rest}", &padded[word.len()..]),
+        None => format!("{padded} {rest}"),
+    }
 }
 
 /// Runs `nodes watch` until Ctrl-C.
@@ -67,12 +100,18 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     }
     let interactive =
         !opt.conn.json && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let colour = use_colour(
+        std::io::stdout().is_terminal(),
+        opt.conn.json,
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let mut w = Watcher {
         opt,
         labels: HashMap::new(),
         shown: HashSet::new(),
         tried: HashSet::new(),
         interactive,
+        colour,
     };
     tokio::select! {
         r = w.watch() => r,
@@ -152,7 +191,7 @@ impl Watcher {
             let rid = text(p, "requestId").to_owned();
             self.labels.insert(rid.clone(), node_label(p));
             if self.shown.insert(rid) && !self.opt.conn.json {
-                println!("pending    {}", describe_request(p));
+                println!("{}", line("pending", &describe_request(p), self.colour));
             }
         }
         for p in &pending {
@@ -175,7 +214,7 @@ impl Watcher {
                 self.labels
                     .insert(text(p, "nodeId").to_owned(), node_label(p));
                 self.shown.insert(rid);
-                println!("requested  {}", describe_request(p));
+                println!("{}", line("requested", &describe_request(p), self.colour));
             }
             "node.pair.resolved" => {
                 let rid = text(p, "requestId");
@@ -190,7 +229,10 @@ impl Watcher {
                 } else {
                     format!("{rid}  ")
                 };
-                println!("{:<10} {what}{label}", text(p, "decision"));
+                println!(
+                    "{}",
+                    line(text(p, "decision"), &format!("{what}{label}"), self.colour)
+                );
             }
             other => println!("{other}  {p}"),
         }
@@ -359,6 +401,35 @@ mod tests {
             describe_request(&p),
             "r1  pi (10.0.0.2)  code 1234-5678  silent  re-pair"
         );
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_colour(true, false, None));
+        assert!(use_colour(true, false, Some(OsStr::new(""))));
+        assert!(!use_colour(true, false, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, false, None));
+        assert!(!use_colour(true, true, None));
+    }
+
+    #[test]
+    fn event_lines_align_and_colour_only_the_word() {
+        assert_eq!(line("approved", "r1  pi", false), "approved   r1  pi");
+        assert_eq!(
+            line("approved", "r1  pi", true),
+            "\x1b[1;32mapproved\x1b[0m   r1  pi"
+        );
+        assert_eq!(
+            line("requested", "x", true),
+            "\x1b[1;33mrequested\x1b[0m  x"
+        );
+        // Unknown words are never coloured; long ones are not cut.
+        assert_eq!(line("renamedsomething", "x", true), "renamedsomething x");
+        for word in ["pending", "rejected", "expired", "superseded", "removed"] {
+            assert!(line(word, "x", true).starts_with("\x1b["), "{word}");
+            assert!(!line(word, "x", false).contains('\x1b'), "{word}");
+        }
     }
 
     #[tokio::test]

@@ -226,3 +226,95 @@ fn watch_prints_one_line_per_event_live_plain_or_ndjson() -> anyhow::Result<()> 
     );
     Ok(())
 }
+
+/// `openclaw doctor ARGS… --json` on `state`: its exit code and `cause`.
+fn doctor(state: &std::path::Path, args: &[&str]) -> anyhow::Result<(i32, serde_json::Value)> {
+    let mut all = vec!["doctor", "--json"];
+    all.extend_from_slice(args);
+    let out = run_cli(state, &all)?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        anyhow::anyhow!(
+            "doctor {args:?}: not JSON ({e}): {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )
+    })?;
+    Ok((out.status.code().unwrap_or(-1), v))
+}
+
+#[test]
+fn doctor_tells_each_stage_of_a_node_and_the_next_command() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let (gw_state, node_state) = (root.path().join("gw"), root.path().join("node"));
+    std::fs::create_dir_all(&node_state)?;
+    let gw = GatewayProcess::start(&gw_state, &[])?;
+    let token = gw.token();
+    let url = gw.url.clone();
+    let conn = ["--url", url.as_str(), "--token", token.as_str()];
+
+    // Wrong operator token, then no identity on this machine yet.
+    let (code, v) = doctor(&node_state, &["--url", &url, "--token", "wrong"])?;
+    assert_eq!(
+        (code, v["cause"].as_str()),
+        (1, Some("wrong-operator-token")),
+        "{v}"
+    );
+    let (code, v) = doctor(&node_state, &conn)?;
+    assert_eq!((code, v["cause"].as_str()), (1, Some("no-identity")), "{v}");
+    assert!(
+        v["next"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("openclaw node pair --url"),
+        "{v}"
+    );
+
+    // Pending: the code and the approve command, seen from the node and by --node on the gateway.
+    let mut pi = NodePair::start(&node_state, &url, &["--name", "doctor-pi"])?;
+    let pcode = pi.code()?;
+    let (code, v) = doctor(&node_state, &conn)?;
+    assert_eq!((code, v["cause"].as_str()), (1, Some("pending")), "{v}");
+    assert!(v.to_string().contains(&pcode), "{v}");
+    assert!(
+        v["next"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("openclaw nodes approve {pcode}")),
+        "{v}"
+    );
+    let (_, v) = doctor(&gw_state, &["--node", "doctor-pi"])?;
+    assert_eq!(v["cause"], "pending", "{v}");
+
+    // Paired: exit 0, even without the operator token.
+    assert!(
+        run_cli(&gw_state, &["nodes", "approve", &pcode])?
+            .status
+            .success()
+    );
+    assert_eq!(pi.exit_code()?, 0, "{:#?}", pi.seen);
+    let (code, v) = doctor(&node_state, &conn)?;
+    assert_eq!((code, v["cause"].as_str()), (0, Some("paired")), "{v}");
+    let (code, v) = doctor(&node_state, &[])?;
+    assert_eq!((code, v["cause"].as_str()), (0, Some("paired")), "{v}");
+    let (code, v) = doctor(&gw_state, &["--node", "doctor-pi"])?;
+    assert_eq!((code, v["cause"].as_str()), (0, Some("paired")), "{v}");
+
+    // Removed: the stored token no longer verifies.
+    assert!(
+        run_cli(&gw_state, &["nodes", "remove", "--node", "doctor-pi"])?
+            .status
+            .success()
+    );
+    let (code, v) = doctor(&node_state, &conn)?;
+    assert_eq!((code, v["cause"].as_str()), (1, Some("removed")), "{v}");
+
+    // Unreachable.
+    assert!(gw.stop()?.success());
+    let (code, v) = doctor(&node_state, &conn)?;
+    assert_eq!(
+        (code, v["cause"].as_str()),
+        (1, Some("gateway-unreachable")),
+        "{v}"
+    );
+    Ok(())
+}

@@ -42,6 +42,7 @@ fn every_help_exits_zero_and_shows_an_example() {
         &["nodes", "remove"],
         &["nodes", "watch"],
         &["completions"],
+        &["doctor"],
     ];
     let top = run(&["--help"]);
     assert!(top.status.success());

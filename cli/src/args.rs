@@ -28,6 +28,7 @@ const TOP_HELP: &str = concat!(
     "  openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi   # terminal 2: the node\n",
     "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
     "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
+    "  openclaw doctor                        # why is this node not paired, and what next\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
     "Exit codes:\n",
     "  0  success (node pair: approved)\n",
@@ -46,6 +47,9 @@ pub enum Command {
     Node(crate::node::Opt),
     /// Act as an operator: list, approve, reject, rename and remove nodes; watch pairing events.
     Nodes(crate::nodes::Opt),
+    /// Explain why a node is not paired, and print the command to type next.
+    #[command(after_help = crate::doctor::AFTER_HELP)]
+    Doctor(crate::doctor::Opt),
     /// Print a shell completion script (bash, zsh or fish) on stdout.
     #[command(after_help = crate::completions::AFTER_HELP)]
     Completions(crate::completions::Opt),

@@ -152,7 +152,8 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
     Ok((id, false))
 }
 
-fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
+/// Loads the device identity at `file` without creating it; `None` when it does not exist.
+pub fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
     match std::fs::read_to_string(file) {
         Ok(text) => Identity::from_json(file, &text).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

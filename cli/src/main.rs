@@ -7,6 +7,7 @@
 //! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
 //! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
 //! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator;
+//! - [`doctor`]: `openclaw doctor`, why a node is not paired and what to type next;
 //! - [`completions`]: `openclaw completions bash|zsh|fish`, the shell completion scripts.
 //!
 //! Shared pieces: [`args`] (the command tree and common flags), [`endpoint`] (which URL and token),
@@ -17,6 +18,7 @@ mod args;
 mod client;
 mod completions;
 mod decide;
+mod doctor;
 mod endpoint;
 mod exit;
 mod files;
@@ -61,6 +63,7 @@ fn run(cli: args::Cli) -> anyhow::Result<Exit> {
             args::Command::Gateway(opt) => gateway::run(opt).await,
             args::Command::Node(opt) => node::run(opt).await,
             args::Command::Nodes(opt) => nodes::run(opt).await,
+            args::Command::Doctor(opt) => doctor::run(opt).await,
             args::Command::Completions(opt) => completions::run(&opt),
         }
     });

@@ -33,6 +33,40 @@ fn completions_name_the_subcommands_in_every_shell() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A gateway that is stopped when the test ends, passed or failed (GatewayProcess alone is not).
+struct Gateway(Option<GatewayProcess>);
+
+impl Gateway {
+    fn start(state: &std::path::Path) -> anyhow::Result<Gateway> {
+        Ok(Gateway(Some(GatewayProcess::start(state, &[])?)))
+    }
+
+    /// SIGTERM and wait; `true` when it exited 0.
+    fn stop(&mut self) -> anyhow::Result<bool> {
+        Ok(self
+            .0
+            .take()
+            .map(GatewayProcess::stop)
+            .transpose()?
+            .is_some_and(|s| s.success()))
+    }
+}
+
+impl std::ops::Deref for Gateway {
+    type Target = GatewayProcess;
+    fn deref(&self) -> &GatewayProcess {
+        self.0.as_ref().expect("gateway running")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(gw) = self.0.take() {
+            let _ = gw.kill();
+        }
+    }
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -41,7 +75,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn approve_with_no_argument_takes_only_the_sole_request() -> anyhow::Result<()> {
     let root = tempfile::tempdir()?;
     let state = root.path().join("gw");
-    let gw = GatewayProcess::start(&state, &[])?;
+    let gw = Gateway::start(&state)?;
 
     // Nothing pending: said so, exit 1.
     let none = run_cli(&state, &["nodes", "approve", "--yes"])?;
@@ -180,7 +214,7 @@ impl Drop for Watch {
 fn watch_prints_one_line_per_event_live_plain_or_ndjson() -> anyhow::Result<()> {
     let root = tempfile::tempdir()?;
     let state = root.path().join("gw");
-    let gw = GatewayProcess::start(&state, &[])?;
+    let gw = Gateway::start(&state)?;
     let mut human = Watch::start(&state, &[])?;
     let mut json = Watch::start(&state, &["--json"])?;
     // Both say on stderr when they are connected; from then on no event is missed.
@@ -247,7 +281,7 @@ fn doctor_tells_each_stage_of_a_node_and_the_next_command() -> anyhow::Result<()
     let root = tempfile::tempdir()?;
     let (gw_state, node_state) = (root.path().join("gw"), root.path().join("node"));
     std::fs::create_dir_all(&node_state)?;
-    let gw = GatewayProcess::start(&gw_state, &[])?;
+    let mut gw = Gateway::start(&gw_state)?;
     let token = gw.token();
     let url = gw.url.clone();
     let conn = ["--url", url.as_str(), "--token", token.as_str()];
@@ -309,7 +343,7 @@ fn doctor_tells_each_stage_of_a_node_and_the_next_command() -> anyhow::Result<()
     assert_eq!((code, v["cause"].as_str()), (1, Some("removed")), "{v}");
 
     // Unreachable.
-    assert!(gw.stop()?.success());
+    assert!(gw.stop()?);
     let (code, v) = doctor(&node_state, &conn)?;
     assert_eq!(
         (code, v["cause"].as_str()),

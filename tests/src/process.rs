@@ -132,6 +132,16 @@ impl GatewayProcess {
     }
 }
 
+impl Drop for GatewayProcess {
+    /// A test that fails before stopping its gateway must not leave it running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn libc_sigterm() -> &'static str {
     "TERM"
 }

@@ -47,6 +47,26 @@ async fn burst(url: String, token: String, round: u32, acked: Acked) -> Option<S
     first
 }
 
+/// Checks that every acknowledged approval still verifies; `when` names the kill for the message.
+async fn all_verify(
+    url: &str,
+    token: &str,
+    acked: &[(String, String)],
+    when: &str,
+) -> anyhow::Result<()> {
+    let mut op = Client::operator(url, token, &["operator.pairing"]).await?;
+    for (node, t) in acked {
+        let v = op
+            .call("node.pair.verify", json!({"nodeId": node, "token": t}))
+            .await?;
+        anyhow::ensure!(
+            v["ok"] == true,
+            "acknowledged approval of {node} lost by {when}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result<()> {
     let rounds: u32 = std::env::var("CRASH_ROUNDS")
@@ -64,19 +84,12 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
         let gw = GatewayProcess::start(&state, &["--pending-ttl", "3s"])?;
         let (url, token) = (gw.url.clone(), gw.token());
         // Everything acknowledged before the last kill must have survived it.
-        rt.block_on(async {
-            let mut op = Client::operator(&url, &token, &["operator.pairing"]).await?;
-            for (node, t) in &previous {
-                let v = op
-                    .call("node.pair.verify", json!({"nodeId": node, "token": t}))
-                    .await?;
-                anyhow::ensure!(
-                    v["ok"] == true,
-                    "acknowledged approval of {node} lost by the kill before round {round}"
-                );
-            }
-            anyhow::Ok(())
-        })?;
+        rt.block_on(all_verify(
+            &url,
+            &token,
+            &previous,
+            &format!("the kill before round {round}"),
+        ))?;
         let acked: Acked = Arc::default();
         let task = rt.spawn(burst(url, token, round, acked.clone()));
         // A kill instant that varies by round: after 1 to 64 acknowledgements, plus 0-3 ms.
@@ -99,19 +112,7 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
         total += previous.len();
     }
     let gw = GatewayProcess::start(&state, &[])?;
-    rt.block_on(async {
-        let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
-        for (node, t) in &previous {
-            let v = op
-                .call("node.pair.verify", json!({"nodeId": node, "token": t}))
-                .await?;
-            anyhow::ensure!(
-                v["ok"] == true,
-                "acknowledged approval of {node} lost by the last kill"
-            );
-        }
-        anyhow::Ok(())
-    })?;
+    rt.block_on(all_verify(&gw.url, &gw.token(), &previous, "the last kill"))?;
     assert!(gw.stop()?.success());
     eprintln!("{rounds} SIGKILLs, {total} acknowledged approvals, none lost");
     Ok(())

@@ -108,14 +108,7 @@ impl GatewayProcess {
 
     /// Resident memory of the gateway process, in KiB.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
+        rss_kib(self.child.id())
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -152,6 +145,18 @@ fn signal(pid: u32, sig: &str) -> anyhow::Result<()> {
         .status()?;
     anyhow::ensure!(status.success(), "kill -{sig} {pid} failed");
     Ok(())
+}
+
+/// Resident memory of a process in KiB (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Waits for a child with a bound.

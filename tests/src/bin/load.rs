@@ -30,6 +30,7 @@
 
 use anyhow::{Context, bail};
 use pairing_tests::client::Client;
+use pairing_tests::process::rss_kib;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -162,18 +163,6 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 2..];
     Some(rest.split_whitespace().map(str::to_owned).collect())
-}
-
-/// Resident memory of a process in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// RSS (KiB) and CPU seconds (utime + stime, at USER_HZ = 100) of a process tree.

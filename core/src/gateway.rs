@@ -18,6 +18,7 @@
 //!
 //! Time may stand still or repeat; it never goes back (an earlier `now` is treated as the latest seen).
 
+use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
 use crate::config::Config;
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::{Decision, Mail, Mailbox, Resolved};
@@ -144,6 +145,8 @@ pub struct Gateway<S: Store> {
     pub(crate) held: Vec<Held>,
     out: VecDeque<Output>,
     pub(crate) close_after: Option<(ConnId, u16, &'static str)>,
+    /// Who the decisions being made now are by: the calling connection, or the gateway.
+    pub(crate) actor: Actor,
 }
 
 #[derive(Serialize)]
@@ -175,6 +178,18 @@ impl<S: Store> Gateway<S> {
         for d in duplicates {
             state.stage_duplicate_removal(&d.request_id);
             resolved.remember(&d.request_id, None, Decision::Superseded);
+            state.audit(AuditEntry {
+                action: Action::Superseded,
+                actor: Actor::Gateway,
+                display_name: d.meta.display_name.clone(),
+                hash: String::new(),
+                key_fingerprint: d.public_key.as_deref().map(key_fingerprint),
+                node_id: d.node_id.clone(),
+                prev_hash: String::new(),
+                request_id: Some(d.request_id.clone()),
+                seq: 0,
+                ts: now,
+            });
         }
         Ok(Gateway {
             next_tick: now.saturating_add(config.tick_interval_ms),
@@ -196,6 +211,7 @@ impl<S: Store> Gateway<S> {
             held: Vec::new(),
             out: VecDeque::new(),
             close_after: None,
+            actor: Actor::Gateway,
         })
     }
 
@@ -551,10 +567,40 @@ impl<S: Store> Gateway<S> {
     ) -> Option<PendingRequest> {
         let code = self.state.code(id).map(str::to_owned);
         let req = self.state.delete_pending(id, self.config.pending_ttl_ms)?;
+        self.audit(
+            decision.into(),
+            Some(id),
+            &req.node_id,
+            req.public_key.as_deref(),
+            req.meta.display_name.as_deref(),
+        );
         self.resolved.remember(id, code.as_deref(), decision);
         self.broadcast_resolved(id.as_str(), &req.node_id, decision);
         self.notify_node(&req, decision, None);
         Some(req)
+    }
+
+    /// Stages the audit entry of a decision made now by [`Gateway::actor`].
+    pub(crate) fn audit(
+        &mut self,
+        action: Action,
+        request_id: Option<&RequestId>,
+        node_id: &NodeId,
+        public_key: Option<&str>,
+        display_name: Option<&str>,
+    ) {
+        self.state.audit(AuditEntry {
+            action,
+            actor: self.actor.clone(),
+            display_name: display_name.map(str::to_owned),
+            hash: String::new(),
+            key_fingerprint: public_key.map(key_fingerprint),
+            node_id: node_id.clone(),
+            prev_hash: String::new(),
+            request_id: request_id.cloned(),
+            seq: 0,
+            ts: self.now,
+        });
     }
 
     /// Node connections of `node` that proved `public_key`.

@@ -19,11 +19,13 @@
 //! - [`store`]: the [`Store`] trait and [`MemoryStore`];
 //! - [`record`] and [`view`]: what is stored, and what clients see;
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
+//! - [`audit`]: the hash-chained audit trail of decisions and its verification;
 //! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
 //! - [`wire`] and [`params`]: frames and parameter validation;
 //! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
 //! - [`workload`]: a seeded random workload with faults and crashes, invariants checked every step.
 
+pub mod audit;
 pub mod code;
 pub mod config;
 pub mod gateway;

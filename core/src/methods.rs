@@ -1,5 +1,6 @@
 //! The methods of SPEC §4, after the handshake: authorisation, then each method's semantics.
 
+use crate::audit::{Action, Actor};
 use crate::code::parse_code;
 use crate::gateway::{Gateway, Held, Role, Session};
 use crate::handshake::{NODE_METHODS, OPERATOR_METHODS};
@@ -40,6 +41,7 @@ struct Caller {
     scopes: Option<Scopes>,
     node: Option<(NodeId, String)>,
     client_meta: NodeMeta,
+    actor: Actor,
 }
 
 impl Caller {
@@ -83,7 +85,9 @@ impl<S: Store> Gateway<S> {
             }
         };
         let id = req.id.clone();
-        let text = match self.call(conn, req) {
+        let result = self.call(conn, req);
+        self.actor = Actor::Gateway;
+        let text = match result {
             Ok(text) => text,
             Err(e) => err_frame(&id, &e),
         };
@@ -101,6 +105,12 @@ impl<S: Store> Gateway<S> {
             } => (None, Some((device_id.clone(), public_key.clone()))),
         };
         Some(Caller {
+            actor: Actor::Conn {
+                role: if scopes.is_some() { "operator" } else { "node" },
+                client_id: client.id.clone(),
+                conn_id: conn,
+                remote_ip: c.ip_text.clone(),
+            },
             conn,
             ip: c.ip_text.clone(),
             scopes,
@@ -123,6 +133,7 @@ impl<S: Store> Gateway<S> {
         let caller = self
             .caller(conn)
             .ok_or_else(|| ApiError::invalid("connection is not ready"))?;
+        self.actor = caller.actor.clone();
         if method == "connect" {
             return Err(ApiError::invalid("already connected"));
         }
@@ -249,6 +260,13 @@ impl<S: Store> Gateway<S> {
             ts: self.now,
             extra: Default::default(),
         };
+        self.audit(
+            Action::Requested,
+            Some(&request_id),
+            &req.node_id,
+            req.public_key.as_deref(),
+            req.meta.display_name.as_deref(),
+        );
         self.state.put_pending(req, ttl);
         self.broadcast(|gw, seq| {
             gw.pending_view_frame(&request_id, |v| {
@@ -422,6 +440,13 @@ impl<S: Store> Gateway<S> {
         self.state
             .delete_pending(&req.request_id, self.config.pending_ttl_ms);
         self.state.put_paired(node.clone());
+        self.audit(
+            Action::Approved,
+            Some(&req.request_id),
+            &node.node_id,
+            node.public_key.as_deref(),
+            node.meta.display_name.as_deref(),
+        );
         self.resolved
             .remember(&req.request_id, code.as_deref(), Decision::Approved);
         self.broadcast_resolved(req.request_id.as_str(), &req.node_id, Decision::Approved);
@@ -505,11 +530,18 @@ impl<S: Store> Gateway<S> {
     fn pair_remove(&mut self, id: &str, params: serde_json::Value) -> Reply {
         let p = Params::new("node.pair.remove", params, &["nodeId"], &self.config.limits)?;
         let node_id = NodeId(p.node_id("nodeId")?);
-        if self.state.delete_paired(&node_id).is_none() {
+        let Some(old) = self.state.delete_paired(&node_id) else {
             return Err(
                 ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
             );
-        }
+        };
+        self.audit(
+            Action::Removed,
+            None,
+            &node_id,
+            old.public_key.as_deref(),
+            old.meta.display_name.as_deref(),
+        );
         self.held.push(Held::Unmail(node_id.clone()));
         self.broadcast_resolved("", &node_id, Decision::Removed);
         Ok(ok_frame(id, &json!({ "nodeId": node_id })))
@@ -531,6 +563,13 @@ impl<S: Store> Gateway<S> {
         };
         node.meta.display_name = Some(name.clone());
         node.renamed_at_ms = Some(self.now);
+        self.audit(
+            Action::Renamed,
+            None,
+            &node_id,
+            node.public_key.as_deref(),
+            Some(&name),
+        );
         self.state.put_paired(node);
         Ok(ok_frame(
             id,

@@ -5,7 +5,8 @@
 //!
 //! A scenario is JSON: `{"description", "seed"?, "config"?, "steps": [...]}`; its result is
 //! `{description, transcript, store, storeCommits}` (`storeCommits`: successful store commits). Each
-//! step is one round: its inputs are fed, the gateway commits once, and every output is recorded. Steps:
+//! step is one round: its inputs are fed, the gateway commits once, the audit entries that commit made
+//! durable are recorded (`{"at", "audit"}`), then every output. Steps:
 //!
 //! - `{"advance": MS}` moves the clock and wakes the gateway (expiry, ticks, deadlines);
 //! - `{"open": NAME, "ip"?}` opens a connection;
@@ -160,9 +161,16 @@ impl Harness {
     }
 
     fn commit(&mut self) {
+        let audited = self.gateway.store().audit().len();
         if let Err(e) = self.gateway.commit() {
             self.transcript
                 .push(json!({ "at": self.at(), "commitFailed": e.to_string() }));
+        }
+        // The audit entries made durable with this round, before anything it reports goes out.
+        let at = self.at();
+        for e in &self.gateway.store().audit()[audited..] {
+            let entry = json!({ "at": at, "audit": e });
+            self.transcript.push(entry);
         }
         while let Some(out) = self.gateway.poll_output() {
             self.record(out);

@@ -1,6 +1,7 @@
 //! The pairing state in memory: pending requests and paired nodes, their indices, and the changes of the
 //! current round, staged for the store and undoable if the store fails.
 
+use crate::audit::{AuditEntry, Head};
 use crate::code::verification_code;
 use crate::ids::{NodeId, RequestId};
 use crate::record::{PairedNode, PendingRequest};
@@ -26,6 +27,9 @@ pub struct PairingState {
     node_made_per_ip: HashMap<String, usize>,
     changes: Vec<Change>,
     undo: Vec<Undo>,
+    audit: Vec<AuditEntry>,
+    audit_head: Head,
+    committed_audit_head: Head,
 }
 
 /// The verification code of a pending request: from its key, or from its id when an operator made it.
@@ -44,7 +48,11 @@ impl PairingState {
     /// Builds the state from a loaded snapshot. Returns the older duplicates when the snapshot has
     /// several pending requests for one node (possible in OpenClaw data); the caller resolves them.
     pub fn load(snapshot: Snapshot, ttl_ms: u64) -> (Self, Vec<PendingRequest>) {
-        let mut s = PairingState::default();
+        let mut s = PairingState {
+            audit_head: snapshot.audit_head.clone(),
+            committed_audit_head: snapshot.audit_head,
+            ..PairingState::default()
+        };
         for n in snapshot.paired {
             s.paired.insert(n.node_id.clone(), n);
         }
@@ -166,6 +174,17 @@ impl PairingState {
         self.changes.push(Change::DeletePending(id.clone()));
     }
 
+    /// Seals `entry` into the audit chain and stages it with this round's changes.
+    pub fn audit(&mut self, mut entry: AuditEntry) {
+        entry.seal(&mut self.audit_head);
+        self.audit.push(entry);
+    }
+
+    /// The end of the audit chain, including entries staged this round.
+    pub fn audit_head(&self) -> &Head {
+        &self.audit_head
+    }
+
     /// Whether this round changed anything.
     pub fn is_dirty(&self) -> bool {
         !self.changes.is_empty()
@@ -177,6 +196,7 @@ impl PairingState {
             changes: &self.changes,
             pending: &self.pending,
             paired: &self.paired,
+            audit: &self.audit,
         }
     }
 
@@ -184,6 +204,8 @@ impl PairingState {
     pub fn committed(&mut self) {
         self.changes.clear();
         self.undo.clear();
+        self.audit.clear();
+        self.committed_audit_head.clone_from(&self.audit_head);
     }
 
     /// The store failed: put everything back as it was before the round.
@@ -199,6 +221,8 @@ impl PairingState {
             }
         }
         self.changes.clear();
+        self.audit.clear();
+        self.audit_head.clone_from(&self.committed_audit_head);
     }
 
     /// A pending request by id.
@@ -313,6 +337,7 @@ mod tests {
         let snap = Snapshot {
             pending: vec![req("old", "n1", 1), req("new", "n1", 2)],
             paired: vec![],
+            audit_head: Head::default(),
         };
         let (s, dups) = PairingState::load(snap, 100);
         assert_eq!(s.pending_count(), 1);

@@ -5,6 +5,7 @@
 //! changes (a journal) or the complete state the batch also exposes (whole files), but it must make the
 //! batch durable atomically: after a crash, either all of it or none of it is visible.
 
+use crate::audit::{AuditEntry, Head};
 use crate::ids::{NodeId, RequestId};
 use crate::record::{PairedNode, PendingRequest};
 use std::collections::BTreeMap;
@@ -29,6 +30,8 @@ pub struct Snapshot {
     pub pending: Vec<PendingRequest>,
     /// Paired nodes.
     pub paired: Vec<PairedNode>,
+    /// The end of the audit chain, which the next entry continues.
+    pub audit_head: Head,
 }
 
 /// A group of changes to make durable together, with the complete state after them.
@@ -39,6 +42,8 @@ pub struct Batch<'a> {
     pub pending: &'a BTreeMap<RequestId, PendingRequest>,
     /// Every paired node after the changes.
     pub paired: &'a BTreeMap<NodeId, PairedNode>,
+    /// The audit entries of the decisions among the changes, sealed into the chain, in order.
+    pub audit: &'a [AuditEntry],
 }
 
 impl Change {
@@ -110,6 +115,8 @@ pub trait Store {
 pub struct MemoryStore {
     pending: BTreeMap<RequestId, PendingRequest>,
     paired: BTreeMap<NodeId, PairedNode>,
+    audit: Vec<AuditEntry>,
+    audit_head: Head,
     fail_commits: u32,
     commits: u64,
 }
@@ -129,7 +136,20 @@ impl MemoryStore {
         for n in snapshot.paired {
             s.paired.insert(n.node_id.clone(), n);
         }
+        s.audit_head = snapshot.audit_head;
         s
+    }
+
+    /// A store holding `snapshot` and the audit entries of `other` (a restart over the same disk).
+    pub fn restarted(other: &MemoryStore) -> Self {
+        let mut s = Self::with(other.snapshot());
+        s.audit = other.audit.clone();
+        s
+    }
+
+    /// Every audit entry committed, oldest first.
+    pub fn audit(&self) -> &[AuditEntry] {
+        &self.audit
     }
 
     /// Makes the next `n` commits fail.
@@ -147,6 +167,7 @@ impl MemoryStore {
         Snapshot {
             pending: self.pending.values().cloned().collect(),
             paired: self.paired.values().cloned().collect(),
+            audit_head: self.audit_head.clone(),
         }
     }
 }
@@ -163,6 +184,13 @@ impl Store for MemoryStore {
         }
         for change in batch.changes {
             change.apply(&mut self.pending, &mut self.paired);
+        }
+        if let Some(last) = batch.audit.last() {
+            self.audit_head = Head {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            };
+            self.audit.extend_from_slice(batch.audit);
         }
         self.commits += 1;
         Ok(())

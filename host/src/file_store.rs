@@ -259,6 +259,7 @@ impl Store for FileStore {
         Ok(Snapshot {
             pending: self.pending.values().cloned().collect(),
             paired: self.paired.values().cloned().collect(),
+            audit_head: Default::default(),
         })
     }
 

@@ -1,0 +1,567 @@
+//! The audit trail (SPEC §9): one entry per decision, hash-chained, made durable with the state change it
+//! records and never carrying a token.
+//!
+//! # The chain
+//!
+//! Every entry has `seq` (1, 2, 3, … with no gap, across rotated files), `prevHash` (the `hash` of the
+//! entry before it; [`GENESIS_HASH`] for the first) and `hash`:
+//!
+//! ```text
+//! hash = base64url_nopad( SHA-256( prevHash ‖ canonical_json(entry without "hash") ) )
+//! ```
+//!
+//! where `canonical_json` writes objects with their keys in byte order, no whitespace, strings escaped as
+//! `serde_json` escapes them and integers in decimal ([`canonical_json`]). Any change to a line — a field
+//! edited, added or removed — changes its hash; a deleted line breaks `seq` and the next `prevHash`.
+//! [`ChainCheck`] verifies a sequence of lines and names the first that breaks.
+//!
+//! The core stages entries with the round's changes ([`crate::Batch::audit`]); a store writes them in the
+//! same atomic commit, so an acknowledged decision always has its entry and a rolled-back one never does.
+
+use crate::ids::{ConnId, NodeId, RequestId};
+use crate::memory::Decision;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// The `prevHash` of the first entry: 32 zero bytes, base64url.
+pub const GENESIS_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// What was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// A new pending request was created (not a refresh of an existing one).
+    Requested,
+    /// A request was approved and a token issued.
+    Approved,
+    /// A request was rejected.
+    Rejected,
+    /// A request's time ran out.
+    Expired,
+    /// A request was replaced by a newer one bound to a different key.
+    Superseded,
+    /// A paired node was removed.
+    Removed,
+    /// A paired node was renamed by an operator.
+    Renamed,
+}
+
+impl Action {
+    /// Every action, for parsing and help texts.
+    pub const ALL: [Action; 7] = [
+        Action::Requested,
+        Action::Approved,
+        Action::Rejected,
+        Action::Expired,
+        Action::Superseded,
+        Action::Removed,
+        Action::Renamed,
+    ];
+
+    /// The lowercase name written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Requested => "requested",
+            Action::Approved => "approved",
+            Action::Rejected => "rejected",
+            Action::Expired => "expired",
+            Action::Superseded => "superseded",
+            Action::Removed => "removed",
+            Action::Renamed => "renamed",
+        }
+    }
+
+    /// The action named `s`.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl From<Decision> for Action {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Approved => Action::Approved,
+            Decision::Rejected => Action::Rejected,
+            Decision::Expired => Action::Expired,
+            Decision::Superseded => Action::Superseded,
+            Decision::Removed => Action::Removed,
+        }
+    }
+}
+
+/// Who made a decision: a connection, or the gateway itself (expiry, clean-up at load).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The gateway, written as the string `"gateway"`.
+    Gateway,
+    /// A connected client.
+    Conn {
+        /// `operator` or `node`.
+        role: &'static str,
+        /// The `client.id` it sent in `connect`.
+        client_id: String,
+        /// The gateway's id of the connection (restarts with the gateway).
+        conn_id: ConnId,
+        /// Its remote address.
+        remote_ip: String,
+    },
+}
+
+impl Serialize for Actor {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Actor::Gateway => s.serialize_str("gateway"),
+            Actor::Conn {
+                role,
+                client_id,
+                conn_id,
+                remote_ip,
+            } => {
+                // Keys in byte order: the canonical form.
+                let mut m = s.serialize_map(Some(4))?;
+                m.serialize_entry("clientId", client_id)?;
+                m.serialize_entry("connId", &conn_id.to_string())?;
+                m.serialize_entry("remoteIp", remote_ip)?;
+                m.serialize_entry("role", role)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// One line of `audit.jsonl`. Fields are declared in byte order of their JSON names, so serialising it
+/// gives the canonical form directly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// What was decided.
+    pub action: Action,
+    /// Who decided it.
+    pub actor: Actor,
+    /// The node's display name at the decision (requested, approved, renamed: the new name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The entry's hash (empty while it is being computed).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+    /// `SHA256:` and the unpadded base64 of the SHA-256 of the device's public key, when one is bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
+    /// The node.
+    pub node_id: NodeId,
+    /// The hash of the entry before.
+    pub prev_hash: String,
+    /// The request, when the decision is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<RequestId>,
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// When, in ms since the epoch.
+    pub ts: u64,
+}
+
+/// The end of the chain: the last entry's `seq` and `hash`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// `seq` of the last entry; 0 when there is none.
+    pub seq: u64,
+    /// `hash` of the last entry; [`GENESIS_HASH`] when there is none.
+    pub hash: String,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Head {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
+}
+
+/// The fingerprint of a device key given as unpadded base64url: `SHA256:` + unpadded base64 of its
+/// SHA-256, as `ssh-keygen -l` prints them. A key that does not decode is fingerprinted as text.
+pub fn key_fingerprint(public_key: &str) -> String {
+    let raw = URL_SAFE_NO_PAD
+        .decode(public_key)
+        .unwrap_or_else(|_| public_key.as_bytes().to_vec());
+    format!("SHA256:{}", STANDARD_NO_PAD.encode(Sha256::digest(raw)))
+}
+
+fn chain_hash(prev_hash: &str, canonical: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(canonical.as_bytes());
+    URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+impl AuditEntry {
+    /// Sets `seq`, `prevHash` and `hash` to follow `head`, and moves `head` to this entry.
+    pub fn seal(&mut self, head: &mut Head) {
+        self.seq = head.seq + 1;
+        self.prev_hash.clone_from(&head.hash);
+        self.hash.clear();
+        let canonical = serde_json::to_string(self).expect("an audit entry serialises");
+        self.hash = chain_hash(&self.prev_hash, &canonical);
+        head.seq = self.seq;
+        head.hash.clone_from(&self.hash);
+    }
+
+    /// The line written to the file, with its newline.
+    pub fn line(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("an audit entry serialises");
+        s.push('\n');
+        s
+    }
+}
+
+/// Writes `v` in canonical form: object keys in byte order, no whitespace.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// An entry as read back from a file: the fields a reader shows, and the parsed line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadEntry {
+    /// `seq`.
+    pub seq: u64,
+    /// `ts`.
+    pub ts: u64,
+    /// `action`.
+    pub action: String,
+    /// `nodeId`.
+    pub node_id: String,
+    /// `requestId`, if any.
+    pub request_id: Option<String>,
+    /// `displayName`, if any.
+    pub display_name: Option<String>,
+    /// `hash`.
+    pub hash: String,
+    /// `prevHash`.
+    pub prev_hash: String,
+    /// The whole line as JSON.
+    pub json: Value,
+}
+
+impl ReadEntry {
+    /// `actor`, shortly: `gateway`, or `role clientId@remoteIp`.
+    pub fn actor_text(&self) -> String {
+        match &self.json["actor"] {
+            Value::String(s) => s.clone(),
+            Value::Object(m) => {
+                let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("?");
+                format!("{} {}@{}", get("role"), get("clientId"), get("remoteIp"))
+            }
+            _ => "?".to_owned(),
+        }
+    }
+}
+
+/// Why a line does not continue the chain.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Broken {
+    /// Not a JSON object with the required fields.
+    #[error("not an audit entry: {0}")]
+    Malformed(String),
+    /// The line's content does not give its hash: it was changed.
+    #[error("seq {seq}: its hash does not match its content (the line was changed)")]
+    Tampered {
+        /// The line's `seq`.
+        seq: u64,
+    },
+    /// `seq` is not the one after the previous line's.
+    #[error("expected seq {expected} but found seq {found} ({})", missing_text(*expected, *found))]
+    Gap {
+        /// The `seq` that should come next.
+        expected: u64,
+        /// The `seq` found.
+        found: u64,
+    },
+    /// `prevHash` is not the previous line's `hash`.
+    #[error("seq {seq}: prevHash does not match the hash of the entry before it")]
+    Unlinked {
+        /// The line's `seq`.
+        seq: u64,
+    },
+}
+
+fn missing_text(expected: u64, found: u64) -> String {
+    if found > expected {
+        let n = found - expected;
+        if n == 1 {
+            format!("entry {expected} is missing")
+        } else {
+            format!("entries {expected}–{} are missing", found - 1)
+        }
+    } else {
+        "a line was repeated or moved".to_owned()
+    }
+}
+
+/// Parses one line and checks that its content gives its hash (without looking at the chain).
+pub fn read_line(line: &str) -> Result<ReadEntry, Broken> {
+    let mut json: Value =
+        serde_json::from_str(line).map_err(|e| Broken::Malformed(e.to_string()))?;
+    let obj = json
+        .as_object_mut()
+        .ok_or_else(|| Broken::Malformed("not a JSON object".into()))?;
+    let field = |name: &str| Broken::Malformed(format!("missing or invalid {name}"));
+    let seq = obj
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| field("seq"))?;
+    let ts = obj
+        .get("ts")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| field("ts"))?;
+    let text = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_owned);
+    let action = text("action").ok_or_else(|| field("action"))?;
+    let node_id = text("nodeId").ok_or_else(|| field("nodeId"))?;
+    let prev_hash = text("prevHash").ok_or_else(|| field("prevHash"))?;
+    let request_id = text("requestId");
+    let display_name = text("displayName");
+    let hash = match obj.remove("hash") {
+        Some(Value::String(h)) => h,
+        _ => return Err(field("hash")),
+    };
+    let canonical = canonical_json(&json);
+    if chain_hash(&prev_hash, &canonical) != hash {
+        return Err(Broken::Tampered { seq });
+    }
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("hash".into(), Value::String(hash.clone()));
+    }
+    Ok(ReadEntry {
+        seq,
+        ts,
+        action,
+        node_id,
+        request_id,
+        display_name,
+        hash,
+        prev_hash,
+        json,
+    })
+}
+
+/// Checks lines in order against the chain.
+#[derive(Clone, Debug, Default)]
+pub struct ChainCheck {
+    head: Option<Head>,
+    /// How many lines verified.
+    pub verified: u64,
+}
+
+impl ChainCheck {
+    /// A check that expects the chain to start at its genesis.
+    pub fn from_genesis() -> Self {
+        ChainCheck {
+            head: Some(Head::default()),
+            verified: 0,
+        }
+    }
+
+    /// A check that accepts whatever the first line links to (a chain whose older files were removed).
+    pub fn from_anywhere() -> Self {
+        ChainCheck::default()
+    }
+
+    /// The head after the lines checked so far.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// Checks the next line.
+    pub fn check(&mut self, line: &str) -> Result<ReadEntry, Broken> {
+        let e = read_line(line)?;
+        if let Some(head) = &self.head {
+            if e.seq != head.seq + 1 {
+                return Err(Broken::Gap {
+                    expected: head.seq + 1,
+                    found: e.seq,
+                });
+            }
+            if e.prev_hash != head.hash {
+                return Err(Broken::Unlinked { seq: e.seq });
+            }
+        }
+        self.head = Some(Head {
+            seq: e.seq,
+            hash: e.hash.clone(),
+        });
+        self.verified += 1;
+        Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(action: Action, actor: Actor) -> AuditEntry {
+        AuditEntry {
+            action,
+            actor,
+            display_name: Some("Kitchen \"iPad\" ü".into()),
+            hash: String::new(),
+            key_fingerprint: Some(key_fingerprint("AAAA")),
+            node_id: NodeId("n1".into()),
+            prev_hash: String::new(),
+            request_id: Some(RequestId("r1".into())),
+            seq: 0,
+            ts: 1_700_000_000_000,
+        }
+    }
+
+    fn op() -> Actor {
+        Actor::Conn {
+            role: "operator",
+            client_id: "cli".into(),
+            conn_id: ConnId(7),
+            remote_ip: "127.0.0.1".into(),
+        }
+    }
+
+    fn chain(n: usize) -> Vec<String> {
+        let mut head = Head::default();
+        (0..n)
+            .map(|i| {
+                let mut e = entry(
+                    Action::ALL[i % 7],
+                    if i % 2 == 0 { op() } else { Actor::Gateway },
+                );
+                e.seal(&mut head);
+                e.line().trim_end().to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_struct_serialises_in_canonical_form() {
+        let mut e = entry(Action::Approved, op());
+        e.seal(&mut Head::default());
+        let line = e.line();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(canonical_json(&v), line.trim_end());
+        let mut g = entry(Action::Expired, Actor::Gateway);
+        g.display_name = None;
+        g.key_fingerprint = None;
+        g.request_id = None;
+        g.seal(&mut Head::default());
+        let v: Value = serde_json::from_str(&g.line()).unwrap();
+        assert_eq!(canonical_json(&v), g.line().trim_end());
+    }
+
+    #[test]
+    fn a_sealed_chain_verifies_and_links() {
+        let lines = chain(20);
+        let mut check = ChainCheck::from_genesis();
+        for l in &lines {
+            check.check(l).unwrap();
+        }
+        assert_eq!(check.verified, 20);
+        assert_eq!(check.head().unwrap().seq, 20);
+        assert!(lines[0].contains(GENESIS_HASH));
+        assert!(!lines.iter().any(|l| l.contains("token")));
+    }
+
+    #[test]
+    fn a_changed_line_is_tampered() {
+        let mut lines = chain(5);
+        lines[2] = lines[2].replace("n1", "n2");
+        let mut check = ChainCheck::from_genesis();
+        check.check(&lines[0]).unwrap();
+        check.check(&lines[1]).unwrap();
+        assert_eq!(check.check(&lines[2]), Err(Broken::Tampered { seq: 3 }));
+        // An added field is a change too.
+        let added = lines[3].replacen('{', "{\"extra\":1,", 1);
+        assert_eq!(read_line(&added), Err(Broken::Tampered { seq: 4 }));
+        // Reordered keys are not.
+        let v: Value = serde_json::from_str(&lines[4]).unwrap();
+        let mut reordered = String::from("{");
+        let m = v.as_object().unwrap();
+        for (i, k) in m.keys().rev().enumerate() {
+            if i > 0 {
+                reordered.push(',');
+            }
+            reordered.push_str(&format!("{}:{}", Value::String(k.clone()), m[k]));
+        }
+        reordered.push('}');
+        assert_eq!(read_line(&reordered).unwrap().seq, 5);
+    }
+
+    #[test]
+    fn a_deleted_line_is_a_gap() {
+        let lines = chain(5);
+        let mut check = ChainCheck::from_genesis();
+        check.check(&lines[0]).unwrap();
+        let err = check.check(&lines[2]).unwrap_err();
+        assert_eq!(
+            err,
+            Broken::Gap {
+                expected: 2,
+                found: 3
+            }
+        );
+        assert!(err.to_string().contains("entry 2 is missing"));
+    }
+
+    #[test]
+    fn a_chain_can_be_checked_from_its_middle() {
+        let lines = chain(6);
+        let mut check = ChainCheck::from_anywhere();
+        for l in &lines[3..] {
+            check.check(l).unwrap();
+        }
+        let mut genesis = ChainCheck::from_genesis();
+        assert!(matches!(
+            genesis.check(&lines[3]),
+            Err(Broken::Gap { expected: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn fingerprints_look_like_ssh_ones() {
+        let fp = key_fingerprint("AAAA");
+        assert!(fp.starts_with("SHA256:"));
+        assert_eq!(fp.len(), 7 + 43);
+    }
+}

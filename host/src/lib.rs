@@ -10,6 +10,7 @@
 //! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
 //! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
 
+pub mod audit_log;
 pub mod driver;
 pub mod duration;
 pub mod file_store;

@@ -45,6 +45,7 @@ fn commit(store: &mut FileStore, mirror: &mut MemoryStore, changes: Vec<Change>)
         changes: &changes,
         pending: &pending,
         paired: &paired_map,
+        audit: &[],
     };
     mirror.commit(&batch).unwrap();
     store.commit(&batch).unwrap();

@@ -1,0 +1,225 @@
+//! The audit trail on disk: `<state>/nodes/audit.jsonl`, and the files it rotated into,
+//! `audit.1.jsonl`, `audit.2.jsonl`, … (oldest first). One entry a line; the hash chain of
+//! [`pairing_core::audit`] runs across the files in that order.
+//!
+//! The [`crate::FileStore`] writes it; this module finds, reads and verifies it, for the store at start
+//! and for `openclaw nodes audit`.
+
+use pairing_core::audit::{Broken, ChainCheck, Head, ReadEntry};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The file being appended to.
+pub const CURRENT: &str = "audit.jsonl";
+
+/// The current file is rotated when it reaches this size.
+pub const ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The number of a rotated file's name, `audit.<n>.jsonl`.
+pub fn rotated_number(name: &str) -> Option<u64> {
+    let n = name.strip_prefix("audit.")?.strip_suffix(".jsonl")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// The path of rotated file number `n`.
+pub fn rotated_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("audit.{n}.jsonl"))
+}
+
+/// Every audit file in `dir`, oldest first: the rotated ones by number, then the current one. A
+/// missing directory has none.
+pub fn files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut rotated = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if let Some(n) = entry.file_name().to_str().and_then(rotated_number) {
+            rotated.push((n, entry.path()));
+        }
+    }
+    rotated.sort();
+    let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    let current = dir.join(CURRENT);
+    if current.exists() {
+        out.push(current);
+    }
+    Ok(out)
+}
+
+/// One file's content split into lines.
+#[derive(Debug)]
+pub struct FileLines {
+    /// Complete lines (that ended with a newline), without it.
+    pub lines: Vec<String>,
+    /// Bytes after the last newline: a line cut short (a crash during an append, or being written).
+    pub torn: Option<Vec<u8>>,
+}
+
+/// Splits `bytes` into complete lines and a torn tail. Lines that are not UTF-8 are kept lossily (they
+/// will not verify).
+pub fn split_lines(bytes: &[u8]) -> FileLines {
+    let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let mut lines: Vec<String> = bytes[..end]
+        .split(|b| *b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    // `split` yields an empty piece after the final newline.
+    if end > 0 {
+        lines.pop();
+    }
+    let torn = (end < bytes.len()).then(|| bytes[end..].to_vec());
+    FileLines { lines, torn }
+}
+
+/// Reads a file's lines.
+pub fn read_lines(path: &Path) -> io::Result<FileLines> {
+    Ok(split_lines(&std::fs::read(path)?))
+}
+
+/// Where in the trail something is: a file and a 1-based line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, from 1.
+    pub line: usize,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} line {}", self.path.display(), self.line)
+    }
+}
+
+/// What verifying the whole trail found.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Files read, oldest first.
+    pub files: Vec<PathBuf>,
+    /// Entries that verified.
+    pub entries: u64,
+    /// The end of the verified chain.
+    pub head: Option<Head>,
+    /// The first line that breaks the chain, and why.
+    pub broken: Option<(Place, Broken)>,
+    /// A last line cut short (tolerated: a crash during an append, or an append in progress).
+    pub torn: Option<(Place, usize)>,
+}
+
+/// Verifies every file in `dir` as one chain from its genesis; stops at the first broken line.
+pub fn verify(dir: &Path) -> io::Result<Verified> {
+    let mut out = Verified {
+        files: files(dir)?,
+        ..Verified::default()
+    };
+    let mut check = ChainCheck::from_genesis();
+    let count = out.files.len();
+    for (i, path) in out.files.iter().enumerate() {
+        let FileLines { lines, torn } = read_lines(path)?;
+        for (n, line) in lines.iter().enumerate() {
+            if let Err(b) = check.check(line) {
+                out.broken = Some((
+                    Place {
+                        path: path.clone(),
+                        line: n + 1,
+                    },
+                    b,
+                ));
+                out.entries = check.verified;
+                out.head = check.head().cloned();
+                return Ok(out);
+            }
+        }
+        if let Some(t) = torn {
+            let place = Place {
+                path: path.clone(),
+                line: lines.len() + 1,
+            };
+            if i + 1 == count {
+                out.torn = Some((place, t.len()));
+            } else {
+                // Only the file being appended to can end mid-line.
+                out.broken = Some((place, Broken::Malformed("a line cut short".into())));
+                break;
+            }
+        }
+    }
+    out.entries = check.verified;
+    out.head = check.head().cloned();
+    Ok(out)
+}
+
+/// Every entry that parses, oldest first, with the lines that do not (for display; [`verify`] is the
+/// check).
+pub fn read_all(dir: &Path) -> io::Result<(Vec<ReadEntry>, Vec<(Place, Broken)>)> {
+    let mut entries = Vec::new();
+    let mut bad = Vec::new();
+    for path in files(dir)? {
+        let FileLines { lines, .. } = read_lines(&path)?;
+        for (n, line) in lines.iter().enumerate() {
+            match pairing_core::audit::read_line(line) {
+                Ok(e) => entries.push(e),
+                Err(b) => bad.push((
+                    Place {
+                        path: path.clone(),
+                        line: n + 1,
+                    },
+                    b,
+                )),
+            }
+        }
+    }
+    Ok((entries, bad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_names() {
+        assert_eq!(rotated_number("audit.1.jsonl"), Some(1));
+        assert_eq!(rotated_number("audit.12.jsonl"), Some(12));
+        assert_eq!(rotated_number("audit.jsonl"), None);
+        assert_eq!(rotated_number("audit.01.jsonl"), None);
+        assert_eq!(rotated_number("audit.x.jsonl"), None);
+    }
+
+    #[test]
+    fn lines_and_a_torn_tail() {
+        let l = split_lines(b"a\nb\nc");
+        assert_eq!(l.lines, ["a", "b"]);
+        assert_eq!(l.torn.as_deref(), Some(&b"c"[..]));
+        let l = split_lines(b"a\n");
+        assert_eq!(l.lines, ["a"]);
+        assert!(l.torn.is_none());
+        let l = split_lines(b"");
+        assert!(l.lines.is_empty() && l.torn.is_none());
+    }
+
+    #[test]
+    fn files_are_ordered_oldest_first() {
+        let d = tempfile::tempdir().unwrap();
+        for name in [
+            "audit.jsonl",
+            "audit.10.jsonl",
+            "audit.2.jsonl",
+            "other.jsonl",
+        ] {
+            std::fs::write(d.path().join(name), "").unwrap();
+        }
+        let names: Vec<String> = files(d.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["audit.2.jsonl", "audit.10.jsonl", "audit.jsonl"]);
+    }
+}

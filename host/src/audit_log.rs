@@ -70,10 +70,8 @@ pub fn split_lines(bytes: &[u8]) -> FileLines {
         .split(|b| *b == b'\n')
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect();
-    // `split` yields an empty piece after the final newline.
-    if end > 0 {
-        lines.pop();
-    }
+    // `split` yields an empty piece after the final newline (or for no bytes at all).
+    lines.pop();
     let torn = (end < bytes.len()).then(|| bytes[end..].to_vec());
     FileLines { lines, torn }
 }

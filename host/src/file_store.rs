@@ -12,13 +12,25 @@
 //! files already hold changes nothing. A torn last line (a crash during the append) was never
 //! acknowledged and is dropped; damage anywhere else is reported, never guessed around.
 //!
+//! # The audit trail
+//!
+//! A batch's audit entries ([`Batch::audit`]) travel in the same journal line as its changes, so they
+//! are durable exactly when the changes are. After the journal's fsync they are appended to
+//! `nodes/audit.jsonl` without an fsync of their own; a checkpoint fsyncs the audit file before it
+//! empties the journal. At load, entries the journal holds beyond the audit file's last entry are
+//! appended again — a crash between the two appends, or a line cut short in `audit.jsonl`, loses
+//! nothing. `audit.jsonl` is rotated into `audit.N.jsonl` when it reaches [`audit_log::ROTATE_BYTES`]; the
+//! chain continues in the new file.
+//!
 //! Checkpoints happen at load, at clean shutdown, and during commits at most once per
 //! [`FileStore::CHECKPOINT_INTERVAL`] (or when the journal passes [`FileStore::JOURNAL_LIMIT`]), so a
 //! commit costs one fsync however many nodes are paired; [`FileStore::checkpoint_due`] tells the shell
 //! when an idle store still owes one.
 
+use crate::audit_log;
 use crate::fsutil::{private_dir, sync_dir, write_atomic};
 use crate::paths::nodes_dir;
+use pairing_core::audit::{Head, canonical_json};
 use pairing_core::secret::sha256_hex;
 use pairing_core::store::{Batch, Change, Snapshot, Store, StoreError};
 use pairing_core::{NodeId, PairedNode, PendingRequest, RequestId};
@@ -38,6 +50,22 @@ pub struct FileStore {
     pending: BTreeMap<RequestId, PendingRequest>,
     paired: BTreeMap<NodeId, PairedNode>,
     last_checkpoint: Instant,
+    audit: AuditFile,
+}
+
+/// The audit file being appended to, and what is owed to it.
+struct AuditFile {
+    file: Option<File>,
+    bytes: u64,
+    /// Highest `N` of the rotated files `audit.N.jsonl`.
+    rotated: u64,
+    /// The last entry written, or owed.
+    head: Head,
+    /// Lines durable in the journal and not yet written to the file (a failed write is retried).
+    owed: Vec<u8>,
+    /// Written since the last fsync.
+    unsynced: bool,
+    rotate_bytes: u64,
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> StoreError {
@@ -89,7 +117,27 @@ impl FileStore {
             pending: BTreeMap::new(),
             paired: BTreeMap::new(),
             last_checkpoint: Instant::now(),
+            audit: AuditFile {
+                file: None,
+                bytes: 0,
+                rotated: 0,
+                head: Head::default(),
+                owed: Vec::new(),
+                unsynced: false,
+                rotate_bytes: audit_log::ROTATE_BYTES,
+            },
         }
+    }
+
+    /// Rotates the audit file at `bytes` instead of [`audit_log::ROTATE_BYTES`] (for tests).
+    pub fn with_audit_rotation(mut self, bytes: u64) -> Self {
+        self.audit.rotate_bytes = bytes.max(1);
+        self
+    }
+
+    /// `nodes/audit.jsonl`.
+    pub fn audit_path(&self) -> PathBuf {
+        self.dir.join(audit_log::CURRENT)
     }
 
     /// `nodes/pending.json`.
@@ -136,9 +184,12 @@ impl FileStore {
         for (i, line) in lines.iter().enumerate() {
             let last = i + 1 == lines.len();
             match parse_journal_line(line) {
-                Ok(changes) => {
+                Ok((changes, audit)) => {
                     for c in changes {
                         self.apply(&c);
+                    }
+                    for entry in audit {
+                        self.owe_replayed(&entry);
                     }
                 }
                 // A crash during the append: that batch was never acknowledged.
@@ -149,8 +200,139 @@ impl FileStore {
         Ok(())
     }
 
-    /// Rewrites both files from the current state and empties the journal.
+    /// Finds the end of the audit chain in the last audit file; drops a line cut short by a crash
+    /// (its entry is still in the journal, which is replayed next).
+    fn load_audit(&mut self) -> Result<(), StoreError> {
+        let files = audit_log::files(&self.dir).map_err(|e| io_err(&self.dir, "cannot list", e))?;
+        self.audit.rotated = files
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().and_then(audit_log::rotated_number))
+            .max()
+            .unwrap_or(0);
+        let current = self.audit_path();
+        // The newest file with an entry holds the head (the current file may be new and empty).
+        for path in files.iter().rev() {
+            let bytes = std::fs::read(path).map_err(|e| io_err(path, "cannot read", e))?;
+            let lines = audit_log::split_lines(&bytes);
+            if let Some(torn) = &lines.torn {
+                if *path != current {
+                    return Err(corrupt(path, "its last line is cut short"));
+                }
+                tracing::warn!(
+                    "{}: the last line ({} bytes) was cut short by a crash during an append; \
+                     it is dropped and its entry restored from the journal",
+                    path.display(),
+                    torn.len()
+                );
+                let keep = (bytes.len() - torn.len()) as u64;
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| io_err(path, "cannot open", e))?;
+                f.set_len(keep)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| io_err(path, "cannot truncate", e))?;
+            }
+            if path == &current {
+                self.audit.bytes = (bytes.len() - lines.torn.as_ref().map_or(0, Vec::len)) as u64;
+            }
+            if let Some(last) = lines.lines.iter().rev().find(|l| !l.trim().is_empty()) {
+                self.audit.head = head_of(last).ok_or_else(|| {
+                    corrupt(
+                        path,
+                        "its last line has no seq and hash to continue the audit chain from; \
+                         run `openclaw nodes audit --verify`",
+                    )
+                })?;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// An entry found in the journal at load: owed to the audit file unless it already holds it.
+    fn owe_replayed(&mut self, entry: &Value) {
+        let Some(seq) = entry["seq"].as_u64() else {
+            return;
+        };
+        if seq <= self.audit.head.seq {
+            return;
+        }
+        let mut line = canonical_json(entry);
+        line.push('\n');
+        self.audit.owed.extend_from_slice(line.as_bytes());
+        self.audit.head = Head {
+            seq,
+            hash: entry["hash"].as_str().unwrap_or_default().to_owned(),
+        };
+    }
+
+    /// Writes what is owed to the audit file (rotating it first when it is full). No fsync.
+    fn write_audit(&mut self) -> Result<(), StoreError> {
+        if self.audit.owed.is_empty() {
+            return Ok(());
+        }
+        if self.audit.bytes > 0
+            && self.audit.bytes + self.audit.owed.len() as u64 > self.audit.rotate_bytes
+        {
+            self.rotate_audit()?;
+        }
+        let path = self.audit_path();
+        let file = match &mut self.audit.file {
+            Some(f) => f,
+            None => {
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| io_err(&path, "cannot open", e))?;
+                self.audit.file.insert(f)
+            }
+        };
+        if let Err(e) = file.write_all(&self.audit.owed) {
+            // A partial write would leave a torn line in the middle of the file: cut it off, and
+            // reopen next time.
+            let _ = file.set_len(self.audit.bytes);
+            self.audit.file = None;
+            return Err(io_err(&path, "cannot append to", e));
+        }
+        self.audit.bytes += self.audit.owed.len() as u64;
+        self.audit.owed.clear();
+        self.audit.unsynced = true;
+        Ok(())
+    }
+
+    /// Moves `audit.jsonl` to the next `audit.N.jsonl`; the next write starts a new file.
+    fn rotate_audit(&mut self) -> Result<(), StoreError> {
+        self.sync_audit()?;
+        let from = self.audit_path();
+        let to = audit_log::rotated_path(&self.dir, self.audit.rotated + 1);
+        std::fs::rename(&from, &to).map_err(|e| io_err(&from, "cannot rotate", e))?;
+        sync_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot sync", e))?;
+        self.audit.rotated += 1;
+        self.audit.file = None;
+        self.audit.bytes = 0;
+        tracing::info!("audit trail rotated into {}", to.display());
+        Ok(())
+    }
+
+    fn sync_audit(&mut self) -> Result<(), StoreError> {
+        if self.audit.unsynced
+            && let Some(f) = &self.audit.file
+        {
+            f.sync_data()
+                .map_err(|e| io_err(&self.audit_path(), "cannot sync", e))?;
+        }
+        self.audit.unsynced = false;
+        Ok(())
+    }
+
+    /// Rewrites both files from the current state and empties the journal (after the audit file holds,
+    /// durably, every entry the journal carries).
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.write_audit()?;
+        self.sync_audit()?;
         let pending = serde_json::to_vec_pretty(&self.pending)
             .map_err(|e| StoreError::Io(format!("cannot serialise pending requests: {e}")))?;
         let paired = serde_json::to_vec_pretty(&self.paired)
@@ -190,29 +372,61 @@ impl FileStore {
                 self.journal.insert(j)
             }
         };
-        journal
-            .write_all(line)
-            .and_then(|()| journal.sync_data())
-            .map_err(|e| io_err(&jp, "cannot append to", e))?;
+        if let Err(e) = journal.write_all(line).and_then(|()| journal.sync_data()) {
+            // The batch is not acknowledged, so it must not come back at the next load, and a partial
+            // line must not sit before the next batch's: cut the journal back, reopen next time.
+            let _ = journal.set_len(self.journal_bytes);
+            self.journal = None;
+            return Err(io_err(&jp, "cannot append to", e));
+        }
         self.journal_bytes += line.len() as u64;
         Ok(())
     }
 }
 
-/// A journal line is `<hex sha256 of the JSON> <JSON array of changes>`.
-fn journal_line(changes: &[Change]) -> Vec<u8> {
-    let body = Value::Array(changes.iter().map(change_json).collect()).to_string();
+/// The `seq` and `hash` of an audit line, whether or not it verifies (verifying is `nodes audit
+/// --verify`'s job; the gateway keeps serving and continues the chain from what the line says).
+fn head_of(line: &str) -> Option<Head> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    Some(Head {
+        seq: v["seq"].as_u64()?,
+        hash: v["hash"].as_str()?.to_owned(),
+    })
+}
+
+/// A journal line is `<hex sha256 of the JSON> <JSON>`, the JSON being the array of changes, or
+/// `{"audit": [entries], "changes": [changes]}` when the batch has audit entries.
+fn journal_line(batch: &Batch<'_>) -> Vec<u8> {
+    let changes: Vec<Value> = batch.changes.iter().map(change_json).collect();
+    let body = if batch.audit.is_empty() {
+        Value::Array(changes).to_string()
+    } else {
+        json!({ "audit": batch.audit, "changes": changes }).to_string()
+    };
     format!("{} {body}\n", sha256_hex(body.as_bytes())).into_bytes()
 }
 
-fn parse_journal_line(line: &[u8]) -> Result<Vec<Change>, String> {
+type JournalEntry = (Vec<Change>, Vec<Value>);
+
+fn parse_journal_line(line: &[u8]) -> Result<JournalEntry, String> {
     let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
     let (sum, body) = text.split_once(' ').ok_or("no checksum")?;
     if sha256_hex(body.as_bytes()) != sum {
         return Err("checksum mismatch".into());
     }
-    let items: Vec<Value> = serde_json::from_str(body).map_err(|e| e.to_string())?;
-    items
+    let (items, audit): (Vec<Value>, Vec<Value>) =
+        match serde_json::from_str(body).map_err(|e| e.to_string())? {
+            Value::Array(items) => (items, Vec::new()),
+            Value::Object(mut m) => {
+                let take = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {
+                    Some(Value::Array(a)) => Ok(a),
+                    _ => Err(format!("no {k} array")),
+                };
+                (take(&mut m, "changes")?, take(&mut m, "audit")?)
+            }
+            _ => return Err("neither an array nor an object".into()),
+        };
+    let changes = items
         .into_iter()
         .map(|item| {
             let id = || item["id"].as_str().map(str::to_owned).ok_or("missing id");
@@ -231,7 +445,8 @@ fn parse_journal_line(line: &[u8]) -> Result<Vec<Change>, String> {
                 _ => return Err("unknown operation".to_owned()),
             })
         })
-        .collect()
+        .collect::<Result<Vec<Change>, String>>()?;
+    Ok((changes, audit))
 }
 
 impl Store for FileStore {
@@ -249,17 +464,18 @@ impl Store for FileStore {
             legacy |= was_legacy;
             self.paired.insert(node.node_id.clone(), node);
         }
+        self.load_audit()?;
         self.replay_journal()?;
         private_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
         let journal_exists = self.journal_path().exists();
-        if legacy || journal_exists || !pp.exists() || !np.exists() {
+        if legacy || journal_exists || !pp.exists() || !np.exists() || !self.audit.owed.is_empty() {
             // Legacy plaintext tokens are rewritten hashed now; a replayed journal is folded in.
             self.checkpoint()?;
         }
         Ok(Snapshot {
             pending: self.pending.values().cloned().collect(),
             paired: self.paired.values().cloned().collect(),
-            audit_head: Default::default(),
+            audit_head: self.audit.head.clone(),
         })
     }
 
@@ -267,9 +483,20 @@ impl Store for FileStore {
         if batch.changes.is_empty() {
             return Ok(());
         }
-        self.append(&journal_line(batch.changes))?;
+        self.append(&journal_line(batch))?;
         for c in batch.changes {
             self.apply(c);
+        }
+        for entry in batch.audit {
+            self.audit.owed.extend_from_slice(entry.line().as_bytes());
+            self.audit.head = Head {
+                seq: entry.seq,
+                hash: entry.hash.clone(),
+            };
+        }
+        // Durable already (in the journal); a failed write is retried at the next commit or checkpoint.
+        if let Err(e) = self.write_audit() {
+            tracing::warn!("audit trail not written yet, the journal keeps it: {e}");
         }
         if self.last_checkpoint.elapsed() >= Self::CHECKPOINT_INTERVAL
             || self.journal_bytes >= Self::JOURNAL_LIMIT

@@ -159,7 +159,13 @@ fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
     let jp = s.journal_path();
     drop(s);
     let good = std::fs::read(&jp).unwrap();
-    let torn = journal_line(&[Change::PutPending(pending("r2", "n2"))]);
+    let (pending_map, paired_map) = (BTreeMap::new(), BTreeMap::new());
+    let torn = journal_line(&Batch {
+        changes: &[Change::PutPending(pending("r2", "n2"))],
+        pending: &pending_map,
+        paired: &paired_map,
+        audit: &[],
+    });
     let mut with_torn = good.clone();
     with_torn.extend_from_slice(&torn[..torn.len() / 2]);
     std::fs::write(&jp, &with_torn).unwrap();
@@ -171,4 +177,154 @@ fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
     std::fs::write(&jp, &damaged).unwrap();
     let e = FileStore::new(d.path()).load().unwrap_err().to_string();
     assert!(e.contains("journal.jsonl") && e.contains("line 1"), "{e}");
+}
+
+mod audit {
+    use super::*;
+    use crate::audit_log;
+    use pairing_core::audit::{Action, Actor, AuditEntry, Broken, Head};
+
+    fn entry(head: &mut Head, node: &str) -> AuditEntry {
+        let mut e = AuditEntry {
+            action: Action::Requested,
+            actor: Actor::Gateway,
+            display_name: Some(format!("node {node}")),
+            hash: String::new(),
+            key_fingerprint: None,
+            node_id: NodeId(node.into()),
+            prev_hash: String::new(),
+            request_id: Some(RequestId(format!("r-{node}"))),
+            seq: 0,
+            ts: 1_000,
+        };
+        e.seal(head);
+        e
+    }
+
+    /// Commits one pending request per node, each with its audit entry, one batch per node.
+    fn commit_audited(store: &mut FileStore, head: &mut Head, nodes: std::ops::Range<u32>) {
+        let empty_pending = BTreeMap::new();
+        let empty_paired = BTreeMap::new();
+        for i in nodes {
+            let node = format!("n{i}");
+            let changes = vec![Change::PutPending(pending(&format!("r-{node}"), &node))];
+            let audit = vec![entry(head, &node)];
+            store
+                .commit(&Batch {
+                    changes: &changes,
+                    pending: &empty_pending,
+                    paired: &empty_paired,
+                    audit: &audit,
+                })
+                .unwrap();
+        }
+    }
+
+    fn verified(dir: &Path) -> audit_log::Verified {
+        audit_log::verify(&dir.join("nodes")).unwrap()
+    }
+
+    #[test]
+    fn entries_reach_the_file_and_the_chain_continues_after_a_restart() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = FileStore::new(d.path());
+        let mut head = s.load().unwrap().audit_head;
+        assert_eq!(head, Head::default());
+        commit_audited(&mut s, &mut head, 0..3);
+        let v = verified(d.path());
+        assert_eq!((v.entries, &v.broken, &v.torn), (3, &None, &None));
+        drop(s);
+        let mut s = FileStore::new(d.path());
+        assert_eq!(s.load().unwrap().audit_head, head);
+        commit_audited(&mut s, &mut head, 3..5);
+        assert_eq!(verified(d.path()).entries, 5);
+        let text = std::fs::read_to_string(d.path().join("nodes/audit.jsonl")).unwrap();
+        assert!(!text.contains("token"));
+        let mode = std::fs::metadata(d.path().join("nodes/audit.jsonl"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn entries_lost_from_the_file_or_cut_short_are_restored_from_the_journal() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = FileStore::new(d.path());
+        let mut head = s.load().unwrap().audit_head;
+        commit_audited(&mut s, &mut head, 0..4);
+        drop(s); // a crash: no checkpoint, the journal holds all four batches
+        let path = d.path().join("nodes/audit.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // The last two entries never reached the file, and the one before was cut short.
+        let torn = format!("{}\n{}", lines[0], &lines[1][..20]);
+        std::fs::write(&path, torn).unwrap();
+        let mut s = FileStore::new(d.path());
+        assert_eq!(s.load().unwrap().audit_head, head);
+        let v = verified(d.path());
+        assert_eq!((v.entries, &v.broken, &v.torn), (4, &None, &None));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        // The load checkpointed: the journal is empty and the trail is whole.
+        assert_eq!(
+            std::fs::metadata(d.path().join("nodes/journal.jsonl"))
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn the_file_rotates_and_the_chain_runs_across_files() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = FileStore::new(d.path()).with_audit_rotation(1_000);
+        let mut head = s.load().unwrap().audit_head;
+        commit_audited(&mut s, &mut head, 0..12);
+        let files = audit_log::files(&d.path().join("nodes")).unwrap();
+        assert!(files.len() >= 3, "{files:?}");
+        for f in &files {
+            assert!(std::fs::metadata(f).unwrap().len() <= 1_000);
+        }
+        let v = verified(d.path());
+        assert_eq!((v.entries, &v.broken), (12, &None));
+        // A restart finds the head in the newest file and keeps numbering rotations.
+        drop(s);
+        let mut s = FileStore::new(d.path()).with_audit_rotation(1_000);
+        assert_eq!(s.load().unwrap().audit_head, head);
+        commit_audited(&mut s, &mut head, 12..20);
+        let v = verified(d.path());
+        assert_eq!((v.entries, &v.broken), (20, &None));
+        assert!(audit_log::files(&d.path().join("nodes")).unwrap().len() > files.len());
+    }
+
+    #[test]
+    fn a_tampered_trail_does_not_stop_the_gateway_but_fails_verification() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = FileStore::new(d.path());
+        let mut head = s.load().unwrap().audit_head;
+        commit_audited(&mut s, &mut head, 0..3);
+        s.checkpoint().unwrap();
+        drop(s);
+        let path = d.path().join("nodes/audit.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("node n1", "node evil")).unwrap();
+        let mut s = FileStore::new(d.path());
+        assert_eq!(s.load().unwrap().audit_head, head);
+        let v = verified(d.path());
+        let (place, why) = v.broken.unwrap();
+        assert_eq!(place.line, 2);
+        assert_eq!(why, Broken::Tampered { seq: 2 });
+        // Deleting a line is a gap at the line after it.
+        let lines: Vec<&str> = text.lines().collect();
+        std::fs::write(&path, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
+        let (place, why) = verified(d.path()).broken.unwrap();
+        assert_eq!(place.line, 2);
+        assert!(matches!(
+            why,
+            Broken::Gap {
+                expected: 2,
+                found: 3
+            }
+        ));
+    }
 }

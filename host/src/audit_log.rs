@@ -154,9 +154,12 @@ pub fn verify(dir: &Path) -> io::Result<Verified> {
     Ok(out)
 }
 
+/// A line that could not be read as an entry, and why.
+pub type Unreadable = (Place, Broken);
+
 /// Every entry that parses, oldest first, with the lines that do not (for display; [`verify`] is the
 /// check).
-pub fn read_all(dir: &Path) -> io::Result<(Vec<ReadEntry>, Vec<(Place, Broken)>)> {
+pub fn read_all(dir: &Path) -> io::Result<(Vec<ReadEntry>, Vec<Unreadable>)> {
     let mut entries = Vec::new();
     let mut bad = Vec::new();
     for path in files(dir)? {

@@ -1,7 +1,8 @@
 //! Crash safety of the real binary: start `openclaw gateway`, drive bursts of approvals on 8
 //! connections, SIGKILL it at an instant that varies by round, restart, and check that the state loads
 //! and every approval that was acknowledged still verifies. `CRASH_ROUNDS=N` sets the number of kills
-//! (default 100).
+//! (default 100). At the end the audit trail must verify as one chain and hold exactly one `approved`
+//! entry for every acknowledged approval.
 
 use pairing_tests::client::Client;
 use pairing_tests::process::GatewayProcess;
@@ -77,6 +78,7 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
     let state = root.path().join("gw");
     let rt = tokio::runtime::Runtime::new()?;
     let mut previous: Vec<(String, String)> = Vec::new();
+    let mut every_acked: Vec<String> = Vec::new();
     let mut total = 0usize;
     for round in 0..rounds {
         // Each kill strands up to 8 unapproved requests; a short TTL keeps them from piling up to the
@@ -110,10 +112,32 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
             previous.len()
         );
         total += previous.len();
+        every_acked.extend(previous.iter().map(|(node, _)| node.clone()));
     }
     let gw = GatewayProcess::start(&state, &[])?;
     rt.block_on(all_verify(&gw.url, &gw.token(), &previous, "the last kill"))?;
     assert!(gw.stop()?.success());
-    eprintln!("{rounds} SIGKILLs, {total} acknowledged approvals, none lost");
+    let nodes = state.join("nodes");
+    let v = pairing_host::audit_log::verify(&nodes)?;
+    anyhow::ensure!(
+        v.broken.is_none() && v.torn.is_none(),
+        "audit trail after {rounds} kills: {:?} {:?}",
+        v.broken,
+        v.torn
+    );
+    let (entries, unreadable) = pairing_host::audit_log::read_all(&nodes)?;
+    anyhow::ensure!(unreadable.is_empty(), "unreadable audit lines");
+    let mut approved: std::collections::HashMap<&str, usize> = Default::default();
+    for e in entries.iter().filter(|e| e.action == "approved") {
+        *approved.entry(e.node_id.as_str()).or_default() += 1;
+    }
+    for node in &every_acked {
+        let n = approved.get(node.as_str()).copied().unwrap_or(0);
+        anyhow::ensure!(n == 1, "acknowledged approval of {node} has {n} audit entries");
+    }
+    eprintln!(
+        "{rounds} SIGKILLs, {total} acknowledged approvals, none lost; audit trail of {} entries verifies",
+        v.entries
+    );
     Ok(())
 }

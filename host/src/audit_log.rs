@@ -76,6 +76,67 @@ pub fn split_lines(bytes: &[u8]) -> FileLines {
     FileLines { lines, torn }
 }
 
+/// The end of a file: its length, the length of a torn tail, and its last non-blank complete line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tail {
+    /// The file's length.
+    pub len: u64,
+    /// Bytes after the last newline.
+    pub torn: u64,
+    /// The last complete line that is not blank, without its newline.
+    pub last: Option<String>,
+}
+
+/// Reads only as much of the end of `path` as it takes to find its [`Tail`] (a full audit file is
+/// 10 MiB; the gateway's start must not read it all).
+pub fn tail(path: &Path) -> io::Result<Tail> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut window: u64 = 64 * 1024;
+    loop {
+        let start = len.saturating_sub(window);
+        f.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start) as usize);
+        (&mut f).take(len - start).read_to_end(&mut buf)?;
+        let whole = start == 0;
+        let Some(nl) = buf.iter().rposition(|b| *b == b'\n') else {
+            if whole {
+                return Ok(Tail {
+                    len,
+                    torn: len,
+                    last: None,
+                });
+            }
+            window = window.saturating_mul(4);
+            continue;
+        };
+        let torn = (buf.len() - nl - 1) as u64;
+        let mut end = nl;
+        loop {
+            let begin = buf[..end].iter().rposition(|b| *b == b'\n').map(|i| i + 1);
+            if begin.is_none() && !whole {
+                break; // the line may start before the window
+            }
+            let begin = begin.unwrap_or(0);
+            let line = &buf[begin..end];
+            if !line.trim_ascii().is_empty() {
+                let last = Some(String::from_utf8_lossy(line).into_owned());
+                return Ok(Tail { len, torn, last });
+            }
+            if begin == 0 {
+                return Ok(Tail {
+                    len,
+                    torn,
+                    last: None,
+                });
+            }
+            end = begin - 1;
+        }
+        window = window.saturating_mul(4);
+    }
+}
+
 /// Reads a file's lines.
 pub fn read_lines(path: &Path) -> io::Result<FileLines> {
     Ok(split_lines(&std::fs::read(path)?))
@@ -203,6 +264,30 @@ mod tests {
         assert!(l.torn.is_none());
         let l = split_lines(b"");
         assert!(l.lines.is_empty() && l.torn.is_none());
+    }
+
+    #[test]
+    fn the_tail_is_found_without_reading_the_whole_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a");
+        let t = |content: &[u8]| {
+            std::fs::write(&p, content).unwrap();
+            let t = tail(&p).unwrap();
+            (t.torn, t.last)
+        };
+        assert_eq!(t(b""), (0, None));
+        assert_eq!(t(b"abc"), (3, None));
+        assert_eq!(t(b"a\nb\n"), (0, Some("b".into())));
+        assert_eq!(t(b"a\nb\n\n  \ncut"), (3, Some("b".into())));
+        // A last line longer than the first window, and many lines before it.
+        let long = "x".repeat(300_000);
+        let mut big = "y\n".repeat(100_000);
+        big.push_str(&long);
+        big.push_str("\nto");
+        assert_eq!(t(big.as_bytes()), (2, Some(long.clone())));
+        big.truncate(big.len() - 3);
+        big.push('\n');
+        assert_eq!(t(big.as_bytes()), (0, Some(long)));
     }
 
     #[test]

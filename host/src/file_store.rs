@@ -212,9 +212,8 @@ impl FileStore {
         let current = self.audit_path();
         // The newest file with an entry holds the head (the current file may be new and empty).
         for path in files.iter().rev() {
-            let bytes = std::fs::read(path).map_err(|e| io_err(path, "cannot read", e))?;
-            let lines = audit_log::split_lines(&bytes);
-            if let Some(torn) = &lines.torn {
+            let tail = audit_log::tail(path).map_err(|e| io_err(path, "cannot read", e))?;
+            if tail.torn > 0 {
                 if *path != current {
                     return Err(corrupt(path, "its last line is cut short"));
                 }
@@ -222,22 +221,21 @@ impl FileStore {
                     "{}: the last line ({} bytes) was cut short by a crash during an append; \
                      it is dropped and its entry restored from the journal",
                     path.display(),
-                    torn.len()
+                    tail.torn
                 );
-                let keep = (bytes.len() - torn.len()) as u64;
                 let f = OpenOptions::new()
                     .write(true)
                     .open(path)
                     .map_err(|e| io_err(path, "cannot open", e))?;
-                f.set_len(keep)
+                f.set_len(tail.len - tail.torn)
                     .and_then(|()| f.sync_all())
                     .map_err(|e| io_err(path, "cannot truncate", e))?;
             }
             if path == &current {
-                self.audit.bytes = (bytes.len() - lines.torn.as_ref().map_or(0, Vec::len)) as u64;
+                self.audit.bytes = tail.len - tail.torn;
             }
-            if let Some(last) = lines.lines.iter().rev().find(|l| !l.trim().is_empty()) {
-                self.audit.head = head_of(last).ok_or_else(|| {
+            if let Some(last) = tail.last {
+                self.audit.head = head_of(&last).ok_or_else(|| {
                     corrupt(
                         path,
                         "its last line has no seq and hash to continue the audit chain from; \

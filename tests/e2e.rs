@@ -141,9 +141,74 @@ fn a_person_pairs_a_headless_node_from_two_terminals() -> anyhow::Result<()> {
         );
     }
     assert_eq!(mode(&gw_state.join("nodes")), 0o700);
-    for f in ["nodes/pending.json", "nodes/paired.json", "openclaw.json"] {
+    for f in [
+        "nodes/pending.json",
+        "nodes/paired.json",
+        "nodes/audit.jsonl",
+        "openclaw.json",
+    ] {
         assert_eq!(mode(&gw_state.join(f)), 0o600, "{f}");
     }
+
+    // Every decision is in the audit trail, by whom, and the chain verifies across the restart.
+    let nodes = gw_state.join("nodes");
+    let v = pairing_host::audit_log::verify(&nodes)?;
+    assert_eq!((v.entries, &v.broken, &v.torn), (5, &None, &None));
+    let (entries, _) = pairing_host::audit_log::read_all(&nodes)?;
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["requested", "approved", "requested", "approved", "removed"]
+    );
+    let requested = &entries[0].json;
+    assert_eq!(requested["actor"]["role"], "node");
+    assert_eq!(requested["displayName"], "headless box");
+    assert!(
+        requested["keyFingerprint"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("SHA256:"))
+    );
+    assert_eq!(entries[1].json["actor"]["role"], "operator");
+    assert_eq!(entries[3].request_id.as_deref(), Some(rid.as_str()));
+    assert!(entries.iter().all(|e| e.node_id == node_id));
+    Ok(())
+}
+
+#[test]
+fn an_audit_line_cut_short_is_reported_and_kept_aside() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    let gw = GatewayProcess::start(&state, &[])?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
+        for node in ["a", "b"] {
+            op.call("node.pair.request", json!({"nodeId": node}))
+                .await?;
+        }
+        anyhow::Ok(())
+    })?;
+    // A clean stop empties the journal; then the last line is cut in half. (When a crash cuts it, the
+    // journal still holds the entry and the store restores it: host/src/file_store/tests.rs.)
+    assert!(gw.stop()?.success());
+    let path = state.join("nodes/audit.jsonl");
+    let whole = std::fs::read_to_string(&path)?;
+    let last = whole.lines().last().unwrap_or_default();
+    let cut = whole.len() - last.len() / 2 - 1;
+    std::fs::write(&path, &whole[..cut])?;
+    let gw = GatewayProcess::start(&state, &[])?;
+    let log = gw.log.clone();
+    assert!(gw.stop()?.success());
+    let log = std::fs::read_to_string(log)?;
+    assert!(log.contains("was cut short"), "{log}");
+    assert!(log.contains("the cut line is kept in audit.torn"), "{log}");
+    let kept = std::fs::read_to_string(state.join("nodes/audit.torn"))?;
+    assert_eq!(
+        kept,
+        format!("{}\n", &whole[whole.len() - last.len() - 1..cut])
+    );
+    let v = pairing_host::audit_log::verify(&state.join("nodes"))?;
+    assert_eq!((v.entries, &v.broken, &v.torn), (1, &None, &None));
     Ok(())
 }
 

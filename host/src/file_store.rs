@@ -65,6 +65,8 @@ struct AuditFile {
     owed: Vec<u8>,
     /// Written since the last fsync.
     unsynced: bool,
+    /// Bytes of a cut-short last line found at load.
+    torn_at_load: Option<usize>,
     rotate_bytes: u64,
 }
 
@@ -124,6 +126,7 @@ impl FileStore {
                 head: Head::default(),
                 owed: Vec::new(),
                 unsynced: false,
+                torn_at_load: None,
                 rotate_bytes: audit_log::ROTATE_BYTES,
             },
         }
@@ -217,19 +220,7 @@ impl FileStore {
                 if *path != current {
                     return Err(corrupt(path, "its last line is cut short"));
                 }
-                tracing::warn!(
-                    "{}: the last line ({} bytes) was cut short by a crash during an append; \
-                     it is dropped and its entry restored from the journal",
-                    path.display(),
-                    tail.torn
-                );
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| io_err(path, "cannot open", e))?;
-                f.set_len(tail.len - tail.torn)
-                    .and_then(|()| f.sync_all())
-                    .map_err(|e| io_err(path, "cannot truncate", e))?;
+                self.keep_torn_audit_line(path, tail.len - tail.torn)?;
             }
             if path == &current {
                 self.audit.bytes = tail.len - tail.torn;
@@ -245,6 +236,35 @@ impl FileStore {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Moves the cut-short last line of `path` (from byte `keep` on) to `nodes/audit.torn`, so the
+    /// file ends with a whole line again and nothing is silently dropped.
+    fn keep_torn_audit_line(&mut self, path: &Path, keep: u64) -> Result<(), StoreError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| io_err(path, "cannot open", e))?;
+        let mut fragment = Vec::new();
+        f.seek(SeekFrom::Start(keep))
+            .and_then(|_| f.read_to_end(&mut fragment))
+            .map_err(|e| io_err(path, "cannot read", e))?;
+        fragment.push(b'\n');
+        let torn_path = self.dir.join("audit.torn");
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&torn_path)
+            .and_then(|mut t| t.write_all(&fragment).and_then(|()| t.sync_all()))
+            .map_err(|e| io_err(&torn_path, "cannot write", e))?;
+        f.set_len(keep)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| io_err(path, "cannot truncate", e))?;
+        self.audit.torn_at_load = Some(fragment.len() - 1);
         Ok(())
     }
 
@@ -463,7 +483,25 @@ impl Store for FileStore {
             self.paired.insert(node.node_id.clone(), node);
         }
         self.load_audit()?;
+        let audited = self.audit.head.seq;
         self.replay_journal()?;
+        if let Some(bytes) = self.audit.torn_at_load {
+            let restored = self.audit.head.seq - audited;
+            if restored > 0 {
+                tracing::warn!(
+                    "{}: its last line ({bytes} bytes) was cut short by a crash during an append; \
+                     {restored} entries after the last whole line were restored from the journal \
+                     (the cut line is kept in audit.torn)",
+                    self.audit_path().display()
+                );
+            } else {
+                tracing::warn!(
+                    "{}: its last line ({bytes} bytes) was cut short, and the journal does not hold \
+                     its entry: that entry is lost; the cut line is kept in audit.torn",
+                    self.audit_path().display()
+                );
+            }
+        }
         private_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
         let journal_exists = self.journal_path().exists();
         if legacy || journal_exists || !pp.exists() || !np.exists() || !self.audit.owed.is_empty() {

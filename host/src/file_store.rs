@@ -19,7 +19,8 @@
 //! `nodes/audit.jsonl` without an fsync of their own; a checkpoint fsyncs the audit file before it
 //! empties the journal. At load, entries the journal holds beyond the audit file's last entry are
 //! appended again — a crash between the two appends, or a line cut short in `audit.jsonl`, loses
-//! nothing. `audit.jsonl` is rotated into `audit.N.jsonl` when it reaches [`audit_log::ROTATE_BYTES`]; the
+//! nothing. A cut-short last line is moved to `nodes/audit.torn` (never silently dropped) and the log
+//! says whether the journal restored its entry. `audit.jsonl` is rotated into `audit.N.jsonl` when it reaches [`audit_log::ROTATE_BYTES`]; the
 //! chain continues in the new file.
 //!
 //! Checkpoints happen at load, at clean shutdown, and during commits at most once per

@@ -12,6 +12,8 @@ mod e2e;
 mod cli_smoke;
 // Snapshots of the CLI's human and --json output against a real gateway.
 mod cli_output;
+// `openclaw nodes audit [--verify]` on a real gateway's trail and on hand-made broken ones.
+mod cli_audit;
 // Operator ergonomics: completions, approve with no argument, watch output.
 mod cli_ergonomics;
 // Seeded workloads with faults and crashes, invariants after every step.

@@ -29,6 +29,7 @@ const TOP_HELP: &str = concat!(
     "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
     "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
     "  openclaw doctor                        # why is this node not paired, and what next\n",
+    "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
     "Exit codes:\n",
     "  0  success (node pair: approved)\n",
@@ -133,7 +134,7 @@ mod tests {
         let Command::Nodes(opt) = cli.command else {
             panic!("nodes")
         };
-        let conn = opt.conn();
+        let conn = opt.conn().expect("pending has connection flags");
         assert!(conn.json);
         assert_eq!(conn.timeout, 2000);
         assert_eq!(conn.url.as_deref(), Some("ws://127.0.0.1:1/"));

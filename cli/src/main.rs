@@ -7,6 +7,7 @@
 //! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
 //! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
 //! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator;
+//! - [`audit`] and [`audit_verify`]: `openclaw nodes audit [--verify]`, the audit trail from local files;
 //! - [`doctor`]: `openclaw doctor`, why a node is not paired and what to type next;
 //! - [`completions`]: `openclaw completions bash|zsh|fish`, the shell completion scripts.
 //!
@@ -15,6 +16,8 @@
 //! [`tls`] (trust for `wss://`), [`resolve`] (`--node` queries), [`render`] (tables and relative ages), [`exit`] (exit codes).
 
 mod args;
+mod audit;
+mod audit_verify;
 mod client;
 mod completions;
 mod decide;

@@ -1,5 +1,5 @@
 //! `openclaw nodes …`: the operator's commands — list, inspect, rename and remove nodes. Approve and
-//! reject live in [`crate::decide`], `watch` in [`crate::watch`].
+//! reject live in [`crate::decide`], `watch` in [`crate::watch`], `audit` in [`crate::audit`].
 
 use crate::args::ConnArgs;
 use crate::client::{Client, Role};
@@ -85,6 +85,9 @@ pub enum NodesCommand {
             openclaw nodes watch --auto-approve-silent --ssh gateway.local"
     )]
     Watch(crate::watch::Opt),
+    /// Show the audit trail of pairing decisions from this machine's files, or verify its hash chain.
+    #[command(long_about = crate::audit::LONG_ABOUT, after_help = crate::audit::AFTER_HELP)]
+    Audit(crate::audit::Opt),
 }
 
 /// Only the connection flags.
@@ -121,16 +124,17 @@ pub struct RenameOpt {
 }
 
 impl Opt {
-    /// The connection flags of whichever subcommand was chosen.
+    /// The connection flags of whichever subcommand was chosen (`audit` reads files and has none).
     #[cfg(test)]
-    pub fn conn(&self) -> &ConnArgs {
-        match &self.command {
+    pub fn conn(&self) -> Option<&ConnArgs> {
+        Some(match &self.command {
             NodesCommand::Pending(o) | NodesCommand::Status(o) | NodesCommand::List(o) => &o.conn,
             NodesCommand::Approve(o) | NodesCommand::Reject(o) => &o.conn,
             NodesCommand::Describe(o) | NodesCommand::Remove(o) => &o.conn,
             NodesCommand::Rename(o) => &o.conn,
             NodesCommand::Watch(o) => &o.conn,
-        }
+            NodesCommand::Audit(_) => return None,
+        })
     }
 }
 
@@ -153,6 +157,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodesCommand::Rename(_) => "rename",
         NodesCommand::Remove(_) => "remove",
         NodesCommand::Watch(_) => "watch",
+        NodesCommand::Audit(_) => "audit",
     };
     let result = match opt.command {
         NodesCommand::Pending(o) => pending(&o.conn).await,
@@ -164,6 +169,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodesCommand::Rename(o) => rename(&o).await,
         NodesCommand::Remove(o) => remove(&o).await,
         NodesCommand::Watch(o) => crate::watch::run(o).await,
+        NodesCommand::Audit(o) => crate::audit::run(&o),
     };
     result.with_context(|| format!("nodes {label} failed"))
 }

@@ -117,8 +117,11 @@ fn is_legacy(c: &Candidate) -> bool {
         .is_some_and(|id| id.starts_with("clawdbot-") || id.starts_with("moldbot-"))
 }
 
-/// Resolves `query` to exactly one candidate, or explains why it cannot.
-pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&'a Candidate> {
+/// The candidates `query` matches best (one or more, before any tie-break), or why there are none.
+pub fn best_matches<'a>(
+    query: &str,
+    candidates: &'a [Candidate],
+) -> anyhow::Result<Vec<&'a Candidate>> {
     let q = query.trim();
     if q.is_empty() {
         bail!("node required");
@@ -150,10 +153,25 @@ pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&
         };
         bail!("unknown node: {q} (known: {known})");
     }
-    let top: Vec<&Candidate> = candidates
+    Ok(candidates
         .iter()
         .filter(|c| match_score(c, q) == best)
-        .collect();
+        .collect())
+}
+
+/// The error for a query that matches several nodes, listing them.
+pub fn ambiguous(query: &str, matches: &[&Candidate]) -> anyhow::Error {
+    let labels: Vec<String> = matches.iter().map(|c| c.label()).collect();
+    anyhow::anyhow!(
+        "ambiguous node: {} (matches: {})",
+        query.trim(),
+        labels.join(", ")
+    )
+}
+
+/// Resolves `query` to exactly one candidate, or explains why it cannot.
+pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&'a Candidate> {
+    let top = best_matches(query, candidates)?;
     let best_tie = top.iter().map(|c| tie_score(c)).max().unwrap_or(0);
     let tied: Vec<&Candidate> = top
         .into_iter()
@@ -166,8 +184,7 @@ pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&
     if let [one] = current.as_slice() {
         return Ok(one);
     }
-    let matches: Vec<String> = tied.iter().map(|c| c.label()).collect();
-    bail!("ambiguous node: {q} (matches: {})", matches.join(", "))
+    Err(ambiguous(query, &tied))
 }
 
 #[cfg(test)]

@@ -1,0 +1,346 @@
+//! `openclaw nodes audit --verify`: checks the hash chain of every audit file, oldest first, as one
+//! chain from its genesis ([`pairing_host::audit_log::verify`]), and reports the first line that breaks
+//! it — the file, the line number, the `seq`, and how (tampered, missing entries, unlinked, malformed).
+//!
+//! A last line cut short (a crash during an append, or an append in progress) is not a break: it is
+//! reported as a warning and the verdict rests on the lines before it. The report is built by a pure
+//! function ([`report`]) so every case is tested without a process.
+
+use crate::exit::Exit;
+use pairing_core::audit::Broken;
+use pairing_host::audit_log::{self, Verified};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// What the check found, ready to print.
+#[derive(Debug, PartialEq)]
+pub struct Report {
+    /// The chain verified (exit 0).
+    pub ok: bool,
+    /// The result, for stdout.
+    pub lines: Vec<String>,
+    /// Warnings, for stderr.
+    pub warnings: Vec<String>,
+    /// The result as one JSON object (`--json`).
+    pub json: Value,
+}
+
+/// A stable word for how a line breaks the chain.
+pub fn kind(b: &Broken) -> &'static str {
+    match b {
+        Broken::Malformed(_) => "malformed",
+        Broken::Tampered { .. } => "tampered",
+        Broken::Gap { expected, found } if found > expected => "missing",
+        Broken::Gap { .. } => "out-of-order",
+        Broken::Unlinked { .. } => "unlinked",
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// Builds the report of a verification of the trail in `dir`.
+pub fn report(dir: &Path, v: &Verified) -> Report {
+    let seq_range = |n: u64| match v.head.as_ref() {
+        Some(h) if n == 1 => format!(" (seq {})", h.seq),
+        Some(h) if n > 1 => format!(" (seq {}–{})", h.seq + 1 - n, h.seq),
+        _ => String::new(),
+    };
+    let next_seq = v.head.as_ref().map_or(1, |h| h.seq + 1);
+    let mut warnings = Vec::new();
+    let torn = v.torn.as_ref().map(|(place, bytes)| {
+        warnings.push(format!(
+            "{place} is cut short ({}) — a crash during an append, or one in progress; the gateway \
+             restores it from its journal at its next start",
+            plural(*bytes as u64, "byte", "bytes")
+        ));
+        json!({ "file": place.path, "line": place.line, "bytes": bytes })
+    });
+    let files: Vec<Value> = v.files.iter().map(|p| json!(p)).collect();
+    let head = v
+        .head
+        .as_ref()
+        .filter(|h| h.seq > 0)
+        .map(|h| json!({ "seq": h.seq, "hash": h.hash }));
+    let mut lines = Vec::new();
+    let broken = v.broken.as_ref().map(|(place, b)| {
+        let seq = match b {
+            Broken::Tampered { seq } | Broken::Unlinked { seq } => Some(*seq),
+            Broken::Gap { found, .. } => Some(*found),
+            _ => None,
+        };
+        let at = match seq {
+            Some(_) => String::new(),
+            None => format!(" (expected seq {next_seq})"),
+        };
+        lines.push(format!(
+            "audit trail broken at {place}: {}{at}: {b}",
+            kind(b)
+        ));
+        lines.push(if v.entries == 0 {
+            "no entry before it verifies; nothing after it was checked".to_owned()
+        } else {
+            format!(
+                "{} before it {}{}; nothing after it was checked",
+                plural(v.entries, "entry", "entries"),
+                if v.entries == 1 { "verifies" } else { "verify" },
+                seq_range(v.entries)
+            )
+        });
+        json!({
+            "file": place.path,
+            "line": place.line,
+            "kind": kind(b),
+            "seq": seq,
+            "expectedSeq": next_seq,
+            "message": b.to_string(),
+        })
+    });
+    let ok = broken.is_none();
+    if ok {
+        let cut = if torn.is_some() {
+            "; the last line is cut short (see the warning)"
+        } else {
+            ""
+        };
+        lines.push(if v.entries == 0 {
+            format!(
+                "audit trail is empty: no entries in {} yet{cut}",
+                dir.join(audit_log::CURRENT).display()
+            )
+        } else {
+            format!(
+                "audit trail verified: {} in {}{}{cut}",
+                plural(v.entries, "entry", "entries"),
+                plural(v.files.len() as u64, "file", "files"),
+                seq_range(v.entries)
+            )
+        });
+    }
+    Report {
+        ok,
+        lines,
+        warnings,
+        json: json!({
+            "ok": ok,
+            "entries": v.entries,
+            "files": files,
+            "head": head,
+            "broken": broken,
+            "torn": torn,
+        }),
+    }
+}
+
+/// Runs `nodes audit --verify` on `dir`.
+pub fn run(dir: &Path, json: bool) -> anyhow::Result<Exit> {
+    let v = audit_log::verify(dir)
+        .map_err(|e| anyhow::anyhow!("cannot read the audit trail in {}: {e}", dir.display()))?;
+    let r = report(dir, &v);
+    if json {
+        println!("{}", r.json);
+    } else {
+        for l in &r.lines {
+            println!("{l}");
+        }
+    }
+    for w in &r.warnings {
+        eprintln!("openclaw: warning: {w}");
+    }
+    Ok(if r.ok { Exit::Ok } else { Exit::Failure })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::tests::{entry, sample};
+    use pairing_core::audit::{Action, Head};
+
+    const NOW: u64 = 100_000_000_000;
+
+    fn check(files: &[(&str, &str)]) -> Report {
+        let d = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(d.path().join(name), text).unwrap();
+        }
+        let v = audit_log::verify(d.path()).unwrap();
+        let mut r = report(d.path(), &v);
+        // Paths differ per run: keep only the file name.
+        let base = format!("{}/", d.path().display());
+        for l in r.lines.iter_mut().chain(r.warnings.iter_mut()) {
+            *l = l.replace(&base, "");
+        }
+        r
+    }
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(|l| format!("{l}\n")).collect()
+    }
+
+    #[test]
+    fn an_intact_trail_verifies() {
+        let r = check(&[("audit.jsonl", &sample(NOW))]);
+        assert!(r.ok);
+        assert_eq!(
+            r.lines,
+            ["audit trail verified: 5 entries in 1 file (seq 1–5)"]
+        );
+        assert!(r.warnings.is_empty());
+        assert_eq!(r.json["ok"], true);
+        assert_eq!(r.json["head"]["seq"], 5);
+        assert!(r.json["broken"].is_null() && r.json["torn"].is_null());
+    }
+
+    #[test]
+    fn a_changed_line_is_tampered() {
+        let mut l = lines(&sample(NOW));
+        l[2] = l[2].replace("Kitchen Pi", "Garage Pi");
+        let r = check(&[("audit.jsonl", &l.concat())]);
+        assert!(!r.ok);
+        assert_eq!(
+            r.lines[0],
+            "audit trail broken at audit.jsonl line 3: tampered: seq 3: its hash does not match its \
+             content (the line was changed)"
+        );
+        assert_eq!(
+            r.lines[1],
+            "2 entries before it verify (seq 1–2); nothing after it was checked"
+        );
+        assert_eq!(r.json["broken"]["kind"], "tampered");
+        assert_eq!(r.json["broken"]["line"], 3);
+        assert_eq!(r.json["broken"]["seq"], 3);
+    }
+
+    #[test]
+    fn a_deleted_line_is_missing() {
+        let mut l = lines(&sample(NOW));
+        l.remove(1);
+        let r = check(&[("audit.jsonl", &l.concat())]);
+        assert!(!r.ok);
+        assert_eq!(
+            r.lines[0],
+            "audit trail broken at audit.jsonl line 2: missing: expected seq 2 but found seq 3 \
+             (entry 2 is missing)"
+        );
+        assert_eq!(r.json["broken"]["kind"], "missing");
+        // The first line removed: nothing before it.
+        let mut l = lines(&sample(NOW));
+        l.remove(0);
+        let r = check(&[("audit.jsonl", &l.concat())]);
+        assert!(r.lines[0].contains("line 1: missing"), "{:?}", r.lines);
+        assert_eq!(
+            r.lines[1],
+            "no entry before it verifies; nothing after it was checked"
+        );
+        // One good line, then a changed one: singular.
+        let mut l = lines(&sample(NOW));
+        l[1] = l[1].replace("approved", "rejected");
+        let r = check(&[("audit.jsonl", &l.concat())]);
+        assert_eq!(
+            r.lines[1],
+            "1 entry before it verifies (seq 1); nothing after it was checked"
+        );
+    }
+
+    #[test]
+    fn a_garbled_line_is_malformed_with_the_seq_expected() {
+        let mut l = lines(&sample(NOW));
+        l[3] = "{\"seq\": 4, oops\n".into();
+        let r = check(&[("audit.jsonl", &l.concat())]);
+        assert!(!r.ok);
+        assert!(
+            r.lines[0].starts_with(
+                "audit trail broken at audit.jsonl line 4: malformed (expected seq 4): not an audit entry"
+            ),
+            "{:?}",
+            r.lines
+        );
+        assert!(r.json["broken"]["seq"].is_null());
+        assert_eq!(r.json["broken"]["expectedSeq"], 4);
+    }
+
+    #[test]
+    fn a_line_from_another_chain_is_unlinked() {
+        let l = lines(&sample(NOW));
+        let mut other = Head {
+            seq: 2,
+            hash: "x".repeat(43),
+        };
+        let foreign = entry(&mut other, Action::Removed, "cccccc", None, None, NOW);
+        let text = [l[0].clone(), l[1].clone(), foreign].concat();
+        let r = check(&[("audit.jsonl", &text)]);
+        assert_eq!(r.json["broken"]["kind"], "unlinked", "{:?}", r.lines);
+        assert!(
+            r.lines[0].contains("line 3: unlinked: seq 3"),
+            "{:?}",
+            r.lines
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_tolerated_and_reported() {
+        let l = lines(&sample(NOW));
+        let cut = &l[4][..20];
+        let text = format!("{}{cut}", l[..4].concat());
+        let r = check(&[("audit.jsonl", &text)]);
+        assert!(r.ok, "{:?}", r.lines);
+        assert_eq!(
+            r.lines,
+            [
+                "audit trail verified: 4 entries in 1 file (seq 1–4); the last line is cut short (see the warning)"
+            ]
+        );
+        assert_eq!(
+            r.warnings,
+            [
+                "audit.jsonl line 5 is cut short (20 bytes) — a crash during an append, or one in progress; \
+              the gateway restores it from its journal at its next start"
+            ]
+        );
+        assert_eq!(r.json["torn"]["line"], 5);
+        assert_eq!(r.json["torn"]["bytes"], 20);
+    }
+
+    #[test]
+    fn the_chain_continues_across_rotated_files() {
+        let l = lines(&sample(NOW));
+        let r = check(&[
+            ("audit.1.jsonl", &l[..2].concat()),
+            ("audit.2.jsonl", &l[2..4].concat()),
+            ("audit.jsonl", &l[4]),
+        ]);
+        assert!(r.ok, "{:?}", r.lines);
+        assert_eq!(
+            r.lines,
+            ["audit trail verified: 5 entries in 3 files (seq 1–5)"]
+        );
+        // A rotated file lost: the next file's first line names the missing entries.
+        let r = check(&[("audit.2.jsonl", &l[2..4].concat()), ("audit.jsonl", &l[4])]);
+        assert!(!r.ok);
+        assert!(
+            r.lines[0].starts_with("audit trail broken at audit.2.jsonl line 1: missing: expected seq 1 but found seq 3 (entries 1–2 are missing)"),
+            "{:?}",
+            r.lines
+        );
+    }
+
+    #[test]
+    fn an_empty_trail_is_said_so() {
+        let r = check(&[]);
+        assert!(r.ok);
+        assert_eq!(
+            r.lines,
+            ["audit trail is empty: no entries in audit.jsonl yet"]
+        );
+        assert_eq!(r.json["entries"], 0);
+        assert!(r.json["head"].is_null());
+        let r = check(&[("audit.jsonl", "")]);
+        assert!(r.ok);
+        assert!(r.lines[0].starts_with("audit trail is empty"));
+    }
+}

@@ -25,11 +25,13 @@
 //! ```text
 //! load --url ws://127.0.0.1:18789/ --token T [--pid PID] [--mode operator|node|hold] [-c 32] [-n 5000]
 //!      [--prefill 10000] [--sources K] [--time-limit SECS] [--label L] [--json]
+//! load --spawn [-c 256] [-n 5000] [--prefill 1000] …    # one run against a fresh gateway it starts
 //! load --matrix [--openclaw target/release/openclaw]     # spawns a fresh gateway per cell
 //! ```
 
 use anyhow::{Context, bail};
-use pairing_tests::client::Client;
+use futures_util::{SinkExt, StreamExt};
+use pairing_tests::client::{Client, WAIT};
 use pairing_tests::process::rss_kib;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -40,6 +42,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The scopes the OpenClaw CLI asks for (`CLI_DEFAULT_OPERATOR_SCOPES`).
 const CLI_SCOPES: &[&str] = &[
@@ -72,10 +77,11 @@ struct Args {
     json: bool,
     node_token: bool,
     matrix: bool,
+    spawn: bool,
     openclaw: Option<String>,
 }
 
-const USAGE: &str = "usage: load --url URL --token T [--pid PID] [--mode operator|node|hold] [-c C] [-n N] [--prefill P]\n            [--sources K] [--time-limit SECS] [--label L] [--json] [--node-token]\n       load --matrix [--openclaw PATH]";
+const USAGE: &str = "usage: load --url URL --token T [--pid PID] [--mode operator|node|hold] [-c C] [-n N] [--prefill P]\n            [--sources K] [--time-limit SECS] [--label L] [--json] [--node-token]\n       load --spawn [--openclaw PATH] [same options as above, without --url/--token/--pid]\n       load --matrix [--openclaw PATH]\n--spawn starts `openclaw gateway --port 0` on a fresh temporary state directory for this one run\n(the `openclaw` beside this binary unless --openclaw) and stops it afterwards.";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
@@ -92,6 +98,7 @@ fn parse_args() -> anyhow::Result<Args> {
         json: false,
         node_token: false,
         matrix: false,
+        spawn: false,
         openclaw: None,
     };
     let mut it = std::env::args().skip(1);
@@ -118,6 +125,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--json" => a.json = true,
             "--node-token" => a.node_token = true,
             "--matrix" => a.matrix = true,
+            "--spawn" => a.spawn = true,
             "--openclaw" => a.openclaw = Some(val()?),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -200,13 +208,12 @@ fn micros(t: Instant) -> u32 {
 }
 
 async fn timed(
-    c: &mut Client,
-    method: &'static str,
-    params: Value,
     lat: &mut Lat,
+    method: &'static str,
+    call: impl std::future::Future<Output = anyhow::Result<Value>>,
 ) -> anyhow::Result<Value> {
     let t = Instant::now();
-    let r = c.call(method, params).await;
+    let r = call.await;
     lat.entry(method).or_default().push(micros(t));
     r
 }
@@ -266,6 +273,130 @@ impl Plan {
     }
 }
 
+/// Whether a text frame is an event, from its first bytes: our gateway and OpenClaw both serialise
+/// `type` first. Anything else is parsed in full and judged by its `type` field.
+fn looks_like_event(text: &str) -> bool {
+    text.starts_with(r#"{"type":"event""#)
+}
+
+/// An operator connection for the load generator. Every operator with pairing scopes receives every
+/// `node.pair.requested`/`resolved` broadcast (2 × C frames per flow at C connections), and this
+/// process shares the machine's cores with the gateway: while it waits for a response, events are
+/// recognised by their first bytes and dropped unparsed. (The one event a flow waits for, OpenClaw's
+/// `node.pair.requested` for the worker's own node, can only arrive after the worker's previous
+/// calls are answered: the node connects after them.)
+struct Operator {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl Operator {
+    /// Connects as an operator that proves a device identity like the OpenClaw CLI (client id `cli`,
+    /// mode `cli`, a signed v3 `device` block over role, scopes and token): OpenClaw clears the scopes
+    /// of an operator without one; our gateway accepts and ignores it.
+    async fn connect(url: &str, token: &str, key: &[u8; 32]) -> anyhow::Result<Operator> {
+        use pairing_core::proof::{self, SignedFields};
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .context("connect timed out")??;
+        let mut op = Operator { ws, next_id: 0 };
+        let challenge = op.next_text().await?;
+        let challenge: Value = serde_json::from_str(challenge.as_str())?;
+        let nonce = challenge["payload"]["nonce"]
+            .as_str()
+            .context("first frame is connect.challenge")?;
+        let scopes: Vec<String> = CLI_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        let fields = SignedFields {
+            client_id: "cli",
+            client_mode: "cli",
+            role: "operator",
+            scopes: &scopes,
+            token,
+            platform: "linux",
+            device_family: "",
+        };
+        let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), nonce);
+        let hello = op
+            .request(
+                "connect",
+                json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":CLI_SCOPES,
+                    "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},
+                    "auth":{"token":token},
+                    "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}),
+            )
+            .await?;
+        anyhow::ensure!(hello["ok"] == true, "operator connect failed: {hello}");
+        Ok(op)
+    }
+
+    /// The next text frame, whatever it is.
+    async fn next_text(&mut self) -> anyhow::Result<Utf8Bytes> {
+        loop {
+            match self.ws.next().await.context("socket closed")?? {
+                Message::Text(t) => return Ok(t),
+                Message::Close(f) => bail!("closed: {f:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends a request and returns its whole response frame; events meanwhile are dropped unparsed.
+    /// One time limit for the whole exchange.
+    async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        let frame = json!({"type":"req","id":id,"method":method,"params":params});
+        self.ws.send(Message::text(frame.to_string())).await?;
+        let wait = async {
+            loop {
+                let text = self.next_text().await?;
+                if looks_like_event(text.as_str()) {
+                    continue;
+                }
+                let f: Value = serde_json::from_str(text.as_str())?;
+                if f["type"] == "res" && f["id"] == id.as_str() {
+                    return Ok(f);
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, wait)
+            .await
+            .with_context(|| format!("no response to {method} within the wait"))?
+    }
+
+    /// Sends a request and returns its payload, failing on an error response.
+    async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let f = self.request(method, params).await?;
+        if f["ok"] != true {
+            bail!("{method} failed: {}", f["error"]);
+        }
+        Ok(f["payload"].clone())
+    }
+
+    /// Waits for the first frame for which `matches` holds; only frames that contain `hint` are
+    /// parsed.
+    async fn event_where(
+        &mut self,
+        hint: &str,
+        matches: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        let wait = async {
+            loop {
+                let text = self.next_text().await?;
+                if text.as_str().contains(hint) {
+                    let f: Value = serde_json::from_str(text.as_str())?;
+                    if matches(&f) {
+                        return Ok(f);
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, wait)
+            .await
+            .context("no matching event within the wait")?
+    }
+}
+
 fn operator_key() -> [u8; 32] {
     let seed = format!(
         "load-operator-{}-{:?}",
@@ -275,54 +406,36 @@ fn operator_key() -> [u8; 32] {
     Sha256::digest(seed.as_bytes()).into()
 }
 
-async fn operators(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Client>> {
+async fn operators(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Operator>> {
     let key = operator_key();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         // One after another: OpenClaw pairs the device on the first connection.
-        out.push(Client::operator_with_device(url, token, CLI_SCOPES, &key).await?);
+        out.push(Operator::connect(url, token, &key).await?);
     }
     Ok(out)
 }
 
-async fn operator_flow(c: &mut Client, node: &str, lat: &mut Lat) -> anyhow::Result<()> {
-    let r = timed(c, "node.pair.request", json!({"nodeId": node}), lat).await?;
-    let a = timed(
-        c,
-        "node.pair.approve",
-        json!({"requestId": r["request"]["requestId"]}),
-        lat,
-    )
-    .await?;
-    let v = timed(
-        c,
-        "node.pair.verify",
-        json!({"nodeId": node, "token": a["node"]["token"]}),
-        lat,
-    )
-    .await?;
+async fn operator_flow(c: &mut Operator, node: &str, lat: &mut Lat) -> anyhow::Result<()> {
+    let method = "node.pair.request";
+    let r = timed(lat, method, c.call(method, json!({"nodeId": node}))).await?;
+    let method = "node.pair.approve";
+    let params = json!({"requestId": r["request"]["requestId"]});
+    let a = timed(lat, method, c.call(method, params)).await?;
+    let method = "node.pair.verify";
+    let params = json!({"nodeId": node, "token": a["node"]["token"]});
+    let v = timed(lat, method, c.call(method, params)).await?;
     anyhow::ensure!(v["ok"] == true, "verify failed");
-    // Every operator receives every node.pair.requested/resolved broadcast; none is needed here.
-    c.events.clear();
     Ok(())
 }
 
 /// Waits on `op` for the `node.pair.requested` event of `node_id`; drops the other nodes' events
 /// (every worker's operator receives every broadcast, each worker waits only for its own node).
-async fn requested_for(op: &mut Client, node_id: &str) -> anyhow::Result<Value> {
+async fn requested_for(op: &mut Operator, node_id: &str) -> anyhow::Result<Value> {
     let matches =
         |e: &Value| e["event"] == "node.pair.requested" && e["payload"]["nodeId"] == node_id;
-    if let Some(e) = op.events.iter().find(|e| matches(e)).cloned() {
-        op.events.clear();
-        return Ok(e["payload"].clone());
-    }
-    op.events.clear();
-    loop {
-        let f = op.next_frame().await?;
-        if matches(&f) {
-            return Ok(f["payload"].clone());
-        }
-    }
+    let e = op.event_where(node_id, matches).await?;
+    Ok(e["payload"].clone())
 }
 
 /// Connects the `i`-th node of the run with its Ed25519 proof (and the shared token with
@@ -352,41 +465,27 @@ async fn connect_node(plan: &Plan, i: u64) -> anyhow::Result<Client> {
     Ok(c)
 }
 
-async fn node_flow(plan: &Plan, op: &mut Client, i: u64, lat: &mut Lat) -> anyhow::Result<()> {
+async fn node_flow(plan: &Plan, op: &mut Operator, i: u64, lat: &mut Lat) -> anyhow::Result<()> {
     let key = plan.node_key(i);
     let node_id = pairing_core::proof::device_id(&key);
     let t = Instant::now();
     let mut node = connect_node(plan, i).await?;
     lat.entry("connect").or_default().push(micros(t));
     if !plan.gateway_made.load(Ordering::Relaxed) {
-        match timed(
-            &mut node,
-            "node.pair.request",
-            json!({"nodeId": node_id}),
-            lat,
-        )
-        .await
-        {
+        let method = "node.pair.request";
+        match timed(lat, method, node.call(method, json!({"nodeId": node_id}))).await {
             Ok(r) => {
-                let a = timed(
-                    op,
-                    "node.pair.approve",
-                    json!({"requestId": r["request"]["requestId"]}),
-                    lat,
-                )
-                .await?;
+                let method = "node.pair.approve";
+                let params = json!({"requestId": r["request"]["requestId"]});
+                let a = timed(lat, method, op.call(method, params)).await?;
                 anyhow::ensure!(a["node"].get("token").is_none(), "token leaked to operator");
                 let t = Instant::now();
                 let resolved = node.event("node.pair.resolved").await?;
                 lat.entry("token to node").or_default().push(micros(t));
                 let token = resolved["payload"]["token"].clone();
-                let v = timed(
-                    &mut node,
-                    "node.pair.verify",
-                    json!({"nodeId": node_id, "token": token}),
-                    lat,
-                )
-                .await?;
+                let method = "node.pair.verify";
+                let params = json!({"nodeId": node_id, "token": token});
+                let v = timed(lat, method, node.call(method, params)).await?;
                 anyhow::ensure!(v["ok"] == true, "verify failed");
                 return Ok(());
             }
@@ -405,20 +504,12 @@ async fn node_flow(plan: &Plan, op: &mut Client, i: u64, lat: &mut Lat) -> anyho
     let t = Instant::now();
     let req = requested_for(op, &node_id).await?;
     lat.entry("requested event").or_default().push(micros(t));
-    let a = timed(
-        op,
-        "node.pair.approve",
-        json!({"requestId": req["requestId"]}),
-        lat,
-    )
-    .await?;
-    let v = timed(
-        op,
-        "node.pair.verify",
-        json!({"nodeId": node_id, "token": a["node"]["token"]}),
-        lat,
-    )
-    .await?;
+    let method = "node.pair.approve";
+    let params = json!({"requestId": req["requestId"]});
+    let a = timed(lat, method, op.call(method, params)).await?;
+    let method = "node.pair.verify";
+    let params = json!({"nodeId": node_id, "token": a["node"]["token"]});
+    let v = timed(lat, method, op.call(method, params)).await?;
     anyhow::ensure!(v["ok"] == true, "verify failed");
     drop(node);
     Ok(())
@@ -577,6 +668,14 @@ struct Spawned {
     _state: tempfile::TempDir,
 }
 
+impl Drop for Spawned {
+    /// The gateway never outlives its run, even when the run fails.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn spawn_gateway(openclaw: &str) -> anyhow::Result<Spawned> {
     let state = tempfile::tempdir()?;
     let mut child = Command::new(openclaw)
@@ -612,17 +711,17 @@ fn spawn_gateway(openclaw: &str) -> anyhow::Result<Spawned> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let a = parse_args()?;
+    let mut a = parse_args()?;
+    let openclaw = a.openclaw.clone().unwrap_or_else(|| {
+        let exe = std::env::current_exe().expect("own path");
+        exe.with_file_name("openclaw").display().to_string()
+    });
     if a.matrix {
-        let openclaw = a.openclaw.clone().unwrap_or_else(|| {
-            let exe = std::env::current_exe().expect("own path");
-            exe.with_file_name("openclaw").display().to_string()
-        });
         println!(
             "full flows (request → approve → verify) through `openclaw gateway` with the file store, fresh state per row"
         );
         for (paired, c) in [(100u64, 1usize), (100, 32), (10_000, 1), (10_000, 32)] {
-            let mut g = spawn_gateway(&openclaw)?;
+            let g = spawn_gateway(&openclaw)?;
             let p = plan(&g.url, &g.token, paired, "prefill", 0, None);
             run(p, Mode::Operator, 32).await?;
             let pid = Some(g.child.id());
@@ -637,10 +736,18 @@ async fn main() -> anyhow::Result<()> {
                 usage(pid),
                 a.json,
             );
-            let _ = g.child.kill();
-            let _ = g.child.wait();
+            drop(g);
         }
         return Ok(());
+    }
+    // With --spawn the gateway lives until the end of main (dropped there, then killed).
+    let mut spawned = None;
+    if a.spawn {
+        let g = spawn_gateway(&openclaw)?;
+        a.url = Some(g.url.clone());
+        a.token = Some(g.token.clone());
+        a.pid = Some(g.child.id());
+        spawned = Some(g);
     }
     let (Some(url), Some(token)) = (a.url.clone(), a.token.clone()) else {
         bail!("give --url and --token (or --matrix)\n{USAGE}");
@@ -694,5 +801,6 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("C={}", a.connections));
     report(&label, &o, before, after, a.json);
     HELD.lock().expect("not poisoned").clear();
+    drop(spawned);
     Ok(())
 }

@@ -77,7 +77,7 @@ fn nodes_commands_human_and_json() -> anyhow::Result<()> {
         ),
         ("approve_unknown_code", &["nodes", "approve", "0000-0000"]),
     ];
-    for (name, args) in commands {
+    let snapshot = |name: &str, args: &[&str]| -> anyhow::Result<()> {
         let out = run_cli(&state, args)?;
         let text = format!(
             "$ openclaw {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
@@ -86,10 +86,23 @@ fn nodes_commands_human_and_json() -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
         );
-        insta::with_settings!({ filters => redactions(), snapshot_suffix => *name }, {
+        insta::with_settings!({ filters => redactions(), snapshot_suffix => name }, {
             insta::assert_snapshot!("nodes", text);
         });
+        Ok(())
+    };
+    for (name, args) in commands {
+        snapshot(name, args)?;
     }
+    // The paired kitchen node asks again (same key): its request is a re-pair.
+    let mut again = NodePair::start(
+        &root.path().join("kitchen"),
+        &gw.url,
+        &["--name", "Kitchen iPad Pro"],
+    )?;
+    again.code()?;
+    snapshot("status_repair", &["nodes", "status"])?;
+    let _ = again.child.kill();
     let _ = hall.child.kill();
     assert!(gw.stop()?.success());
     Ok(())

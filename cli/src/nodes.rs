@@ -238,14 +238,20 @@ async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The `nodes status` table.
-fn status_table(nodes: &[Value], now: u64) -> String {
+/// The `nodes status` table. A node with a pending request reads `pending` (or, when it is paired
+/// already, `paired · re-pair pending`); the request's code, scopes and markers are in the pending
+/// table below it.
+fn status_table(nodes: &[Value], pending: &[Value], now: u64) -> String {
     let mut t = Table::new(&["NODE", "ID", "IP", "PLATFORM", "STATUS", "CAPS"]);
     for n in nodes {
-        let paired = if n["paired"].as_bool() == Some(true) {
-            "paired"
-        } else {
-            "unpaired"
+        let has_request = pending
+            .iter()
+            .any(|p| text(p, "nodeId") == text(n, "nodeId"));
+        let paired = match (n["paired"].as_bool() == Some(true), has_request) {
+            (true, true) => "paired · re-pair pending",
+            (true, false) => "paired",
+            (false, true) => "pending",
+            (false, false) => "unpaired",
         };
         let connected = if n["connected"].as_bool() == Some(true) {
             match n["connectedAtMs"].as_u64() {
@@ -281,11 +287,21 @@ fn status_table(nodes: &[Value], now: u64) -> String {
 async fn status(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator(conn).await?;
     let result = c.call("node.list", json!({})).await?;
-    c.close().await;
     if conn.json {
+        c.close().await;
         println!("{result}");
         return Ok(Exit::Ok);
     }
+    // The pending requests (codes, scopes, re-pair) come from node.pair.list, which needs the pairing
+    // scope; an operator with read access alone still gets the node table.
+    let pending = match c.call("node.pair.list", json!({})).await {
+        Ok(list) => Some(array(&list["pending"])),
+        Err(e) => {
+            eprintln!("openclaw: pending requests not shown: {e:#}");
+            None
+        }
+    };
+    c.close().await;
     let nodes = array(&result["nodes"]);
     let count = |k: &str| {
         nodes
@@ -293,14 +309,27 @@ async fn status(conn: &ConnArgs) -> anyhow::Result<Exit> {
             .filter(|n| n[k].as_bool() == Some(true))
             .count()
     };
-    println!(
+    let mut head = format!(
         "Known: {} · Paired: {} · Connected: {}",
         nodes.len(),
         count("paired"),
         count("connected")
     );
+    if let Some(p) = &pending {
+        head.push_str(&format!(" · Pending: {}", p.len()));
+    }
+    println!("{head}");
+    let pending = pending.unwrap_or_default();
+    let now = now_ms();
     if !nodes.is_empty() {
-        print!("{}", status_table(&nodes, now_ms()));
+        print!("{}", status_table(&nodes, &pending, now));
+    }
+    if !pending.is_empty() {
+        println!("\nPending ({})", pending.len());
+        print!("{}", pending_table(&pending, now));
+        println!(
+            "\nApprove with: openclaw nodes approve <CODE|REQUEST>   (compare the code with the node's screen)"
+        );
     }
     Ok(Exit::Ok)
 }
@@ -443,7 +472,11 @@ mod tests {
                    "connectedAtMs": now - 300_000, "platform": "linux", "caps": ["camera"]}),
             json!({"nodeId": "n2", "paired": false, "connected": false, "remoteIp": "10.0.0.9"}),
         ];
-        let out = status_table(&nodes, now);
+        let pending = vec![
+            json!({"nodeId": "n2", "requestId": "r2"}),
+            json!({"nodeId": "abcdef0123456789", "requestId": "r3", "isRepair": true}),
+        ];
+        let out = status_table(&nodes, &[], now);
         let lines: Vec<&str> = out.lines().collect();
         assert!(
             lines[1].contains("pi") && lines[1].contains("abcdef012345"),
@@ -455,6 +488,12 @@ mod tests {
             "{out}"
         );
         assert_eq!(lines[0].find("STATUS"), lines[1].find("paired ·"));
+        let out = status_table(&nodes, &pending, now);
+        assert!(
+            out.contains("paired · re-pair pending · connected (5m)"),
+            "{out}"
+        );
+        assert!(out.contains("pending · disconnected"), "{out}");
     }
 
     #[test]

@@ -38,7 +38,11 @@ struct Gateway(Option<GatewayProcess>);
 
 impl Gateway {
     fn start(state: &std::path::Path) -> anyhow::Result<Gateway> {
-        Ok(Gateway(Some(GatewayProcess::start(state, &[])?)))
+        Self::start_with(state, &[])
+    }
+
+    fn start_with(state: &std::path::Path, args: &[&str]) -> anyhow::Result<Gateway> {
+        Ok(Gateway(Some(GatewayProcess::start(state, args)?)))
     }
 
     /// SIGTERM and wait; `true` when it exited 0.
@@ -341,6 +345,14 @@ fn doctor_tells_each_stage_of_a_node_and_the_next_command() -> anyhow::Result<()
     );
     let (code, v) = doctor(&node_state, &conn)?;
     assert_eq!((code, v["cause"].as_str()), (1, Some("removed")), "{v}");
+    // On the gateway host the audit trail says when, and by whom.
+    let (code, v) = doctor(&gw_state, &["--node", "doctor-pi"])?;
+    assert_eq!((code, v["cause"].as_str()), (1, Some("removed")), "{v}");
+    assert!(
+        v["findings"].to_string().contains("it was removed ")
+            && v["findings"].to_string().contains("by operator "),
+        "{v}"
+    );
 
     // Unreachable.
     assert!(gw.stop()?);
@@ -348,6 +360,55 @@ fn doctor_tells_each_stage_of_a_node_and_the_next_command() -> anyhow::Result<()
     assert_eq!(
         (code, v["cause"].as_str()),
         (1, Some("gateway-unreachable")),
+        "{v}"
+    );
+    Ok(())
+}
+
+#[test]
+fn doctor_on_the_gateway_host_tells_how_a_request_ended_from_the_audit_trail() -> anyhow::Result<()>
+{
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    let _gw = Gateway::start_with(&state, &["--pending-ttl", "1500ms"])?;
+    let url = _gw.url.clone();
+
+    let mut no = NodePair::start(&root.path().join("no"), &url, &["--name", "said-no"])?;
+    let code = no.code()?;
+    assert!(
+        run_cli(&state, &["nodes", "reject", &code])?
+            .status
+            .success()
+    );
+    assert_eq!(no.exit_code()?, 2, "{:#?}", no.seen);
+    let (code, v) = doctor(&state, &["--node", "said-no"])?;
+    assert_eq!((code, v["cause"].as_str()), (1, Some("rejected")), "{v}");
+    let found = v["findings"].to_string();
+    assert!(
+        found.contains("was rejected ") && found.contains("by operator "),
+        "{v}"
+    );
+    assert!(
+        v["next"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(&format!("openclaw node pair --url {url}"))),
+        "{v}"
+    );
+
+    let mut late = NodePair::start(&root.path().join("late"), &url, &["--name", "too-late"])?;
+    late.code()?;
+    assert_eq!(late.exit_code()?, 3, "{:#?}", late.seen);
+    let (code, v) = doctor(&state, &["--node", "too-late"])?;
+    assert_eq!((code, v["cause"].as_str()), (1, Some("expired")), "{v}");
+    assert!(v["findings"].to_string().contains("expired "), "{v}");
+
+    // Never seen by this gateway.
+    let (_, v) = doctor(&state, &["--node", "stranger"])?;
+    assert_eq!(v["cause"], "no-request", "{v}");
+    assert!(
+        v["findings"]
+            .to_string()
+            .contains("never asked this gateway"),
         "{v}"
     );
     Ok(())

@@ -99,7 +99,7 @@ pub fn audit_dir() -> PathBuf {
 }
 
 /// One readable entry and its line as stored.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Line {
     /// The parsed entry.
     pub entry: ReadEntry,

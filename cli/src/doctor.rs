@@ -4,15 +4,18 @@
 //!
 //! Without `--node` it looks at this machine's node; with `--node Q` at the node or pending request Q
 //! names. Gathering the facts is separate from reading them ([`diagnose`], a pure function), so every
-//! cause is unit-tested without a gateway. Which way an ended request ended (expired, rejected,
-//! superseded) needs the audit trail, which does not exist yet: the output says so when it matters.
+//! cause is unit-tested without a gateway. When the node is neither paired nor pending, the audit trail
+//! in this machine's state (`<state>/nodes/audit*.jsonl`, present on the gateway host) tells how its
+//! last request or pairing ended — expired, rejected, superseded by another key, removed — and when; on
+//! a machine without the trail the output says where to look.
 
 use crate::args::ConnArgs;
+use crate::audit::{Line, match_node, short_request};
 use crate::client::{Client, Role};
 use crate::endpoint::{self, Sources};
 use crate::exit::Exit;
 use crate::identity::{self, now_ms};
-use crate::render::{expires_in, ip, node_label, text};
+use crate::render::{ago, expires_in, ip, node_label, text};
 use crate::resolve::{Candidate, resolve};
 use clap::Args;
 use serde_json::{Value, json};
@@ -68,6 +71,9 @@ pub struct Facts {
     pub query: Option<String>,
     /// The operator's view.
     pub operator: Operator,
+    /// The audit trail in this machine's state, oldest first; `None` when there is none here (this is
+    /// not the gateway host).
+    pub trail: Option<Vec<Line>>,
 }
 
 /// This machine's files and the node connection's answer.
@@ -96,8 +102,139 @@ pub struct Diagnosis {
     pub next: Option<String>,
 }
 
-const NO_HISTORY: &str = "whether an earlier request expired, was rejected or was superseded cannot be told \
-    yet: that needs the audit trail (issue 8), which does not exist yet";
+/// Where to look when this machine holds no audit trail.
+fn no_trail(node: &str) -> String {
+    format!(
+        "this machine has no audit trail (it is not the gateway host): `openclaw nodes audit --node {node}` \
+         there tells whether its last request expired, was rejected or was superseded"
+    )
+}
+
+/// How a node's last request or pairing ended, as the audit trail tells it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ended {
+    /// `expired`, `rejected`, `superseded`, `removed`, or `no-request` (the trail does not explain it).
+    pub cause: &'static str,
+    /// What happened, and when.
+    pub line: String,
+    /// A note after the pairing command.
+    pub hint: &'static str,
+}
+
+/// A key fingerprint, shortened for a sentence: `SHA256:abcdefgh…`.
+fn short_key(fp: &str) -> String {
+    let mut s: String = fp.chars().take(15).collect();
+    if fp.chars().count() > 15 {
+        s.push('…');
+    }
+    s
+}
+
+/// Reads the trail's latest entry about `node_id` (renames aside): how its last request or pairing
+/// ended. `None` when the trail has no entry for it.
+pub fn last_end(lines: &[Line], node_id: &str, now: u64) -> Option<Ended> {
+    let mine: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.entry.node_id.eq_ignore_ascii_case(node_id) && l.entry.action != "renamed")
+        .collect();
+    let (i, last) = mine.iter().enumerate().next_back()?;
+    let e = &last.entry;
+    let when = ago(e.ts, now);
+    let rid = short_request(e.request_id.as_deref());
+    let key = |l: &Line| l.entry.json["keyFingerprint"].as_str().map(str::to_owned);
+    let ended = |cause, line, hint| Some(Ended { cause, line, hint });
+    match e.action.as_str() {
+        "expired" => ended(
+            "expired",
+            format!("its last request ({rid}) expired {when}: nobody approved it in time"),
+            "   # then approve it on the gateway host before it expires",
+        ),
+        "rejected" => ended(
+            "rejected",
+            format!(
+                "its last request ({rid}) was rejected {when} by {}",
+                e.actor_text()
+            ),
+            "   # only if the rejection was a mistake: ask the operator first",
+        ),
+        "superseded" => {
+            // The request that took its place: the next one for this node, from the same or another key.
+            let newer = lines
+                .iter()
+                .filter(|l| l.entry.node_id == e.node_id && l.entry.action == "requested")
+                .find(|l| l.entry.seq > e.seq);
+            let by = match (newer.and_then(&key), key(last)) {
+                (Some(new), Some(old)) if new != old => format!(
+                    " by a newer request from another key ({} instead of {})",
+                    short_key(&new),
+                    short_key(&old)
+                ),
+                _ => " by a newer request".to_owned(),
+            };
+            ended(
+                "superseded",
+                format!("its last request ({rid}) was superseded {when}{by}"),
+                "   # from the device that should be this node; the other key's request took its place",
+            )
+        }
+        "removed" => ended(
+            "removed",
+            format!("it was removed {when} by {}", e.actor_text()),
+            "",
+        ),
+        "approved" => ended(
+            "no-request",
+            format!(
+                "it was approved {when} (request {rid}), but the gateway no longer has it paired \
+                 (was its state reset?)"
+            ),
+            "",
+        ),
+        _ => {
+            let asked = mine[..=i]
+                .iter()
+                .rev()
+                .find(|l| l.entry.action == "requested")
+                .map_or_else(String::new, |l| format!(" ({})", ago(l.entry.ts, now)));
+            ended(
+                "no-request",
+                format!(
+                    "its last request ({rid}){asked} is no longer pending, and the audit trail has no \
+                     decision for it yet"
+                ),
+                "",
+            )
+        }
+    }
+}
+
+/// The diagnosis of a node that is neither paired nor pending, from the trail when there is one.
+fn ended_diag(
+    trail: Option<&Vec<Line>>,
+    node: Option<&str>,
+    shown: &str,
+    mut lines: Vec<String>,
+    now: u64,
+    pair: &str,
+) -> Diagnosis {
+    let Some(trail) = trail else {
+        lines.push(no_trail(shown));
+        return diag("no-request", false, lines, Some(pair.to_owned()));
+    };
+    match node.and_then(|id| last_end(trail, id, now)) {
+        Some(end) => {
+            lines.push(end.line);
+            diag(end.cause, false, lines, Some(format!("{pair}{}", end.hint)))
+        }
+        None => {
+            lines.push(
+                "the audit trail on this machine has no entry for this node: it never asked this gateway"
+                    .into(),
+            );
+            diag("no-request", false, lines, Some(pair.to_owned()))
+        }
+    }
+}
 
 fn diag(cause: &'static str, paired: bool, lines: Vec<String>, next: Option<String>) -> Diagnosis {
     Diagnosis {
@@ -169,7 +306,7 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
         Operator::WrongToken(_) | Operator::NoToken(_) => (None, None, None),
     };
     if let Some(q) = &f.query {
-        return diagnose_query(q, pending, paired, nodes, now, &pair);
+        return diagnose_query(q, pending, paired, nodes, f.trail.as_ref(), now, &pair);
     }
     let local = f.local.clone().unwrap_or_default();
     let Some(device) = &local.device_id else {
@@ -237,6 +374,14 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
                  the node was removed (or the gateway's state was reset)",
                 local.token_url.as_deref().unwrap_or(&f.url)
             ));
+            if let Some(end) = f
+                .trail
+                .as_deref()
+                .and_then(|t| last_end(t, device, now))
+                .filter(|e| e.cause == "removed")
+            {
+                lines.push(end.line);
+            }
             diag("removed", false, lines, Some(pair))
         }
         (true, None) => {
@@ -253,8 +398,7 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
         }
         _ => {
             lines.push("not paired, and no request from this node is pending".into());
-            lines.push(NO_HISTORY.into());
-            diag("no-request", false, lines, Some(pair))
+            ended_diag(f.trail.as_ref(), Some(device), device, lines, now, &pair)
         }
     }
 }
@@ -264,9 +408,11 @@ fn diagnose_query(
     pending: Option<&Vec<Value>>,
     paired: Option<&Vec<Value>>,
     nodes: Option<&Vec<Value>>,
+    trail: Option<&Vec<Line>>,
     now: u64,
     pair: &str,
 ) -> Diagnosis {
+    let pair_there = format!("{pair}   # on the node");
     let (Some(pending), Some(paired), Some(nodes)) = (pending, paired, nodes) else {
         return diag(
             "wrong-operator-token",
@@ -316,30 +462,46 @@ fn diagnose_query(
                     Some("openclaw doctor   # on the node itself".into()),
                 )
             } else {
-                diag(
-                    "not-paired",
-                    false,
-                    vec![
-                        format!(
-                            "{label} ({}) is connected but not paired, and has no pending request",
-                            c.node_id
-                        ),
-                        NO_HISTORY.into(),
-                    ],
-                    Some(format!("{pair}   # on the node")),
-                )
+                let mut d = ended_diag(
+                    trail,
+                    Some(&c.node_id),
+                    q,
+                    vec![format!(
+                        "{label} ({}) is connected but not paired, and has no pending request",
+                        c.node_id
+                    )],
+                    now,
+                    &pair_there,
+                );
+                if d.cause == "no-request" {
+                    d.cause = "not-paired";
+                }
+                d
             }
         }
-        Err(e) => diag(
-            "no-request",
-            false,
-            vec![
-                format!("no paired node, connected node or pending request matches: {e:#}"),
-                "never asked, or removed, or its request ended".into(),
-                NO_HISTORY.into(),
-            ],
-            Some(format!("{pair}   # on the node")),
-        ),
+        Err(e) => {
+            let lines = vec![format!(
+                "no paired node, connected node or pending request matches: {e:#}"
+            )];
+            // Not live: the trail may still know the node, under any name it had.
+            let known = trail.and_then(|t| match_node(q, t).ok());
+            let mut d = ended_diag(
+                trail,
+                known.as_ref().map(|(id, _)| id.as_str()),
+                q,
+                lines,
+                now,
+                &pair_there,
+            );
+            if let Some((id, label)) = &known {
+                d.lines[0] = format!("{label} ({id}) is not paired, not pending and not connected");
+            } else if trail.is_some() {
+                d.lines[1] = format!(
+                    "the audit trail on this machine has no node matching {q} either: it never asked this gateway"
+                );
+            }
+            d
+        }
     }
 }
 
@@ -438,11 +600,16 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     };
     let remembered = local.as_ref().and_then(|l| l.token_url.clone());
     let (url, operator) = operator_view(&opt.conn, remembered).await;
+    let trail = crate::audit::read_trail(&crate::audit::audit_dir())
+        .ok()
+        .filter(|t| !t.files.is_empty())
+        .map(|t| t.lines);
     let facts = Facts {
         url,
         local,
         query: opt.node.clone(),
         operator,
+        trail,
     };
     let d = diagnose(&facts, now_ms());
     if opt.conn.json {
@@ -464,6 +631,8 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pairing_core::audit::{Action, Actor, AuditEntry, Head};
+    use pairing_core::ids::{ConnId, NodeId, RequestId};
 
     const DEV: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const URL: &str = "ws://127.0.0.1:18789/";
@@ -491,6 +660,7 @@ mod tests {
             local,
             query: None,
             operator,
+            trail: None,
         }
     }
 
@@ -528,7 +698,11 @@ mod tests {
 
         let d = cause(&facts(local(false, None), lists(vec![], vec![])));
         assert_eq!(d.cause, "no-request");
-        assert!(d.lines.iter().any(|l| l.contains("audit trail")), "{d:?}");
+        assert!(
+            d.lines.iter().any(|l| l.contains("has no audit trail")
+                && l.contains(&format!("openclaw nodes audit --node {DEV}"))),
+            "{d:?}"
+        );
         assert_eq!(
             d.next.as_deref(),
             Some("openclaw node pair --url ws://127.0.0.1:18789/")
@@ -572,6 +746,183 @@ mod tests {
         assert_eq!(d.cause, "token-mismatch");
     }
 
+    /// A trail of `(action, node, key, minutes ago)`, decided by an operator (expiry by the gateway).
+    fn trail(rows: &[(Action, &str, &str, u64)]) -> Vec<Line> {
+        let mut head = Head::default();
+        rows.iter()
+            .enumerate()
+            .map(|(i, (action, node, key, mins))| {
+                let mut e = AuditEntry {
+                    action: *action,
+                    actor: match action {
+                        Action::Expired | Action::Superseded => Actor::Gateway,
+                        _ => Actor::Conn {
+                            role: "operator",
+                            client_id: "openclaw-cli".into(),
+                            conn_id: ConnId(1),
+                            remote_ip: "127.0.0.1".into(),
+                        },
+                    },
+                    display_name: Some("pi".into()),
+                    hash: String::new(),
+                    key_fingerprint: Some(pairing_core::audit::key_fingerprint(key)),
+                    node_id: NodeId((*node).into()),
+                    prev_hash: String::new(),
+                    request_id: Some(RequestId(format!("{i}0000000-aaaa"))),
+                    seq: 0,
+                    ts: 1_000_000 + 100 * 60_000 - mins * 60_000,
+                };
+                e.seal(&mut head);
+                let raw = e.line().trim_end().to_owned();
+                Line {
+                    entry: pairing_core::audit::read_line(&raw).unwrap(),
+                    raw,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_trail_tells_how_the_last_request_ended() {
+        use Action::*;
+        let now = 1_000_000 + 100 * 60_000;
+        let with = |rows: &[(Action, &str, &str, u64)]| {
+            let mut f = facts(local(false, None), lists(vec![], vec![]));
+            f.trail = Some(trail(rows));
+            diagnose(&f, now)
+        };
+        let d = with(&[(Requested, DEV, "k1", 30), (Expired, DEV, "k1", 25)]);
+        assert_eq!(d.cause, "expired");
+        assert!(
+            d.lines.contains(
+                &"its last request (10000000) expired 25m ago: nobody approved it in time".into()
+            ),
+            "{d:?}"
+        );
+        assert!(
+            d.next
+                .unwrap()
+                .starts_with("openclaw node pair --url ws://127.0.0.1:18789/   # then approve")
+        );
+
+        let d = with(&[(Requested, DEV, "k1", 30), (Rejected, DEV, "k1", 2)]);
+        assert_eq!(d.cause, "rejected");
+        assert!(
+            d.lines.contains(&"its last request (10000000) was rejected 2m ago by operator openclaw-cli@127.0.0.1".into()),
+            "{d:?}"
+        );
+
+        let d = with(&[
+            (Requested, DEV, "k1", 30),
+            (Superseded, DEV, "k1", 20),
+            (Requested, DEV, "k2", 20),
+            (Rejected, "other", "k3", 1),
+        ]);
+        assert_eq!(d.cause, "no-request", "a request without a decision: {d:?}");
+        let d = with(&[
+            (Requested, DEV, "k1", 30),
+            (Superseded, DEV, "k1", 20),
+            (Requested, DEV, "k2", 20),
+            (Renamed, DEV, "k2", 19),
+        ]);
+        assert_eq!(d.cause, "no-request", "{d:?}");
+        let rows = trail(&[
+            (Requested, DEV, "k1", 30),
+            (Requested, DEV, "k2", 20),
+            (Superseded, DEV, "k1", 20),
+        ]);
+        // The superseding request logged before the superseded one's entry still names the new key.
+        let end = last_end(&rows, DEV, now).unwrap();
+        assert_eq!(end.cause, "superseded");
+        let rows = trail(&[
+            (Requested, DEV, "k1", 30),
+            (Superseded, DEV, "k1", 20),
+            (Requested, DEV, "k2", 20),
+        ]);
+        let mut rows2 = rows.clone();
+        rows2.truncate(2);
+        let end = last_end(&rows2, DEV, now).unwrap();
+        assert_eq!(end.cause, "superseded");
+        assert!(
+            end.line
+                .ends_with("was superseded 20m ago by a newer request"),
+            "{end:?}"
+        );
+        let mut rows3 = rows.clone();
+        rows3.swap(1, 2);
+        let end = last_end(&rows3, DEV, now).unwrap();
+        let (new, old) = (
+            short_key(&pairing_core::audit::key_fingerprint("k2")),
+            short_key(&pairing_core::audit::key_fingerprint("k1")),
+        );
+        assert!(
+            end.line.ends_with(&format!(
+                "by a newer request from another key ({new} instead of {old})"
+            )),
+            "{end:?}"
+        );
+
+        let d = with(&[
+            (Requested, DEV, "k1", 90),
+            (Approved, DEV, "k1", 89),
+            (Removed, DEV, "k1", 60),
+        ]);
+        assert_eq!(d.cause, "removed");
+        assert!(
+            d.lines
+                .contains(&"it was removed 1h ago by operator openclaw-cli@127.0.0.1".into()),
+            "{d:?}"
+        );
+
+        let d = with(&[(Requested, "other", "k1", 9)]);
+        assert_eq!(d.cause, "no-request");
+        assert!(
+            d.lines
+                .iter()
+                .any(|l| l.contains("it never asked this gateway")),
+            "{d:?}"
+        );
+
+        // Removed while this machine still holds a token: the time is told too.
+        let mut f = facts(local(true, Some(false)), lists(vec![], vec![]));
+        f.trail = Some(trail(&[(Approved, DEV, "k1", 90), (Removed, DEV, "k1", 3)]));
+        let d = diagnose(&f, now);
+        assert_eq!(d.cause, "removed");
+        assert!(
+            d.lines
+                .iter()
+                .any(|l| l == "it was removed 3m ago by operator openclaw-cli@127.0.0.1"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_named_node_that_is_gone_is_found_in_the_trail() {
+        use Action::*;
+        let now = 1_000_000 + 100 * 60_000;
+        let mut f = facts(None, lists(vec![], vec![]));
+        f.query = Some("pi".into());
+        f.trail = Some(trail(&[
+            (Requested, DEV, "k1", 10),
+            (Rejected, DEV, "k1", 5),
+        ]));
+        let d = diagnose(&f, now);
+        assert_eq!(d.cause, "rejected");
+        assert_eq!(
+            d.lines[0],
+            format!("pi ({DEV}) is not paired, not pending and not connected")
+        );
+        assert!(
+            d.next
+                .unwrap()
+                .starts_with("openclaw node pair --url ws://127.0.0.1:18789/   # on the node")
+        );
+        f.query = Some("garage".into());
+        let d = diagnose(&f, now);
+        assert_eq!(d.cause, "no-request");
+        assert!(d.lines[1].contains("no node matching garage"), "{d:?}");
+    }
+
     #[test]
     fn a_verified_node_needs_no_operator_token() {
         let d = cause(&facts(
@@ -600,6 +951,11 @@ mod tests {
         f.query = Some("nobody".into());
         let d = cause(&f);
         assert_eq!(d.cause, "no-request");
-        assert!(d.lines.iter().any(|l| l.contains("audit trail")));
+        assert!(
+            d.lines
+                .iter()
+                .any(|l| l.contains("nodes audit --node nobody")),
+            "{d:?}"
+        );
     }
 }

@@ -133,7 +133,10 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
     }
     for node in &every_acked {
         let n = approved.get(node.as_str()).copied().unwrap_or(0);
-        anyhow::ensure!(n == 1, "acknowledged approval of {node} has {n} audit entries");
+        anyhow::ensure!(
+            n == 1,
+            "acknowledged approval of {node} has {n} audit entries"
+        );
     }
     eprintln!(
         "{rounds} SIGKILLs, {total} acknowledged approvals, none lost; audit trail of {} entries verifies",

@@ -413,3 +413,56 @@ fn doctor_on_the_gateway_host_tells_how_a_request_ended_from_the_audit_trail() -
     );
     Ok(())
 }
+
+#[test]
+fn watch_starts_with_the_requests_already_pending() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let state = root.path().join("gw");
+    let gw = Gateway::start(&state)?;
+    let mut early = NodePair::start(
+        &root.path().join("early"),
+        &gw.url,
+        &["--name", "early-bird"],
+    )?;
+    let early_code = early.code()?;
+
+    let mut json = Watch::start(&state, &["--json"])?;
+    let mut human = Watch::start(&state, &[])?;
+    json.wait_for(&["stderr: Watching pairing events"])?;
+    human.wait_for(&["stderr: Watching pairing events"])?;
+    let pending = human.wait_for(&["early-bird", &early_code])?;
+    assert!(pending.starts_with("pending "), "{pending}");
+
+    // Then live events; the request pending at connect is not repeated.
+    let mut live = NodePair::start(&root.path().join("live"), &gw.url, &["--name", "live-one"])?;
+    let live_code = live.code()?;
+    json.wait_for(&["node.pair.requested", &live_code])?;
+    human.wait_for(&["requested", "live-one"])?;
+    let lines: Vec<serde_json::Value> = json
+        .seen
+        .iter()
+        .filter(|l| !l.starts_with("stderr: "))
+        .map(|l| serde_json::from_str(l))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[0]["type"], "sync", "{lines:#?}");
+    assert_eq!(lines[0]["event"], "node.pair.pending");
+    assert_eq!(lines[0]["payload"]["verificationCode"], early_code.as_str());
+    assert_eq!(lines[0]["payload"]["displayName"], "early-bird");
+    assert!(lines[0]["payload"]["requestId"].is_string());
+    assert_eq!(lines[1]["type"], "event");
+    assert_eq!(lines[1]["event"], "node.pair.requested");
+    assert_eq!(
+        human
+            .seen
+            .iter()
+            .filter(|l| l.contains(&early_code))
+            .count(),
+        1,
+        "{:#?}",
+        human.seen
+    );
+    let _ = early.child.kill();
+    let _ = live.child.kill();
+    Ok(())
+}

@@ -80,8 +80,14 @@ pub enum NodesCommand {
             until Ctrl-C, reconnecting when the connection drops. With --auto-approve-silent --ssh HOST, \
             a request marked silent is approved when `ssh -o BatchMode=yes -o ConnectTimeout=5 HOST true` \
             succeeds as the current user; any other request is left for a person (on a terminal the \
-            watcher asks: approve, reject or later).",
+            watcher asks: approve, reject or later).\n\n\
+            At connect (and after a reconnect) the requests already pending come first, each once: a \
+            `pending` line, or with --json {\"type\":\"sync\",\"event\":\"node.pair.pending\",\
+            \"payload\":REQUEST} with the request as `nodes pending --json` shows it. Then one line per \
+            live event; with --json the gateway's event frame {\"type\":\"event\",\"event\":\
+            \"node.pair.requested\"|\"node.pair.resolved\",\"payload\":…,\"seq\":N}.",
         after_help = "Examples:\n  openclaw nodes watch\n  openclaw nodes watch --json | jq .event\n  \
+            openclaw nodes watch --json | jq -c 'select(.event == \"node.pair.pending\" or .event == \"node.pair.requested\") | .payload.verificationCode'\n  \
             openclaw nodes watch --auto-approve-silent --ssh gateway.local"
     )]
     Watch(crate::watch::Opt),

@@ -7,7 +7,9 @@
 //!
 //! Output is one line per event as it arrives: a human line whose first word (`requested`, `approved`,
 //! `rejected`, …) is coloured when stdout is a terminal and `NO_COLOR` is unset or empty, or with
-//! `--json` the event frame itself as one JSON object per line (NDJSON), never coloured.
+//! `--json` the event frame itself as one JSON object per line (NDJSON), never coloured. Requests
+//! already pending at (re)connect come first, once each: `pending …` lines, or with `--json`
+//! [`pending_json`] lines (`"type":"sync"`, `"event":"node.pair.pending"`).
 
 use crate::args::ConnArgs;
 use crate::client::{Backoff, Client, Event};
@@ -190,8 +192,12 @@ impl Watcher {
         for p in &pending {
             let rid = text(p, "requestId").to_owned();
             self.labels.insert(rid.clone(), node_label(p));
-            if self.shown.insert(rid) && !self.opt.conn.json {
-                println!("{}", line("pending", &describe_request(p), self.colour));
+            if self.shown.insert(rid) {
+                if self.opt.conn.json {
+                    println!("{}", pending_json(p));
+                } else {
+                    println!("{}", line("pending", &describe_request(p), self.colour));
+                }
             }
         }
         for p in &pending {
@@ -203,6 +209,9 @@ impl Watcher {
     /// Prints one event: NDJSON with `--json`, else a human line.
     fn print(&mut self, ev: &Event) {
         if self.opt.conn.json {
+            if ev.event == "node.pair.requested" {
+                self.shown.insert(text(&ev.payload, "requestId").to_owned());
+            }
             println!("{}", ev.to_json());
             return;
         }
@@ -317,6 +326,13 @@ impl Watcher {
     }
 }
 
+/// A request already pending when the watcher (re)connects, as an NDJSON line:
+/// `{"type":"sync","event":"node.pair.pending","payload":<the request as node.pair.list gives it>}`.
+/// `type` tells it from the gateway's live events (`"type":"event"`), which it precedes.
+pub fn pending_json(p: &Value) -> Value {
+    json!({ "type": "sync", "event": "node.pair.pending", "payload": p })
+}
+
 /// A pending request on one line.
 fn describe_request(p: &Value) -> String {
     let mut line = format!(
@@ -401,6 +417,16 @@ mod tests {
             describe_request(&p),
             "r1  pi (10.0.0.2)  code 1234-5678  silent  re-pair"
         );
+    }
+
+    #[test]
+    fn pending_requests_at_connect_are_sync_lines() {
+        let p = json!({"requestId": "r1", "nodeId": "n1", "verificationCode": "1234-5678"});
+        let v = pending_json(&p);
+        assert_eq!(v["type"], "sync");
+        assert_eq!(v["event"], "node.pair.pending");
+        assert_eq!(v["payload"], p);
+        assert!(v.get("seq").is_none());
     }
 
     #[test]

@@ -41,6 +41,7 @@ fn every_help_exits_zero_and_shows_an_example() {
         &["nodes", "rename"],
         &["nodes", "remove"],
         &["nodes", "watch"],
+        &["nodes", "audit"],
         &["completions"],
         &["doctor"],
     ];

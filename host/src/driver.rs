@@ -3,17 +3,23 @@
 //! Socket tasks send it [`ToCore`] messages over a bounded channel (a flood from one socket waits for
 //! room instead of growing memory). It takes one message, then whatever else is already queued (up to
 //! [`MAX_ROUND`]), feeds them all to the core, commits the store once — one journal append and fsync
-//! for the whole round — and only then routes the outputs to the sockets' own bounded queues. A socket
-//! whose queue is full is too slow to read: it is closed, never buffered without bound, and the others
-//! never wait for it. File I/O happens on this thread, never on the async workers.
+//! for the whole round — and only then routes the outputs to the sockets' own bounded queues
+//! ([`Outbox`]). A socket whose queue is full is too slow to read: it is closed, never buffered without
+//! bound, and the others never wait for it. File I/O happens on this thread, never on the async workers.
+//!
+//! Routing is per connection, not per frame: a round's outputs are first sorted into the driver's own
+//! per-connection lists (no lock, no allocation once their capacity has grown), then each connection
+//! that got anything is handed its whole batch under one lock with one wake-up. A broadcast to C
+//! operators in a round of k changes costs C lock/wake pairs, not k × C channel sends, and the writer
+//! puts the whole batch on the socket in one vectored write.
 
 use crate::file_store::FileStore;
 use pairing_core::{ConnId, Gateway, OpenError, Output};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 /// Most inputs fed to the core between two commits.
 pub const MAX_ROUND: usize = 1024;
@@ -28,7 +34,7 @@ pub enum ToCore {
         /// The peer's address.
         ip: IpAddr,
         /// Where this connection's outputs go.
-        tx: mpsc::Sender<ToConn>,
+        out: Arc<Outbox>,
         /// The answer.
         reply: oneshot::Sender<Result<ConnId, OpenError>>,
     },
@@ -50,13 +56,146 @@ pub enum ToCore {
     Shutdown,
 }
 
-/// A message to one socket's writer.
+/// Why the reading side of a socket stopped, as its writer must know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReaderState {
+    /// Still reading.
+    Reading,
+    /// The peer closed (its close frame is answered through [`Outbox::push_control`]) or went away.
+    Ended,
+    /// Reading failed (a frame too large, a protocol error): close with this code and reason.
+    Failed(u16, &'static str),
+}
+
+/// What is waiting for one socket's writer.
 #[derive(Debug)]
-pub enum ToConn {
-    /// Send this text frame.
-    Text(Arc<str>),
-    /// Send a close frame and end.
-    Close(u16, &'static str),
+struct Pending {
+    /// Text frames, in order (each may be shared with other sockets: a broadcast is built once).
+    frames: VecDeque<Arc<str>>,
+    /// Control frames the reading side must send (pong, the answer to the peer's close), framed.
+    control: Vec<u8>,
+    /// A close the core asked for (or shutdown), sent after `frames`.
+    close: Option<(u16, &'static str)>,
+    /// The driver let go of the socket without a close of its own: too slow to read, or forgotten.
+    released: bool,
+    /// The reading side.
+    reader: ReaderState,
+    /// The writer ended (or never started); the driver forgets the socket at its next batch.
+    writer_gone: bool,
+}
+
+/// One socket's bounded output queue, shared by the driver (frames, close), the socket's reading side
+/// (control frames, why it stopped) and its writer task, which takes everything at once.
+#[derive(Debug)]
+pub struct Outbox {
+    pending: Mutex<Pending>,
+    wake: Notify,
+}
+
+/// Most bytes of control frames waiting; beyond it a pong is dropped (RFC 6455 lets a pong answer only
+/// the latest ping), so a ping flood cannot grow memory.
+const MAX_CONTROL: usize = 4096;
+
+impl Outbox {
+    /// An empty queue, for a socket about to open.
+    pub fn new() -> Outbox {
+        Outbox {
+            pending: Mutex::new(Pending {
+                frames: VecDeque::new(),
+                control: Vec::new(),
+                close: None,
+                released: false,
+                reader: ReaderState::Reading,
+                writer_gone: false,
+            }),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Nothing panics while holding the lock; take the data even if something did.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The reading side queues an already framed control frame (a pong, the answer to a close).
+    pub fn push_control(&self, frame: &[u8]) {
+        let mut p = self.lock();
+        if p.control.len() + frame.len() <= MAX_CONTROL {
+            p.control.extend_from_slice(frame);
+        }
+        drop(p);
+        self.wake.notify_one();
+    }
+
+    /// The reading side stopped (see [`ReaderState`]); the writer finishes accordingly.
+    pub fn reader_stopped(&self, why: ReaderState) {
+        let mut p = self.lock();
+        if p.reader == ReaderState::Reading {
+            p.reader = why;
+        }
+        drop(p);
+        self.wake.notify_one();
+    }
+
+    /// The writer takes everything waiting: frames are swapped into `frames` (which must be empty, so
+    /// both queues keep their capacity), control bytes appended to `control`. Returns the close
+    /// asked for, whether the driver let go, and the reading side's state.
+    pub fn take(
+        &self,
+        frames: &mut VecDeque<Arc<str>>,
+        control: &mut Vec<u8>,
+    ) -> (Option<(u16, &'static str)>, bool, ReaderState) {
+        let mut p = self.lock();
+        std::mem::swap(&mut p.frames, frames);
+        control.append(&mut p.control);
+        (p.close, p.released, p.reader)
+    }
+
+    /// Waits until something is pushed (a push between [`Outbox::take`] and this call is not lost).
+    pub async fn changed(&self) {
+        self.wake.notified().await;
+    }
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox::new()
+    }
+}
+
+/// The writer's end of an [`Outbox`]; dropping it (the writer ended, or the upgrade never completed)
+/// tells the driver the socket is gone, as a closed channel did.
+#[derive(Debug)]
+pub struct OutboxReader(Arc<Outbox>);
+
+impl OutboxReader {
+    /// The writer's end of `out`.
+    pub fn new(out: Arc<Outbox>) -> OutboxReader {
+        OutboxReader(out)
+    }
+
+    /// The queue.
+    pub fn outbox(&self) -> &Outbox {
+        &self.0
+    }
+}
+
+impl Drop for OutboxReader {
+    fn drop(&mut self) {
+        let mut p = self.0.lock();
+        p.writer_gone = true;
+        for text in p.frames.drain(..) {
+            release(text);
+        }
+    }
+}
+
+/// Lets go of a frame; the last holder wipes its bytes (a frame may carry a token: an approve
+/// result, a node's approved event). Every frame the host drops goes through here.
+pub fn release(mut text: Arc<str>) {
+    if let Some(bytes) = Arc::get_mut(&mut text) {
+        zeroize::Zeroize::zeroize(bytes);
+    }
 }
 
 /// Milliseconds since the epoch, the core's clock.
@@ -66,9 +205,33 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// The driver's side of one socket.
+struct Conn {
+    out: Arc<Outbox>,
+    /// This round's frames for the socket, in order, not handed over yet (capacity kept).
+    batch: Vec<Arc<str>>,
+    /// A close from the core, handed over after `batch`; later frames are dropped.
+    close: Option<(u16, &'static str)>,
+    /// Listed in [`Driver::touched`] this round.
+    touched: bool,
+}
+
+impl Drop for Conn {
+    /// Forgetting a socket tells its writer (after any close it was given) and wipes what it never got.
+    fn drop(&mut self) {
+        for text in self.batch.drain(..) {
+            release(text);
+        }
+        self.out.lock().released = true;
+        self.out.wake.notify_one();
+    }
+}
+
 struct Driver {
     gw: Gateway<FileStore>,
-    conns: HashMap<ConnId, mpsc::Sender<ToConn>>,
+    conns: HashMap<ConnId, Conn>,
+    /// Connections with something to hand over this round (capacity kept between rounds).
+    touched: Vec<ConnId>,
     deadline: watch::Sender<Option<u64>>,
 }
 
@@ -84,6 +247,7 @@ pub fn spawn(
             let mut d = Driver {
                 gw,
                 conns: HashMap::new(),
+                touched: Vec::new(),
                 deadline,
             };
             d.publish_deadline();
@@ -120,10 +284,16 @@ impl Driver {
     fn handle(&mut self, msg: ToCore) -> bool {
         let now = now_ms();
         match msg {
-            ToCore::Open { ip, tx, reply } => {
+            ToCore::Open { ip, out, reply } => {
                 let result = self.gw.open(now, ip);
                 if let Ok(conn) = result {
-                    self.conns.insert(conn, tx);
+                    let c = Conn {
+                        out,
+                        batch: Vec::new(),
+                        close: None,
+                        touched: false,
+                    };
+                    self.conns.insert(conn, c);
                 }
                 let _ = reply.send(result);
             }
@@ -144,29 +314,77 @@ impl Driver {
                 "storage write failed; the round's changes were undone and reported as failed: {e}"
             );
         }
+        // Handing over can forget a socket (gone, too slow), which can make more outputs.
+        while self.sort_outputs() {
+            self.hand_over();
+        }
+    }
+
+    /// Sorts the released outputs into each connection's batch; false when there were none.
+    fn sort_outputs(&mut self) -> bool {
+        let mut any = false;
         while let Some(out) = self.gw.poll_output() {
-            match out {
-                Output::Send { conn, text } => {
-                    let Some(tx) = self.conns.get(&conn) else {
-                        continue;
-                    };
-                    if let Err(e) = tx.try_send(ToConn::Text(text)) {
-                        if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                            tracing::warn!(%conn, "closing a connection too slow to read its frames");
-                        }
-                        // Dropping the sender ends the writer, which closes the socket.
-                        self.conns.remove(&conn);
-                        self.gw.closed(now_ms(), conn);
-                    }
+            any = true;
+            let (conn, text, close) = match out {
+                Output::Send { conn, text } => (conn, Some(text), None),
+                Output::Close { conn, code, reason } => (conn, None, Some((code, reason))),
+            };
+            let Some(c) = self.conns.get_mut(&conn).filter(|c| c.close.is_none()) else {
+                if let Some(text) = text {
+                    release(text);
                 }
-                Output::Close { conn, code, reason } => {
-                    if let Some(tx) = self.conns.remove(&conn) {
-                        tracing::debug!(%conn, code, reason, "closing connection");
-                        let _ = tx.try_send(ToConn::Close(code, reason));
-                    }
+                continue;
+            };
+            if !c.touched {
+                c.touched = true;
+                self.touched.push(conn);
+            }
+            if let Some(text) = text {
+                c.batch.push(text);
+            }
+            if let Some((code, reason)) = close {
+                tracing::debug!(%conn, code, reason, "closing connection");
+                c.close = close;
+            }
+        }
+        any
+    }
+
+    /// Gives each touched connection its batch: one lock and one wake-up per connection. A socket
+    /// whose queue would pass [`CONN_QUEUE`] is too slow to read and is closed; one whose writer is
+    /// gone is forgotten.
+    fn hand_over(&mut self) {
+        for i in 0..self.touched.len() {
+            let conn = self.touched[i];
+            let Some(c) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            c.touched = false;
+            let core_closed = c.close.is_some();
+            let mut p = c.out.lock();
+            let keep = if p.writer_gone {
+                false
+            } else if p.frames.len() + c.batch.len() > CONN_QUEUE {
+                tracing::warn!(%conn, "closing a connection too slow to read its frames");
+                false
+            } else {
+                p.frames.extend(c.batch.drain(..));
+                p.close = c.close;
+                !core_closed
+            };
+            drop(p);
+            if keep {
+                c.out.wake.notify_one();
+            } else {
+                // Dropping it wakes the writer, which sends what it has, then the close (1008
+                // without one of the core's own).
+                self.conns.remove(&conn);
+                if !core_closed {
+                    self.gw.closed(now_ms(), conn);
                 }
             }
         }
+        self.touched.clear();
     }
 
     fn checkpoint(&mut self) {
@@ -185,8 +403,11 @@ impl Driver {
     }
 
     fn shutdown(&mut self) {
-        for (_, tx) in self.conns.drain() {
-            let _ = tx.try_send(ToConn::Close(1001, "gateway shutting down"));
+        for (_, c) in self.conns.drain() {
+            let mut p = c.out.lock();
+            p.close.get_or_insert((1001, "gateway shutting down"));
+            drop(p);
+            drop(c);
         }
         if self.gw.store().checkpoint_due() {
             self.checkpoint();

@@ -2,20 +2,20 @@
 //! Plaintext is served by `warp::serve`; TLS (`--tls-cert`/`--tls-key`) by [`crate::tls::serve`], with
 //! the same routes.
 
-use crate::driver::{self, CONN_QUEUE, ToConn, ToCore, now_ms};
+use crate::driver::{self, Outbox, OutboxReader, ReaderState, ToCore, now_ms};
 use crate::file_store::FileStore;
 use crate::gateway_config;
 use crate::upgrade::{self, Socket, Upgrade};
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use pairing_core::{Config, ConnId, Gateway, Token};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use warp::Filter;
 use warp::http::StatusCode;
 
@@ -156,30 +156,6 @@ pub async fn run(
     Ok(())
 }
 
-/// Wraps a frame for the socket without copying it; when the last holder of a frame lets go, its
-/// bytes are wiped (frames may carry a token: an approve result, a node's approved event).
-fn frame_message(text: std::sync::Arc<str>) -> Message {
-    struct Wiped(std::sync::Arc<str>);
-    impl AsRef<[u8]> for Wiped {
-        fn as_ref(&self) -> &[u8] {
-            self.0.as_bytes()
-        }
-    }
-    impl Drop for Wiped {
-        fn drop(&mut self) {
-            if let Some(text) = std::sync::Arc::get_mut(&mut self.0) {
-                zeroize::Zeroize::zeroize(text);
-            }
-        }
-    }
-    let bytes = bytes::Bytes::from_owner(Wiped(text));
-    match tokio_tungstenite::tungstenite::Utf8Bytes::try_from(bytes) {
-        Ok(utf8) => Message::Text(utf8),
-        // A frame is built from a `str`, so this cannot happen; send nothing rather than panic.
-        Err(_) => Message::Text("".into()),
-    }
-}
-
 /// Binds the listening socket. `TCP_NODELAY` is set on it so every accepted socket inherits it (Linux
 /// copies it on accept): a response written right after an event must not wait for the peer's delayed
 /// ACK (Nagle's algorithm would hold it back for ~40 ms).
@@ -233,7 +209,9 @@ async fn upgrade(
             StatusCode::FORBIDDEN,
         ));
     }
-    let (tx, rx) = mpsc::channel(CONN_QUEUE);
+    let out = Arc::new(Outbox::new());
+    // Dropped unused if the upgrade never completes: the driver then forgets the connection.
+    let writer_end = OutboxReader::new(out.clone());
     let (reply, answer) = oneshot::channel();
     let refused = || {
         Box::new(warp::reply::with_status(
@@ -241,85 +219,48 @@ async fn upgrade(
             StatusCode::SERVICE_UNAVAILABLE,
         )) as Box<dyn warp::Reply>
     };
-    if to_core.send(ToCore::Open { ip, tx, reply }).await.is_err() {
+    let open = ToCore::Open {
+        ip,
+        out: out.clone(),
+        reply,
+    };
+    if to_core.send(open).await.is_err() {
         return refused();
     }
     match answer.await {
-        Ok(Ok(conn)) => Box::new(
-            ws.on_upgrade(upgrade::socket_config(MAX_MESSAGE), move |socket| {
-                connection(socket, conn, rx, to_core)
-            }),
-        ),
+        Ok(Ok(conn)) => Box::new(ws.on_upgrade(
+            upgrade::socket_config(MAX_MESSAGE),
+            out.clone(),
+            move |socket| connection(socket, conn, out, writer_end, to_core),
+        )),
         _ => refused(),
     }
 }
 
+/// One socket: this task reads and passes frames to the core; a second task writes.
 async fn connection(
     socket: Socket,
     conn: ConnId,
-    mut rx: mpsc::Receiver<ToConn>,
+    out: Arc<Outbox>,
+    writer_end: OutboxReader,
     to_core: mpsc::Sender<ToCore>,
 ) {
-    let (mut sink, mut stream) = socket.split();
-    let (abort_tx, mut abort_rx) = oneshot::channel::<(u16, &'static str)>();
-    tokio::spawn(async move {
-        let (code, reason) = loop {
-            // Biased, abort first: the reader asks for its close code (1009 after a frame too
-            // large) before it reports the socket closed, which makes the driver drop our queue; an
-            // unbiased select could see the dropped queue first and send 1008 instead.
-            tokio::select! {
-                biased;
-                a = &mut abort_rx => match a {
-                    Ok(close) => break close,
-                    Err(_) => break (1000, ""),
-                },
-                m = rx.recv() => match m {
-                    Some(ToConn::Text(t)) => {
-                        // Write everything already queued, then flush once.
-                        let mut pending = Some(t);
-                        let mut next_close = None;
-                        while let Some(t) = pending.take() {
-                            if sink.feed(frame_message(t)).await.is_err() {
-                                return;
-                            }
-                            match rx.try_recv() {
-                                Ok(ToConn::Text(t)) => pending = Some(t),
-                                Ok(ToConn::Close(code, reason)) => next_close = Some((code, reason)),
-                                Err(_) => {}
-                            }
-                        }
-                        if sink.flush().await.is_err() {
-                            return;
-                        }
-                        if let Some(close) = next_close {
-                            break close;
-                        }
-                    }
-                    Some(ToConn::Close(code, reason)) => break (code, reason),
-                    // The driver let go of us: too slow to read, or shutting down.
-                    None => break (1008, "slow consumer"),
-                },
-            }
-        };
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.into(),
-        };
-        let _ = sink.send(Message::Close(Some(frame))).await;
-        let _ = sink.close().await;
-    });
-    let mut abort = Some(abort_tx);
-    while let Some(msg) = stream.next().await {
+    let Socket { mut reader, writer } = socket;
+    tokio::spawn(write_frames(writer, writer_end));
+    let mut why = ReaderState::Ended;
+    while let Some(msg) = reader.next().await {
         let text = match msg {
             Ok(Message::Text(t)) => t.as_str().to_owned(),
             Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
-            Ok(Message::Close(_)) => break,
+            Ok(Message::Close(_)) => {
+                // tungstenite has framed the answer to the peer's close; this hands it to the writer.
+                let _ = reader.flush().await;
+                break;
+            }
             Ok(_) => continue,
             Err(e) => {
                 tracing::debug!(%conn, "socket error: {e}");
-                if let Some(a) = abort.take() {
-                    let _ = a.send((1009, "frame too large"));
-                }
+                why = ReaderState::Failed(1009, "frame too large");
                 break;
             }
         };
@@ -327,5 +268,39 @@ async fn connection(
             break;
         }
     }
+    // Before the core hears of it: the writer must see why (1009) before it sees the driver let go.
+    out.reader_stopped(why);
     let _ = to_core.send(ToCore::Closed { conn }).await;
+}
+
+/// The socket's writer: takes everything its outbox holds, writes it in one vectored write (see
+/// [`upgrade::FrameWriter`]), wipes what it let go of, and waits for more. Ends with the core's close,
+/// 1009 after a frame too large, 1008 when the driver let go of a socket too slow to read, or
+/// silently when the peer closed or went away (its close was answered by the reading side).
+async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
+    let mut frames = VecDeque::new();
+    let mut control = Vec::new();
+    let (code, reason) = loop {
+        let (close, released, reader) = out.outbox().take(&mut frames, &mut control);
+        if !frames.is_empty() || !control.is_empty() {
+            let sent = writer.send(&control, &frames).await;
+            for text in frames.drain(..) {
+                driver::release(text);
+            }
+            control.clear();
+            if let Err(e) = sent {
+                tracing::debug!("socket write failed: {e}");
+                return;
+            }
+        }
+        match (reader, close) {
+            (ReaderState::Failed(code, reason), _) => break (code, reason),
+            (_, Some(close)) => break close,
+            (ReaderState::Ended, None) => return,
+            (ReaderState::Reading, None) if released => break (1008, "slow consumer"),
+            (ReaderState::Reading, None) => {}
+        }
+        out.outbox().changed().await;
+    };
+    let _ = writer.close(code, reason).await;
 }

@@ -2,21 +2,176 @@
 //!
 //! warp's own `ws()` hands tungstenite its default configuration, which reserves a 128 KiB read buffer
 //! for every socket and offers no setting for it: 10 000 idle nodes would pin more than a gigabyte.
-//! This filter does the same handshake checks and answer (101 with `Sec-WebSocket-Accept`), then wraps
-//! hyper's upgraded connection with [`socket_config`]: a 4 KiB read buffer that grows only while a
-//! large frame arrives, and a write buffer that grows only while a burst is written.
+//! This filter does the same handshake checks and answer (101 with `Sec-WebSocket-Accept`), then splits
+//! hyper's upgraded connection in two:
+//!
+//! - reading: tungstenite with [`socket_config`] (a 4 KiB read buffer that grows only while a large
+//!   frame arrives; masks, fragments, limits, UTF-8 and the close handshake are its job). The control
+//!   frames it must send (pongs, the answer to the peer's close) go to the socket's
+//!   [`Outbox`](crate::driver::Outbox) and the writer sends them.
+//! - writing: [`FrameWriter`], which frames the gateway's text frames itself (a server's frames are
+//!   not masked: a 2–10 byte header, then the text) and puts a whole batch on the socket with one
+//!   vectored write: headers from one small buffer, each text straight from the shared frame, never
+//!   copied into a write buffer (which would also keep token bytes after the frame is wiped).
 
+use crate::driver::Outbox;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use std::collections::VecDeque;
 use std::future::Future;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use warp::Filter;
 use warp::http::{HeaderMap, StatusCode};
 
-/// The socket type the gateway's connection tasks get.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+type Io = TokioIo<Upgraded>;
+
+/// A gateway socket, split: tungstenite reads, [`FrameWriter`] writes.
+pub struct Socket {
+    /// Messages from the peer.
+    pub reader: WebSocketStream<ReadSide>,
+    /// Frames to the peer.
+    pub writer: FrameWriter,
+}
+
+/// The reading half as tungstenite sees it: reads go to the socket, its writes (control frames,
+/// already framed) to the socket's outbox.
+pub struct ReadSide {
+    read: ReadHalf<Io>,
+    out: Arc<Outbox>,
+}
+
+impl AsyncRead for ReadSide {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ReadSide {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        // tungstenite writes its whole buffer at once, so `buf` holds whole frames.
+        self.out.push_control(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Frames in one vectored write at most (two slices each; Linux takes 1 024 slices per call).
+const FRAMES_PER_WRITE: usize = 256;
+
+/// The writing half: frames text and close frames itself, without copying the text.
+pub struct FrameWriter {
+    write: WriteHalf<Io>,
+    /// Headers of the frames being written (capacity kept; headers carry only lengths).
+    headers: Vec<u8>,
+}
+
+/// Appends the header of an unmasked, final frame with `opcode` and a payload of `len` bytes.
+fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
+    out.push(0x80 | opcode);
+    if len < 126 {
+        out.push(len as u8);
+    } else if let Ok(len) = u16::try_from(len) {
+        out.push(126);
+        out.extend_from_slice(&len.to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+}
+
+impl FrameWriter {
+    /// Writes `control` (already framed), then every frame of `frames` as a text frame, then
+    /// flushes. One vectored write per [`FRAMES_PER_WRITE`] frames (more only when the socket takes
+    /// less at once).
+    pub async fn send(
+        &mut self,
+        control: &[u8],
+        frames: &VecDeque<Arc<str>>,
+    ) -> std::io::Result<()> {
+        let mut control = Some(control).filter(|c| !c.is_empty());
+        let mut start = 0;
+        while control.is_some() || start < frames.len() {
+            let end = frames.len().min(start + FRAMES_PER_WRITE);
+            let chunk = frames.range(start..end);
+            start = end;
+            self.headers.clear();
+            for text in chunk.clone() {
+                frame_header(&mut self.headers, 0x1, text.len());
+            }
+            let mut slices = Vec::with_capacity(2 * chunk.len() + 1);
+            if let Some(c) = control.take() {
+                slices.push(IoSlice::new(c));
+            }
+            let mut at = 0;
+            for text in chunk {
+                let len = header_len(text.len());
+                slices.push(IoSlice::new(&self.headers[at..at + len]));
+                slices.push(IoSlice::new(text.as_bytes()));
+                at += len;
+            }
+            write_all_vectored(&mut self.write, &mut slices).await?;
+        }
+        self.write.flush().await
+    }
+
+    /// Sends a close frame with `code` and `reason` and flushes.
+    pub async fn close(&mut self, code: u16, reason: &str) -> std::io::Result<()> {
+        let reason = &reason.as_bytes()[..reason.len().min(123)];
+        let mut frame = Vec::with_capacity(4 + reason.len());
+        frame_header(&mut frame, 0x8, 2 + reason.len());
+        frame.extend_from_slice(&code.to_be_bytes());
+        frame.extend_from_slice(reason);
+        self.write.write_all(&frame).await?;
+        self.write.flush().await
+    }
+}
+
+/// The length of [`frame_header`] for a payload of `len` bytes.
+fn header_len(len: usize) -> usize {
+    match len {
+        0..126 => 2,
+        126..=65535 => 4,
+        _ => 10,
+    }
+}
+
+/// Writes every slice, however little the socket takes per call. A socket that cannot write
+/// vectored takes one slice per call: the loop still finishes, with more calls.
+async fn write_all_vectored(
+    write: &mut WriteHalf<Io>,
+    mut slices: &mut [IoSlice<'_>],
+) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        let n = write.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
 
 /// A request that asked to become a WebSocket, not yet answered.
 pub struct Upgrade {
@@ -25,13 +180,14 @@ pub struct Upgrade {
     foreign_origin: Option<String>,
 }
 
-/// Buffers and limits of every gateway socket. `max_message` bounds what is read at all (larger
-/// frames end the socket with an error, which the gateway turns into close 1009).
+/// Buffers and limits of the reading side of every gateway socket. `max_message` bounds what is read
+/// at all (larger frames end the socket with an error, which the gateway turns into close 1009).
+/// tungstenite writes only control frames here, each passed on at once.
 pub fn socket_config(max_message: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(4 * 1024 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * 1024)
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
 }
@@ -93,8 +249,14 @@ impl Upgrade {
         self.foreign_origin.as_deref()
     }
 
-    /// Answers 101 and, once hyper hands over the connection, runs `task` with the socket.
-    pub fn on_upgrade<F, Fut>(self, config: WebSocketConfig, task: F) -> impl warp::Reply
+    /// Answers 101 and, once hyper hands over the connection, runs `task` with the socket, whose
+    /// control frames go to `out`. If the upgrade never completes, `task` is dropped unrun.
+    pub fn on_upgrade<F, Fut>(
+        self,
+        config: WebSocketConfig,
+        out: Arc<Outbox>,
+        task: F,
+    ) -> impl warp::Reply
     where
         F: FnOnce(Socket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -104,13 +266,18 @@ impl Upgrade {
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let socket = WebSocketStream::from_raw_socket(
-                        TokioIo::new(upgraded),
+                    let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+                    let reader = WebSocketStream::from_raw_socket(
+                        ReadSide { read, out },
                         Role::Server,
                         Some(config),
                     )
                     .await;
-                    task(socket).await;
+                    let writer = FrameWriter {
+                        write,
+                        headers: Vec::new(),
+                    };
+                    task(Socket { reader, writer }).await;
                 }
                 Err(e) => tracing::debug!("websocket upgrade did not complete: {e}"),
             }
@@ -132,6 +299,23 @@ mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn frame_headers_are_what_tungstenite_reads() {
+        use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        for len in [0, 1, 125, 126, 127, 65_535, 65_536, 1 << 20] {
+            let mut bytes = Vec::new();
+            frame_header(&mut bytes, 0x1, len);
+            assert_eq!(bytes.len(), header_len(len), "{len}");
+            let mut cursor = std::io::Cursor::new(&bytes);
+            let (h, payload) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+            assert_eq!(payload, len as u64);
+            assert_eq!(cursor.position() as usize, bytes.len());
+            assert!(h.is_final && !h.rsv1 && h.mask.is_none());
+            assert_eq!(h.opcode, OpCode::Data(Data::Text));
+        }
     }
 
     #[test]

@@ -30,7 +30,6 @@
 //! ```
 
 use anyhow::{Context, bail};
-use futures_util::{SinkExt, StreamExt};
 use pairing_tests::client::{Client, WAIT};
 use pairing_tests::process::rss_kib;
 use serde_json::{Value, json};
@@ -43,8 +42,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The scopes the OpenClaw CLI asks for (`CLI_DEFAULT_OPERATOR_SCOPES`).
 const CLI_SCOPES: &[&str] = &[
@@ -275,8 +272,163 @@ impl Plan {
 
 /// Whether a text frame is an event, from its first bytes: our gateway and OpenClaw both serialise
 /// `type` first. Anything else is parsed in full and judged by its `type` field.
-fn looks_like_event(text: &str) -> bool {
-    text.starts_with(r#"{"type":"event""#)
+fn looks_like_event(text: &[u8]) -> bool {
+    text.starts_with(br#"{"type":"event""#)
+}
+
+/// A minimal WebSocket client (RFC 6455, plain `ws://`, no extensions) for the load generator's
+/// operators. It reads frames straight out of one buffer: a broadcast event it does not need costs a
+/// header parse and a prefix check, no allocation, no UTF-8 check, no per-message waker bookkeeping
+/// (a general client spends several times that per frame, and at C=256 every flow sends 512 events
+/// to this process, which shares the machine's cores with the gateway). Fragmented messages are
+/// refused: neither gateway sends them.
+struct RawSocket {
+    tcp: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    mask: u64,
+}
+
+impl RawSocket {
+    async fn connect(url: &str) -> anyhow::Result<RawSocket> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let rest = url
+            .strip_prefix("ws://")
+            .context("operators connect with ws:// only")?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let tcp = TcpStream::connect(authority).await?;
+        tcp.set_nodelay(true)?;
+        let seed = Sha256::digest(format!("{:?}{authority}", Instant::now()).as_bytes());
+        let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &seed[..16]);
+        let mut ws = RawSocket {
+            tcp,
+            buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            mask: u64::from_le_bytes(seed[16..24].try_into()?) | 1,
+        };
+        let request = format!(
+            "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        ws.tcp.write_all(request.as_bytes()).await?;
+        let head_end = loop {
+            if let Some(i) = ws.buf[..ws.end].windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            anyhow::ensure!(ws.end < ws.buf.len(), "HTTP answer too long");
+            let n = ws.tcp.read(&mut ws.buf[ws.end..]).await?;
+            anyhow::ensure!(n > 0, "closed during the WebSocket handshake");
+            ws.end += n;
+        };
+        let head = String::from_utf8_lossy(&ws.buf[..head_end]);
+        anyhow::ensure!(
+            head.starts_with("HTTP/1.1 101"),
+            "WebSocket upgrade refused: {}",
+            head.lines().next().unwrap_or("")
+        );
+        ws.start = head_end;
+        Ok(ws)
+    }
+
+    /// The next 4-byte masking key (xorshift; a client's keys need not be secret on loopback).
+    fn next_mask(&mut self) -> [u8; 4] {
+        self.mask ^= self.mask << 13;
+        self.mask ^= self.mask >> 7;
+        self.mask ^= self.mask << 17;
+        (self.mask as u32).to_le_bytes()
+    }
+
+    async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let mut frame = Vec::with_capacity(payload.len() + 14);
+        frame.push(0x80 | opcode);
+        match payload.len() {
+            n @ 0..126 => frame.push(0x80 | n as u8),
+            n @ 126..=65535 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask = self.next_mask();
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.tcp.write_all(&frame).await?;
+        Ok(())
+    }
+
+    async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
+        self.send_frame(0x1, text.as_bytes()).await
+    }
+
+    /// Reads until `need` bytes from `start` are buffered (compacting or growing the buffer).
+    async fn fill(&mut self, need: usize) -> anyhow::Result<()> {
+        use tokio::io::AsyncReadExt;
+        while self.end - self.start < need {
+            if self.start + need > self.buf.len() {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+                if need > self.buf.len() {
+                    self.buf.resize(need.next_power_of_two(), 0);
+                }
+            }
+            let n = self.tcp.read(&mut self.buf[self.end..]).await?;
+            anyhow::ensure!(n > 0, "socket closed");
+            self.end += n;
+        }
+        Ok(())
+    }
+
+    /// The payload of the next text (or binary) message, as a range of `self.buf` valid until the
+    /// next call. Answers pings; a close frame is an error.
+    async fn next_message(&mut self) -> anyhow::Result<std::ops::Range<usize>> {
+        loop {
+            self.fill(2).await?;
+            let (b0, b1) = (self.buf[self.start], self.buf[self.start + 1]);
+            anyhow::ensure!(b1 & 0x80 == 0, "the server masked a frame");
+            let (len, header) = match b1 & 0x7f {
+                126 => {
+                    self.fill(4).await?;
+                    let at = self.start + 2;
+                    (
+                        usize::from(u16::from_be_bytes([self.buf[at], self.buf[at + 1]])),
+                        4,
+                    )
+                }
+                127 => {
+                    self.fill(10).await?;
+                    let at = self.start + 2;
+                    let len = u64::from_be_bytes(self.buf[at..at + 8].try_into()?);
+                    (usize::try_from(len)?, 10)
+                }
+                n => (usize::from(n), 2),
+            };
+            self.fill(header + len).await?;
+            let payload = self.start + header..self.start + header + len;
+            self.start += header + len;
+            anyhow::ensure!(b0 & 0x80 != 0, "fragmented messages are not supported");
+            match b0 & 0x0f {
+                0x1 | 0x2 => return Ok(payload),
+                0x8 => {
+                    let code = (len >= 2).then(|| {
+                        u16::from_be_bytes([self.buf[payload.start], self.buf[payload.start + 1]])
+                    });
+                    bail!("closed: {code:?}")
+                }
+                0x9 => {
+                    let ping = self.buf[payload].to_vec();
+                    self.send_frame(0xA, &ping).await?;
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// An operator connection for the load generator. Every operator with pairing scopes receives every
@@ -286,7 +438,7 @@ fn looks_like_event(text: &str) -> bool {
 /// `node.pair.requested` for the worker's own node, can only arrive after the worker's previous
 /// calls are answered: the node connects after them.)
 struct Operator {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: RawSocket,
     next_id: u64,
 }
 
@@ -296,12 +448,14 @@ impl Operator {
     /// of an operator without one; our gateway accepts and ignores it.
     async fn connect(url: &str, token: &str, key: &[u8; 32]) -> anyhow::Result<Operator> {
         use pairing_core::proof::{self, SignedFields};
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        let ws = tokio::time::timeout(WAIT, RawSocket::connect(url))
             .await
             .context("connect timed out")??;
         let mut op = Operator { ws, next_id: 0 };
-        let challenge = op.next_text().await?;
-        let challenge: Value = serde_json::from_str(challenge.as_str())?;
+        let challenge = tokio::time::timeout(WAIT, op.ws.next_message())
+            .await
+            .context("no challenge within the wait")??;
+        let challenge: Value = serde_json::from_slice(&op.ws.buf[challenge])?;
         let nonce = challenge["payload"]["nonce"]
             .as_str()
             .context("first frame is connect.challenge")?;
@@ -329,31 +483,21 @@ impl Operator {
         Ok(op)
     }
 
-    /// The next text frame, whatever it is.
-    async fn next_text(&mut self) -> anyhow::Result<Utf8Bytes> {
-        loop {
-            match self.ws.next().await.context("socket closed")?? {
-                Message::Text(t) => return Ok(t),
-                Message::Close(f) => bail!("closed: {f:?}"),
-                _ => continue,
-            }
-        }
-    }
-
     /// Sends a request and returns its whole response frame; events meanwhile are dropped unparsed.
     /// One time limit for the whole exchange.
     async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         self.next_id += 1;
         let id = self.next_id.to_string();
         let frame = json!({"type":"req","id":id,"method":method,"params":params});
-        self.ws.send(Message::text(frame.to_string())).await?;
+        self.ws.send_text(&frame.to_string()).await?;
         let wait = async {
             loop {
-                let text = self.next_text().await?;
-                if looks_like_event(text.as_str()) {
+                let m = self.ws.next_message().await?;
+                let text = &self.ws.buf[m];
+                if looks_like_event(text) {
                     continue;
                 }
-                let f: Value = serde_json::from_str(text.as_str())?;
+                let f: Value = serde_json::from_slice(text)?;
                 if f["type"] == "res" && f["id"] == id.as_str() {
                     return Ok(f);
                 }
@@ -382,9 +526,10 @@ impl Operator {
     ) -> anyhow::Result<Value> {
         let wait = async {
             loop {
-                let text = self.next_text().await?;
-                if text.as_str().contains(hint) {
-                    let f: Value = serde_json::from_str(text.as_str())?;
+                let m = self.ws.next_message().await?;
+                let text = &self.ws.buf[m];
+                if text.windows(hint.len()).any(|w| w == hint.as_bytes()) {
+                    let f: Value = serde_json::from_slice(text)?;
                     if matches(&f) {
                         return Ok(f);
                     }

@@ -205,6 +205,30 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Hashes a [`ConnId`] with one multiplication (Fx-style). Connection ids are a counter the gateway
+/// assigns, never chosen by a peer, so the DoS-resistant default hasher buys nothing here, and
+/// routing looks one up for every frame of every recipient.
+#[derive(Default)]
+struct ConnHasher(u64);
+
+impl std::hash::Hasher for ConnHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type ConnMap<V> = HashMap<ConnId, V, std::hash::BuildHasherDefault<ConnHasher>>;
+
 /// The driver's side of one socket.
 struct Conn {
     out: Arc<Outbox>,
@@ -229,7 +253,7 @@ impl Drop for Conn {
 
 struct Driver {
     gw: Gateway<FileStore>,
-    conns: HashMap<ConnId, Conn>,
+    conns: ConnMap<Conn>,
     /// Connections with something to hand over this round (capacity kept between rounds).
     touched: Vec<ConnId>,
     deadline: watch::Sender<Option<u64>>,
@@ -246,7 +270,7 @@ pub fn spawn(
         .spawn(move || {
             let mut d = Driver {
                 gw,
-                conns: HashMap::new(),
+                conns: ConnMap::default(),
                 touched: Vec::new(),
                 deadline,
             };

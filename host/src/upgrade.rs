@@ -8,7 +8,7 @@
 //! - reading: tungstenite with [`socket_config`] (a 4 KiB read buffer that grows only while a large
 //!   frame arrives; masks, fragments, limits, UTF-8 and the close handshake are its job). The control
 //!   frames it must send (pongs, the answer to the peer's close) go to the socket's
-//!   [`Outbox`](crate::driver::Outbox) and the writer sends them.
+//!   [`Outbox`] and the writer sends them.
 //! - writing: [`FrameWriter`], which frames the gateway's text frames itself (a server's frames are
 //!   not masked: a 2–10 byte header, then the text) and puts a whole batch on the socket with one
 //!   vectored write: headers from one small buffer, each text straight from the shared frame, never
@@ -103,7 +103,7 @@ fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
 
 impl FrameWriter {
     /// Writes `control` (already framed), then every frame of `frames` as a text frame, then
-    /// flushes. One vectored write per [`FRAMES_PER_WRITE`] frames (more only when the socket takes
+    /// flushes. One vectored write per `FRAMES_PER_WRITE` frames (more only when the socket takes
     /// less at once).
     pub async fn send(
         &mut self,

@@ -112,25 +112,25 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         let _ = out.flush();
         tracing::info!(addr = %s.addr, "gateway listening");
     };
-    server::run(opts, on_ready, shutdown_signal()).await?;
+    // The handlers are installed before the gateway says it is ready: a SIGTERM right after the URL
+    // is printed (a supervisor, a test) must be a clean shutdown, not the default action's kill.
+    let shutdown = shutdown_signal()?;
+    server::run(opts, on_ready, shutdown).await?;
     Ok(Exit::Ok)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use anyhow::Context;
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-    }
+    })
 }
 
 #[cfg(test)]

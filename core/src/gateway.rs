@@ -12,7 +12,8 @@
 //! 2. calls [`Gateway::commit`] once: the changes of all those inputs go to the [`Store`] in one batch.
 //!    Until this returns, no output of those inputs can be drained;
 //! 3. drains [`Gateway::poll_output`] until it returns `None`, sending each frame or closing each socket
-//!    in order. If the commit failed, the outputs are already rewritten: acknowledgements became
+//!    in order ([`Gateway::poll_output_shared`] gives each broadcast as one output with its recipients,
+//!    for a shell that fans out itself). If the commit failed, the outputs are already rewritten: acknowledgements became
 //!    `UNAVAILABLE` errors, events of the undone changes are gone, and the state is as before the batch;
 //! 4. sleeps until [`Gateway::poll_timeout`] or the next input.
 //!
@@ -42,6 +43,16 @@ pub enum Output {
         /// The connection.
         conn: ConnId,
         /// The JSON text. Shared between the recipients of one broadcast.
+        text: Arc<str>,
+    },
+    /// Send one text frame to several connections, in this order: an event for every operator that sees
+    /// pairing events. Only [`Gateway::poll_output_shared`] yields it; [`Gateway::poll_output`] gives
+    /// one [`Output::Send`] per recipient instead.
+    Broadcast {
+        /// The recipients (shared between the broadcasts of a round while the subscribers stay the
+        /// same).
+        to: Arc<[ConnId]>,
+        /// The JSON text.
         text: Arc<str>,
     },
     /// Close a connection with a WebSocket close code. The gateway has already forgotten it.
@@ -136,6 +147,10 @@ pub struct Gateway<S: Store> {
     handshaking: HashMap<IpAddr, usize>,
     pub(crate) nodes_online: HashMap<NodeId, BTreeSet<ConnId>>,
     pub(crate) subscribers: BTreeSet<ConnId>,
+    /// `subscribers` as a shared list, built at the first broadcast after they change.
+    subscriber_list: Option<Arc<[ConnId]>>,
+    /// A broadcast [`Gateway::poll_output`] is handing out one recipient at a time.
+    expanding: Option<(Arc<[ConnId]>, usize, Arc<str>)>,
     seq: u64,
     committed_seq: u64,
     next_tick: u64,
@@ -205,6 +220,8 @@ impl<S: Store> Gateway<S> {
             handshaking: HashMap::new(),
             nodes_online: HashMap::new(),
             subscribers: BTreeSet::new(),
+            subscriber_list: None,
+            expanding: None,
             seq: 0,
             committed_seq: 0,
             now,
@@ -335,8 +352,32 @@ impl<S: Store> Gateway<S> {
         result
     }
 
-    /// The next output to carry out, once committed.
+    /// The next output to carry out, once committed: one [`Output::Send`] per recipient of a broadcast.
     pub fn poll_output(&mut self) -> Option<Output> {
+        loop {
+            if let Some((to, i, text)) = &mut self.expanding {
+                if let Some(&conn) = to.get(*i) {
+                    *i += 1;
+                    return Some(Output::Send {
+                        conn,
+                        text: text.clone(),
+                    });
+                }
+                self.expanding = None;
+            }
+            match self.out.pop_front()? {
+                Output::Broadcast { to, text } => self.expanding = Some((to, 0, text)),
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// Like [`Gateway::poll_output`], but a broadcast comes as one [`Output::Broadcast`]: for shells
+    /// that fan a frame out themselves. The order of frames per connection is the same.
+    pub fn poll_output_shared(&mut self) -> Option<Output> {
+        if self.expanding.is_some() {
+            return self.poll_output();
+        }
         self.out.pop_front()
     }
 
@@ -457,7 +498,9 @@ impl<S: Store> Gateway<S> {
                 self.handshake_done(c.ip);
             }
             Some(s) => {
-                self.subscribers.remove(&conn);
+                if self.subscribers.remove(&conn) {
+                    self.subscriber_list = None;
+                }
                 self.redirect_direct_mail(conn);
                 if let Role::Node { device_id, .. } = &s.role
                     && let Some(set) = self.nodes_online.get_mut(device_id)
@@ -519,6 +562,7 @@ impl<S: Store> Gateway<S> {
             && scopes.sees_pairing_events()
         {
             self.subscribers.insert(conn);
+            self.subscriber_list = None;
         }
         c.session = Some(session);
         self.handshake_deadlines.remove(&(deadline, conn));
@@ -529,10 +573,15 @@ impl<S: Store> Gateway<S> {
     pub(crate) fn broadcast(&mut self, build: impl FnOnce(&Self, u64) -> Arc<str>) {
         self.seq += 1;
         let text = build(self, self.seq);
-        let subscribers: Vec<ConnId> = self.subscribers.iter().copied().collect();
-        for conn in subscribers {
-            self.emit(conn, text.clone(), Kind::Event);
+        if self.subscribers.is_empty() {
+            return;
         }
+        let to = self
+            .subscriber_list
+            .get_or_insert_with(|| self.subscribers.iter().copied().collect())
+            .clone();
+        self.held
+            .push(Held::Out(Output::Broadcast { to, text }, Kind::Event));
     }
 
     /// Broadcasts `node.pair.resolved`.
@@ -722,6 +771,7 @@ pub(crate) mod tests {
                     sent.push((conn, serde_json::from_str(&text).unwrap()))
                 }
                 Output::Close { conn, code, .. } => closed.push((conn, code)),
+                Output::Broadcast { .. } => unreachable!("poll_output expands broadcasts"),
             }
         }
         (sent, closed)
@@ -793,6 +843,55 @@ pub(crate) mod tests {
     ) {
         let frame = json!({"type": "req", "id": method, "method": method, "params": params});
         g.frame(now, conn, &frame.to_string());
+    }
+
+    /// Drains with [`Gateway::poll_output_shared`], expanding broadcasts as a shell would.
+    fn drain_shared(g: &mut Gateway<MemoryStore>) -> Vec<Output> {
+        let mut out = Vec::new();
+        while let Some(o) = g.poll_output_shared() {
+            match o {
+                Output::Broadcast { to, text } => out.extend(to.iter().map(|&conn| Output::Send {
+                    conn,
+                    text: text.clone(),
+                })),
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn shared_broadcasts_reach_the_current_subscribers_in_the_same_order() {
+        let (mut a, mut b) = (gateway(), gateway());
+        let mut rounds = Vec::new();
+        for g in [&mut a, &mut b] {
+            let op1 = operator(g);
+            let op2 = operator(g);
+            call(g, T0, op1, "node.pair.request", json!({"nodeId": "n1"}));
+            let first = g.commit().is_ok();
+            let op3 = operator(g);
+            g.closed(T0, op1);
+            call(g, T0, op2, "node.pair.request", json!({"nodeId": "n2"}));
+            call(g, T0, op3, "node.pair.reject", json!({"code": "0000-0000"}));
+            rounds.push((first, op1, op2, op3));
+        }
+        let (r1, r2) = (rounds[0], rounds[1]);
+        assert!(r1.0 && r2.0);
+        assert_eq!((r1.1, r1.2, r1.3), (r2.1, r2.2, r2.3));
+        let _ = a.commit();
+        let _ = b.commit();
+        let plain: Vec<Output> = std::iter::from_fn(|| a.poll_output()).collect();
+        let shared = drain_shared(&mut b);
+        assert_eq!(plain, shared);
+        // The second request's event went to op2 and op3 (op3 joined, op1 left), once each.
+        let events: Vec<ConnId> = plain
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send { conn, text } if text.contains("node.pair.requested") => Some(*conn),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(events, [r1.2, r1.3]);
     }
 
     #[test]

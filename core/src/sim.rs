@@ -200,6 +200,7 @@ impl Harness {
                 let entry = json!({ "at": self.at(), "close": self.name(conn), "code": code, "reason": reason });
                 self.transcript.push(entry);
             }
+            Output::Broadcast { .. } => unreachable!("poll_output expands broadcasts"),
         }
     }
 

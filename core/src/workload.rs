@@ -479,7 +479,8 @@ impl Sim {
             self.report.failed_commits += 1;
         }
         let mut outputs = Vec::new();
-        while let Some(o) = self.gw.poll_output() {
+        // The shared form, as the host drains it; `observe` expands broadcasts in order.
+        while let Some(o) = self.gw.poll_output_shared() {
             outputs.push(o);
         }
         for o in outputs {
@@ -501,6 +502,15 @@ impl Sim {
                 return Ok(());
             }
             Output::Send { conn, text } => (conn, text),
+            Output::Broadcast { to, text } => {
+                for &conn in to.iter() {
+                    self.observe(Output::Send {
+                        conn,
+                        text: text.clone(),
+                    })?;
+                }
+                return Ok(());
+            }
         };
         self.report.frames += 1;
         self.hasher.update(format!("{conn} "));

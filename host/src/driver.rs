@@ -347,31 +347,43 @@ impl Driver {
     /// Sorts the released outputs into each connection's batch; false when there were none.
     fn sort_outputs(&mut self) -> bool {
         let mut any = false;
-        while let Some(out) = self.gw.poll_output() {
+        while let Some(out) = self.gw.poll_output_shared() {
             any = true;
-            let (conn, text, close) = match out {
-                Output::Send { conn, text } => (conn, Some(text), None),
-                Output::Close { conn, code, reason } => (conn, None, Some((code, reason))),
-            };
-            let Some(c) = self.conns.get_mut(&conn).filter(|c| c.close.is_none()) else {
-                if let Some(text) = text {
+            match out {
+                Output::Send { conn, text } => self.route(conn, Some(text), None),
+                Output::Close { conn, code, reason } => {
+                    self.route(conn, None, Some((code, reason)));
+                }
+                Output::Broadcast { to, text } => {
+                    for &conn in to.iter() {
+                        self.route(conn, Some(text.clone()), None);
+                    }
                     release(text);
                 }
-                continue;
-            };
-            if !c.touched {
-                c.touched = true;
-                self.touched.push(conn);
-            }
-            if let Some(text) = text {
-                c.batch.push(text);
-            }
-            if let Some((code, reason)) = close {
-                tracing::debug!(%conn, code, reason, "closing connection");
-                c.close = close;
             }
         }
         any
+    }
+
+    /// Adds a frame (or the core's close) to one connection's batch for this round.
+    fn route(&mut self, conn: ConnId, text: Option<Arc<str>>, close: Option<(u16, &'static str)>) {
+        let Some(c) = self.conns.get_mut(&conn).filter(|c| c.close.is_none()) else {
+            if let Some(text) = text {
+                release(text);
+            }
+            return;
+        };
+        if !c.touched {
+            c.touched = true;
+            self.touched.push(conn);
+        }
+        if let Some(text) = text {
+            c.batch.push(text);
+        }
+        if let Some((code, reason)) = close {
+            tracing::debug!(%conn, code, reason, "closing connection");
+            c.close = close;
+        }
     }
 
     /// Gives each touched connection its batch: one lock and one wake-up per connection. A socket

@@ -130,6 +130,24 @@ fn short_key(fp: &str) -> String {
     s
 }
 
+/// When the trail shows that the node's current pairing came from a request bound to no device key (an
+/// operator asked for this node id): the token went to that operator's connection, never to the node.
+fn approved_without_key(trail: Option<&Vec<Line>>, node_id: &str, now: u64) -> Option<String> {
+    let last = trail?
+        .iter()
+        .rev()
+        .find(|l| l.entry.node_id.eq_ignore_ascii_case(node_id) && l.entry.action == "approved")?;
+    if last.entry.json.get("keyFingerprint").is_some() {
+        return None;
+    }
+    Some(format!(
+        "its pairing was approved {} by {} for a request an operator made for this node id (bound to no \
+         device key): that token went to the operator, not to this machine",
+        ago(last.entry.ts, now),
+        last.entry.actor_text()
+    ))
+}
+
 /// Reads the trail's latest entry about `node_id` (renames aside): how its last request or pairing
 /// ended. `None` when the trail has no entry for it.
 pub fn last_end(lines: &[Line], node_id: &str, now: u64) -> Option<Ended> {
@@ -346,6 +364,7 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
                  re-paired elsewhere or the token file is stale"
                     .into(),
             );
+            lines.extend(approved_without_key(f.trail.as_ref(), device, now));
             return diag("token-mismatch", false, lines, Some(pair));
         }
         _ => {}
@@ -360,6 +379,7 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
              missing): pair again to get a new one"
                 .into(),
         );
+        lines.extend(approved_without_key(f.trail.as_ref(), device, now));
         return diag("token-missing", false, lines, Some(pair));
     }
     if let Operator::NoToken(e) | Operator::WrongToken(e) = &f.operator {
@@ -780,6 +800,39 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn a_pairing_made_for_an_operator_request_is_explained() {
+        let now = 1_000_000 + 100 * 60_000;
+        let mut rows = trail(&[
+            (Action::Requested, DEV, "k1", 30),
+            (Action::Approved, DEV, "k1", 20),
+        ]);
+        // The operator's request had no device key: its entries carry no fingerprint.
+        for l in &mut rows {
+            let mut v = l.entry.json.clone();
+            v.as_object_mut().unwrap().remove("keyFingerprint");
+            l.entry.json = v;
+        }
+        let mut f = facts(local(false, None), lists(vec![], vec![paired()]));
+        f.trail = Some(rows.clone());
+        let d = diagnose(&f, now);
+        assert_eq!(d.cause, "token-missing");
+        assert!(
+            d.lines
+                .iter()
+                .any(|l| l.contains("approved 20m ago by operator")
+                    && l.contains("bound to no device key")),
+            "{d:?}"
+        );
+        // With a key-bound approval, nothing is added.
+        f.trail = Some(trail(&[(Action::Approved, DEV, "k1", 20)]));
+        let d = diagnose(&f, now);
+        assert!(
+            !d.lines.iter().any(|l| l.contains("bound to no device key")),
+            "{d:?}"
+        );
     }
 
     #[test]

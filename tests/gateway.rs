@@ -233,6 +233,45 @@ async fn operator_once_free(url: &str, token: &str) -> anyhow::Result<Client> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_that_stops_reading_is_closed_and_harms_no_one_else() -> anyhow::Result<()> {
+    let state = tempfile::tempdir()?;
+    let gw = start(state.path(), 300_000).await?;
+    // Subscribed to pairing events, with a small fixed receive window, and never reading again.
+    let mut slow = Client::open_with_small_window(&gw.url, 4096)
+        .await?
+        .into_operator(&gw.token, PAIRING)
+        .await?;
+    let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
+    // Each pair is a ~13 KB `requested` event and a small `resolved` one for the slow reader: 1 500
+    // pairs are about three times what it takes here (between 400 and 700: what the kernel buffers on
+    // both ends — the gateway's send buffer grows to at most 4 MiB — plus the gateway's bounded queue).
+    // The fast operator is answered throughout.
+    let commands: Vec<String> = (0..128)
+        .map(|i| format!("{i:03}{}", "c".repeat(97)))
+        .collect();
+    let pairs = 1_500;
+    for i in 0..pairs {
+        let r = op
+            .call(
+                "node.pair.request",
+                json!({"nodeId": format!("slow-{i}"), "commands": commands}),
+            )
+            .await?;
+        op.call(
+            "node.pair.reject",
+            json!({"requestId": r["request"]["requestId"]}),
+        )
+        .await?;
+        op.events.clear();
+    }
+    let list = op.call("node.pair.list", json!({})).await?;
+    assert_eq!(list["pending"], json!([]));
+    // Reading now: whatever the kernel held, then the gateway's close.
+    assert_eq!(slow.closed().await?, Some(1008));
+    gw.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_over_real_sockets() -> anyhow::Result<()> {
     let state = tempfile::tempdir()?;
     let gw = start(state.path(), 300_000).await?;

@@ -53,6 +53,27 @@ impl Client {
         Self::greeted(ws).await
     }
 
+    /// Opens a socket whose kernel receive buffer is fixed at about `bytes` (no autotuning), so that a
+    /// client that stops reading soon pushes back on the gateway, and reads the challenge.
+    pub async fn open_with_small_window(url: &str, bytes: u32) -> anyhow::Result<Client> {
+        let target = url
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+            .parse::<std::net::SocketAddr>()?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(bytes)?;
+        let stream = tokio::time::timeout(WAIT, socket.connect(target))
+            .await
+            .context("connect timed out")??;
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .context("upgrade timed out")??;
+        Self::greeted(ws).await
+    }
+
     async fn greeted(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> anyhow::Result<Client> {
         let mut c = Client {
             ws,
@@ -99,7 +120,8 @@ impl Client {
             .await
     }
 
-    async fn into_operator(mut self, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
+    /// Finishes the handshake of an opened socket as an operator with `scopes`.
+    pub async fn into_operator(mut self, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
         let c = &mut self;
         let hello = c
             .request(

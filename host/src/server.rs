@@ -269,9 +269,21 @@ async fn connection(
         }
     }
     // Before the core hears of it: the writer must see why (1009) before it sees the driver let go.
+    let failed = matches!(why, ReaderState::Failed(..));
     out.reader_stopped(why);
     let _ = to_core.send(ToCore::Closed { conn }).await;
+    if failed {
+        // A lingering close: the peer may still be sending the rest of its oversized frame. Dropping
+        // the socket with unread input would answer with a reset that can overtake the close frame;
+        // reading and dropping the rest for a moment lets the 1009 arrive.
+        let _ = tokio::time::timeout(LINGER, reader.get_mut().drain(LINGER_BYTES)).await;
+    }
 }
+
+/// How long a socket closed for a frame too large keeps reading what its peer still sends.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+/// How much it reads at most meanwhile.
+const LINGER_BYTES: usize = 16 * 1024 * 1024;
 
 /// The socket's writer: takes everything its outbox holds, writes it in one vectored write (see
 /// [`upgrade::FrameWriter`]), wipes what it let go of, and waits for more. Ends with the core's close,

@@ -47,6 +47,23 @@ pub struct ReadSide {
     out: Arc<Outbox>,
 }
 
+impl ReadSide {
+    /// Reads and drops what the peer still sends, until it closes or `limit` bytes went by: after the
+    /// gateway closed a socket whose peer is still sending (a frame too large), so that the peer gets
+    /// the close frame instead of a reset (a socket dropped with unread input answers with RST).
+    pub async fn drain(&mut self, limit: usize) {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 4096];
+        let mut seen = 0;
+        while seen < limit {
+            match self.read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen += n,
+            }
+        }
+    }
+}
+
 impl AsyncRead for ReadSide {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -144,7 +161,10 @@ impl FrameWriter {
         frame.extend_from_slice(&code.to_be_bytes());
         frame.extend_from_slice(reason);
         self.write.write_all(&frame).await?;
-        self.write.flush().await
+        self.write.flush().await?;
+        // Nothing follows a close frame: end the sending direction now (FIN), whatever the reading
+        // side is still doing.
+        self.write.shutdown().await
     }
 }
 

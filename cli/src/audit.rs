@@ -338,13 +338,27 @@ pub fn run(opt: &Opt) -> anyhow::Result<Exit> {
     } else {
         let first = shown.first().map_or(0, |l| l.entry.seq);
         let last = shown.last().map_or(0, |l| l.entry.seq);
+        let seqs = if first == last {
+            format!("seq {first}")
+        } else {
+            format!("seq {first}–{last}")
+        };
         let mut head = if shown.len() == trail.lines.len() {
-            format!("Audit trail: {} entries (seq {first}–{last})", shown.len())
+            format!(
+                "Audit trail: {} {} ({seqs})",
+                shown.len(),
+                if shown.len() == 1 { "entry" } else { "entries" }
+            )
         } else {
             format!(
-                "Audit trail: {} of {} entries (seq {first}–{last})",
+                "Audit trail: {} of {} {} ({seqs})",
                 shown.len(),
-                trail.lines.len()
+                trail.lines.len(),
+                if trail.lines.len() == 1 {
+                    "entry"
+                } else {
+                    "entries"
+                }
             )
         };
         if let Some((id, label)) = &node {

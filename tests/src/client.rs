@@ -35,33 +35,25 @@ impl Client {
     /// Opens a socket from a chosen local address (e.g. 127.0.0.7, to look like another host) and
     /// reads the challenge.
     pub async fn open_from(url: &str, local: std::net::IpAddr) -> anyhow::Result<Client> {
-        let target = url
-            .trim_start_matches("ws://")
-            .trim_end_matches('/')
-            .parse::<std::net::SocketAddr>()?;
         let socket = tokio::net::TcpSocket::new_v4()?;
         socket.bind(std::net::SocketAddr::new(local, 0))?;
-        let stream = tokio::time::timeout(WAIT, socket.connect(target))
-            .await
-            .context("connect timed out")??;
-        let (ws, _) = tokio::time::timeout(
-            WAIT,
-            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
-        )
-        .await
-        .context("upgrade timed out")??;
-        Self::greeted(ws).await
+        Self::open_socket(url, socket).await
     }
 
     /// Opens a socket whose kernel receive buffer is fixed at about `bytes` (no autotuning), so that a
     /// client that stops reading soon pushes back on the gateway, and reads the challenge.
     pub async fn open_with_small_window(url: &str, bytes: u32) -> anyhow::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(bytes)?;
+        Self::open_socket(url, socket).await
+    }
+
+    /// Connects a prepared socket to the `ws://IP:PORT/` of `url`, upgrades it and reads the challenge.
+    async fn open_socket(url: &str, socket: tokio::net::TcpSocket) -> anyhow::Result<Client> {
         let target = url
             .trim_start_matches("ws://")
             .trim_end_matches('/')
             .parse::<std::net::SocketAddr>()?;
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.set_recv_buffer_size(bytes)?;
         let stream = tokio::time::timeout(WAIT, socket.connect(target))
             .await
             .context("connect timed out")??;

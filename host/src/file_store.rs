@@ -414,13 +414,18 @@ fn head_of(line: &str) -> Option<Head> {
 }
 
 /// A journal line is `<hex sha256 of the JSON> <JSON>`, the JSON being the array of changes, or
-/// `{"audit": [entries], "changes": [changes]}` when the batch has audit entries.
-fn journal_line(batch: &Batch<'_>) -> Vec<u8> {
-    let changes: Vec<Value> = batch.changes.iter().map(change_json).collect();
-    let body = if batch.audit.is_empty() {
-        Value::Array(changes).to_string()
+/// `{"audit": [entries], "changes": [changes]}` when the batch has audit entries. The entries come as
+/// their audit-file lines (each a JSON object ending in a newline), so each is serialised once.
+fn journal_line(batch: &Batch<'_>, audit_lines: &[u8]) -> Vec<u8> {
+    let changes = Value::Array(batch.changes.iter().map(change_json).collect()).to_string();
+    let body = if audit_lines.is_empty() {
+        changes
     } else {
-        json!({ "audit": batch.audit, "changes": changes }).to_string()
+        // Whole JSON lines (serde escapes newlines inside strings): newline-separated becomes
+        // comma-separated.
+        let entries = String::from_utf8_lossy(audit_lines);
+        let entries = entries.trim_end_matches('\n').replace('\n', ",");
+        format!("{{\"audit\":[{entries}],\"changes\":{changes}}}")
     };
     format!("{} {body}\n", sha256_hex(body.as_bytes())).into_bytes()
 }
@@ -520,15 +525,21 @@ impl Store for FileStore {
         if batch.changes.is_empty() {
             return Ok(());
         }
-        self.append(&journal_line(batch))?;
+        let owed_before = self.audit.owed.len();
+        for entry in batch.audit {
+            self.audit.owed.extend_from_slice(entry.line().as_bytes());
+        }
+        if let Err(e) = self.append(&journal_line(batch, &self.audit.owed[owed_before..])) {
+            self.audit.owed.truncate(owed_before);
+            return Err(e);
+        }
         for c in batch.changes {
             self.apply(c);
         }
-        for entry in batch.audit {
-            self.audit.owed.extend_from_slice(entry.line().as_bytes());
+        if let Some(last) = batch.audit.last() {
             self.audit.head = Head {
-                seq: entry.seq,
-                hash: entry.hash.clone(),
+                seq: last.seq,
+                hash: last.hash.clone(),
             };
         }
         // Durable already (in the journal); a failed write is retried at the next commit or checkpoint.

@@ -160,12 +160,15 @@ fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
     drop(s);
     let good = std::fs::read(&jp).unwrap();
     let (pending_map, paired_map) = (BTreeMap::new(), BTreeMap::new());
-    let torn = journal_line(&Batch {
-        changes: &[Change::PutPending(pending("r2", "n2"))],
-        pending: &pending_map,
-        paired: &paired_map,
-        audit: &[],
-    });
+    let torn = journal_line(
+        &Batch {
+            changes: &[Change::PutPending(pending("r2", "n2"))],
+            pending: &pending_map,
+            paired: &paired_map,
+            audit: &[],
+        },
+        &[],
+    );
     let mut with_torn = good.clone();
     with_torn.extend_from_slice(&torn[..torn.len() / 2]);
     std::fs::write(&jp, &with_torn).unwrap();

@@ -572,10 +572,10 @@ impl<S: Store> Gateway<S> {
     /// Broadcasts an event to operators allowed to see pairing events, with the next `seq`.
     pub(crate) fn broadcast(&mut self, build: impl FnOnce(&Self, u64) -> Arc<str>) {
         self.seq += 1;
-        let text = build(self, self.seq);
         if self.subscribers.is_empty() {
             return;
         }
+        let text = build(self, self.seq);
         let to = self
             .subscriber_list
             .get_or_insert_with(|| self.subscribers.iter().copied().collect())

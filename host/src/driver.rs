@@ -12,11 +12,19 @@
 //! that got anything is handed its whole batch under one lock with one wake-up. A broadcast to C
 //! operators in a round of k changes costs C lock/wake pairs, not k × C channel sends, and the writer
 //! puts the whole batch on the socket in one vectored write.
+//!
+//! A round's broadcasts are framed once, one after the other, into one shared block; each recipient
+//! gets ranges of it ([`Piece::Shared`]), a run of consecutive broadcasts being one range. A subscriber
+//! thus costs one range per round however many events the round had: no reference count per frame,
+//! no header per recipient, and a few large slices for the kernel to copy instead of hundreds of small
+//! ones.
 
 use crate::file_store::FileStore;
+use crate::upgrade;
 use pairing_core::{ConnId, Gateway, OpenError, Output};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -67,11 +75,48 @@ pub enum ReaderState {
     Failed(u16, &'static str),
 }
 
+/// Frames for one socket's writer.
+#[derive(Debug)]
+pub enum Piece {
+    /// One text frame for this socket alone (a response, a targeted event), not framed yet. It may
+    /// carry a token: its last holder wipes it ([`release`]).
+    Own(Arc<str>),
+    /// Consecutive broadcast events of one round, framed, in the round's block shared by every
+    /// recipient. Broadcasts never carry a token.
+    Shared {
+        /// The round's broadcasts, framed, one after the other.
+        block: Arc<[u8]>,
+        /// This socket's run of them.
+        range: Range<usize>,
+        /// How many frames the run holds.
+        frames: usize,
+    },
+}
+
+impl Piece {
+    /// How many frames the piece holds.
+    pub fn frames(&self) -> usize {
+        match self {
+            Piece::Own(_) => 1,
+            Piece::Shared { frames, .. } => *frames,
+        }
+    }
+
+    /// Lets go of the piece: an own frame through [`release`].
+    pub fn release(self) {
+        if let Piece::Own(text) = self {
+            release(text);
+        }
+    }
+}
+
 /// What is waiting for one socket's writer.
 #[derive(Debug)]
 struct Pending {
-    /// Text frames, in order (each may be shared with other sockets: a broadcast is built once).
-    frames: VecDeque<Arc<str>>,
+    /// Frames, in order.
+    frames: VecDeque<Piece>,
+    /// How many frames `frames` holds.
+    queued: usize,
     /// Control frames the reading side must send (pong, the answer to the peer's close), framed.
     control: Vec<u8>,
     /// A close the core asked for (or shutdown), sent after `frames`.
@@ -102,6 +147,7 @@ impl Outbox {
         Outbox {
             pending: Mutex::new(Pending {
                 frames: VecDeque::new(),
+                queued: 0,
                 control: Vec::new(),
                 close: None,
                 released: false,
@@ -142,11 +188,12 @@ impl Outbox {
     /// asked for, whether the driver let go, and the reading side's state.
     pub fn take(
         &self,
-        frames: &mut VecDeque<Arc<str>>,
+        frames: &mut VecDeque<Piece>,
         control: &mut Vec<u8>,
     ) -> (Option<(u16, &'static str)>, bool, ReaderState) {
         let mut p = self.lock();
         std::mem::swap(&mut p.frames, frames);
+        p.queued = 0;
         control.append(&mut p.control);
         (p.close, p.released, p.reader)
     }
@@ -184,8 +231,9 @@ impl Drop for OutboxReader {
     fn drop(&mut self) {
         let mut p = self.0.lock();
         p.writer_gone = true;
-        for text in p.frames.drain(..) {
-            release(text);
+        p.queued = 0;
+        for piece in p.frames.drain(..) {
+            piece.release();
         }
     }
 }
@@ -229,11 +277,21 @@ impl std::hash::Hasher for ConnHasher {
 
 type ConnMap<V> = HashMap<ConnId, V, std::hash::BuildHasherDefault<ConnHasher>>;
 
+/// One entry of a connection's batch while a round is sorted.
+enum Item {
+    /// A frame for this connection alone.
+    Own(Arc<str>),
+    /// A run of broadcasts in the driver's block being built.
+    Shared { range: Range<usize>, frames: usize },
+}
+
 /// The driver's side of one socket.
 struct Conn {
     out: Arc<Outbox>,
     /// This round's frames for the socket, in order, not handed over yet (capacity kept).
-    batch: Vec<Arc<str>>,
+    batch: Vec<Item>,
+    /// How many frames `batch` holds.
+    batch_frames: usize,
     /// A close from the core, handed over after `batch`; later frames are dropped.
     close: Option<(u16, &'static str)>,
     /// Listed in [`Driver::touched`] this round.
@@ -243,8 +301,10 @@ struct Conn {
 impl Drop for Conn {
     /// Forgetting a socket tells its writer (after any close it was given) and wipes what it never got.
     fn drop(&mut self) {
-        for text in self.batch.drain(..) {
-            release(text);
+        for item in self.batch.drain(..) {
+            if let Item::Own(text) = item {
+                release(text);
+            }
         }
         self.out.lock().released = true;
         self.out.wake.notify_one();
@@ -253,10 +313,18 @@ impl Drop for Conn {
 
 struct Driver {
     gw: Gateway<FileStore>,
+    router: Router,
+    deadline: watch::Sender<Option<u64>>,
+}
+
+/// The sockets as the driver sees them, and the round's outputs sorted per socket.
+#[derive(Default)]
+struct Router {
     conns: ConnMap<Conn>,
     /// Connections with something to hand over this round (capacity kept between rounds).
     touched: Vec<ConnId>,
-    deadline: watch::Sender<Option<u64>>,
+    /// This round's broadcasts, framed, before they are shared (capacity kept between rounds).
+    block: Vec<u8>,
 }
 
 /// Starts the core's thread. It ends after [`ToCore::Shutdown`] or when every sender is gone.
@@ -270,8 +338,7 @@ pub fn spawn(
         .spawn(move || {
             let mut d = Driver {
                 gw,
-                conns: ConnMap::default(),
-                touched: Vec::new(),
+                router: Router::default(),
                 deadline,
             };
             d.publish_deadline();
@@ -311,19 +378,13 @@ impl Driver {
             ToCore::Open { ip, out, reply } => {
                 let result = self.gw.open(now, ip);
                 if let Ok(conn) = result {
-                    let c = Conn {
-                        out,
-                        batch: Vec::new(),
-                        close: None,
-                        touched: false,
-                    };
-                    self.conns.insert(conn, c);
+                    self.router.add(conn, out);
                 }
                 let _ = reply.send(result);
             }
             ToCore::Frame { conn, text } => self.gw.frame(now, conn, &text),
             ToCore::Closed { conn } => {
-                self.conns.remove(&conn);
+                self.router.conns.remove(&conn);
                 self.gw.closed(now, conn);
             }
             ToCore::Wake => self.gw.wake(now),
@@ -349,78 +410,16 @@ impl Driver {
         let mut any = false;
         while let Some(out) = self.gw.poll_output_shared() {
             any = true;
-            match out {
-                Output::Send { conn, text } => self.route(conn, Some(text), None),
-                Output::Close { conn, code, reason } => {
-                    self.route(conn, None, Some((code, reason)));
-                }
-                Output::Broadcast { to, text } => {
-                    for &conn in to.iter() {
-                        self.route(conn, Some(text.clone()), None);
-                    }
-                    release(text);
-                }
-            }
+            self.router.sort(out);
         }
         any
     }
 
-    /// Adds a frame (or the core's close) to one connection's batch for this round.
-    fn route(&mut self, conn: ConnId, text: Option<Arc<str>>, close: Option<(u16, &'static str)>) {
-        let Some(c) = self.conns.get_mut(&conn).filter(|c| c.close.is_none()) else {
-            if let Some(text) = text {
-                release(text);
-            }
-            return;
-        };
-        if !c.touched {
-            c.touched = true;
-            self.touched.push(conn);
-        }
-        if let Some(text) = text {
-            c.batch.push(text);
-        }
-        if let Some((code, reason)) = close {
-            tracing::debug!(%conn, code, reason, "closing connection");
-            c.close = close;
-        }
-    }
-
-    /// Gives each touched connection its batch: one lock and one wake-up per connection. A socket
-    /// whose queue would pass [`CONN_QUEUE`] is too slow to read and is closed; one whose writer is
-    /// gone is forgotten.
+    /// Hands the round's batches over; tells the core of the sockets let go of (gone, too slow).
     fn hand_over(&mut self) {
-        for i in 0..self.touched.len() {
-            let conn = self.touched[i];
-            let Some(c) = self.conns.get_mut(&conn) else {
-                continue;
-            };
-            c.touched = false;
-            let core_closed = c.close.is_some();
-            let mut p = c.out.lock();
-            let keep = if p.writer_gone {
-                false
-            } else if p.frames.len() + c.batch.len() > CONN_QUEUE {
-                tracing::warn!(%conn, "closing a connection too slow to read its frames");
-                false
-            } else {
-                p.frames.extend(c.batch.drain(..));
-                p.close = c.close;
-                !core_closed
-            };
-            drop(p);
-            if keep {
-                c.out.wake.notify_one();
-            } else {
-                // Dropping it wakes the writer, which sends what it has, then the close (1008
-                // without one of the core's own).
-                self.conns.remove(&conn);
-                if !core_closed {
-                    self.gw.closed(now_ms(), conn);
-                }
-            }
+        for conn in self.router.hand_over() {
+            self.gw.closed(now_ms(), conn);
         }
-        self.touched.clear();
     }
 
     fn checkpoint(&mut self) {
@@ -439,7 +438,7 @@ impl Driver {
     }
 
     fn shutdown(&mut self) {
-        for (_, c) in self.conns.drain() {
+        for (_, c) in self.router.conns.drain() {
             let mut p = c.out.lock();
             p.close.get_or_insert((1001, "gateway shutting down"));
             drop(p);
@@ -449,6 +448,129 @@ impl Driver {
             self.checkpoint();
         }
         self.deadline.send_replace(None);
+    }
+}
+
+impl Router {
+    /// A socket the core let open.
+    fn add(&mut self, conn: ConnId, out: Arc<Outbox>) {
+        let c = Conn {
+            out,
+            batch: Vec::new(),
+            batch_frames: 0,
+            close: None,
+            touched: false,
+        };
+        self.conns.insert(conn, c);
+    }
+
+    /// Sorts one output into the batches of its connections.
+    fn sort(&mut self, out: Output) {
+        match out {
+            Output::Send { conn, text } => self.route(conn, Some(Item::Own(text)), None),
+            Output::Close { conn, code, reason } => {
+                self.route(conn, None, Some((code, reason)));
+            }
+            Output::Broadcast { to, text } => {
+                let start = self.block.len();
+                upgrade::frame_header(&mut self.block, 0x1, text.len());
+                self.block.extend_from_slice(text.as_bytes());
+                let range = start..self.block.len();
+                for &conn in to.iter() {
+                    let frames = 1;
+                    let range = range.clone();
+                    self.route(conn, Some(Item::Shared { range, frames }), None);
+                }
+            }
+        }
+    }
+
+    /// Adds a frame (or the core's close) to one connection's batch for this round. A broadcast that
+    /// follows the connection's previous one in the block extends its run.
+    fn route(&mut self, conn: ConnId, item: Option<Item>, close: Option<(u16, &'static str)>) {
+        let Some(c) = self.conns.get_mut(&conn).filter(|c| c.close.is_none()) else {
+            if let Some(Item::Own(text)) = item {
+                release(text);
+            }
+            return;
+        };
+        if !c.touched {
+            c.touched = true;
+            self.touched.push(conn);
+        }
+        match (item, c.batch.last_mut()) {
+            (None, _) => {}
+            (Some(Item::Shared { range, .. }), Some(Item::Shared { range: run, frames }))
+                if run.end == range.start =>
+            {
+                run.end = range.end;
+                *frames += 1;
+                c.batch_frames += 1;
+            }
+            (Some(item), _) => {
+                c.batch_frames += match &item {
+                    Item::Own(_) => 1,
+                    Item::Shared { frames, .. } => *frames,
+                };
+                c.batch.push(item);
+            }
+        }
+        if let Some((code, reason)) = close {
+            tracing::debug!(%conn, code, reason, "closing connection");
+            c.close = close;
+        }
+    }
+
+    /// Gives each touched connection its batch: one lock and one wake-up per connection. A socket
+    /// whose queue would pass [`CONN_QUEUE`] is too slow to read and is closed; one whose writer is
+    /// gone is forgotten. Returns the sockets let go of that the core did not close itself.
+    #[must_use]
+    fn hand_over(&mut self) -> Vec<ConnId> {
+        let mut forgotten = Vec::new();
+        let block: Option<Arc<[u8]>> = (!self.block.is_empty()).then(|| Arc::from(&self.block[..]));
+        self.block.clear();
+        for i in 0..self.touched.len() {
+            let conn = self.touched[i];
+            let Some(c) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            c.touched = false;
+            let core_closed = c.close.is_some();
+            let mut p = c.out.lock();
+            let keep = if p.writer_gone {
+                false
+            } else if p.queued + c.batch_frames > CONN_QUEUE {
+                tracing::warn!(%conn, "closing a connection too slow to read its frames");
+                false
+            } else {
+                p.queued += c.batch_frames;
+                c.batch_frames = 0;
+                p.frames.extend(c.batch.drain(..).map(|item| match item {
+                    Item::Own(text) => Piece::Own(text),
+                    Item::Shared { range, frames } => Piece::Shared {
+                        // Only broadcasts of this round make shared items, and they made the block.
+                        block: block.clone().unwrap_or_else(|| Arc::from(&[][..])),
+                        range,
+                        frames,
+                    },
+                }));
+                p.close = c.close;
+                !core_closed
+            };
+            drop(p);
+            if keep {
+                c.out.wake.notify_one();
+            } else {
+                // Dropping it wakes the writer, which sends what it has, then the close (1008
+                // without one of the core's own).
+                self.conns.remove(&conn);
+                if !core_closed {
+                    forgotten.push(conn);
+                }
+            }
+        }
+        self.touched.clear();
+        forgotten
     }
 }
 
@@ -479,5 +601,137 @@ pub async fn timer(mut deadline: watch::Receiver<Option<u64>>, to_core: mpsc::Se
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a socket's writer would put on the wire for `pieces`: the texts of its frames, in order.
+    fn wire(pieces: &VecDeque<Piece>) -> Vec<String> {
+        let mut bytes = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Own(text) => {
+                    upgrade::frame_header(&mut bytes, 0x1, text.len());
+                    bytes.extend_from_slice(text.as_bytes());
+                }
+                Piece::Shared { block, range, .. } => {
+                    bytes.extend_from_slice(&block[range.clone()])
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            assert_eq!(bytes[at], 0x81, "a final text frame");
+            let len = usize::from(bytes[at + 1]);
+            assert!(len < 126, "short frames only in this test");
+            texts.push(String::from_utf8(bytes[at + 2..at + 2 + len].to_vec()).unwrap());
+            at += 2 + len;
+        }
+        texts
+    }
+
+    fn take(out: &Outbox) -> (VecDeque<Piece>, Option<(u16, &'static str)>, bool) {
+        let mut pieces = VecDeque::new();
+        let (close, released, _) = out.take(&mut pieces, &mut Vec::new());
+        (pieces, close, released)
+    }
+
+    fn send(conn: u64, text: &str) -> Output {
+        Output::Send {
+            conn: ConnId(conn),
+            text: text.into(),
+        }
+    }
+
+    fn broadcast(to: &[u64], text: &str) -> Output {
+        Output::Broadcast {
+            to: to.iter().map(|&c| ConnId(c)).collect(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn each_socket_gets_its_frames_in_order_with_runs_of_broadcasts_shared() {
+        let mut router = Router::default();
+        let outs: Vec<Arc<Outbox>> = (0..4).map(|_| Arc::new(Outbox::new())).collect();
+        for (i, out) in outs.iter().enumerate() {
+            router.add(ConnId(i as u64), out.clone());
+        }
+        for out in [
+            send(0, "r1"),
+            broadcast(&[0, 1, 2], "e1"),
+            broadcast(&[0, 1, 2], "e2"),
+            send(1, "r2"),
+            broadcast(&[0, 1, 2], "e3"),
+            Output::Close {
+                conn: ConnId(2),
+                code: 1008,
+                reason: "bye",
+            },
+            broadcast(&[0, 1, 2], "e4"),
+            send(9, "to a socket that is gone"),
+        ] {
+            router.sort(out);
+        }
+        assert!(router.hand_over().is_empty());
+
+        let (a, close, released) = take(&outs[0]);
+        assert_eq!(wire(&a), ["r1", "e1", "e2", "e3", "e4"]);
+        assert_eq!(a.len(), 2, "one own frame, then one run of four broadcasts");
+        assert_eq!(a[1].frames(), 4);
+        assert_eq!((close, released), (None, false));
+
+        let (b, _, _) = take(&outs[1]);
+        assert_eq!(wire(&b), ["e1", "e2", "r2", "e3", "e4"]);
+        assert_eq!(b.iter().map(Piece::frames).collect::<Vec<_>>(), [2, 1, 2]);
+
+        let (c, close, released) = take(&outs[2]);
+        assert_eq!(
+            wire(&c),
+            ["e1", "e2", "e3"],
+            "nothing after the core's close"
+        );
+        assert_eq!(close, Some((1008, "bye")));
+        assert!(released, "the driver forgot it");
+
+        let (d, close, released) = take(&outs[3]);
+        assert!(d.is_empty() && close.is_none() && !released);
+
+        // The next round has its own block, and a run never spans two rounds.
+        router.sort(broadcast(&[0, 1], "e5"));
+        assert!(router.hand_over().is_empty());
+        assert_eq!(wire(&take(&outs[0]).0), ["e5"]);
+        assert_eq!(wire(&take(&outs[1]).0), ["e5"]);
+    }
+
+    #[test]
+    fn a_socket_past_its_queue_is_let_go_and_counted_in_frames_not_pieces() {
+        let mut router = Router::default();
+        let slow = Arc::new(Outbox::new());
+        let other = Arc::new(Outbox::new());
+        router.add(ConnId(1), slow.clone());
+        router.add(ConnId(2), other.clone());
+        // One round of CONN_QUEUE broadcasts is one piece but CONN_QUEUE frames: it fits exactly.
+        for i in 0..CONN_QUEUE {
+            router.sort(broadcast(&[1, 2], &format!("e{i}")));
+        }
+        assert!(router.hand_over().is_empty());
+        let (pieces, ..) = take(&other);
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(wire(&pieces).len(), CONN_QUEUE);
+        // The slow socket took nothing; one more frame is past its queue.
+        router.sort(broadcast(&[1, 2], "one too many"));
+        assert_eq!(router.hand_over(), [ConnId(1)]);
+        let (_, close, released) = take(&slow);
+        assert!(
+            released && close.is_none(),
+            "let go, to be closed with 1008 by its writer"
+        );
+        assert_eq!(wire(&take(&other).0), ["one too many"]);
+        assert!(!router.conns.contains_key(&ConnId(1)));
     }
 }

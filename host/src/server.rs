@@ -296,8 +296,8 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
         let (close, released, reader) = out.outbox().take(&mut frames, &mut control);
         if !frames.is_empty() || !control.is_empty() {
             let sent = writer.send(&control, &frames).await;
-            for text in frames.drain(..) {
-                driver::release(text);
+            for piece in frames.drain(..) {
+                piece.release();
             }
             control.clear();
             if let Err(e) = sent {

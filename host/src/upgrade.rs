@@ -11,10 +11,11 @@
 //!   [`Outbox`] and the writer sends them.
 //! - writing: [`FrameWriter`], which frames the gateway's text frames itself (a server's frames are
 //!   not masked: a 2–10 byte header, then the text) and puts a whole batch on the socket with one
-//!   vectored write: headers from one small buffer, each text straight from the shared frame, never
-//!   copied into a write buffer (which would also keep token bytes after the frame is wiped).
+//!   vectored write: headers from one small buffer, each text straight from its frame, never
+//!   copied into a write buffer (which would also keep token bytes after the frame is wiped), and
+//!   each run of broadcasts straight from the round's shared, already framed block.
 
-use crate::driver::Outbox;
+use crate::driver::{Outbox, Piece};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
@@ -94,8 +95,9 @@ impl AsyncWrite for ReadSide {
     }
 }
 
-/// Frames in one vectored write at most (two slices each; Linux takes 1 024 slices per call).
-const FRAMES_PER_WRITE: usize = 256;
+/// Pieces in one vectored write at most (two slices each at most; Linux takes 1 024 slices per
+/// call).
+const PIECES_PER_WRITE: usize = 256;
 
 /// The writing half: frames text and close frames itself, without copying the text.
 pub struct FrameWriter {
@@ -105,7 +107,7 @@ pub struct FrameWriter {
 }
 
 /// Appends the header of an unmasked, final frame with `opcode` and a payload of `len` bytes.
-fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
+pub(crate) fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
     out.push(0x80 | opcode);
     if len < 126 {
         out.push(len as u8);
@@ -119,34 +121,39 @@ fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
 }
 
 impl FrameWriter {
-    /// Writes `control` (already framed), then every frame of `frames` as a text frame, then
-    /// flushes. One vectored write per `FRAMES_PER_WRITE` frames (more only when the socket takes
-    /// less at once).
-    pub async fn send(
-        &mut self,
-        control: &[u8],
-        frames: &VecDeque<Arc<str>>,
-    ) -> std::io::Result<()> {
+    /// Writes `control` (already framed), then every piece of `frames`: an own frame as a text
+    /// frame, a shared run as it is (already framed). Then flushes. One vectored write per
+    /// `PIECES_PER_WRITE` pieces (more only when the socket takes less at once).
+    pub async fn send(&mut self, control: &[u8], frames: &VecDeque<Piece>) -> std::io::Result<()> {
         let mut control = Some(control).filter(|c| !c.is_empty());
         let mut start = 0;
         while control.is_some() || start < frames.len() {
-            let end = frames.len().min(start + FRAMES_PER_WRITE);
+            let end = frames.len().min(start + PIECES_PER_WRITE);
             let chunk = frames.range(start..end);
             start = end;
             self.headers.clear();
-            for text in chunk.clone() {
-                frame_header(&mut self.headers, 0x1, text.len());
+            for piece in chunk.clone() {
+                if let Piece::Own(text) = piece {
+                    frame_header(&mut self.headers, 0x1, text.len());
+                }
             }
             let mut slices = Vec::with_capacity(2 * chunk.len() + 1);
             if let Some(c) = control.take() {
                 slices.push(IoSlice::new(c));
             }
             let mut at = 0;
-            for text in chunk {
-                let len = header_len(text.len());
-                slices.push(IoSlice::new(&self.headers[at..at + len]));
-                slices.push(IoSlice::new(text.as_bytes()));
-                at += len;
+            for piece in chunk {
+                match piece {
+                    Piece::Own(text) => {
+                        let len = header_len(text.len());
+                        slices.push(IoSlice::new(&self.headers[at..at + len]));
+                        slices.push(IoSlice::new(text.as_bytes()));
+                        at += len;
+                    }
+                    Piece::Shared { block, range, .. } => {
+                        slices.push(IoSlice::new(block.get(range.clone()).unwrap_or_default()));
+                    }
+                }
             }
             write_all_vectored(&mut self.write, &mut slices).await?;
         }

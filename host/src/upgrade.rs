@@ -54,7 +54,8 @@ impl ReadSide {
     /// the close frame instead of a reset (a socket dropped with unread input answers with RST).
     pub async fn drain(&mut self, limit: usize) {
         use tokio::io::AsyncReadExt;
-        let mut buf = [0u8; 4096];
+        // On the heap: an array here would be part of every socket task's state, lingering or not.
+        let mut buf = vec![0u8; 4096];
         let mut seen = 0;
         while seen < limit {
             match self.read.read(&mut buf).await {

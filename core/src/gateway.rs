@@ -47,7 +47,9 @@ pub enum Output {
     },
     /// Send one text frame to several connections, in this order: an event for every operator that sees
     /// pairing events. Only [`Gateway::poll_output_shared`] yields it; [`Gateway::poll_output`] gives
-    /// one [`Output::Send`] per recipient instead.
+    /// one [`Output::Send`] per recipient instead. Its text never carries a token (a host may copy it
+    /// into buffers shared between sockets without wiping them); a token only ever goes out in an
+    /// [`Output::Send`].
     Broadcast {
         /// The recipients (shared between the broadcasts of a round while the subscribers stay the
         /// same).

@@ -503,6 +503,12 @@ impl Sim {
             }
             Output::Send { conn, text } => (conn, text),
             Output::Broadcast { to, text } => {
+                // A host may share a broadcast's text between sockets without wiping it.
+                let f: Value = serde_json::from_str(&text)
+                    .map_err(|e| format!("broadcast is not JSON: {e}"))?;
+                if f["payload"].get("token").is_some() {
+                    return Err(format!("a broadcast carries a token: {text}"));
+                }
                 for &conn in to.iter() {
                     self.observe(Output::Send {
                         conn,

@@ -294,7 +294,7 @@ struct Conn {
     batch_frames: usize,
     /// A close from the core, handed over after `batch`; later frames are dropped.
     close: Option<(u16, &'static str)>,
-    /// Listed in [`Driver::touched`] this round.
+    /// Listed in [`Router::touched`] this round.
     touched: bool,
 }
 

@@ -23,6 +23,28 @@ pub struct Client {
     pub nonce: String,
 }
 
+/// The `connect` params of an operator that proves a device identity the way the OpenClaw CLI does:
+/// client id `cli`, mode `cli`, a v3 `device` block signed with `key` over role `operator`, `scopes`,
+/// `token` and the challenge's `nonce`. OpenClaw clears the scopes of an operator without one; our
+/// gateway accepts and ignores it.
+pub fn operator_device_params(token: &str, scopes: &[&str], key: &[u8; 32], nonce: &str) -> Value {
+    let scopes_owned: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let fields = SignedFields {
+        client_id: "cli",
+        client_mode: "cli",
+        role: "operator",
+        scopes: &scopes_owned,
+        token,
+        platform: "linux",
+        device_family: "",
+    };
+    let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), nonce);
+    json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":scopes,
+        "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},
+        "auth":{"token":token},
+        "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}})
+}
+
 impl Client {
     /// Opens a socket and reads the challenge.
     pub async fn open(url: &str) -> anyhow::Result<Client> {
@@ -127,42 +149,6 @@ impl Client {
             bail!("operator connect failed: {hello}");
         }
         Ok(self)
-    }
-
-    /// Opens a socket and connects as an operator that also proves a device identity, the way the
-    /// OpenClaw CLI does (client id `cli`, mode `cli`, a signed v3 `device` block over role
-    /// `operator`, `scopes` and `token`). OpenClaw clears the scopes of an operator without one.
-    pub async fn operator_with_device(
-        url: &str,
-        token: &str,
-        scopes: &[&str],
-        key: &[u8; 32],
-    ) -> anyhow::Result<Client> {
-        let mut c = Self::open(url).await?;
-        let scopes_owned: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-        let fields = SignedFields {
-            client_id: "cli",
-            client_mode: "cli",
-            role: "operator",
-            scopes: &scopes_owned,
-            token,
-            platform: "linux",
-            device_family: "",
-        };
-        let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), &c.nonce);
-        let hello = c
-            .request(
-                "connect",
-                json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":scopes,
-                    "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},
-                    "auth":{"token":token},
-                    "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}),
-            )
-            .await?;
-        if hello["ok"] != true {
-            bail!("operator connect failed: {hello}");
-        }
-        Ok(c)
     }
 
     /// Opens a socket and connects as the node whose Ed25519 secret key is `key`.

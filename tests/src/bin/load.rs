@@ -30,7 +30,7 @@
 //! ```
 
 use anyhow::{Context, bail};
-use pairing_tests::client::{Client, WAIT};
+use pairing_tests::client::{Client, WAIT, operator_device_params};
 use pairing_tests::process::rss_kib;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -447,7 +447,6 @@ impl Operator {
     /// mode `cli`, a signed v3 `device` block over role, scopes and token): OpenClaw clears the scopes
     /// of an operator without one; our gateway accepts and ignores it.
     async fn connect(url: &str, token: &str, key: &[u8; 32]) -> anyhow::Result<Operator> {
-        use pairing_core::proof::{self, SignedFields};
         let ws = tokio::time::timeout(WAIT, RawSocket::connect(url))
             .await
             .context("connect timed out")??;
@@ -459,26 +458,8 @@ impl Operator {
         let nonce = challenge["payload"]["nonce"]
             .as_str()
             .context("first frame is connect.challenge")?;
-        let scopes: Vec<String> = CLI_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-        let fields = SignedFields {
-            client_id: "cli",
-            client_mode: "cli",
-            role: "operator",
-            scopes: &scopes,
-            token,
-            platform: "linux",
-            device_family: "",
-        };
-        let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), nonce);
-        let hello = op
-            .request(
-                "connect",
-                json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":CLI_SCOPES,
-                    "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},
-                    "auth":{"token":token},
-                    "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}),
-            )
-            .await?;
+        let params = operator_device_params(token, CLI_SCOPES, key, nonce);
+        let hello = op.request("connect", params).await?;
         anyhow::ensure!(hello["ok"] == true, "operator connect failed: {hello}");
         Ok(op)
     }

@@ -52,6 +52,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", ws_root.join(p).display());
     }
 
+    ensure_wasm_target();
+
     // One nested target dir for every outer build graph and profile (`<target-dir>/wasm-page`), so
     // clippy, test and run do not each rebuild the wasm from scratch; never the outer dir itself.
     let nested = out_dir
@@ -87,11 +89,13 @@ fn main() {
     let status = cargo
         .status()
         .expect("cannot run cargo for the wasm page build");
-    assert!(
-        status.success(),
-        "building pairing-wasm for wasm32-unknown-unknown failed ({status}); run \
-         `cargo build --release --target wasm32-unknown-unknown -p pairing-wasm` to see why"
-    );
+    if !status.success() {
+        fail(&format!(
+            "building the approval page (pairing-wasm for wasm32-unknown-unknown) failed ({status}); \
+             its errors are above. To see them alone, run:\n    \
+             cargo build --release --target wasm32-unknown-unknown -p pairing-wasm"
+        ));
+    }
 
     let web = out_dir.join("web");
     wasm_bindgen_cli_support::Bindgen::new()
@@ -113,6 +117,64 @@ fn main() {
     for name in ["pairing_wasm.js", "pairing_wasm_bg.wasm"] {
         stage(&web.join(name), &page.join(name));
     }
+}
+
+/// The target the page is compiled for.
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Makes sure the toolchain building us has the wasm32 standard library, installing it with rustup when
+/// it is missing: rustup 1.29 does not install the targets `rust-toolchain.toml` lists when the stable
+/// toolchain is already there, and without the target the nested build fails with an unhelpful "can't
+/// find crate for `core`".
+fn ensure_wasm_target() {
+    if wasm_std_present() {
+        return;
+    }
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", WASM_TARGET]);
+    if let Some(t) = &toolchain {
+        rustup.args(["--toolchain", t]);
+    }
+    println!(
+        "cargo:warning=the {WASM_TARGET} target was missing; installing it with `rustup target add {WASM_TARGET}` (once)"
+    );
+    match rustup.stdout(Stdio::from(io::stderr())).status() {
+        Ok(s) if s.success() && wasm_std_present() => {}
+        Ok(s) => fail(&format!(
+            "the approval page needs the {WASM_TARGET} target, and `rustup target add {WASM_TARGET}` failed ({s}). \
+             Run it yourself and build again:\n    rustup target add {WASM_TARGET}{}",
+            toolchain.map(|t| format!(" --toolchain {t}")).unwrap_or_default()
+        )),
+        Err(e) => fail(&format!(
+            "the approval page needs the {WASM_TARGET} target, which this Rust toolchain lacks, and rustup \
+             could not be run ({e}). Install the target for the toolchain in use (with rustup: \
+             `rustup target add {WASM_TARGET}`) and build again."
+        )),
+    }
+}
+
+/// Whether the sysroot of the compiler building us has the wasm32 standard library.
+fn wasm_std_present() -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let lib = sysroot.join("lib/rustlib").join(WASM_TARGET).join("lib");
+    std::fs::read_dir(lib).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libcore-") && name.ends_with(".rlib")
+        })
+    })
+}
+
+/// Stops the build with one message that says what to do (cargo shows a build script's panic text).
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    panic!("{message}");
 }
 
 /// Copies `from` to `to` and writes `to.gz` beside it (best compression, no file name or time in the

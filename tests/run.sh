@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check of openclaw-pairing, as CI runs it. Works on a fresh machine with rustup: the toolchain
-# file brings the wasm32 target; nothing else is needed yet.
+# Every check of openclaw-pairing, as CI runs it. Works on a fresh machine with rustup (and Node.js with
+# npm): it installs what is missing, starting with the wasm32 target (rustup 1.29 does not add the one
+# rust-toolchain.toml names when the stable toolchain is already installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI=true

@@ -144,7 +144,9 @@ fn ensure_wasm_target() {
         Ok(s) => fail(&format!(
             "the approval page needs the {WASM_TARGET} target, and `rustup target add {WASM_TARGET}` failed ({s}). \
              Run it yourself and build again:\n    rustup target add {WASM_TARGET}{}",
-            toolchain.map(|t| format!(" --toolchain {t}")).unwrap_or_default()
+            toolchain
+                .map(|t| format!(" --toolchain {t}"))
+                .unwrap_or_default()
         )),
         Err(e) => fail(&format!(
             "the approval page needs the {WASM_TARGET} target, which this Rust toolchain lacks, and rustup \

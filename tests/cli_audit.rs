@@ -40,6 +40,7 @@ fn chain(n: usize) -> Vec<String> {
                     conn_id: ConnId(i as u64),
                     remote_ip: "127.0.0.1".into(),
                 },
+                approved_via: None,
                 display_name: Some(format!("box {}", i / 2)),
                 hash: String::new(),
                 key_fingerprint: None,

@@ -410,6 +410,7 @@ pub mod tests {
         let mut e = AuditEntry {
             action,
             actor,
+            approved_via: None,
             display_name: name.map(Into::into),
             hash: String::new(),
             key_fingerprint: Some(pairing_core::audit::key_fingerprint("AAAA")),

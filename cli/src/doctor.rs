@@ -783,6 +783,7 @@ mod tests {
                             remote_ip: "127.0.0.1".into(),
                         },
                     },
+                    approved_via: None,
                     display_name: Some("pi".into()),
                     hash: String::new(),
                     key_fingerprint: Some(pairing_core::audit::key_fingerprint(key)),

@@ -49,11 +49,18 @@ pub enum Action {
     Removed,
     /// A paired node was renamed by an operator.
     Renamed,
+    /// An operator rotated a device's token: the old one stopped working, the device gets a new one
+    /// when it reconnects.
+    #[serde(rename = "token-rotated")]
+    TokenRotated,
+    /// An operator revoked a device's token and closed its connections.
+    #[serde(rename = "token-revoked")]
+    TokenRevoked,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -61,6 +68,8 @@ impl Action {
         Action::Superseded,
         Action::Removed,
         Action::Renamed,
+        Action::TokenRotated,
+        Action::TokenRevoked,
     ];
 
     /// The lowercase name written in the file.
@@ -73,6 +82,8 @@ impl Action {
             Action::Superseded => "superseded",
             Action::Removed => "removed",
             Action::Renamed => "renamed",
+            Action::TokenRotated => "token-rotated",
+            Action::TokenRevoked => "token-revoked",
         }
     }
 
@@ -143,6 +154,9 @@ pub struct AuditEntry {
     pub action: Action,
     /// Who decided it.
     pub actor: Actor,
+    /// For an approval: how it came about (`owner`, `local`, `import`), as the record's `approvedVia`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_via: Option<String>,
     /// The node's display name at the decision (requested, approved, renamed: the new name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
@@ -440,6 +454,7 @@ mod tests {
         AuditEntry {
             action,
             actor,
+            approved_via: None,
             display_name: Some("Kitchen \"iPad\" ü".into()),
             hash: String::new(),
             key_fingerprint: Some(key_fingerprint("AAAA")),

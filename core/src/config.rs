@@ -62,6 +62,9 @@ pub struct Config {
     pub pending_ttl_ms: u64,
     /// `false` with `--no-pairing`: `node.pair.request` fails with `UNAVAILABLE`.
     pub pairing_enabled: bool,
+    /// `--auto-approve-local`: devices connecting from 127.0.0.1 or ::1 are approved without a person
+    /// (audited `approvedVia: "local"`). Off by default: loopback is not trusted.
+    pub auto_approve_local: bool,
     /// How long a connection may take to finish the handshake.
     pub handshake_timeout_ms: u64,
     /// Interval of `tick` events.
@@ -83,6 +86,7 @@ impl Config {
             gateway_token,
             pending_ttl_ms: 300_000,
             pairing_enabled: true,
+            auto_approve_local: false,
             handshake_timeout_ms: 10_000,
             tick_interval_ms: 30_000,
             token_delivery_window_ms: 600_000,

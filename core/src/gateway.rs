@@ -31,9 +31,14 @@ use crate::state::PairingState;
 use crate::store::{Store, StoreError};
 use crate::wire::{ApiError, err_frame, event_frame};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// The reason text of a close frame: a fixed phrase, or one naming a request
+/// (`pairing required (requestId: …)`).
+pub type CloseReason = Cow<'static, str>;
 
 /// Something the shell must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +68,8 @@ pub enum Output {
         conn: ConnId,
         /// 1002 protocol mismatch, 1008 policy, 1009 too large.
         code: u16,
-        /// A short reason for the close frame.
-        reason: &'static str,
+        /// A short reason for the close frame (at most 123 bytes, as WebSocket allows).
+        reason: CloseReason,
     },
 }
 
@@ -86,7 +91,20 @@ pub(crate) enum Role {
     Node {
         device_id: NodeId,
         public_key: String,
+        admission: Admission,
     },
+}
+
+/// How a node connection was admitted (SPEC §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// No credential: the explicit flow of §3–§4 (`node.pair.request` / `verify`).
+    Explicit,
+    /// Device pairing admitted a paired device with its approved surface.
+    Paired,
+    /// Device pairing admitted an unpaired protocol-v3 device while its request waits; approval
+    /// upgrades it to [`Admission::Paired`] in place.
+    Waiting,
 }
 
 /// What the client said about itself in `connect`.
@@ -107,6 +125,8 @@ pub(crate) struct Session {
     pub role: Role,
     pub client: Client,
     pub connected_at: u64,
+    /// The protocol version `hello-ok` chose.
+    pub protocol: u64,
 }
 
 pub(crate) struct Conn {
@@ -126,6 +146,10 @@ pub(crate) enum Kind {
     Ack(String),
     /// Reports a change: dropped if the commit fails.
     Event,
+    /// A `hello-ok` whose connect changed state (a token issued, a request made): if the commit
+    /// fails it becomes an `UNAVAILABLE` error and the connection is closed, since the session it
+    /// announces was never durable.
+    Hello(String),
 }
 
 pub(crate) enum Held {
@@ -198,6 +222,7 @@ impl<S: Store> Gateway<S> {
             state.audit(AuditEntry {
                 action: Action::Superseded,
                 actor: Actor::Gateway,
+                approved_via: None,
                 display_name: d.meta.display_name.clone(),
                 hash: String::new(),
                 key_fingerprint: d.public_key.as_deref().map(key_fingerprint),
@@ -333,7 +358,20 @@ impl<S: Store> Gateway<S> {
             match held {
                 Held::Out(o, Kind::Plain) => self.out.push_back(o),
                 Held::Out(o, Kind::Event) if ok => self.out.push_back(o),
-                Held::Out(o, Kind::Ack(_)) if ok => self.out.push_back(o),
+                Held::Out(o, Kind::Ack(_) | Kind::Hello(_)) if ok => self.out.push_back(o),
+                Held::Out(Output::Send { conn, .. }, Kind::Hello(id)) => {
+                    self.out.push_back(Output::Send {
+                        conn,
+                        text: err_frame(&id, &ApiError::storage_failed()),
+                    });
+                    if self.forget(conn) {
+                        self.out.push_back(Output::Close {
+                            conn,
+                            code: 1013,
+                            reason: "storage unavailable; try again".into(),
+                        });
+                    }
+                }
                 Held::Out(Output::Send { conn, .. }, Kind::Ack(id)) => {
                     self.out.push_back(Output::Send {
                         conn,
@@ -483,8 +521,9 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Closes a connection: queues the close and forgets it at once.
-    pub(crate) fn close(&mut self, conn: ConnId, code: u16, reason: &'static str) {
+    pub(crate) fn close(&mut self, conn: ConnId, code: u16, reason: impl Into<CloseReason>) {
         if self.forget(conn) {
+            let reason = reason.into();
             self.held
                 .push(Held::Out(Output::Close { conn, code, reason }, Kind::Plain));
         }
@@ -628,6 +667,10 @@ impl<S: Store> Gateway<S> {
         self.resolved.remember(id, code.as_deref(), decision);
         self.broadcast_resolved(id.as_str(), &req.node_id, decision);
         self.notify_node(&req, decision, None);
+        if req.device.is_some() {
+            self.broadcast_device_resolved(id.as_str(), &req.node_id, decision);
+            self.after_device_resolved(&req, decision);
+        }
         Some(req)
     }
 
@@ -640,9 +683,23 @@ impl<S: Store> Gateway<S> {
         public_key: Option<&str>,
         display_name: Option<&str>,
     ) {
+        self.audit_with_via(action, request_id, node_id, public_key, display_name, None);
+    }
+
+    /// [`Gateway::audit`], with how an approval came about.
+    pub(crate) fn audit_with_via(
+        &mut self,
+        action: Action,
+        request_id: Option<&RequestId>,
+        node_id: &NodeId,
+        public_key: Option<&str>,
+        display_name: Option<&str>,
+        approved_via: Option<&str>,
+    ) {
         self.state.audit(AuditEntry {
             action,
             actor: self.actor.clone(),
+            approved_via: approved_via.map(str::to_owned),
             display_name: display_name.map(str::to_owned),
             hash: String::new(),
             key_fingerprint: public_key.map(key_fingerprint),

@@ -1,12 +1,16 @@
 //! The `connect` handshake: protocol range, operator token, node device proof, `hello-ok`.
 
-use crate::gateway::{Client, Gateway, Kind, Role, Session};
+use crate::gateway::{Admission, Client, CloseReason, Gateway, Kind, Role, Session};
 use crate::ids::{ConnId, NodeId};
 use crate::params::Params;
 use crate::proof::{DeviceProof, SignedFields, verify};
+use crate::protocol::{DetailCode, HelloAuth, SUPPORTED_PROTOCOLS, negotiate};
 use crate::scopes::Scopes;
+use crate::secret::Token;
 use crate::store::Store;
-use crate::wire::{ApiError, ErrorCode, PROTOCOL_VERSION, err_frame, ok_frame, parse_request};
+use crate::wire::{ApiError, ErrorCode, err_frame, ok_frame, parse_request};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -14,7 +18,7 @@ use serde_json::{Value, json};
 pub const NODE_METHODS: [&str; 2] = ["node.pair.request", "node.pair.verify"];
 
 /// Methods an operator connection may call (each still needs its scope).
-pub const OPERATOR_METHODS: [&str; 9] = [
+pub const OPERATOR_METHODS: [&str; 15] = [
     "node.pair.request",
     "node.pair.list",
     "node.pair.approve",
@@ -24,13 +28,21 @@ pub const OPERATOR_METHODS: [&str; 9] = [
     "node.rename",
     "node.list",
     "node.describe",
+    "device.pair.list",
+    "device.pair.approve",
+    "device.pair.reject",
+    "device.pair.remove",
+    "device.token.rotate",
+    "device.token.revoke",
 ];
 
-const OPERATOR_EVENTS: [&str; 4] = [
+const OPERATOR_EVENTS: [&str; 6] = [
     "connect.challenge",
     "tick",
     "node.pair.requested",
     "node.pair.resolved",
+    "device.pair.requested",
+    "device.pair.resolved",
 ];
 const NODE_EVENTS: [&str; 3] = ["connect.challenge", "tick", "node.pair.resolved"];
 
@@ -44,6 +56,7 @@ struct HelloOk<'a> {
     features: Features,
     snapshot: Value,
     policy: Policy,
+    auth: &'a HelloAuth,
 }
 
 #[derive(Serialize)]
@@ -68,24 +81,41 @@ struct Policy {
 }
 
 /// A refused handshake: the error to answer with, and the close code and reason.
-struct Refusal(ApiError, u16, &'static str);
+pub(crate) struct Refusal(pub ApiError, pub u16, pub CloseReason);
 
 impl Refusal {
-    fn invalid(e: ApiError) -> Self {
-        Refusal(e, 1008, "invalid handshake")
+    pub(crate) fn invalid(e: ApiError) -> Self {
+        Refusal(e, 1008, "invalid handshake".into())
     }
 }
 
 /// What `connect` carried, validated.
-struct Connect {
-    min_protocol: u64,
-    max_protocol: u64,
-    role: String,
-    scopes: Vec<String>,
-    client: Client,
-    token: Option<String>,
-    signed_token: String,
-    device: Option<DeviceProof>,
+pub(crate) struct Connect {
+    pub min_protocol: u64,
+    pub max_protocol: u64,
+    pub role: String,
+    pub scopes: Vec<String>,
+    pub client: Client,
+    /// `auth.token`: the gateway token, or (for a device) its device token.
+    pub token: Option<String>,
+    /// `auth.deviceToken`.
+    pub device_token: Option<String>,
+    /// `auth.bootstrapToken`.
+    pub bootstrap_token: Option<String>,
+    pub signed_token: String,
+    pub device: Option<DeviceProof>,
+}
+
+/// A successful handshake: the session, a device token to hand over in `hello-ok.auth`, and what
+/// admitted it (`hello-ok.auth.method`).
+pub(crate) struct Admitted {
+    pub session: Session,
+    pub device_token: Option<Token>,
+    pub method: &'static str,
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
 }
 
 impl<S: Store> Gateway<S> {
@@ -110,9 +140,10 @@ impl<S: Store> Gateway<S> {
             }
         };
         match result {
-            Ok(session) => self.hello(conn, &id, session),
+            Ok(admitted) => self.hello(conn, &id, admitted),
             Err(Refusal(error, code, reason)) => {
-                self.emit(conn, err_frame(&id, &error), Kind::Plain);
+                // A refusal that made a pending request reports it: durable first.
+                self.respond(conn, &id, err_frame(&id, &error));
                 self.close(conn, code, reason);
             }
         }
@@ -139,21 +170,20 @@ impl<S: Store> Gateway<S> {
         };
         let role = p.opt_str("role")?.unwrap_or_else(|| "operator".into());
         let scopes = p.raw_list("scopes")?;
-        let (token, signed_token) = match p.nested("auth")? {
-            None => (None, String::new()),
-            Some(a) => {
-                let token = a.raw_str("token")?;
-                let signed = [
-                    token.clone(),
-                    a.raw_str("deviceToken")?,
-                    a.raw_str("bootstrapToken")?,
-                ]
-                .into_iter()
-                .find(|t| !t.is_empty())
-                .unwrap_or_default();
-                ((!token.is_empty()).then_some(token), signed)
-            }
+        let (token, device_token, bootstrap_token) = match p.nested("auth")? {
+            None => (None, None, None),
+            Some(a) => (
+                non_empty(a.raw_str("token")?),
+                non_empty(a.raw_str("deviceToken")?),
+                non_empty(a.raw_str("bootstrapToken")?),
+            ),
         };
+        let signed_token = [&token, &device_token, &bootstrap_token]
+            .into_iter()
+            .flatten()
+            .next()
+            .cloned()
+            .unwrap_or_default();
         // Only a node's device block is a proof. An operator's (the OpenClaw CLI sends one) is accepted
         // unread, whatever its shape, as SPEC §3 and §10 ask.
         let device_block = if role == "node" {
@@ -178,55 +208,72 @@ impl<S: Store> Gateway<S> {
             scopes,
             client,
             token,
+            device_token,
+            bootstrap_token,
             signed_token,
             device,
         })
     }
 
-    fn admit(&mut self, conn: ConnId, params: Value) -> Result<Session, Refusal> {
+    fn admit(&mut self, conn: ConnId, params: Value) -> Result<Admitted, Refusal> {
         let c = self.parse_connect(params).map_err(Refusal::invalid)?;
-        if !(c.min_protocol..=c.max_protocol).contains(&PROTOCOL_VERSION) {
+        let Some(protocol) = negotiate(c.min_protocol, c.max_protocol) else {
             return Err(Refusal(
-                ApiError::invalid("protocol mismatch")
-                    .with_details(json!({ "expectedProtocol": PROTOCOL_VERSION })),
+                ApiError::invalid("protocol mismatch").with_details(json!({
+                    "code": DetailCode::ProtocolMismatch,
+                    "expectedProtocol": SUPPORTED_PROTOCOLS[SUPPORTED_PROTOCOLS.len() - 1],
+                    "supported": SUPPORTED_PROTOCOLS,
+                })),
                 1002,
-                "protocol mismatch",
+                "protocol mismatch".into(),
             ));
-        }
-        let role = match c.role.as_str() {
+        };
+        let now = self.now;
+        let session = |role, client| Session {
+            role,
+            client,
+            connected_at: now,
+            protocol,
+        };
+        match c.role.as_str() {
             "operator" => {
-                let error = |message: &str, code: &str| {
+                let error = |message: &str, code: DetailCode| {
                     Refusal(
                         ApiError::new(ErrorCode::Unauthorized, message)
                             .with_details(json!({ "code": code })),
                         1008,
-                        "unauthorized",
+                        "unauthorized".into(),
                     )
                 };
                 match &c.token {
                     None => {
                         return Err(error(
                             "unauthorized: gateway token missing",
-                            "AUTH_TOKEN_MISSING",
+                            DetailCode::AuthTokenMissing,
                         ));
                     }
                     Some(t) if !self.config.gateway_token.matches(t) => {
                         return Err(error(
                             "unauthorized: gateway token mismatch",
-                            "AUTH_TOKEN_MISMATCH",
+                            DetailCode::AuthTokenMismatch,
                         ));
                     }
                     Some(_) => {}
                 }
-                Role::Operator {
+                let role = Role::Operator {
                     scopes: Scopes::parse(c.scopes.iter().map(String::as_str)),
-                }
+                };
+                Ok(Admitted {
+                    session: session(role, c.client),
+                    device_token: None,
+                    method: "token",
+                })
             }
             "node" => {
                 let Some(device) = &c.device else {
                     return Err(Refusal::invalid(
                         ApiError::invalid("device identity required")
-                            .with_details(json!({ "code": "DEVICE_IDENTITY_REQUIRED" })),
+                            .with_details(json!({ "code": DetailCode::DeviceIdentityRequired })),
                     ));
                 };
                 let fields = SignedFields {
@@ -243,7 +290,7 @@ impl<S: Store> Gateway<S> {
                     .get(&conn)
                     .map(|c| c.nonce.as_str())
                     .unwrap_or("");
-                verify(
+                let raw_key = verify(
                     device,
                     &fields,
                     nonce,
@@ -256,27 +303,49 @@ impl<S: Store> Gateway<S> {
                             .with_details(json!({ "code": f.code(), "reason": f.reason() })),
                     )
                 })?;
-                Role::Node {
-                    device_id: NodeId(device.id.to_ascii_lowercase()),
-                    public_key: device.public_key.trim_end_matches('=').to_owned(),
+                let device_id = NodeId(device.id.to_ascii_lowercase());
+                // One canonical form for a key, however the client encoded it.
+                let public_key = URL_SAFE_NO_PAD.encode(raw_key);
+                if c.token.is_none() && c.device_token.is_none() && c.bootstrap_token.is_none() {
+                    let role = Role::Node {
+                        device_id,
+                        public_key,
+                        admission: Admission::Explicit,
+                    };
+                    return Ok(Admitted {
+                        session: session(role, c.client),
+                        device_token: None,
+                        method: "device",
+                    });
                 }
+                let (admission, device_token, method) =
+                    self.admit_device(conn, &c, protocol, &device_id, &public_key)?;
+                let role = Role::Node {
+                    device_id,
+                    public_key,
+                    admission,
+                };
+                Ok(Admitted {
+                    session: session(role, c.client),
+                    device_token,
+                    method,
+                })
             }
-            _ => {
-                return Err(Refusal::invalid(ApiError::invalid("invalid role")));
-            }
-        };
-        Ok(Session {
-            role,
-            client: c.client,
-            connected_at: self.now,
-        })
+            _ => Err(Refusal::invalid(ApiError::invalid("invalid role"))),
+        }
     }
 
-    fn hello(&mut self, conn: ConnId, id: &str, session: Session) {
+    fn hello(&mut self, conn: ConnId, id: &str, admitted: Admitted) {
+        let Admitted {
+            session,
+            device_token,
+            method,
+        } = admitted;
         let node = match &session.role {
             Role::Node {
                 device_id,
                 public_key,
+                ..
             } => Some((device_id.clone(), public_key.clone())),
             Role::Operator { .. } => None,
         };
@@ -287,9 +356,26 @@ impl<S: Store> Gateway<S> {
             } else {
                 (&OPERATOR_METHODS, &OPERATOR_EVENTS)
             };
+        let mut auth = match &session.role {
+            Role::Operator { scopes } => HelloAuth {
+                method: Some(method.into()),
+                role: "operator".into(),
+                scopes: scopes.names().map(str::to_owned).collect(),
+                ..HelloAuth::default()
+            },
+            Role::Node { .. } => HelloAuth {
+                method: Some(method.into()),
+                role: "node".into(),
+                ..HelloAuth::default()
+            },
+        };
+        if let Some(t) = &device_token {
+            auth.device_token = Some(t.expose().to_owned());
+            auth.issued_at_ms = Some(self.now);
+        }
         let hello = HelloOk {
             ty: "hello-ok",
-            protocol: PROTOCOL_VERSION,
+            protocol: session.protocol,
             server: ServerInfo {
                 version: &self.config.server_version,
                 conn_id,
@@ -301,8 +387,19 @@ impl<S: Store> Gateway<S> {
                 max_buffered_bytes: self.config.limits.max_buffered_bytes,
                 tick_interval_ms: self.config.tick_interval_ms,
             },
+            auth: &auth,
         };
-        self.emit(conn, ok_frame(id, &hello), Kind::Plain);
+        let text = ok_frame(id, &hello);
+        if let Some(t) = auth.device_token.as_mut() {
+            zeroize::Zeroize::zeroize(t);
+        }
+        drop(device_token);
+        let kind = if self.state.is_dirty() {
+            Kind::Hello(id.to_owned())
+        } else {
+            Kind::Plain
+        };
+        self.emit(conn, text, kind);
         self.finish_handshake(conn, session);
         if let Some((device_id, public_key)) = node {
             self.deliver_mail(conn, &device_id, &public_key);

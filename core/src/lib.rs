@@ -14,7 +14,11 @@
 //! Modules, by what they own:
 //! - [`gateway`]: connections, timers, group commit, outputs (and the call-order contract);
 //! - [`handshake`]: `connect` — protocol range, operator token, node device proof, `hello-ok`;
+//! - `admission`: device pairing at `connect` (SPEC §11) — admitted, refused, or admitted to wait;
 //! - `methods`: the `node.pair.*`, `node.rename`, `node.list` and `node.describe` methods;
+//! - `devices`: the `device.pair.*` and `device.token.*` methods;
+//! - `pairing`: asking and approving, shared by every way in;
+//! - [`protocol`]: the typed wire records of device pairing, for the gateway and its clients;
 //! - [`state`]: pending requests and paired nodes with their indices, staged and undoable changes;
 //! - [`store`]: the [`Store`] trait and [`MemoryStore`];
 //! - [`record`] and [`view`]: what is stored, and what clients see;
@@ -25,18 +29,22 @@
 //! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
 //! - [`workload`]: a seeded random workload with faults and crashes, invariants checked every step.
 
+mod admission;
 pub mod audit;
 pub mod code;
 pub mod config;
+mod devices;
 pub mod gateway;
 pub mod handshake;
 pub mod ids;
 pub mod memory;
 mod methods;
+mod pairing;
 pub mod params;
 pub mod proof;
 #[cfg(test)]
 mod props;
+pub mod protocol;
 pub mod record;
 pub mod rng;
 pub mod scopes;

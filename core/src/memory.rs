@@ -3,11 +3,11 @@
 
 use crate::ids::{NodeId, RequestId};
 use crate::secret::Token;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// How a pending request ended, or that a paired node was removed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// An operator approved it; a token was issued.

@@ -6,12 +6,14 @@ use crate::gateway::{Gateway, Held, Role, Session};
 use crate::handshake::{NODE_METHODS, OPERATOR_METHODS};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
+use crate::pairing::{Ask, Via};
 use crate::params::Params;
+use crate::protocol::DetailCode;
 use crate::record::{NodeMeta, PairedNode, PendingRequest};
 use crate::scopes::{self, Scopes, required_approve_scopes};
 use crate::store::Store;
 use crate::view::{NodeEntry, PairedView, PendingView};
-use crate::wire::{ApiError, ErrorCode, Request, err_frame, event_frame, ok_frame, parse_request};
+use crate::wire::{ApiError, ErrorCode, Request, err_frame, ok_frame, parse_request};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -35,16 +37,44 @@ const REQUEST_FIELDS: [&str; 12] = [
 ];
 
 /// Who is calling, copied out of the session so handlers can mutate the gateway.
-struct Caller {
-    conn: ConnId,
-    ip: String,
-    scopes: Option<Scopes>,
-    node: Option<(NodeId, String)>,
-    client_meta: NodeMeta,
-    actor: Actor,
+pub(crate) struct Caller {
+    pub conn: ConnId,
+    pub ip: String,
+    pub scopes: Option<Scopes>,
+    pub node: Option<(NodeId, String)>,
+    pub client_meta: NodeMeta,
+    pub actor: Actor,
+    /// The protocol version of the connection: v4 gets v4's error shapes.
+    pub protocol: u64,
 }
 
 impl Caller {
+    /// The error for a missing scope, in the caller's protocol: v3 `INVALID_REQUEST`, v4 `FORBIDDEN`
+    /// (as OpenClaw 2026.9.6); both with `details {code: MISSING_SCOPE, missingScope, requiredScopes}`
+    /// and the message `missing scope: <scope>`.
+    pub(crate) fn missing_scope(&self, missing: &str, required: &[&str]) -> ApiError {
+        let code = if self.protocol >= 4 {
+            ErrorCode::Forbidden
+        } else {
+            ErrorCode::InvalidRequest
+        };
+        ApiError::new(code, format!("missing scope: {missing}")).with_details(json!({
+            "code": DetailCode::MissingScope,
+            "missingScope": missing,
+            "requiredScopes": required,
+        }))
+    }
+
+    /// Checks the scopes approving a request with `commands` needs.
+    pub(crate) fn may_approve(&self, commands: Option<&[String]>) -> Result<(), ApiError> {
+        let scopes = self.scopes.unwrap_or_default();
+        let required = required_approve_scopes(commands);
+        match required.iter().find(|s| !scopes.satisfies(s)) {
+            Some(missing) => Err(self.missing_scope(missing, required)),
+            None => Ok(()),
+        }
+    }
+
     fn own_node(&self, node_id: &NodeId) -> Result<Option<&str>, ApiError> {
         match &self.node {
             None => Ok(None),
@@ -78,6 +108,9 @@ impl<S: Store> Gateway<S> {
     pub(crate) fn request(&mut self, conn: ConnId, text: &str) {
         let req = match parse_request(text) {
             Ok(req) => req,
+            // A node's events and answers (OpenClaw node hosts send both) are not requests to us:
+            // dropped without a word, never a reason to close its connection.
+            Err(bad) if bad.not_a_request && self.is_node(conn) => return,
             Err(bad) => {
                 let e = ApiError::invalid(format!("invalid request frame: {}", bad.problem));
                 self.respond(conn, &bad.id, err_frame(&bad.id, &e));
@@ -94,14 +127,32 @@ impl<S: Store> Gateway<S> {
         self.respond(conn, &id, text);
     }
 
+    fn is_node(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| {
+            matches!(
+                &c.session,
+                Some(Session {
+                    role: Role::Node { .. },
+                    ..
+                })
+            )
+        })
+    }
+
     fn caller(&self, conn: ConnId) -> Option<Caller> {
         let c = self.conns.get(&conn)?;
-        let Session { role, client, .. } = c.session.as_ref()?;
+        let Session {
+            role,
+            client,
+            protocol,
+            ..
+        } = c.session.as_ref()?;
         let (scopes, node) = match role {
             Role::Operator { scopes } => (Some(*scopes), None),
             Role::Node {
                 device_id,
                 public_key,
+                ..
             } => (None, Some((device_id.clone(), public_key.clone()))),
         };
         Some(Caller {
@@ -115,6 +166,7 @@ impl<S: Store> Gateway<S> {
             ip: c.ip_text.clone(),
             scopes,
             node,
+            protocol: *protocol,
             client_meta: NodeMeta {
                 display_name: client.display_name.clone(),
                 platform: client.platform.clone(),
@@ -151,7 +203,7 @@ impl<S: Store> Gateway<S> {
                     _ => scopes::PAIRING,
                 };
                 if !s.satisfies(needed) {
-                    return Err(ApiError::missing_scope(needed));
+                    return Err(caller.missing_scope(needed, &[needed]));
                 }
             }
             None => {}
@@ -172,24 +224,9 @@ impl<S: Store> Gateway<S> {
                 Params::new(m, params, &[], &self.config.limits)?;
                 Ok(self.node_list(&id))
             }
-            _ => self.describe(&id, params),
+            "node.describe" => self.describe(&id, params),
+            _ => self.device_call(&caller, m, &id, params),
         }
-    }
-
-    fn pending_view_frame(
-        &self,
-        id: &RequestId,
-        build: impl FnOnce(PendingView<'_>) -> Arc<str>,
-    ) -> Arc<str> {
-        let req = self.state.pending(id).expect("pending request exists");
-        let code = self.state.code(id).unwrap_or_default();
-        let is_repair = self.state.paired(&req.node_id).is_some();
-        build(PendingView::new(
-            req,
-            code,
-            is_repair,
-            self.config.pending_ttl_ms,
-        ))
     }
 
     fn pair_request(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
@@ -222,99 +259,24 @@ impl<S: Store> Gateway<S> {
             filled.refresh(meta);
             meta = filled;
         }
-        let ttl = self.config.pending_ttl_ms;
-        let existing = self.state.pending_for(&node_id).cloned();
-        if let Some(old) = &existing
-            && old.public_key == key
-        {
-            let mut merged = old.clone();
-            merged.meta.refresh(meta);
-            merged.silent = old.silent && silent;
-            merged.remote_ip = Some(caller.ip.clone());
-            if &merged != old {
-                self.state.put_pending(merged, ttl);
-            }
-            return Ok(self.pending_view_frame(&old.request_id, |request| {
-                ok_frame(
-                    id,
-                    &RequestResult {
-                        status: "pending",
-                        request,
-                        created: false,
-                    },
-                )
-            }));
-        }
-        self.check_pending_limits(caller, key.is_some(), existing.as_ref())?;
-        if let Some(old) = existing {
-            self.resolve_pending(&old.request_id, Decision::Superseded);
-        }
-        let request_id = RequestId(self.rng.uuid());
-        let req = PendingRequest {
-            request_id: request_id.clone(),
+        let (request_id, created) = self.ask(Ask {
             node_id,
             meta,
-            remote_ip: Some(caller.ip.clone()),
             silent,
-            public_key: key,
-            ts: self.now,
-            extra: Default::default(),
-        };
-        self.audit(
-            Action::Requested,
-            Some(&request_id),
-            &req.node_id,
-            req.public_key.as_deref(),
-            req.meta.display_name.as_deref(),
-        );
-        self.state.put_pending(req, ttl);
-        self.broadcast(|gw, seq| {
-            gw.pending_view_frame(&request_id, |v| {
-                event_frame("node.pair.requested", &v, Some(seq))
-            })
-        });
+            key,
+            device: None,
+            ip: caller.ip.clone(),
+        })?;
         Ok(self.pending_view_frame(&request_id, |request| {
             ok_frame(
                 id,
                 &RequestResult {
                     status: "pending",
                     request,
-                    created: true,
+                    created,
                 },
             )
         }))
-    }
-
-    fn check_pending_limits(
-        &self,
-        caller: &Caller,
-        node_made: bool,
-        replacing: Option<&PendingRequest>,
-    ) -> Result<(), ApiError> {
-        let limits = &self.config.limits;
-        let now = self.now;
-        let total = self.state.pending_count() - usize::from(replacing.is_some());
-        if total >= limits.max_pending {
-            let next = self.state.next_expiry().map_or(now, |(t, _)| t);
-            return Err(ApiError::rate_limited(
-                "too many pending pairing requests",
-                next.saturating_sub(now).max(1),
-            ));
-        }
-        if node_made {
-            let same_ip = replacing.is_some_and(|r| {
-                r.public_key.is_some() && r.remote_ip.as_deref() == Some(&caller.ip)
-            });
-            let from_ip = self.state.node_made_from(&caller.ip) - usize::from(same_ip);
-            if from_ip >= limits.max_pending_per_ip {
-                let next = self.state.next_expiry_from(&caller.ip).unwrap_or(now);
-                return Err(ApiError::rate_limited(
-                    format!("too many pending pairing requests from {}", caller.ip),
-                    next.saturating_sub(now).max(1),
-                ));
-            }
-        }
-        Ok(())
     }
 
     fn pair_list(&self, id: &str) -> Arc<str> {
@@ -338,7 +300,11 @@ impl<S: Store> Gateway<S> {
     }
 
     /// Finds the pending request named by `{requestId}` or `{code}`, or says what became of it.
-    fn find_pending(&self, p: &Params<'_>, method: &str) -> Result<PendingRequest, ApiError> {
+    pub(crate) fn find_pending(
+        &self,
+        p: &Params<'_>,
+        method: &str,
+    ) -> Result<PendingRequest, ApiError> {
         match (p.has("requestId"), p.has("code")) {
             (true, false) => {
                 let rid =
@@ -404,53 +370,9 @@ impl<S: Store> Gateway<S> {
             &self.config.limits,
         )?;
         let req = self.find_pending(&p, "node.pair.approve")?;
-        let scopes = caller.scopes.unwrap_or_default();
-        if let Some(missing) = required_approve_scopes(req.meta.commands.as_deref())
-            .iter()
-            .find(|s| !scopes.satisfies(s))
-        {
-            return Err(ApiError::missing_scope(missing));
-        }
-        let token = self.rng.token();
-        let old = self.state.paired(&req.node_id).cloned();
-        let mut meta = req.meta.clone();
-        let mut extra = old.as_ref().map(|o| o.extra.clone()).unwrap_or_default();
-        for (k, v) in &req.extra {
-            if !matches!(k.as_str(), "isRepair" | "revision") {
-                extra.insert(k.clone(), v.clone());
-            }
-        }
-        let renamed_at_ms = old.as_ref().and_then(|o| o.renamed_at_ms);
-        if renamed_at_ms.is_some() {
-            meta.display_name = old.as_ref().and_then(|o| o.meta.display_name.clone());
-        }
-        let node = PairedNode {
-            node_id: req.node_id.clone(),
-            token_hash: token.hash(),
-            meta,
-            remote_ip: req.remote_ip.clone(),
-            public_key: req.public_key.clone(),
-            created_at_ms: old.as_ref().map_or(self.now, |o| o.created_at_ms),
-            approved_at_ms: self.now,
-            renamed_at_ms,
-            last_connected_at_ms: old.as_ref().and_then(|o| o.last_connected_at_ms),
-            extra,
-        };
-        let code = self.state.code(&req.request_id).map(str::to_owned);
-        self.state
-            .delete_pending(&req.request_id, self.config.pending_ttl_ms);
-        self.state.put_paired(node.clone());
-        self.audit(
-            Action::Approved,
-            Some(&req.request_id),
-            &node.node_id,
-            node.public_key.as_deref(),
-            node.meta.display_name.as_deref(),
-        );
-        self.resolved
-            .remember(&req.request_id, code.as_deref(), Decision::Approved);
-        self.broadcast_resolved(req.request_id.as_str(), &req.node_id, Decision::Approved);
-        let view = PairedView::new(&node);
+        caller.may_approve(req.meta.commands.as_deref())?;
+        // A token comes back only for a request an operator made: that operator hands it over.
+        let (node, token) = self.approve_request(&req, Via::Owner);
         // Serialised straight from borrowed views (no intermediate JSON value holding the token).
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -458,20 +380,17 @@ impl<S: Store> Gateway<S> {
             request_id: &'a RequestId,
             node: PairedView<'a>,
         }
-        let node = if req.public_key.is_some() {
-            view
-        } else {
-            view.with_token(token.expose())
-        };
-        let result = ok_frame(
+        let mut view = PairedView::new(&node);
+        if let Some(t) = &token {
+            view = view.with_token(t.expose());
+        }
+        Ok(ok_frame(
             id,
             &Approved {
                 request_id: &req.request_id,
-                node,
+                node: view,
             },
-        );
-        self.notify_node(&req, Decision::Approved, Some(token));
-        Ok(result)
+        ))
     }
 
     fn pair_reject(&mut self, id: &str, params: serde_json::Value) -> Reply {
@@ -530,7 +449,14 @@ impl<S: Store> Gateway<S> {
     fn pair_remove(&mut self, id: &str, params: serde_json::Value) -> Reply {
         let p = Params::new("node.pair.remove", params, &["nodeId"], &self.config.limits)?;
         let node_id = NodeId(p.node_id("nodeId")?);
-        let Some(old) = self.state.delete_paired(&node_id) else {
+        self.remove_paired(&node_id)?;
+        Ok(ok_frame(id, &json!({ "nodeId": node_id })))
+    }
+
+    /// Unpairs a node or device: its token stops working at once, and every live connection of it
+    /// is closed (1008 `removed`), so its next attempt is a new request.
+    pub(crate) fn remove_paired(&mut self, node_id: &NodeId) -> Result<PairedNode, ApiError> {
+        let Some(old) = self.state.delete_paired(node_id) else {
             return Err(
                 ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
             );
@@ -538,13 +464,17 @@ impl<S: Store> Gateway<S> {
         self.audit(
             Action::Removed,
             None,
-            &node_id,
+            node_id,
             old.public_key.as_deref(),
             old.meta.display_name.as_deref(),
         );
         self.held.push(Held::Unmail(node_id.clone()));
-        self.broadcast_resolved("", &node_id, Decision::Removed);
-        Ok(ok_frame(id, &json!({ "nodeId": node_id })))
+        self.broadcast_resolved("", node_id, Decision::Removed);
+        if old.device.is_some() {
+            self.broadcast_device_resolved("", node_id, Decision::Removed);
+        }
+        self.close_device_conns(node_id, None, 1008, "removed");
+        Ok(old)
     }
 
     fn rename(&mut self, id: &str, params: serde_json::Value) -> Reply {

@@ -86,6 +86,10 @@ pub struct PendingRequest {
     /// The node's raw Ed25519 public key (base64url) when a key-proven node made the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// How the device asked, when the gateway made the request at `connect` (device pairing, SPEC §11):
+    /// its role and client. Absent for a `node.pair.request` call.
+    #[serde(flatten)]
+    pub device: Option<DeviceClient>,
     /// When the request was created (ms since the epoch); it expires `pending_ttl` later.
     pub ts: u64,
     /// Fields this version does not interpret, kept as they were.
@@ -120,9 +124,40 @@ pub struct PairedNode {
     /// Last successful token verification from the node's own connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_connected_at_ms: Option<u64>,
+    /// The role and client of a device paired through device pairing (SPEC §11).
+    #[serde(flatten)]
+    pub device: Option<DeviceClient>,
+    /// How the pairing was approved: `owner` (a person), `local` (`--auto-approve-local`) or `import`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_via: Option<String>,
+    /// When a key-proven connection of the device was last admitted (written at most once a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at_ms: Option<u64>,
+    /// When the current token was issued to the device over `hello-ok` or a rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_issued_at_ms: Option<u64>,
+    /// When an operator last revoked or rotated the device's token (it then holds none until it
+    /// reconnects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_revoked_at_ms: Option<u64>,
     /// Fields this version does not interpret, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The role and client of a device that asked through device pairing: what OpenClaw's device records
+/// call `role`, `clientId` and `clientMode`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceClient {
+    /// The role it connects as (`node`).
+    pub role: String,
+    /// `client.id` of its `connect` (`node-host`, `openclaw-ios`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `client.mode` of its `connect` (`node`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_mode: Option<String>,
 }
 
 /// Why a stored record could not be read.
@@ -195,6 +230,29 @@ mod tests {
         let e =
             PairedNode::from_stored(json!({"nodeId": "n1", "createdAtMs": 1, "approvedAtMs": 2}));
         assert!(e.unwrap_err().to_string().contains("n1"));
+    }
+
+    #[test]
+    fn device_fields_are_read_into_the_device_client_not_extra() {
+        let v = json!({
+            "requestId": "r1", "nodeId": "n1", "ts": 5, "role": "node", "clientId": "node-host",
+            "clientMode": "node", "isRepair": false
+        });
+        let p = PendingRequest::from_stored(v.clone()).unwrap();
+        assert_eq!(
+            p.device,
+            Some(DeviceClient {
+                role: "node".into(),
+                client_id: Some("node-host".into()),
+                client_mode: Some("node".into())
+            })
+        );
+        assert_eq!(p.extra.len(), 1, "{:?}", p.extra);
+        assert_eq!(serde_json::to_value(&p).unwrap(), v);
+        let plain =
+            PendingRequest::from_stored(json!({"requestId": "r", "nodeId": "n", "ts": 1})).unwrap();
+        assert_eq!(plain.device, None);
+        assert!(plain.extra.is_empty());
     }
 
     #[test]

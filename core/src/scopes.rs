@@ -36,20 +36,37 @@ impl Scopes {
         self.has(ADMIN) || self.has(required) || (required == READ && self.has(WRITE))
     }
 
+    /// The names of the scopes in this set, in a fixed order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        BITS.iter()
+            .filter(move |(_, b)| self.0 & b != 0)
+            .map(|(n, _)| *n)
+    }
+
     /// Whether the holder receives pairing events.
     pub fn sees_pairing_events(self) -> bool {
         self.has(ADMIN) || self.has(PAIRING)
     }
 }
 
-const EXEC_COMMANDS: [&str; 3] = ["system.run", "system.run.prepare", "system.which"];
+/// Commands whose approval needs `operator.admin`: OpenClaw 2026.9.6's admin-sensitive list (SPEC §11).
+pub const ADMIN_COMMANDS: [&str; 8] = [
+    "system.run",
+    "system.run.prepare",
+    "system.which",
+    "system.execApprovals.get",
+    "system.execApprovals.set",
+    "browser.proxy",
+    "browser.proxy.upload.v1",
+    "fs.listDir",
+];
 
-/// The scopes an approval needs, from the commands the node asks for (as OpenClaw): exec commands need
-/// admin, any other command needs write, none needs pairing alone.
+/// The scopes an approval needs, from the commands the node asks for (as OpenClaw): admin-sensitive
+/// commands ([`ADMIN_COMMANDS`]) need admin, any other command needs write, none needs pairing alone.
 pub fn required_approve_scopes(commands: Option<&[String]>) -> &'static [&'static str] {
     let commands = commands.unwrap_or_default();
     if commands.iter().any(|c| {
-        EXEC_COMMANDS
+        ADMIN_COMMANDS
             .iter()
             .any(|e| c.trim().eq_ignore_ascii_case(e))
     }) {
@@ -81,6 +98,9 @@ mod tests {
             required_approve_scopes(Some(&v(&["System.Run"]))),
             &[PAIRING, ADMIN]
         );
+        for c in ["browser.proxy", "fs.listDir", "system.execApprovals.set"] {
+            assert_eq!(required_approve_scopes(Some(&v(&[c]))), &[PAIRING, ADMIN]);
+        }
     }
 
     #[test]

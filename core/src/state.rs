@@ -306,6 +306,7 @@ mod tests {
             remote_ip: Some("10.0.0.1".into()),
             silent: false,
             public_key: Some("AAAA".into()),
+            device: None,
             ts,
             extra: Default::default(),
         }

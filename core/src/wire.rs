@@ -1,4 +1,5 @@
-//! Frames of OpenClaw gateway protocol v3: parsing what clients send, encoding what the gateway sends.
+//! Frames of OpenClaw gateway protocol v3 and v4: parsing what clients send, encoding what the gateway
+//! sends.
 //!
 //! Every outgoing frame is built from typed structs, so field order and content are deterministic.
 
@@ -6,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// The protocol version this gateway speaks.
+/// The protocol version this project's own clients speak (the gateway also speaks 4: see
+/// [`crate::protocol::SUPPORTED_PROTOCOLS`]).
 pub const PROTOCOL_VERSION: u64 = 3;
 
 /// Error codes of the protocol.
@@ -24,6 +26,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// A limit was reached; `retryAfterMs` says when to try again.
     RateLimited,
+    /// Protocol v4: the caller lacks a scope (`details.code` `MISSING_SCOPE`).
+    Forbidden,
 }
 
 /// A protocol-level failure: becomes the `error` of a `res` frame. Not a Rust error.
@@ -173,6 +177,8 @@ pub struct BadFrame {
     pub id: String,
     /// What was wrong.
     pub problem: String,
+    /// The frame is a JSON object of another type (an event or a response), not a broken request.
+    pub not_a_request: bool,
 }
 
 /// Longest request id echoed back; longer ids are answered as `"invalid"`.
@@ -183,6 +189,7 @@ pub fn parse_request(text: &str) -> Result<Request, BadFrame> {
     let bad = |id: Option<&str>, problem: &str| BadFrame {
         id: id.unwrap_or("invalid").to_owned(),
         problem: problem.to_owned(),
+        not_a_request: false,
     };
     let value: Value = serde_json::from_str(text).map_err(|_| bad(None, "not valid JSON"))?;
     let Value::Object(mut map) = value else {
@@ -194,8 +201,14 @@ pub fn parse_request(text: &str) -> Result<Request, BadFrame> {
         }
         _ => None,
     };
-    if map.get("type").and_then(Value::as_str) != Some("req") {
-        return Err(bad(id.as_deref(), "type must be \"req\""));
+    match map.get("type").and_then(Value::as_str) {
+        Some("req") => {}
+        other => {
+            return Err(BadFrame {
+                not_a_request: matches!(other, Some("event" | "res")),
+                ..bad(id.as_deref(), "type must be \"req\"")
+            });
+        }
     }
     let Some(id) = id else {
         return Err(bad(

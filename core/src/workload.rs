@@ -785,15 +785,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "58219a26e96e6257478f3ef9d6c1d2b6144cb84a9de6b6b9b570c4dbc373b27d",
+        "202ac6b82cc0b13a6a9d3363a0e7189acac0403baac24cb6e7018a458537a159",
     ),
     (
         2,
-        "00821eb854964675104814cf9b9658d1ff6d7194905caf1a56c557ad87491ffc",
+        "6aa20cdd97e1c01f07a24faca3c48ab10f601d0858c928aea78cbdc8ce60b737",
     ),
     (
         3,
-        "358ea1ed52472b912f703f4afa6def41f2fa7254b9a6cb23c1be8e0df4f7b4e6",
+        "9919bf47f44e7f52c413f6ecb4b05d02c6de0ebbb552a3f74789ed6b69805448",
     ),
 ];
 

@@ -21,6 +21,7 @@
 
 use crate::file_store::FileStore;
 use crate::upgrade;
+use pairing_core::gateway::CloseReason;
 use pairing_core::{ConnId, Gateway, OpenError, Output};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -120,7 +121,7 @@ struct Pending {
     /// Control frames the reading side must send (pong, the answer to the peer's close), framed.
     control: Vec<u8>,
     /// A close the core asked for (or shutdown), sent after `frames`.
-    close: Option<(u16, &'static str)>,
+    close: Option<(u16, CloseReason)>,
     /// The driver let go of the socket without a close of its own: too slow to read, or forgotten.
     released: bool,
     /// The reading side.
@@ -190,12 +191,12 @@ impl Outbox {
         &self,
         frames: &mut VecDeque<Piece>,
         control: &mut Vec<u8>,
-    ) -> (Option<(u16, &'static str)>, bool, ReaderState) {
+    ) -> (Option<(u16, CloseReason)>, bool, ReaderState) {
         let mut p = self.lock();
         std::mem::swap(&mut p.frames, frames);
         p.queued = 0;
         control.append(&mut p.control);
-        (p.close, p.released, p.reader)
+        (p.close.clone(), p.released, p.reader)
     }
 
     /// Waits until something is pushed (a push between [`Outbox::take`] and this call is not lost).
@@ -293,7 +294,7 @@ struct Conn {
     /// How many frames `batch` holds.
     batch_frames: usize,
     /// A close from the core, handed over after `batch`; later frames are dropped.
-    close: Option<(u16, &'static str)>,
+    close: Option<(u16, CloseReason)>,
     /// Listed in [`Router::touched`] this round.
     touched: bool,
 }
@@ -440,7 +441,8 @@ impl Driver {
     fn shutdown(&mut self) {
         for (_, c) in self.router.conns.drain() {
             let mut p = c.out.lock();
-            p.close.get_or_insert((1001, "gateway shutting down"));
+            p.close
+                .get_or_insert((1001, "gateway shutting down".into()));
             drop(p);
             drop(c);
         }
@@ -487,7 +489,7 @@ impl Router {
 
     /// Adds a frame (or the core's close) to one connection's batch for this round. A broadcast that
     /// follows the connection's previous one in the block extends its run.
-    fn route(&mut self, conn: ConnId, item: Option<Item>, close: Option<(u16, &'static str)>) {
+    fn route(&mut self, conn: ConnId, item: Option<Item>, close: Option<(u16, CloseReason)>) {
         let Some(c) = self.conns.get_mut(&conn).filter(|c| c.close.is_none()) else {
             if let Some(Item::Own(text)) = item {
                 release(text);
@@ -515,8 +517,8 @@ impl Router {
                 c.batch.push(item);
             }
         }
-        if let Some((code, reason)) = close {
-            tracing::debug!(%conn, code, reason, "closing connection");
+        if let Some((code, reason)) = &close {
+            tracing::debug!(%conn, code, %reason, "closing connection");
             c.close = close;
         }
     }
@@ -554,7 +556,7 @@ impl Router {
                         frames,
                     },
                 }));
-                p.close = c.close;
+                p.close.clone_from(&c.close);
                 !core_closed
             };
             drop(p);
@@ -634,7 +636,7 @@ mod tests {
         texts
     }
 
-    fn take(out: &Outbox) -> (VecDeque<Piece>, Option<(u16, &'static str)>, bool) {
+    fn take(out: &Outbox) -> (VecDeque<Piece>, Option<(u16, CloseReason)>, bool) {
         let mut pieces = VecDeque::new();
         let (close, released, _) = out.take(&mut pieces, &mut Vec::new());
         (pieces, close, released)
@@ -670,7 +672,7 @@ mod tests {
             Output::Close {
                 conn: ConnId(2),
                 code: 1008,
-                reason: "bye",
+                reason: "bye".into(),
             },
             broadcast(&[0, 1, 2], "e4"),
             send(9, "to a socket that is gone"),
@@ -695,7 +697,7 @@ mod tests {
             ["e1", "e2", "e3"],
             "nothing after the core's close"
         );
-        assert_eq!(close, Some((1008, "bye")));
+        assert_eq!(close, Some((1008, "bye".into())));
         assert!(released, "the driver forgot it");
 
         let (d, close, released) = take(&outs[3]);

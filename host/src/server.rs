@@ -311,15 +311,15 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
             }
         }
         match (reader, close) {
-            (ReaderState::Failed(code, reason), _) => break (code, reason),
+            (ReaderState::Failed(code, reason), _) => break (code, reason.into()),
             (_, Some(close)) => break close,
             (ReaderState::Ended, None) => return,
-            (ReaderState::Reading, None) if released => break (1008, "slow consumer"),
+            (ReaderState::Reading, None) if released => break (1008, "slow consumer".into()),
             (ReaderState::Reading, None) => {}
         }
         out.outbox().changed().await;
     };
-    let _ = writer.close(code, reason).await;
+    let _ = writer.close(code, &reason).await;
 }
 
 #[cfg(test)]

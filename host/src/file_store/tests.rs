@@ -10,6 +10,7 @@ fn pending(id: &str, node: &str) -> PendingRequest {
         remote_ip: Some("10.0.0.1".into()),
         silent: false,
         public_key: None,
+        device: None,
         ts: 1,
         extra: Default::default(),
     }
@@ -26,6 +27,11 @@ fn paired(node: &str, token: &str) -> PairedNode {
         approved_at_ms: 2,
         renamed_at_ms: None,
         last_connected_at_ms: None,
+        device: None,
+        approved_via: None,
+        last_seen_at_ms: None,
+        token_issued_at_ms: None,
+        token_revoked_at_ms: None,
         extra: Default::default(),
     }
 }
@@ -191,6 +197,7 @@ mod audit {
         let mut e = AuditEntry {
             action: Action::Requested,
             actor: Actor::Gateway,
+            approved_via: None,
             display_name: Some(format!("node {node}")),
             hash: String::new(),
             key_fingerprint: None,

@@ -174,6 +174,29 @@ impl<S: Store> Gateway<S> {
             let token = self.seen(node, true);
             return Ok((Admission::Paired, token, method));
         }
+        if self.rejections.take(device_id) {
+            // Rejected since it last asked: tell it to stop retrying (it waits for a person, as
+            // OpenClaw's own refusal makes it); restarting it asks again.
+            let details = PairingRequired {
+                code: DetailCode::PairingRequired,
+                reason: "rejected".into(),
+                request_id: String::new(),
+                device_id: device_id.0.clone(),
+                verification_code: String::new(),
+                recommended_next_step: "review_auth_configuration".into(),
+                pause_reconnect: true,
+                retryable: false,
+                wait_for_resolution: false,
+                remediation_hint:
+                    "An operator rejected this device's pairing request; restart it to ask again."
+                        .into(),
+                requested_role: "node".into(),
+                requested_scopes: Vec::new(),
+            };
+            let error = ApiError::new(ErrorCode::NotPaired, "pairing rejected")
+                .with_details(serde_json::to_value(&details).unwrap_or_default());
+            return Err(Refusal(error, 1008, "pairing rejected".into()));
+        }
         let (request_id, _) = self
             .ask(ask)
             .map_err(|e| Refusal(e, 1008, "pairing request refused".into()))?;

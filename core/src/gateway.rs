@@ -22,7 +22,7 @@
 use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
 use crate::config::Config;
 use crate::ids::{ConnId, NodeId, RequestId};
-use crate::memory::{Decision, Mail, Mailbox, Resolved};
+use crate::memory::{Decision, Mail, Mailbox, Rejections, Resolved};
 use crate::record::PendingRequest;
 use crate::rng::Rng;
 use crate::scopes::Scopes;
@@ -181,6 +181,7 @@ pub struct Gateway<S: Store> {
     committed_seq: u64,
     next_tick: u64,
     pub(crate) resolved: Resolved,
+    pub(crate) rejections: Rejections,
     pub(crate) mailbox: Mailbox,
     pub(crate) now: u64,
     pub(crate) held: Vec<Held>,
@@ -236,6 +237,7 @@ impl<S: Store> Gateway<S> {
         Ok(Gateway {
             next_tick: now.saturating_add(config.tick_interval_ms),
             mailbox: Mailbox::new(config.limits.mailbox_capacity),
+            rejections: Rejections::new(config.limits.resolved_memory),
             resolved,
             config,
             store,

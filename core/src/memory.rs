@@ -97,6 +97,51 @@ impl Resolved {
     }
 }
 
+/// Devices whose request an operator rejected, until they next try to connect: that attempt is told
+/// to stop retrying (OpenClaw 2026.5+ node hosts otherwise retry a `wait_then_retry` refusal forever
+/// and ask again every 30 s). Oldest forgotten first.
+pub struct Rejections {
+    capacity: usize,
+    order: VecDeque<NodeId>,
+}
+
+impl Rejections {
+    /// Remembers at most `capacity` devices.
+    pub fn new(capacity: usize) -> Self {
+        Rejections {
+            capacity: capacity.max(1),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Records that `device`'s request was rejected.
+    pub fn insert(&mut self, device: &NodeId) {
+        self.order.retain(|d| d != device);
+        while self.order.len() >= self.capacity {
+            self.order.pop_front();
+        }
+        self.order.push_back(device.clone());
+    }
+
+    /// Whether `device` was rejected since it last tried; forgets it either way, so a deliberate
+    /// restart of the device asks again.
+    pub fn take(&mut self, device: &NodeId) -> bool {
+        let before = self.order.len();
+        self.order.retain(|d| d != device);
+        self.order.len() != before
+    }
+
+    /// Number of remembered devices (bounded by the capacity).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
 /// A decision waiting for a node's key-proven connection.
 #[derive(Clone)]
 pub struct Mail {

@@ -309,6 +309,7 @@ impl<S: Store> Gateway<S> {
     pub(crate) fn after_device_resolved(&mut self, req: &PendingRequest, decision: Decision) {
         match decision {
             Decision::Rejected => {
+                self.rejections.insert(&req.node_id);
                 self.close_device_conns(
                     &req.node_id,
                     Some(Admission::Waiting),

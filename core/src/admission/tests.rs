@@ -312,6 +312,37 @@ fn rejecting_a_waiting_v3_device_closes_it() {
 }
 
 #[test]
+fn a_rejected_v4_device_is_told_once_to_stop_retrying_then_may_ask_again() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    connect(&mut g, T0, &Host::v4());
+    let code = g
+        .state()
+        .all_pending()
+        .values()
+        .next()
+        .map(crate::state::code_of)
+        .unwrap();
+    call(
+        &mut g,
+        T0,
+        op,
+        "device.pair.reject",
+        json!({ "code": code }),
+    );
+    round(&mut g);
+    let (n, r) = connect(&mut g, T0 + 1_000, &Host::v4());
+    let d: PairingRequired =
+        serde_json::from_value(answer(&r, n)["error"]["details"].clone()).unwrap();
+    assert!(d.pause_reconnect);
+    assert_eq!(d.reason, "rejected");
+    assert_eq!(g.state().pending_count(), 0, "no new request for it");
+    let (n, r) = connect(&mut g, T0 + 60_000, &Host::v4());
+    assert_eq!(answer(&r, n)["error"]["details"]["reason"], "not-paired");
+    assert_eq!(g.state().pending_count(), 1);
+}
+
+#[test]
 fn removal_closes_the_devices_connections_and_its_next_attempt_is_a_new_request() {
     let mut g = gateway();
     let op = operator(&mut g);

@@ -530,6 +530,12 @@ impl<S: Store> Gateway<S> {
             e.paired = true;
             e.approved_at_ms = Some(r.approved_at_ms);
             e.last_connected_at_ms = r.last_connected_at_ms;
+            e.approved_via = r.approved_via.clone();
+            e.last_seen_at_ms = r.last_seen_at_ms;
+            if let Some(d) = &r.device {
+                e.client_id = d.client_id.clone();
+                e.client_mode = d.client_mode.clone();
+            }
         }
         if let Some((conn, s)) = live {
             let c = &s.client;

@@ -21,6 +21,10 @@ pub struct PendingView<'a> {
     is_repair: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_mode: Option<&'a str>,
     verification_code: &'a str,
     ts: u64,
     expires_at_ms: u64,
@@ -38,6 +42,8 @@ impl<'a> PendingView<'a> {
             silent: req.silent,
             is_repair,
             public_key: req.public_key.as_deref(),
+            client_id: req.device.as_ref().and_then(|d| d.client_id.as_deref()),
+            client_mode: req.device.as_ref().and_then(|d| d.client_mode.as_deref()),
             verification_code: code,
             ts: req.ts,
             expires_at_ms: req.ts.saturating_add(ttl_ms),
@@ -61,6 +67,14 @@ pub struct PairedView<'a> {
     renamed_at_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_connected_at_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_mode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approved_via: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_seen_at_ms: Option<u64>,
     /// Present only in the approve result of a request an operator made.
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
@@ -77,6 +91,10 @@ impl<'a> PairedView<'a> {
             approved_at_ms: node.approved_at_ms,
             renamed_at_ms: node.renamed_at_ms,
             last_connected_at_ms: node.last_connected_at_ms,
+            client_id: node.device.as_ref().and_then(|d| d.client_id.as_deref()),
+            client_mode: node.device.as_ref().and_then(|d| d.client_mode.as_deref()),
+            approved_via: node.approved_via.as_deref(),
+            last_seen_at_ms: node.last_seen_at_ms,
             token: None,
         }
     }
@@ -97,12 +115,18 @@ pub struct NodeEntry {
     /// Metadata; the live connection wins over the record, an operator's rename over both.
     #[serde(flatten)]
     pub meta: NodeMeta,
-    /// `client.id` of the live connection.
+    /// `client.id` of the live connection, else the one the device paired with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// `client.mode` of the live connection.
+    /// `client.mode` of the live connection, else the one the device paired with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_mode: Option<String>,
+    /// How the pairing was approved: `owner` (a person), `local` (`--auto-approve-local`), `import`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_via: Option<String>,
+    /// When a connection of the device was last admitted through device pairing (to the minute).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen_at_ms: Option<u64>,
     /// Address of the live connection, else of the approved request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_ip: Option<String>,

@@ -785,15 +785,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "202ac6b82cc0b13a6a9d3363a0e7189acac0403baac24cb6e7018a458537a159",
+        "b6a5d0ece4925abddbfa24d254c24b34bdfcb56230e7e7e7e43941da666e0f5c",
     ),
     (
         2,
-        "6aa20cdd97e1c01f07a24faca3c48ab10f601d0858c928aea78cbdc8ce60b737",
+        "a7a54e8addea05375d2b0e56c1e443b322dbb58fd911c2e675369258fd7cd1d6",
     ),
     (
         3,
-        "9919bf47f44e7f52c413f6ecb4b05d02c6de0ebbb552a3f74789ed6b69805448",
+        "c817c4ab8ac19e5f4879656734add6f7a77a068245b88b36a2ec85b22b36eb87",
     ),
 ];
 

@@ -3,15 +3,19 @@
 //! transcript, byte for byte, natively and in wasm. The insta snapshots under `tests/fixtures` and the
 //! browser's simulator export both run on it.
 //!
-//! A scenario is JSON: `{"description", "seed"?, "config"?, "steps": [...]}`; its result is
+//! A scenario is JSON: `{"description", "seed"?, "startMs"?, "config"?, "steps": [...]}` (`startMs`:
+//! the clock at start, for frames recorded from real clients; `config` may set `gatewayToken`,
+//! `autoApproveLocal`, `pendingTtlMs`, `pairingEnabled`, `handshakeTimeoutMs` and `limits`); its result is
 //! `{description, transcript, store, storeCommits}` (`storeCommits`: successful store commits). Each
 //! step is one round: its inputs are fed, the gateway commits once, the audit entries that commit made
 //! durable are recorded (`{"at", "audit"}`), then every output. Steps:
 //!
 //! - `{"advance": MS}` moves the clock and wakes the gateway (expiry, ticks, deadlines);
-//! - `{"open": NAME, "ip"?}` opens a connection;
-//! - `{"connect": NAME, "role"?, "scopes"?, "token"?, "client"?, "key"?, "tamper"?, "commands"?, "caps"?}`
-//!   sends a `connect` built for the last challenge; nodes sign with the key named `key` (default NAME);
+//! - `{"open": NAME, "ip"?, "nonce"?}` opens a connection; `nonce` replaces its challenge with the one a
+//!   recorded `connect` signed (replaying a real client's frames);
+//! - `{"connect": NAME, "role"?, "scopes"?, "token"?, "auth"?, "client"?, "key"?, "tamper"?, "commands"?,
+//!   "caps"?, "minProtocol"?, "maxProtocol"?}` sends a `connect` built for the last challenge; nodes sign
+//!   (over `auth`'s credential, as OpenClaw clients do) with the key named `key` (default NAME);
 //!   `tamper` changes the device block after signing (`nonce`, `signedAtOffset`, `id`, `publicKey`,
 //!   `signature`, `omitDevice`, `signWithKey`);
 //! - `{"call": NAME, "method", "params"?}` sends a request with the next id;
@@ -25,7 +29,8 @@
 //! Strings in params may name things by the harness's names: `$node:NAME` (the device id of key NAME),
 //! `$req:NAME` (the latest request id seen for that node), `$req:NAME#K` (the K-th, from 0),
 //! `$code:NAME` (the verification code of its latest request; `$code:NAME#K` the K-th distinct one) and `$token:NAME` (the latest token seen
-//! for that node; `$token:NAME#K` the K-th, from 0). A NAME without a key stands for itself as a node id.
+//! for that node — from an approval, an approved event or `hello-ok.auth.deviceToken`; `$token:NAME#K`
+//! the K-th, from 0). A NAME without a key stands for itself as a node id (a recorded device's id).
 //!
 //! `{"note": S}` records a comment in the transcript and feeds nothing.
 
@@ -52,6 +57,12 @@ pub fn config_from(v: Option<&Value>) -> Config {
     let mut c = Config::new(Token::new(GATEWAY_TOKEN));
     c.server_version = "test".into();
     let Some(v) = v else { return c };
+    if let Some(t) = v.get("gatewayToken").and_then(Value::as_str) {
+        c.gateway_token = Token::new(t);
+    }
+    if let Some(x) = v.get("autoApproveLocal").and_then(Value::as_bool) {
+        c.auto_approve_local = x;
+    }
     let u = |k: &str| v.get(k).and_then(Value::as_u64);
     if let Some(x) = u("pendingTtlMs") {
         c.pending_ttl_ms = x;
@@ -89,6 +100,7 @@ pub struct Harness {
     gateway: Gateway<MemoryStore>,
     config: Config,
     seed: [u8; 32],
+    start: u64,
     now: u64,
     conns: BTreeMap<String, ConnId>,
     names: BTreeMap<ConnId, String>,
@@ -96,26 +108,36 @@ pub struct Harness {
     requests: BTreeMap<String, Vec<String>>,
     codes: BTreeMap<String, Vec<String>>,
     tokens: BTreeMap<String, Vec<String>>,
+    /// The device id each connection's `connect` claimed (to file `hello-ok.auth.deviceToken`).
+    devices: BTreeMap<ConnId, String>,
     next_id: u64,
     transcript: Vec<Value>,
 }
 
 impl Harness {
-    /// A fresh gateway with an empty store.
+    /// A fresh gateway with an empty store, its clock at [`START_MS`].
     pub fn new(config: Config, seed: [u8; 32]) -> Self {
-        let gateway = Gateway::new(config.clone(), seed, MemoryStore::new(), START_MS)
+        Self::starting_at(config, seed, START_MS)
+    }
+
+    /// A fresh gateway with an empty store, its clock at `start_ms` (recorded frames carry the times
+    /// they were signed at).
+    pub fn starting_at(config: Config, seed: [u8; 32], start_ms: u64) -> Self {
+        let gateway = Gateway::new(config.clone(), seed, MemoryStore::new(), start_ms)
             .expect("memory store loads");
         Harness {
             gateway,
             config,
             seed,
-            now: START_MS,
+            start: start_ms,
+            now: start_ms,
             conns: BTreeMap::new(),
             names: BTreeMap::new(),
             challenges: BTreeMap::new(),
             requests: BTreeMap::new(),
             codes: BTreeMap::new(),
             tokens: BTreeMap::new(),
+            devices: BTreeMap::new(),
             next_id: 1,
             transcript: Vec::new(),
         }
@@ -126,7 +148,11 @@ impl Harness {
         let seed_n = scenario.get("seed").and_then(Value::as_u64).unwrap_or(1);
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&seed_n.to_le_bytes());
-        let mut h = Harness::new(config_from(scenario.get("config")), seed);
+        let start = scenario
+            .get("startMs")
+            .and_then(Value::as_u64)
+            .unwrap_or(START_MS);
+        let mut h = Harness::starting_at(config_from(scenario.get("config")), seed, start);
         for step in scenario["steps"].as_array().into_iter().flatten() {
             h.step(step);
         }
@@ -178,7 +204,7 @@ impl Harness {
     }
 
     fn at(&self) -> u64 {
-        self.now - START_MS
+        self.now - self.start
     }
 
     fn name(&self, conn: ConnId) -> String {
@@ -218,6 +244,21 @@ impl Harness {
         }
         if let Some(req) = payload.get("request") {
             self.learn_request(req);
+        }
+        if let (Some(t), Some(device)) = (
+            payload["auth"]["deviceToken"].as_str(),
+            self.devices.get(&conn),
+        ) {
+            let list = self.tokens.entry(device.clone()).or_default();
+            list.push(t.to_owned());
+        }
+        let details = &frame["error"]["details"];
+        if let (Some(id), Some(device)) =
+            (details["requestId"].as_str(), details["deviceId"].as_str())
+        {
+            self.learn_request(&json!({
+                "nodeId": device, "requestId": id, "verificationCode": details["verificationCode"],
+            }));
         }
         let token_at = [
             (&payload["node"]["token"], &payload["node"]["nodeId"]),
@@ -323,8 +364,17 @@ impl Harness {
                 Ok(conn) => {
                     self.conns.insert(name.to_owned(), conn);
                     self.names.insert(conn, name.to_owned());
-                    self.transcript
-                        .push(json!({ "at": self.at(), "open": name, "ip": ip.to_string() }));
+                    let mut entry = json!({ "at": self.at(), "open": name, "ip": ip.to_string() });
+                    // Replaying a recorded `connect`: it signed the challenge of the gateway that
+                    // recorded it, so this connection's challenge becomes that one.
+                    if let Some(n) = step.get("nonce").and_then(Value::as_str) {
+                        if let Some(c) = self.gateway.conns.get_mut(&conn) {
+                            c.nonce = n.to_owned();
+                        }
+                        self.challenges.insert(conn, n.to_owned());
+                        entry["challengeReplaced"] = json!(n);
+                    }
+                    self.transcript.push(entry);
                 }
                 Err(e) => self.transcript.push(
                     json!({ "at": self.at(), "open": name, "ip": ip.to_string(), "refused": e.to_string() }),
@@ -393,11 +443,17 @@ impl Harness {
         self.conns.clear();
         self.names.clear();
         self.challenges.clear();
+        self.devices.clear();
         self.transcript
             .push(json!({ "at": self.at(), "restart": true }));
     }
 
     fn send(&mut self, name: &str, conn: ConnId, frame: Value) {
+        if frame["method"] == "connect"
+            && let Some(d) = frame["params"]["device"]["id"].as_str()
+        {
+            self.devices.insert(conn, d.to_owned());
+        }
         let text = frame.to_string();
         self.transcript
             .push(json!({ "at": self.at(), "in": name, "frame": frame }));
@@ -447,6 +503,9 @@ impl Harness {
                 params["auth"] = json!({ "token": t });
             }
         }
+        if let Some(a) = step.get("auth") {
+            params["auth"] = self.resolve(a);
+        }
         if role == "node" {
             self.sign_into(name, conn, step, &mut params);
         }
@@ -488,12 +547,19 @@ impl Harness {
             str_of(&params["client"]["platform"]),
             str_of(&params["client"]["deviceFamily"]),
         );
+        // The signature covers the credential, as OpenClaw clients sign it.
+        let auth = &params["auth"];
+        let token = ["token", "deviceToken", "bootstrapToken"]
+            .iter()
+            .find_map(|k| auth[k].as_str())
+            .unwrap_or("")
+            .to_owned();
         let fields = SignedFields {
             client_id: &client_id,
             client_mode: &mode,
             role: "node",
             scopes: &scopes,
-            token: "",
+            token: &token,
             platform: &platform,
             device_family: &family,
         };

@@ -170,7 +170,10 @@ impl<S: Store> Gateway<S> {
                 .pending(&request_id)
                 .cloned()
                 .expect("just asked");
+            // The gateway approves by its policy; the request stays the device's.
+            let asker = std::mem::replace(&mut self.actor, crate::audit::Actor::Gateway);
             let (node, _) = self.approve_request(&req, Via::Local);
+            self.actor = asker;
             let token = self.seen(node, true);
             return Ok((Admission::Paired, token, method));
         }

@@ -159,6 +159,11 @@ pub(crate) enum Held {
     Direct(ConnId, NodeId, Mail),
     Mail(NodeId, Mail),
     Unmail(NodeId),
+    /// A decision ends this connection (a device removed, its token rotated, its request rejected):
+    /// closed once the decision is durable, left alone if the commit fails.
+    CloseCommitted(ConnId, u16, CloseReason),
+    /// An approval pairs this waiting protocol-v3 device connection in place, once durable.
+    Upgrade(ConnId),
 }
 
 /// The gateway brain. See the module documentation for the call-order contract.
@@ -387,6 +392,20 @@ impl<S: Store> Gateway<S> {
                 Held::Mail(node, mail) if ok => self.mailbox.put(node, mail),
                 Held::Unmail(node) if ok => {
                     self.mailbox.remove(&node);
+                }
+                Held::CloseCommitted(conn, code, reason) if ok && self.forget(conn) => {
+                    self.out.push_back(Output::Close { conn, code, reason });
+                }
+                Held::Upgrade(conn) if ok => {
+                    if let Some(Role::Node { admission, .. }) = self
+                        .conns
+                        .get_mut(&conn)
+                        .and_then(|c| c.session.as_mut())
+                        .map(|s| &mut s.role)
+                        && *admission == Admission::Waiting
+                    {
+                        *admission = Admission::Paired;
+                    }
                 }
                 _ => {}
             }

@@ -318,8 +318,21 @@ impl<S: Store> Gateway<S> {
                         method: "device",
                     });
                 }
-                let (admission, device_token, method) =
-                    self.admit_device(conn, &c, protocol, &device_id, &public_key)?;
+                // What the gateway decides for the device now (a request made for it, an approval by
+                // `--auto-approve-local`) is audited as asked by this connection.
+                self.actor = crate::audit::Actor::Conn {
+                    role: "node",
+                    client_id: c.client.id.clone(),
+                    conn_id: conn,
+                    remote_ip: self
+                        .conns
+                        .get(&conn)
+                        .map(|x| x.ip_text.clone())
+                        .unwrap_or_default(),
+                };
+                let admitted = self.admit_device(conn, &c, protocol, &device_id, &public_key);
+                self.actor = crate::audit::Actor::Gateway;
+                let (admission, device_token, method) = admitted?;
                 let role = Role::Node {
                     device_id,
                     public_key,

@@ -3,7 +3,7 @@
 //! `--auto-approve-local`), and what a decision does to a device's live connections.
 
 use crate::audit::Action;
-use crate::gateway::{Admission, Gateway, Role};
+use crate::gateway::{Admission, Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
 use crate::protocol::{DevicePending, DeviceResolved};
@@ -279,16 +279,22 @@ impl<S: Store> Gateway<S> {
                 Decision::Approved,
             );
         }
+        // Connections that device pairing admitted under another key (or none) lost their pairing.
+        let stale: Vec<ConnId> = [Admission::Paired, Admission::Waiting]
+            .into_iter()
+            .flat_map(|a| self.device_conns(&req.node_id, None, Some(a)))
+            .filter(|c| self.conn_key(*c) != req.public_key.as_deref())
+            .collect();
+        for conn in stale {
+            self.held.push(Held::CloseCommitted(
+                conn,
+                1008,
+                "re-paired with another key".into(),
+            ));
+        }
         if let Some(key) = &req.public_key {
             for conn in self.device_conns(&req.node_id, Some(key), Some(Admission::Waiting)) {
-                if let Some(Role::Node { admission, .. }) = self
-                    .conns
-                    .get_mut(&conn)
-                    .and_then(|c| c.session.as_mut())
-                    .map(|s| &mut s.role)
-                {
-                    *admission = Admission::Paired;
-                }
+                self.held.push(Held::Upgrade(conn));
             }
         }
         if device_made {
@@ -392,7 +398,16 @@ impl<S: Store> Gateway<S> {
             .collect()
     }
 
-    /// Closes every open connection of `node` that matches (see [`Gateway::device_conns`]).
+    /// The device key a node connection proved.
+    fn conn_key(&self, conn: ConnId) -> Option<&str> {
+        match &self.conns.get(&conn)?.session.as_ref()?.role {
+            Role::Node { public_key, .. } => Some(public_key),
+            Role::Operator { .. } => None,
+        }
+    }
+
+    /// Closes every open connection of `node` that matches (see [`Gateway::device_conns`]) once the
+    /// decision that ends them is durable. Returns how many.
     pub(crate) fn close_device_conns(
         &mut self,
         node: &NodeId,
@@ -402,7 +417,8 @@ impl<S: Store> Gateway<S> {
     ) -> usize {
         let conns = self.device_conns(node, None, admission);
         for &conn in &conns {
-            self.close(conn, code, reason);
+            self.held
+                .push(Held::CloseCommitted(conn, code, reason.into()));
         }
         conns.len()
     }

@@ -1,7 +1,10 @@
 //! A seeded workload for the simulator: many nodes (honest, re-pairing, key-changing, impersonating,
-//! flooding) and operators (with different scopes) against one gateway, on a virtual clock, with random
-//! disconnects, failed writes and crashes that lose whatever was not yet durable. After every step the
-//! invariants of the product are checked; the first violation ends the run with the seed and step.
+//! flooding), OpenClaw-style devices (node hosts of protocol 4 and 3 that connect with the gateway token
+//! or their device token, retry, reconnect, widen their commands) and operators (with different scopes,
+//! approving, rejecting, removing, rotating and revoking) against one gateway, on a virtual clock, with
+//! random disconnects, failed writes and crashes that lose whatever was not yet durable. After every
+//! step the invariants of the product are checked; the first violation ends the run with the seed and
+//! step.
 //!
 //! The run is a pure function of the seed: natively and in wasm it yields the same transcript hash.
 
@@ -59,6 +62,16 @@ enum Kind {
     Honest,
     Impersonator,
     Flooder,
+    /// An OpenClaw 2026.5+ node host: protocol 4, device pairing at connect, retries when told to.
+    OpenClaw4,
+    /// An OpenClaw 2026.4 node host: protocol 3, admitted to wait while its request is pending.
+    OpenClaw3,
+}
+
+impl Kind {
+    fn is_device(self) -> bool {
+        matches!(self, Kind::OpenClaw4 | Kind::OpenClaw3)
+    }
 }
 
 struct NodeActor {
@@ -67,6 +80,8 @@ struct NodeActor {
     ip: IpAddr,
     kind: Kind,
     conn: Option<ConnId>,
+    /// The device token it was last handed in `hello-ok`, and when it was issued.
+    device_token: Option<(String, u64)>,
 }
 
 struct OpActor {
@@ -112,6 +127,10 @@ struct Sim {
     round_seqs: BTreeSet<u64>,
     /// The audit trail checked so far.
     chain: crate::audit::ChainCheck,
+    /// Every device token handed out, per device, oldest first, with when it was issued.
+    device_tokens: BTreeMap<String, Vec<(String, u64)>>,
+    /// Device connections that sent their `connect` this round (their requests are the gateway's).
+    device_connects: BTreeSet<ConnId>,
     hasher: Sha256,
     report: Report,
 }
@@ -140,7 +159,8 @@ impl Sim {
             Kind::Impersonator,
             Kind::Flooder,
         ];
-        let nodes = (0..12)
+        let devices = [Kind::OpenClaw4, Kind::OpenClaw4, Kind::OpenClaw3];
+        let nodes = (0..18)
             .map(|i| {
                 let mut key = [0u8; 32];
                 rng.fill_bytes(&mut key);
@@ -148,8 +168,13 @@ impl Sim {
                     id: proof::device_id(&key),
                     key,
                     ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + (i % 3) as u8)),
-                    kind: kinds[i % kinds.len()],
+                    kind: if i < 12 {
+                        kinds[i % kinds.len()]
+                    } else {
+                        devices[i % devices.len()]
+                    },
                     conn: None,
+                    device_token: None,
                 }
             })
             .collect();
@@ -186,6 +211,8 @@ impl Sim {
             acknowledged: Vec::new(),
             round_seqs: BTreeSet::new(),
             chain: crate::audit::ChainCheck::from_genesis(),
+            device_tokens: BTreeMap::new(),
+            device_connects: BTreeSet::new(),
             hasher: Sha256::new(),
             report: Report {
                 seed,
@@ -287,6 +314,10 @@ impl Sim {
             return;
         };
         let ready = self.gw_ready(conn);
+        if self.nodes[i].kind.is_device() {
+            self.device_action(i, conn, ready);
+            return;
+        }
         if !ready {
             let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
             let n = &self.nodes[i];
@@ -353,6 +384,60 @@ impl Sim {
         }
     }
 
+    /// An OpenClaw node host: connects with the gateway token (or, sometimes, only the device token
+    /// it holds; rarely a wrong one), declares its commands (sometimes more than were approved), and
+    /// once in, sends what real node hosts send or goes away.
+    fn device_action(&mut self, i: usize, conn: ConnId, ready: bool) {
+        if ready {
+            match self.roll(3) {
+                0 => {
+                    let text = self.req("node.event", json!({"event": "node.host.stats"}));
+                    self.send(conn, &text);
+                }
+                _ => {
+                    self.gw.closed(self.now, conn);
+                    self.closing.push(conn);
+                }
+            }
+            return;
+        }
+        let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
+        let held = self.nodes[i].device_token.clone();
+        let auth = match (held, self.roll(8)) {
+            (_, 0) => json!({"token": "wrong-shared-token"}),
+            (Some((t, _)), 1..=3) => json!({"deviceToken": t}),
+            _ => json!({"token": OPERATOR_TOKEN}),
+        };
+        let signed = auth["token"]
+            .as_str()
+            .or(auth["deviceToken"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let commands: &[&str] = if self.roll(5) == 0 {
+            &["canvas.present", "system.run", "fs.listDir"]
+        } else {
+            &["canvas.present", "system.run"]
+        };
+        let protocol = if self.nodes[i].kind == Kind::OpenClaw4 {
+            4
+        } else {
+            3
+        };
+        let n = &self.nodes[i];
+        let mut fields = SignedFields::node("node-host", "node", "linux", "Linux");
+        fields.token = &signed;
+        let p = proof::sign(&n.key, &fields, self.now, &nonce);
+        let text = json!({"type":"req","id":"c","method":"connect","params":{
+            "minProtocol":protocol,"maxProtocol":protocol,"role":"node","scopes":[],
+            "client":{"id":"node-host","version":"2026.9.6","platform":"linux","deviceFamily":"Linux",
+                      "mode":"node","displayName":format!("device {i}")},
+            "caps":["system"],"commands":commands,"auth":auth,
+            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}})
+        .to_string();
+        self.device_connects.insert(conn);
+        self.send(conn, &text);
+    }
+
     fn gw_ready(&self, conn: ConnId) -> bool {
         // A connection is ready once the simulator saw its hello-ok; tracked via the challenge map:
         // the challenge is removed when hello-ok arrives.
@@ -394,7 +479,54 @@ impl Sim {
             .keys()
             .map(|k| k.0.clone())
             .collect();
-        match self.roll(8) {
+        let devices_pending: Vec<String> = self
+            .gw
+            .state()
+            .all_pending()
+            .values()
+            .filter(|p| p.device.is_some())
+            .map(crate::state::code_of)
+            .collect();
+        let devices_paired: Vec<String> = self
+            .gw
+            .state()
+            .all_paired()
+            .values()
+            .filter(|n| n.public_key.is_some())
+            .map(|n| n.node_id.0.clone())
+            .collect();
+        match self.roll(13) {
+            8 | 9 if !devices_pending.is_empty() => {
+                let code =
+                    devices_pending[self.roll(devices_pending.len() as u64) as usize].clone();
+                let method = if self.roll(4) == 0 {
+                    "device.pair.reject"
+                } else {
+                    "device.pair.approve"
+                };
+                let text = self.req(method, json!({"code": code}));
+                self.send(conn, &text);
+            }
+            10 | 11 if !devices_paired.is_empty() => {
+                let device =
+                    devices_paired[self.roll(devices_paired.len() as u64) as usize].clone();
+                let method = [
+                    "device.token.rotate",
+                    "device.token.revoke",
+                    "device.pair.remove",
+                ][self.roll(3) as usize];
+                let params = if method == "device.pair.remove" {
+                    json!({"deviceId": device})
+                } else {
+                    json!({"deviceId": device, "role": "node"})
+                };
+                let text = self.req(method, params);
+                self.send(conn, &text);
+            }
+            12 => {
+                let text = self.req("device.pair.list", json!({}));
+                self.send(conn, &text);
+            }
             0..=2 if !pending.is_empty() => {
                 let (rid, _) = pending[self.roll(pending.len() as u64) as usize].clone();
                 let text = self.req("node.pair.approve", json!({"requestId": rid}));
@@ -528,6 +660,11 @@ impl Sim {
             return Err(format!("a frame carries a token hash: {text}"));
         }
         let role = self.roles.get(&conn).copied().unwrap_or_default();
+        if !matches!(role, Role::Node(_)) && text.contains("deviceToken") {
+            return Err(format!(
+                "a device token reached a non-node connection: {text}"
+            ));
+        }
         let payload = &f["payload"];
         match f["event"].as_str() {
             Some("connect.challenge") => {
@@ -599,8 +736,40 @@ impl Sim {
                 "node.rename" => self
                     .acknowledged
                     .push(("renamed", text(&payload["nodeId"]))),
+                "device.pair.approve" => {
+                    let rid = text(&payload["requestId"]);
+                    if let Some(&exp) = self.expiries.get(&rid)
+                        && self.now >= exp
+                    {
+                        return Err(format!("device request {rid} approved after expiring"));
+                    }
+                    self.report.approvals += 1;
+                    let device = text(&payload["device"]["deviceId"]);
+                    self.latest_approval.insert(device, rid.clone());
+                    self.acknowledged.push(("approved", rid));
+                }
+                "device.pair.reject" => self
+                    .acknowledged
+                    .push(("rejected", text(&payload["requestId"]))),
+                "device.pair.remove" => self
+                    .acknowledged
+                    .push(("removed", text(&payload["deviceId"]))),
+                "device.token.rotate" | "device.token.revoke" => {
+                    // Whatever token the node held stopped working.
+                    let device = text(&payload["deviceId"]);
+                    self.latest_approval.remove(&device);
+                    let action = if method == "device.token.rotate" {
+                        "token-rotated"
+                    } else {
+                        "token-revoked"
+                    };
+                    self.acknowledged.push((action, device));
+                }
                 _ => {}
             }
+        }
+        if id == "c" {
+            self.check_device_connect(conn, &f)?;
         }
         if id == "c" && f["ok"] == true {
             self.challenges.remove(&conn);
@@ -644,7 +813,10 @@ impl Sim {
         self.round_seqs.clear();
         let entries = &self.gw.store().audit()[before..];
         let key = |e: &crate::audit::AuditEntry| match e.action {
-            crate::audit::Action::Removed | crate::audit::Action::Renamed => e.node_id.0.clone(),
+            crate::audit::Action::Removed
+            | crate::audit::Action::Renamed
+            | crate::audit::Action::TokenRotated
+            | crate::audit::Action::TokenRevoked => e.node_id.0.clone(),
             _ => e
                 .request_id
                 .as_ref()
@@ -668,10 +840,20 @@ impl Sim {
         }
         for e in entries {
             self.hasher.update(e.line());
-            let asked = !matches!(
-                e.action,
-                crate::audit::Action::Expired | crate::audit::Action::Superseded
-            );
+            // Requests the gateway makes itself — for a device at its `connect`, or again for a
+            // waiting device whose request expired — are asked by nobody's call.
+            let made_for_device = e.action == crate::audit::Action::Requested
+                && match &e.actor {
+                    crate::audit::Actor::Gateway => true,
+                    crate::audit::Actor::Conn { conn_id, .. } => {
+                        self.device_connects.contains(conn_id)
+                    }
+                };
+            let asked = !made_for_device
+                && !matches!(
+                    e.action,
+                    crate::audit::Action::Expired | crate::audit::Action::Superseded
+                );
             if asked
                 && !acknowledged
                     .iter()
@@ -687,6 +869,68 @@ impl Sim {
             self.chain
                 .check(e.line().trim_end())
                 .map_err(|b| format!("audit chain broken: {b}"))?;
+        }
+        self.device_connects.clear();
+        Ok(())
+    }
+
+    /// A device's `connect` answer: admitted only when approved for its key (or, protocol 3, to wait
+    /// with a request made for it); refused with the request it waits on; a device token only in its
+    /// own `hello-ok`, verifying against the record.
+    fn check_device_connect(&mut self, conn: ConnId, f: &Value) -> Result<(), String> {
+        let Some(Role::Node(i)) = self.roles.get(&conn).copied() else {
+            return Ok(());
+        };
+        if !self.nodes[i].kind.is_device() {
+            return Ok(());
+        }
+        let (id, key_kind) = (self.nodes[i].id.clone(), self.nodes[i].kind);
+        let public_key = {
+            let sk = ed25519_dalek::SigningKey::from_bytes(&self.nodes[i].key);
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                sk.verifying_key().to_bytes(),
+            )
+        };
+        let state = self.gw.state();
+        let record = state
+            .paired(&NodeId(id.clone()))
+            .filter(|r| r.public_key.as_deref() == Some(public_key.as_str()));
+        if f["ok"] == true {
+            let auth = &f["payload"]["auth"];
+            match (record, key_kind) {
+                (Some(r), _) => {
+                    if let Some(t) = auth["deviceToken"].as_str() {
+                        if !r.token_hash.matches(t) {
+                            return Err(format!(
+                                "{id} was handed a token its record does not hold"
+                            ));
+                        }
+                        let at = auth["issuedAtMs"].as_u64().unwrap_or_default();
+                        self.nodes[i].device_token = Some((t.to_owned(), at));
+                        self.device_tokens
+                            .entry(id.clone())
+                            .or_default()
+                            .push((t.to_owned(), at));
+                    }
+                }
+                (None, Kind::OpenClaw3) if state.pending_for(&NodeId(id.clone())).is_some() => {}
+                _ => return Err(format!("{id} was admitted without an approval for its key")),
+            }
+        } else if f["error"]["code"] == "NOT_PAIRED" && record.is_some() {
+            return Err(format!("{id} is paired but was told to pair"));
+        } else if f["error"]["details"]["code"] == "PAIRING_REQUIRED"
+            && f["error"]["details"]["reason"] == "not-paired"
+        {
+            let rid = f["error"]["details"]["requestId"]
+                .as_str()
+                .unwrap_or_default();
+            let waiting = state.pending_for(&NodeId(id.clone()));
+            if waiting.map(|p| p.request_id.0.as_str()) != Some(rid) {
+                return Err(format!(
+                    "{id} was told to wait on {rid}, which is not its request"
+                ));
+            }
         }
         Ok(())
     }
@@ -762,6 +1006,66 @@ impl Sim {
             }
         }
         let _ = TokenHash::of;
+        // Live device sessions: paired ones hold an approval for their key; waiting ones none yet.
+        for c in self.gw.conns.values() {
+            let Some(crate::gateway::Session {
+                role:
+                    crate::gateway::Role::Node {
+                        device_id,
+                        public_key,
+                        admission,
+                    },
+                protocol,
+                ..
+            }) = &c.session
+            else {
+                continue;
+            };
+            let approved = state
+                .paired(device_id)
+                .is_some_and(|r| r.public_key.as_deref() == Some(public_key.as_str()));
+            match admission {
+                crate::gateway::Admission::Paired if !approved => {
+                    return Err(format!("{device_id} stays admitted without an approval"));
+                }
+                crate::gateway::Admission::Waiting if approved || *protocol >= 4 => {
+                    return Err(format!("{device_id} waits though it may not (v{protocol})"));
+                }
+                _ => {}
+            }
+        }
+        // Device tokens: only the latest one handed out for the record's current token verifies.
+        for (device, seen) in &self.device_tokens {
+            let rec = state.paired(&NodeId(device.clone()));
+            for (k, (token, issued)) in seen.iter().enumerate() {
+                let current = k + 1 == seen.len()
+                    && rec.is_some_and(|r| r.token_issued_at_ms == Some(*issued));
+                let verifies = rec.is_some_and(|r| r.token_hash.matches(token));
+                if current != verifies {
+                    return Err(format!(
+                        "{device}: device token #{k} verifies={verifies}, expected {current}"
+                    ));
+                }
+            }
+        }
+        // No token is ever on disk: not in the store, not in the audit trail.
+        if !self.device_tokens.is_empty() {
+            let disk = format!(
+                "{:?}{}",
+                durable,
+                self.gw
+                    .store()
+                    .audit()
+                    .iter()
+                    .map(|e| e.line())
+                    .collect::<String>()
+            );
+            for (device, seen) in &self.device_tokens {
+                if seen.iter().any(|(t, _)| disk.contains(t.as_str())) {
+                    return Err(format!("a device token of {device} is on disk"));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -785,15 +1089,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "b6a5d0ece4925abddbfa24d254c24b34bdfcb56230e7e7e7e43941da666e0f5c",
+        "58897d39153282728ae262e530a4471527b32b273011acd2241ad0ce53482534",
     ),
     (
         2,
-        "a7a54e8addea05375d2b0e56c1e443b322dbb58fd911c2e675369258fd7cd1d6",
+        "007c5b389ce5754cfdc8daeafa2af1cfa145727c7400b7fa16633447616ea40d",
     ),
     (
         3,
-        "c817c4ab8ac19e5f4879656734add6f7a77a068245b88b36a2ec85b22b36eb87",
+        "aceb71e06d91954c9ecff07cdc7f974797f2bead5f0f4918286f0568615305cf",
     ),
 ];
 

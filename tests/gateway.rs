@@ -24,6 +24,7 @@ async fn start(state: &Path, ttl_ms: u64) -> anyhow::Result<Running> {
         allow_plaintext: false,
         tls: None,
         pairing_enabled: true,
+        auto_approve_local: false,
         pending_ttl_ms: ttl_ms,
     };
     let task = tokio::spawn(server::run(

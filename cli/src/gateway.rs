@@ -16,7 +16,11 @@ pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint no
         given. Clients that do not trust the certificate's issuer pass it with --ca FILE.\n\n\
         State lives in $OPENCLAW_STATE_DIR (default ~/.openclaw): pairing state under nodes/, and \
         openclaw.json with the port and the operator token (created on first start, 0600), which \
-        `openclaw nodes …` on this machine reads. Stops cleanly on Ctrl-C or SIGTERM.";
+        `openclaw nodes …` on this machine reads. Stops cleanly on Ctrl-C or SIGTERM.\n\n\
+        --auto-approve-local approves devices (OpenClaw node hosts and apps connecting with the gateway \
+        token) that connect from 127.0.0.1 or ::1 at once, without a person; the audit trail records \
+        them with approvedVia \"local\". It is off by default because loopback is not trusted: an SSH \
+        port-forward, or another user of this machine, connects from loopback too.";
 
 /// `openclaw gateway`.
 #[derive(Debug, Args)]
@@ -25,7 +29,8 @@ pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint no
         openclaw gateway --port 18790 --pending-ttl 10m\n  \
         OPENCLAW_STATE_DIR=/tmp/gw openclaw gateway --port 0   # any free port\n  \
         openclaw gateway --bind lan --tls-cert cert.pem --tls-key key.pem   # wss:// on the LAN\n  \
-        openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (trusted networks only)")]
+        openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (trusted networks only)\n  \
+        openclaw gateway --auto-approve-local                  # pair this machine's own devices unasked")]
 pub struct Opt {
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 18789)]
@@ -45,6 +50,11 @@ pub struct Opt {
     /// Refuse node.pair.request ("pairing disabled").
     #[arg(long)]
     pub no_pairing: bool,
+    /// Approve devices connecting from 127.0.0.1 or ::1 without a person (audited approvedVia
+    /// "local"). Off by default: loopback is not trusted — an SSH port-forward or another user of this
+    /// machine connects from loopback too.
+    #[arg(long)]
+    pub auto_approve_local: bool,
     /// How long a pending request lives: 300000ms, 20s, 5m.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::args::parse_duration)]
     pub pending_ttl: u64,
@@ -88,6 +98,7 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
         allow_plaintext: opt.allow_plaintext,
         tls,
         pairing_enabled: !opt.no_pairing,
+        auto_approve_local: opt.auto_approve_local,
         pending_ttl_ms: opt.pending_ttl,
     })
 }
@@ -156,6 +167,15 @@ mod tests {
             (18789, BindArg::Loopback, 300_000)
         );
         assert!(options(&o).unwrap().pairing_enabled);
+        assert!(
+            !options(&o).unwrap().auto_approve_local,
+            "loopback is not trusted by default"
+        );
+        assert!(
+            options(&parse(&["--auto-approve-local"]))
+                .unwrap()
+                .auto_approve_local
+        );
         let o = parse(&["--pending-ttl", "20s", "--no-pairing", "--port", "0"]);
         let opts = options(&o).unwrap();
         assert_eq!(

@@ -48,6 +48,9 @@ pub struct Options {
     pub tls: Option<crate::tls::TlsFiles>,
     /// `false` with `--no-pairing`.
     pub pairing_enabled: bool,
+    /// `--auto-approve-local`: devices connecting from 127.0.0.1 or ::1 are approved without a person
+    /// (audited `approvedVia: "local"`). Off by default: loopback is not trusted.
+    pub auto_approve_local: bool,
     /// Lifetime of a pending request.
     pub pending_ttl_ms: u64,
 }
@@ -104,6 +107,7 @@ pub async fn run(
     let mut config = Config::new(token.clone());
     config.pending_ttl_ms = opts.pending_ttl_ms;
     config.pairing_enabled = opts.pairing_enabled;
+    config.auto_approve_local = opts.auto_approve_local;
     if let Ok(v) = std::env::var("OPENCLAW_HANDSHAKE_TIMEOUT_MS") {
         config.handshake_timeout_ms = v.trim().parse().with_context(|| {
             format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}")

@@ -56,11 +56,13 @@ pub enum Action {
     /// An operator revoked a device's token and closed its connections.
     #[serde(rename = "token-revoked")]
     TokenRevoked,
+    /// A pairing or request was brought in from an OpenClaw 2026.4 device store at first start.
+    Imported,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -70,6 +72,7 @@ impl Action {
         Action::Renamed,
         Action::TokenRotated,
         Action::TokenRevoked,
+        Action::Imported,
     ];
 
     /// The lowercase name written in the file.
@@ -84,6 +87,7 @@ impl Action {
             Action::Renamed => "renamed",
             Action::TokenRotated => "token-rotated",
             Action::TokenRevoked => "token-revoked",
+            Action::Imported => "imported",
         }
     }
 

@@ -24,6 +24,7 @@
 //! - [`record`] and [`view`]: what is stored, and what clients see;
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
 //! - [`audit`]: the hash-chained audit trail of decisions and its verification;
+//! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records;
 //! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
 //! - [`wire`] and [`params`]: frames and parameter validation;
 //! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
@@ -37,6 +38,7 @@ mod devices;
 pub mod gateway;
 pub mod handshake;
 pub mod ids;
+pub mod import;
 pub mod memory;
 mod methods;
 mod pairing;

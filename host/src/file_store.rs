@@ -23,6 +23,12 @@
 //! says whether the journal restored its entry. `audit.jsonl` is rotated into `audit.N.jsonl` when it reaches [`audit_log::ROTATE_BYTES`]; the
 //! chain continues in the new file.
 //!
+//! # An OpenClaw device store
+//!
+//! At the first start on an OpenClaw 2026.4 state directory, its `devices/` store is imported once
+//! (see the `import` module): node devices stay paired, plaintext tokens become hashes, the source is
+//! only read.
+//!
 //! Checkpoints happen at load, at clean shutdown, and during commits at most once per
 //! [`FileStore::CHECKPOINT_INTERVAL`] (or when the journal passes [`FileStore::JOURNAL_LIMIT`]), so a
 //! commit costs one fsync however many nodes are paired; [`FileStore::checkpoint_due`] tells the shell
@@ -514,6 +520,22 @@ impl Store for FileStore {
             // Legacy plaintext tokens are rewritten hashed now; a replayed journal is folded in.
             self.checkpoint()?;
         }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        if let Some(r) = self.import_openclaw_devices(now)? {
+            tracing::info!(
+                "imported {} paired node devices and {} pending requests from the OpenClaw device store {} (left untouched); {}",
+                r.paired,
+                r.pending,
+                r.from.display(),
+                if r.skipped.is_empty() {
+                    "nothing skipped".to_owned()
+                } else {
+                    format!("skipped {}: {}", r.skipped.len(), r.skipped.join("; "))
+                }
+            );
+        }
         Ok(Snapshot {
             pending: self.pending.values().cloned().collect(),
             paired: self.paired.values().cloned().collect(),
@@ -557,6 +579,9 @@ impl Store for FileStore {
         Ok(())
     }
 }
+
+mod import;
+pub use import::ImportReport;
 
 #[cfg(test)]
 mod tests;

@@ -885,13 +885,7 @@ impl Sim {
             return Ok(());
         }
         let (id, key_kind) = (self.nodes[i].id.clone(), self.nodes[i].kind);
-        let public_key = {
-            let sk = ed25519_dalek::SigningKey::from_bytes(&self.nodes[i].key);
-            base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                sk.verifying_key().to_bytes(),
-            )
-        };
+        let public_key = public_key_of(&self.nodes[i].key);
         let state = self.gw.state();
         let record = state
             .paired(&NodeId(id.clone()))
@@ -1034,9 +1028,17 @@ impl Sim {
                 _ => {}
             }
         }
-        // Device tokens: only the latest one handed out for the record's current token verifies.
+        // Device tokens: only the latest one handed out for the record's current token verifies (a
+        // record an operator made for the same id, bound to no key, holds none of them).
         for (device, seen) in &self.device_tokens {
-            let rec = state.paired(&NodeId(device.clone()));
+            let key = self
+                .nodes
+                .iter()
+                .find(|n| n.id == *device)
+                .map(|n| public_key_of(&n.key));
+            let rec = state
+                .paired(&NodeId(device.clone()))
+                .filter(|r| r.public_key == key);
             for (k, (token, issued)) in seen.iter().enumerate() {
                 let current = k + 1 == seen.len()
                     && rec.is_some_and(|r| r.token_issued_at_ms == Some(*issued));
@@ -1068,6 +1070,15 @@ impl Sim {
         }
         Ok(())
     }
+}
+
+/// The public key of a secret key, in the gateway's canonical form (base64url, unpadded).
+fn public_key_of(secret: &[u8; 32]) -> String {
+    let sk = ed25519_dalek::SigningKey::from_bytes(secret);
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        sk.verifying_key().to_bytes(),
+    )
 }
 
 /// Runs `steps` random steps from `seed`, checking every invariant after each.

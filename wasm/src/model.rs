@@ -106,6 +106,10 @@ pub struct Pending {
     pub is_repair: bool,
     /// The code the device shows.
     pub verification_code: Option<String>,
+    /// The client that asked through device pairing (`node-host`); absent for `node.pair.request`.
+    pub client_id: Option<String>,
+    /// Its version.
+    pub version: Option<String>,
     /// When it was made (gateway clock).
     pub ts: u64,
     /// When it expires (gateway clock).

@@ -53,6 +53,8 @@ pub struct PendingView {
     pub device: String,
     /// The address the request came from.
     pub remote_ip: String,
+    /// "OpenClaw node-host 2026.9.6" for a device that asked at connect (device pairing), else empty.
+    pub client: String,
     /// Requested commands with their scopes.
     pub commands: Vec<CommandView>,
     /// The scopes approving needs, all of them.
@@ -137,6 +139,11 @@ fn conn_text(m: &PageModel) -> String {
     }
 }
 
+/// The first 12 characters of an id, as the CLI shows it.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
     let commands = p.commands.as_deref().unwrap_or_default();
     // Never more than the request's whole lifetime, whatever the clocks say.
@@ -154,6 +161,14 @@ fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
             p.model_identifier.as_ref(),
         ]),
         remote_ip: p.remote_ip.clone().unwrap_or_default(),
+        client: p
+            .client_id
+            .as_deref()
+            .map(|c| match &p.version {
+                Some(v) => format!("OpenClaw {c} {v}"),
+                None => format!("OpenClaw {c}"),
+            })
+            .unwrap_or_default(),
         commands: commands
             .iter()
             .map(|c| CommandView {
@@ -167,6 +182,12 @@ fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
         required_scopes: required_approve_scopes(p.commands.as_deref()).to_vec(),
         code_hint: if code.is_empty() {
             "This request carries no verification code; approve it only if you made it.".to_owned()
+        } else if p.client_id.is_some() {
+            // OpenClaw's node hosts and apps do not display this gateway's code.
+            format!(
+                "OpenClaw clients don't display a code; this one is {code}, from device {}",
+                short(&p.node_id)
+            )
         } else {
             format!("Check that the device shows {code}")
         },

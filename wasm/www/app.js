@@ -135,11 +135,13 @@ function updateRequest(li, p) {
   const countdown = li.querySelector(".request-countdown");
   setText(countdown, p.countdown);
   setAttr(countdown, "data-expired", String(p.expired));
-  const facts = [p.device, p.remoteIp && `from ${p.remoteIp}`, p.requested].filter(Boolean);
+  const facts = [p.client, p.device, p.remoteIp && `from ${p.remoteIp}`, p.requested].filter(Boolean);
   setText(li.querySelector(".request-device"), facts.join(" · "));
   const check = li.querySelector(".request-check");
   check.hidden = !p.code;
+  setText(li.querySelector(".request-check-text"), p.client ? "Code " : "Check that the device shows ");
   setText(li.querySelector(".request-code"), p.code);
+  setAttr(check, "title", p.codeHint);
   const commands = li.querySelector(".request-commands");
   const lines = p.commands.map((c) => `${c.command} — needs ${c.scope}`);
   if (commands.dataset.lines !== lines.join("\n")) {

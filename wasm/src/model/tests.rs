@@ -92,6 +92,32 @@ fn handshake_lists_and_view() {
 }
 
 #[test]
+fn a_device_asking_at_connect_shows_its_client_and_version_and_where_its_code_comes_from() {
+    let mut m = connected();
+    let mut device = pending_json("r7", "9b4a127189e55585", T0);
+    device["clientId"] = json!("node-host");
+    device["clientMode"] = json!("node");
+    device["version"] = json!("2026.9.6");
+    m.receive(
+        &frame(json!({"type":"event","event":"node.pair.requested","payload":device,"seq":1})),
+        T0,
+    );
+    let v = m.view(T0 + 1_000);
+    let p = v.pending.iter().find(|p| p.request_id == "r7").unwrap();
+    assert_eq!(p.client, "OpenClaw node-host 2026.9.6");
+    assert_eq!(p.code, "1234-5678");
+    assert!(
+        p.code_hint.contains("don't display a code"),
+        "{}",
+        p.code_hint
+    );
+    assert!(p.code_hint.contains("9b4a127189e5"), "{}", p.code_hint);
+    assert_eq!(p.required_scopes, ["operator.pairing", "operator.admin"]);
+    let own = v.pending.iter().find(|p| p.request_id == "r1").unwrap();
+    assert_eq!(own.client, "", "a node.pair.request names no client");
+}
+
+#[test]
 fn unauthorized_asks_for_a_token_and_stops_reconnecting() {
     let mut m = PageModel::new("0.1.0");
     assert_eq!(m.conn(), Conn::NeedToken);

@@ -243,6 +243,8 @@ impl Watcher {
                     line(text(p, "decision"), &format!("{what}{label}"), self.colour)
                 );
             }
+            // The same decisions in OpenClaw's device vocabulary: already shown as node events.
+            "device.pair.requested" | "device.pair.resolved" => {}
             other => println!("{other}  {p}"),
         }
     }

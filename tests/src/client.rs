@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use pairing_core::proof::{self, SignedFields};
+use pairing_core::protocol::{HelloAuth, PairingRequired};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -45,7 +46,78 @@ pub fn operator_device_params(token: &str, scopes: &[&str], key: &[u8; 32], nonc
         "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}})
 }
 
+/// How an OpenClaw node host (`openclaw node run`, 2026.4 and later) connects: role `node`, the shared
+/// gateway token as `auth.token`, and a v3 device proof whose signed token is that same `auth.token`;
+/// client id `node-host`, mode `node`. It never calls `node.pair.request`: device pairing decides at
+/// `connect` (SPEC §11).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeHost<'a> {
+    /// `auth.token`: the gateway token (or, as OpenClaw 2026.4 does, a device token).
+    pub token: &'a str,
+    /// `minProtocol` = `maxProtocol`: 4 for OpenClaw 2026.5 and later, 3 for 2026.4 and earlier.
+    pub protocol: u64,
+    /// `client.displayName`.
+    pub display_name: &'a str,
+    /// `commands` it declares.
+    pub commands: &'a [&'a str],
+}
+
+impl NodeHost<'_> {
+    /// The `connect` params, signed with the Ed25519 secret `key` over the challenge `nonce`.
+    pub fn params(&self, key: &[u8; 32], nonce: &str) -> Value {
+        let fields = SignedFields {
+            token: self.token,
+            ..SignedFields::node("node-host", "node", "linux", "")
+        };
+        let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), nonce);
+        json!({"minProtocol":self.protocol,"maxProtocol":self.protocol,"role":"node","scopes":[],
+            "client":{"id":"node-host","version":"2026.9.6","platform":"linux","mode":"node",
+                "displayName":self.display_name},
+            "caps":[],"commands":self.commands,
+            "auth":{"token":self.token},
+            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}})
+    }
+}
+
+/// The hex device id of the Ed25519 secret `key`: SHA-256 of its public key.
+pub fn device_id(key: &[u8; 32]) -> String {
+    let public = ed25519_dalek::SigningKey::from_bytes(key)
+        .verifying_key()
+        .to_bytes();
+    pairing_core::secret::sha256_hex(&public)
+}
+
+/// `hello-ok.auth` of a connect answer that admitted the connection.
+pub fn hello_auth(answer: &Value) -> anyhow::Result<HelloAuth> {
+    if answer["ok"] != true {
+        bail!("connect was refused: {answer}");
+    }
+    Ok(serde_json::from_value(answer["payload"]["auth"].clone())?)
+}
+
+/// `error.details` of a connect answer refused because the device is not paired (yet).
+pub fn pairing_required(answer: &Value) -> anyhow::Result<PairingRequired> {
+    if answer["ok"] != false {
+        bail!("connect was admitted: {answer}");
+    }
+    Ok(serde_json::from_value(answer["error"]["details"].clone())?)
+}
+
 impl Client {
+    /// Opens a socket and connects as an OpenClaw node host ([`NodeHost`]) with the Ed25519 secret
+    /// `key`. Returns the client and the whole `connect` answer: `hello-ok`, or a refusal (read it
+    /// with [`pairing_required`]), after which the gateway closes the socket.
+    pub async fn node_host(
+        url: &str,
+        key: &[u8; 32],
+        host: &NodeHost<'_>,
+    ) -> anyhow::Result<(Client, Value)> {
+        let mut c = Self::open(url).await?;
+        let params = host.params(key, &c.nonce);
+        let answer = c.request("connect", params).await?;
+        Ok((c, answer))
+    }
+
     /// Opens a socket and reads the challenge.
     pub async fn open(url: &str) -> anyhow::Result<Client> {
         let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))

@@ -4,7 +4,8 @@
 
 use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
 
-fn redactions() -> Vec<(&'static str, &'static str)> {
+/// The insta filters of CLI output: ids, codes, keys, times and ages, and column padding.
+pub(crate) fn redactions() -> Vec<(&'static str, &'static str)> {
     vec![
         (
             r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
@@ -22,7 +23,7 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
         (r"(\d+[smhd] )+ago|just now", "[age]"),
         (r"expires in (\d+[smhd] ?)+", "expires in [t]"),
         (r#""version": "[^"]*""#, r#""version": "[version]""#),
-        (r"\b0\.1\.0\b", "[version]"),
+        (r"\b(v?)0\.1\.0\b", "${1}[version]"),
         // Column widths follow the redacted values: keep the columns, drop the padding.
         (r" {2,}", "  "),
     ]

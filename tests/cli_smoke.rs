@@ -42,6 +42,12 @@ fn every_help_exits_zero_and_shows_an_example() {
         &["nodes", "remove"],
         &["nodes", "watch"],
         &["nodes", "audit"],
+        &["devices", "list"],
+        &["devices", "approve"],
+        &["devices", "reject"],
+        &["devices", "remove"],
+        &["devices", "rotate"],
+        &["devices", "revoke"],
         &["completions"],
         &["doctor"],
     ];

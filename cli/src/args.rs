@@ -28,6 +28,7 @@ const TOP_HELP: &str = concat!(
     "  openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi   # terminal 2: the node\n",
     "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
     "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
+    "  openclaw devices list                  # the same, as OpenClaw's `devices` commands show it\n",
     "  openclaw doctor                        # why is this node not paired, and what next\n",
     "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
@@ -48,6 +49,13 @@ pub enum Command {
     Node(crate::node::Opt),
     /// Act as an operator: list, approve, reject, rename and remove nodes; watch pairing events.
     Nodes(crate::nodes::Opt),
+    /// OpenClaw's `devices` commands: list, approve, reject, remove, rotate and revoke devices.
+    #[command(
+        long_about = "OpenClaw's `devices` commands, for people used to them: list, approve, \
+        reject and remove devices, rotate and revoke their tokens. They work on the same requests and \
+        records as `openclaw nodes` (the gateway keeps one store): a device is a node that proved its key."
+    )]
+    Devices(crate::devices::Opt),
     /// Explain why a node is not paired, and print the command to type next.
     #[command(after_help = crate::doctor::AFTER_HELP)]
     Doctor(crate::doctor::Opt),
@@ -138,5 +146,50 @@ mod tests {
         assert!(conn.json);
         assert_eq!(conn.timeout, 2000);
         assert_eq!(conn.url.as_deref(), Some("ws://127.0.0.1:1/"));
+    }
+
+    #[test]
+    fn devices_take_openclaws_syntax() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["openclaw", "devices"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).map(|c| c.command) {
+                Ok(Command::Devices(o)) => Ok(o),
+                Ok(_) => panic!("devices"),
+                Err(e) => Err(e),
+            }
+        };
+        use crate::devices::DevicesCommand as D;
+        assert!(parse(&["list", "--json"]).unwrap().conn().json);
+        let Ok(crate::devices::Opt {
+            command: D::Approve(o),
+        }) = parse(&["approve", "1234-5678"])
+        else {
+            panic!("approve")
+        };
+        assert_eq!(o.target.as_deref(), Some("1234-5678"));
+        let Ok(crate::devices::Opt {
+            command: D::Reject(o),
+        }) = parse(&["reject", "--node", "pi"])
+        else {
+            panic!("reject")
+        };
+        assert_eq!(o.node.as_deref(), Some("pi"));
+        let Ok(crate::devices::Opt {
+            command: D::Remove(o),
+        }) = parse(&["remove", "kitchen-pi"])
+        else {
+            panic!("remove")
+        };
+        assert_eq!(o.device, "kitchen-pi");
+        for verb in ["rotate", "revoke"] {
+            let o = parse(&[verb, "--device", "pi", "--role", "node", "--timeout", "2s"]).unwrap();
+            assert_eq!(o.conn().timeout, 2000);
+            assert!(
+                parse(&[verb, "--role", "node"]).is_err(),
+                "{verb} needs --device"
+            );
+        }
+        assert!(parse(&["approve", "1234-5678", "--node", "pi"]).is_err());
     }
 }

@@ -1,6 +1,8 @@
-//! `nodes approve` and `nodes reject`: decide a pending request named by its requestId, by the
-//! verification code the node shows (`1234-5678`), or by a `--node` query matching exactly one pending
-//! request (SPEC §9). If the request already ended, the gateway's `details.reason` says how.
+//! `nodes approve | reject` and `devices approve | reject`: decide a pending request named by its
+//! requestId, by the verification code the node shows (`1234-5678`), or by a `--node` query matching
+//! exactly one pending request (SPEC §9). If the request already ended, the gateway's `details.reason`
+//! says how. Both families decide the same requests of the gateway's one store: `nodes` through
+//! `node.pair.*`, `devices` through `device.pair.*` (OpenClaw's `devices` syntax and result shapes).
 //!
 //! With no argument at all, the one pending request is meant: on a terminal the operator confirms it
 //! after seeing its name, IP and code (`--yes` skips the question); without a terminal `--yes` is
@@ -8,16 +10,19 @@
 
 use crate::args::ConnArgs;
 use crate::client::{Client, GatewayError};
+use crate::devices::{DeviceApproved, DeviceRejected};
 use crate::exit::Exit;
 use crate::nodes::operator;
-use crate::render::{ip, node_label, scopes, text};
+use crate::render::{label, text};
+use crate::request::{Request, summary};
 use crate::resolve::{Candidate, resolve};
 use anyhow::{anyhow, bail};
 use clap::Args;
+use pairing_core::protocol::DevicePairList;
 use serde_json::{Value, json};
 use std::io::IsTerminal;
 
-/// `nodes approve` / `nodes reject`.
+/// `nodes approve|reject` / `devices approve|reject`.
 #[derive(Debug, Args)]
 pub struct Opt {
     /// The requestId, or the verification code shown on the node (1234-5678 or 12345678).
@@ -37,26 +42,73 @@ pub struct Opt {
 /// Which decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verb {
-    /// `node.pair.approve`.
+    /// Approve: the node (device) is paired.
     Approve,
-    /// `node.pair.reject`.
+    /// Reject: the request ends; an existing pairing is not touched.
     Reject,
 }
 
 impl Verb {
-    fn method(self) -> &'static str {
-        match self {
-            Verb::Approve => "node.pair.approve",
-            Verb::Reject => "node.pair.reject",
-        }
-    }
-
     /// The command word: `approve` or `reject`.
     fn word(self) -> &'static str {
         match self {
             Verb::Approve => "approve",
             Verb::Reject => "reject",
         }
+    }
+}
+
+/// Which command family decides, and so which methods and result shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `openclaw nodes …`: `node.pair.list`, `node.pair.approve`, `node.pair.reject`.
+    Nodes,
+    /// `openclaw devices …`: `device.pair.list`, `device.pair.approve`, `device.pair.reject`.
+    Devices,
+}
+
+impl Family {
+    /// The command word: `nodes` or `devices`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Family::Nodes => "nodes",
+            Family::Devices => "devices",
+        }
+    }
+
+    fn method(self, verb: Verb) -> &'static str {
+        match (self, verb) {
+            (Family::Nodes, Verb::Approve) => "node.pair.approve",
+            (Family::Nodes, Verb::Reject) => "node.pair.reject",
+            (Family::Devices, Verb::Approve) => "device.pair.approve",
+            (Family::Devices, Verb::Reject) => "device.pair.reject",
+        }
+    }
+
+    /// The command that lists pending requests.
+    fn list_command(self) -> &'static str {
+        match self {
+            Family::Nodes => "openclaw nodes pending",
+            Family::Devices => "openclaw devices list",
+        }
+    }
+
+    /// The pending requests, as this family lists them.
+    async fn pending(self, c: &mut Client) -> anyhow::Result<Vec<Request>> {
+        Ok(match self {
+            Family::Nodes => {
+                let list = c.call("node.pair.list", json!({})).await?;
+                list["pending"]
+                    .as_array()
+                    .map(|a| a.iter().map(Request::from_node_json).collect())
+                    .unwrap_or_default()
+            }
+            Family::Devices => {
+                let list: DevicePairList =
+                    serde_json::from_value(c.call("device.pair.list", json!({})).await?)?;
+                list.pending.iter().map(Request::from_device).collect()
+            }
+        })
     }
 }
 
@@ -74,7 +126,11 @@ pub enum Target {
 }
 
 /// Reads the positional argument or `--node`.
-pub fn target(positional: Option<&str>, node: Option<&str>) -> anyhow::Result<Target> {
+pub fn target(
+    positional: Option<&str>,
+    node: Option<&str>,
+    family: Family,
+) -> anyhow::Result<Target> {
     match (positional.map(str::trim), node.map(str::trim)) {
         (Some(t), None) if !t.is_empty() => Ok(match pairing_core::code::parse_code(t) {
             Some(code) => Target::Code(code),
@@ -85,65 +141,49 @@ pub fn target(positional: Option<&str>, node: Option<&str>) -> anyhow::Result<Ta
         (None, None) => Ok(Target::Sole),
         _ => bail!(
             "say which request: its requestId, the verification code shown on the node (1234-5678), or \
-             --node Q (see `openclaw nodes pending`)"
+             --node Q (see `{}`)",
+            family.list_command()
         ),
     }
-}
-
-/// A pending request as the operator should check it: name, IP, code, and markers.
-fn request_line(p: &Value) -> String {
-    let mut line = format!(
-        "{} ({}), code {}, request {}",
-        node_label(p),
-        ip(p),
-        p["verificationCode"].as_str().unwrap_or("-"),
-        text(p, "requestId")
-    );
-    if p["isRepair"].as_bool() == Some(true) {
-        line.push_str(", re-pair: the node's token rotates");
-    }
-    let scopes = scopes(p);
-    if scopes != "-" {
-        line.push_str(&format!(", needs scopes {scopes}"));
-    }
-    line
 }
 
 /// What to do when no request was named.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sole {
     /// Decide this request without asking (`--yes`).
-    Decide(Value),
+    Decide(Request),
     /// Ask the person at the terminal about this request first.
-    Ask(Value),
+    Ask(Request),
 }
 
 /// Picks the only pending request, or refuses: none, several (listed), or no terminal and no `--yes`.
-pub fn sole(pending: &[Value], verb: Verb, yes: bool, tty: bool) -> anyhow::Result<Sole> {
-    let word = verb.word();
+pub fn sole(
+    pending: &[Request],
+    verb: Verb,
+    family: Family,
+    yes: bool,
+    tty: bool,
+) -> anyhow::Result<Sole> {
+    let (word, fam) = (verb.word(), family.word());
     match pending {
         [] => bail!(
             "no pairing requests are pending, so there is nothing to {word} (a node asks with `openclaw node \
-             pair`; see `openclaw nodes pending`)"
+             pair`, an OpenClaw node host by connecting; see `{}`)",
+            family.list_command()
         ),
         [p] if yes => Ok(Sole::Decide(p.clone())),
         [p] if tty => Ok(Sole::Ask(p.clone())),
         [p] => bail!(
             "one request is pending ({}), but stdin is not a terminal to confirm it: pass --yes to {word} \
-             it, or name it by its code or requestId (`openclaw nodes {word} CODE`)",
-            request_line(p)
+             it, or name it by its code or requestId (`openclaw {fam} {word} CODE`)",
+            p.line()
         ),
         many => bail!(
-            "{} requests are pending; name the one to {word} by its code or requestId (`openclaw nodes \
+            "{} requests are pending; name the one to {word} by its code or requestId (`openclaw {fam} \
              {word} CODE`): {}",
             many.len(),
             many.iter()
-                .map(|p| format!(
-                    "{} ({}, code {})",
-                    text(p, "requestId"),
-                    node_label(p),
-                    p["verificationCode"].as_str().unwrap_or("-")
-                ))
+                .map(|p| format!("{} ({}, code {})", p.request_id, p.label(), p.code()))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -161,121 +201,211 @@ pub fn is_yes(answer: Option<&str>) -> bool {
     )
 }
 
-/// One line naming the pending requests, for errors that need the operator to pick again.
-fn pending_summary(pending: &[Value]) -> String {
-    if pending.is_empty() {
-        return "no requests are pending".to_owned();
-    }
-    let items: Vec<String> = pending
-        .iter()
-        .map(|p| {
-            format!(
-                "{} (code {}, {})",
-                text(p, "requestId"),
-                p["verificationCode"].as_str().unwrap_or("-"),
-                node_label(p)
-            )
-        })
-        .collect();
-    format!("pending now: {}", items.join(", "))
-}
-
-async fn pending(c: &mut Client) -> anyhow::Result<Vec<Value>> {
-    let list = c.call("node.pair.list", json!({})).await?;
-    Ok(list["pending"].as_array().cloned().unwrap_or_default())
-}
-
-/// The params of the call, resolving `--node` among the pending requests.
-async fn params(c: &mut Client, t: &Target) -> anyhow::Result<Value> {
-    Ok(match t {
-        Target::Request(id) => json!({ "requestId": id }),
-        Target::Code(code) => json!({ "code": code }),
-        // Chosen (and confirmed) before the call; see `run`.
-        Target::Sole => bail!("no request named"),
-        Target::Node(q) => {
-            let pending = pending(c).await?;
-            let candidates: Vec<Candidate> = pending.iter().map(Candidate::from_json).collect();
-            let found = resolve(q, &candidates).map_err(|e| {
-                anyhow!(
-                    "no single pending request matches: {e:#}; {}",
-                    pending_summary(&pending)
-                )
-            })?;
-            json!({ "requestId": found.request_id })
-        }
+/// The pending request the operator named, as listed before the call (for the message afterwards).
+fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
+    pending.iter().find(|p| match t {
+        Target::Request(id) => &p.request_id == id,
+        Target::Code(code) => p.code.as_deref() == Some(code.as_str()),
+        Target::Node(_) | Target::Sole => false,
     })
 }
 
-/// Runs `nodes approve` or `nodes reject`.
-pub async fn run(opt: Opt, verb: Verb) -> anyhow::Result<Exit> {
-    let mut t = target(opt.target.as_deref(), opt.node.as_deref())?;
-    let mut c = operator(&opt.conn).await?;
-    if t == Target::Sole {
-        let list = pending(&mut c).await?;
-        let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        let p = match sole(&list, verb, opt.yes, tty)? {
-            Sole::Decide(p) => p,
-            Sole::Ask(p) => {
-                // Do not hold the connection open while a person thinks.
-                c.close().await;
-                let word = verb.word();
-                let question = format!(
-                    "One request is pending: {}.\nCompare the code with the node's screen. {}{} it? [y/N] ",
-                    request_line(&p),
-                    word[..1].to_ascii_uppercase(),
-                    &word[1..]
-                );
-                if !is_yes(crate::watch::ask(question).await.as_deref()) {
-                    eprintln!(
-                        "Not {word}d; request {} is still pending.",
-                        text(&p, "requestId")
-                    );
-                    return Ok(Exit::Failure);
-                }
-                c = operator(&opt.conn).await?;
-                p
-            }
-        };
-        t = Target::Request(text(&p, "requestId").to_owned());
-    }
-    let params = params(&mut c, &t).await?;
-    let result = match c.call(verb.method(), params).await {
-        Ok(r) => r,
+/// Whether a key-proven connection of `node_id` is open now (`node.list`); `false` when unknown.
+async fn connected(c: &mut Client, node_id: &str) -> bool {
+    match c.call("node.list", json!({})).await {
+        Ok(list) => list["nodes"].as_array().is_some_and(|nodes| {
+            nodes
+                .iter()
+                .any(|n| text(n, "nodeId") == node_id && n["connected"].as_bool() == Some(true))
+        }),
         Err(e) => {
-            // An id or code that matches nothing: show what is pending, so the operator can pick again.
-            let unknown = e
-                .downcast_ref::<GatewayError>()
-                .is_some_and(|g| g.message.starts_with("unknown") && g.reason() == Some("unknown"));
-            if unknown && let Ok(p) = pending(&mut c).await {
-                return Err(anyhow!("{e}; {}", pending_summary(&p)));
-            }
-            return Err(e);
+            tracing::debug!(
+                "node.list failed ({e:#}); the approval message cannot say if it is connected"
+            );
+            false
         }
+    }
+}
+
+/// How an approved node gets what it needs to connect as paired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover {
+    /// Device pairing made the request at `connect`; no token goes by mail. `in_place`: a protocol-v3
+    /// connection of it was waiting and is paired in place.
+    Device {
+        /// Its waiting connection was upgraded in place.
+        in_place: bool,
+    },
+    /// A node's own `node.pair.request`: the gateway sends it the token over its key-proven connection.
+    Mail,
+    /// An operator made the request: the token is in the result, for the operator to hand over.
+    Operator,
+}
+
+/// The line printed after an approval.
+pub fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover) -> String {
+    let head = format!("Approved request {request_id}: {label} ({node_id})");
+    match how {
+        Handover::Device { in_place: true } => format!(
+            "{head} is paired in place on its open connection (no reconnect needed); it gets its device \
+             token when it next connects."
+        ),
+        Handover::Device { in_place: false } => {
+            format!("{head} is paired; it gets its device token when it (re)connects.")
+        }
+        Handover::Mail => format!("{head} is paired; the node receives its new token."),
+        Handover::Operator => format!(
+            "{head} is paired. This request was made by an operator, so the gateway returned the node's \
+             token in the result; it is printed only with --json."
+        ),
+    }
+}
+
+/// Runs `nodes|devices approve|reject`.
+pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
+    let mut t = target(opt.target.as_deref(), opt.node.as_deref(), family)?;
+    let mut c = operator(&opt.conn).await?;
+    let pending = family.pending(&mut c).await?;
+    match &t {
+        Target::Sole => {
+            let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            let p = match sole(&pending, verb, family, opt.yes, tty)? {
+                Sole::Decide(p) => p,
+                Sole::Ask(p) => {
+                    // Do not hold the connection open while a person thinks.
+                    c.close().await;
+                    let word = verb.word();
+                    let question = format!(
+                        "One request is pending: {}.\nCompare the code with the node's screen. {}{} it? [y/N] ",
+                        p.line(),
+                        word[..1].to_ascii_uppercase(),
+                        &word[1..]
+                    );
+                    if !is_yes(crate::watch::ask(question).await.as_deref()) {
+                        eprintln!("Not {word}d; request {} is still pending.", p.request_id);
+                        return Ok(Exit::Failure);
+                    }
+                    c = operator(&opt.conn).await?;
+                    p
+                }
+            };
+            t = Target::Request(p.request_id);
+        }
+        Target::Node(q) => {
+            let candidates: Vec<Candidate> = pending.iter().map(Request::candidate).collect();
+            let found = resolve(q, &candidates).map_err(|e| {
+                anyhow!(
+                    "no single pending request matches: {e:#}; {}",
+                    summary(&pending)
+                )
+            })?;
+            t = Target::Request(found.request_id.clone().unwrap_or_default());
+        }
+        Target::Request(_) | Target::Code(_) => {}
+    }
+    let shown = named(&pending, &t).cloned();
+    // A device's protocol-v3 connection waits for approval and is paired in place; a v4 device is
+    // refused until approved, so it is not connected now.
+    let in_place = match &shown {
+        Some(p) if verb == Verb::Approve && p.by_device_pairing() && !p.is_repair => {
+            connected(&mut c, &p.node_id).await
+        }
+        _ => false,
+    };
+    let params = match &t {
+        Target::Code(code) => json!({ "code": code }),
+        Target::Request(id) => json!({ "requestId": id }),
+        Target::Node(_) | Target::Sole => unreachable!("resolved to a requestId above"),
+    };
+    let result = match c.call(family.method(verb), params).await {
+        Ok(r) => r,
+        Err(e) => return Err(explain(e, family, &pending)),
     };
     c.close().await;
-    if opt.conn.json {
-        println!("{result}");
-        return Ok(Exit::Ok);
+    print_result(&opt.conn, verb, family, result, shown.as_ref(), in_place)?;
+    Ok(Exit::Ok)
+}
+
+/// Adds what the operator can do next to a refusal, decided by `details.reason`.
+fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {
+    match e
+        .downcast_ref::<GatewayError>()
+        .and_then(GatewayError::reason)
+    {
+        // An id or code that matches nothing: show what is pending, so the operator can pick again.
+        Some("unknown") => anyhow!("{e}; {}", summary(pending)),
+        Some("not-a-device") if family == Family::Devices => {
+            anyhow!("{e} (decide it with `openclaw nodes approve` or `openclaw nodes reject`)")
+        }
+        _ => e,
     }
-    let rid = text(&result, "requestId");
-    match verb {
-        Verb::Approve => {
+}
+
+/// Prints the result: the gateway's JSON (typed for `devices`) or one line.
+fn print_result(
+    conn: &ConnArgs,
+    verb: Verb,
+    family: Family,
+    result: Value,
+    shown: Option<&Request>,
+    in_place: bool,
+) -> anyhow::Result<()> {
+    let device_made = |fallback: bool| shown.map_or(fallback, Request::by_device_pairing);
+    let how = |device: bool, operator: bool| {
+        if device {
+            Handover::Device { in_place }
+        } else if operator {
+            Handover::Operator
+        } else {
+            Handover::Mail
+        }
+    };
+    let line = match (family, verb) {
+        (Family::Nodes, _) if conn.json => result.to_string(),
+        (Family::Nodes, Verb::Approve) => {
             let node = &result["node"];
-            println!(
-                "Approved request {rid}: {} ({}) is paired; the node receives its new token.",
-                node_label(node),
-                text(node, "nodeId")
-            );
-            if node.get("token").is_some() {
-                println!(
-                    "This request was made by an operator, so the gateway returned the node's token in the \
-                     result; it is printed only with --json."
-                );
+            let device = device_made(node.get("clientId").is_some());
+            approved_line(
+                text(&result, "requestId"),
+                &crate::render::node_label(node),
+                text(node, "nodeId"),
+                how(device, node.get("token").is_some()),
+            )
+        }
+        (Family::Nodes, Verb::Reject) => format!(
+            "Rejected request {} (node {}).",
+            text(&result, "requestId"),
+            text(&result, "nodeId")
+        ),
+        (Family::Devices, Verb::Approve) => {
+            let r: DeviceApproved = serde_json::from_value(result)?;
+            if conn.json {
+                serde_json::to_string(&r)?
+            } else {
+                let d = &r.device;
+                approved_line(
+                    &r.request_id,
+                    &label(d.display_name.as_deref(), &d.device_id),
+                    &d.device_id,
+                    how(device_made(d.client_id.is_some()), false),
+                )
             }
         }
-        Verb::Reject => println!("Rejected request {rid} (node {}).", text(&result, "nodeId")),
-    }
-    Ok(Exit::Ok)
+        (Family::Devices, Verb::Reject) => {
+            let r: DeviceRejected = serde_json::from_value(result)?;
+            if conn.json {
+                serde_json::to_string(&r)?
+            } else {
+                let name = shown.map_or_else(|| r.device_id.clone(), Request::label);
+                format!(
+                    "Rejected request {} of {name} (device {}).",
+                    r.request_id, r.device_id
+                )
+            }
+        }
+    };
+    println!("{line}");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -284,61 +414,50 @@ mod tests {
 
     #[test]
     fn codes_ids_and_queries_are_told_apart() {
+        let t = |p: Option<&str>, n: Option<&str>| target(p, n, Family::Nodes);
         assert_eq!(
-            target(Some("1234-5678"), None).unwrap(),
+            t(Some("1234-5678"), None).unwrap(),
             Target::Code("1234-5678".into())
         );
         assert_eq!(
-            target(Some("12345678"), None).unwrap(),
+            t(Some("12345678"), None).unwrap(),
             Target::Code("1234-5678".into())
         );
         let uuid = "6f1c0c2e-8a8e-4f0e-9a55-2b8d3c1e7a10";
-        assert_eq!(
-            target(Some(uuid), None).unwrap(),
-            Target::Request(uuid.into())
-        );
-        assert_eq!(
-            target(None, Some(" pi ")).unwrap(),
-            Target::Node("pi".into())
-        );
-        assert_eq!(target(None, None).unwrap(), Target::Sole);
+        assert_eq!(t(Some(uuid), None).unwrap(), Target::Request(uuid.into()));
+        assert_eq!(t(None, Some(" pi ")).unwrap(), Target::Node("pi".into()));
+        assert_eq!(t(None, None).unwrap(), Target::Sole);
+        let blank = t(Some(" "), None).unwrap_err().to_string();
         assert!(
-            target(Some(" "), None)
-                .unwrap_err()
-                .to_string()
-                .contains("verification code")
+            blank.contains("verification code") && blank.contains("nodes pending"),
+            "{blank}"
         );
-        assert!(target(Some("x"), Some("y")).is_err());
+        let blank = target(Some(" "), None, Family::Devices)
+            .unwrap_err()
+            .to_string();
+        assert!(blank.contains("openclaw devices list"), "{blank}");
+        assert!(t(Some("x"), Some("y")).is_err());
     }
 
-    #[test]
-    fn pending_summary_names_ids_codes_and_nodes() {
-        assert_eq!(pending_summary(&[]), "no requests are pending");
-        let p = json!({"requestId": "r1", "verificationCode": "1111-2222", "nodeId": "n", "displayName": "pi"});
-        assert_eq!(
-            pending_summary(&[p]),
-            "pending now: r1 (code 1111-2222, pi)"
-        );
-    }
-
-    fn req(rid: &str, name: &str, code: &str) -> Value {
-        json!({"requestId": rid, "nodeId": format!("node-{rid}"), "displayName": name,
-               "remoteIp": "::ffff:10.0.0.2", "verificationCode": code,
-               "requiredApproveScopes": ["operator.pairing"], "isRepair": true})
+    fn req(rid: &str, name: &str, code: &str) -> Request {
+        Request::from_node_json(&json!({"requestId": rid, "nodeId": format!("node-{rid}"),
+               "displayName": name, "remoteIp": "::ffff:10.0.0.2", "verificationCode": code,
+               "requiredApproveScopes": ["operator.pairing"], "isRepair": true}))
     }
 
     #[test]
     fn no_argument_means_the_only_pending_request() {
         let one = [req("r1", "pi", "1111-2222")];
+        let (n, d) = (Family::Nodes, Family::Devices);
         assert_eq!(
-            sole(&one, Verb::Approve, true, false).unwrap(),
+            sole(&one, Verb::Approve, n, true, false).unwrap(),
             Sole::Decide(one[0].clone())
         );
         assert_eq!(
-            sole(&one, Verb::Approve, false, true).unwrap(),
+            sole(&one, Verb::Approve, n, false, true).unwrap(),
             Sole::Ask(one[0].clone())
         );
-        let refused = sole(&one, Verb::Reject, false, false)
+        let refused = sole(&one, Verb::Reject, n, false, false)
             .unwrap_err()
             .to_string();
         for want in [
@@ -349,12 +468,19 @@ mod tests {
         ] {
             assert!(refused.contains(want), "{want} missing: {refused}");
         }
-        let none = sole(&[], Verb::Approve, true, true)
+        let refused = sole(&one, Verb::Reject, d, false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("openclaw devices reject CODE"),
+            "{refused}"
+        );
+        let none = sole(&[], Verb::Approve, n, true, true)
             .unwrap_err()
             .to_string();
         assert!(none.contains("no pairing requests are pending"), "{none}");
         let two = [req("r1", "pi", "1111-2222"), req("r2", "mac", "3333-4444")];
-        let many = sole(&two, Verb::Approve, true, true)
+        let many = sole(&two, Verb::Approve, n, true, true)
             .unwrap_err()
             .to_string();
         for want in [
@@ -380,8 +506,37 @@ mod tests {
     #[test]
     fn the_confirmation_shows_name_ip_code_and_markers() {
         assert_eq!(
-            request_line(&req("r1", "pi", "1111-2222")),
+            req("r1", "pi", "1111-2222").line(),
             "pi (10.0.0.2), code 1111-2222, request r1, re-pair: the node's token rotates, needs scopes pairing"
         );
+    }
+
+    #[test]
+    fn the_named_request_is_found_by_id_or_code() {
+        let list = [req("r1", "pi", "1111-2222"), req("r2", "mac", "3333-4444")];
+        let by_code = named(&list, &Target::Code("3333-4444".into()));
+        assert_eq!(by_code.map(|r| r.request_id.as_str()), Some("r2"));
+        let by_id = named(&list, &Target::Request("r1".into()));
+        assert_eq!(by_id.map(|r| r.request_id.as_str()), Some("r1"));
+        assert_eq!(named(&list, &Target::Request("r9".into())), None);
+    }
+
+    #[test]
+    fn a_device_is_not_told_a_token_comes_by_mail() {
+        let line = approved_line("r1", "pi", "d1", Handover::Device { in_place: false });
+        assert!(
+            line.contains("is paired; it gets its device token when it (re)connects"),
+            "{line}"
+        );
+        assert!(!line.contains("receives its new token"), "{line}");
+        let line = approved_line("r1", "pi", "d1", Handover::Device { in_place: true });
+        assert!(line.contains("paired in place"), "{line}");
+        let line = approved_line("r1", "pi", "d1", Handover::Mail);
+        assert!(
+            line.ends_with("is paired; the node receives its new token."),
+            "{line}"
+        );
+        let line = approved_line("r1", "pi", "d1", Handover::Operator);
+        assert!(line.contains("printed only with --json"), "{line}");
     }
 }

@@ -7,13 +7,15 @@
 //! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
 //! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
 //! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator;
+//! - [`devices`] and [`device_table`]: `openclaw devices …`, OpenClaw's device commands over the same
+//!   store ([`decide`] approves and rejects for both);
 //! - [`audit`] and [`audit_verify`]: `openclaw nodes audit [--verify]`, the audit trail from local files;
 //! - [`doctor`]: `openclaw doctor`, why a node is not paired and what to type next;
 //! - [`completions`]: `openclaw completions bash|zsh|fish`, the shell completion scripts.
 //!
 //! Shared pieces: [`args`] (the command tree and common flags), [`endpoint`] (which URL and token),
 //! [`client`] (the WebSocket RPC client), [`identity`] and [`files`] (the node's private files),
-//! [`tls`] (trust for `wss://`), [`resolve`] (`--node` queries), [`render`] (tables and relative ages), [`exit`] (exit codes).
+//! [`tls`] (trust for `wss://`), [`resolve`] (`--node` queries), [`request`] (a pending request as it is checked before a decision), [`render`] (tables and relative ages), [`exit`] (exit codes).
 
 mod args;
 mod audit;
@@ -21,6 +23,8 @@ mod audit_verify;
 mod client;
 mod completions;
 mod decide;
+mod device_table;
+mod devices;
 mod doctor;
 mod endpoint;
 mod exit;
@@ -31,6 +35,7 @@ mod node;
 mod node_pair;
 mod nodes;
 mod render;
+mod request;
 mod resolve;
 mod tls;
 mod watch;
@@ -66,6 +71,7 @@ fn run(cli: args::Cli) -> anyhow::Result<Exit> {
             args::Command::Gateway(opt) => gateway::run(opt).await,
             args::Command::Node(opt) => node::run(opt).await,
             args::Command::Nodes(opt) => nodes::run(opt).await,
+            args::Command::Devices(opt) => devices::run(opt).await,
             args::Command::Doctor(opt) => doctor::run(opt).await,
             args::Command::Completions(opt) => completions::run(&opt),
         }

@@ -3,10 +3,13 @@
 
 use crate::args::ConnArgs;
 use crate::client::{Client, Role};
+use crate::decide::{Family, Verb};
 use crate::endpoint::{self, Sources};
 use crate::exit::Exit;
 use crate::identity::now_ms;
-use crate::render::{Table, ago, ip, node_label, pending_table, short_id, text};
+use crate::render::{
+    Table, ago, approved, client_of, ip, last_seen, node_label, pending_table, short_id, text,
+};
 use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -167,8 +170,8 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     };
     let result = match opt.command {
         NodesCommand::Pending(o) => pending(&o.conn).await,
-        NodesCommand::Approve(o) => crate::decide::run(o, crate::decide::Verb::Approve).await,
-        NodesCommand::Reject(o) => crate::decide::run(o, crate::decide::Verb::Reject).await,
+        NodesCommand::Approve(o) => crate::decide::run(o, Verb::Approve, Family::Nodes).await,
+        NodesCommand::Reject(o) => crate::decide::run(o, Verb::Reject, Family::Nodes).await,
         NodesCommand::Status(o) => status(&o.conn).await,
         NodesCommand::List(o) => list(&o.conn).await,
         NodesCommand::Describe(o) => describe(&o).await,
@@ -203,23 +206,33 @@ async fn pending(conn: &ConnArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The `Paired` table of `nodes list`.
+/// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it
+/// was last seen (admitted through device pairing, or verified its token itself).
 fn paired_table(paired: &[Value], now: u64) -> String {
-    let mut t = Table::new(&["NODE", "ID", "IP", "APPROVED", "LAST CONNECT"]);
+    let mut t = Table::new(&["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"]);
     for p in paired {
-        let at = |k: &str| {
-            p[k].as_u64()
-                .map_or_else(|| "-".to_owned(), |ts| ago(ts, now))
-        };
         t.row(vec![
             node_label(p),
             short_id(text(p, "nodeId")),
             ip(p),
-            at("approvedAtMs"),
-            at("lastConnectedAtMs"),
+            client_of(p),
+            approved(p["approvedAtMs"].as_u64(), p["approvedVia"].as_str(), now),
+            seen(p, now),
         ]);
     }
     t.render()
+}
+
+/// When a node was last seen: `now` while connected, else the latest of `lastSeenAtMs` (device
+/// pairing) and `lastConnectedAtMs` (its own token verification), as an age.
+fn seen(n: &Value, now: u64) -> String {
+    if n["connected"].as_bool() == Some(true) {
+        return "now".into();
+    }
+    last_seen(
+        &[n["lastSeenAtMs"].as_u64(), n["lastConnectedAtMs"].as_u64()],
+        now,
+    )
 }
 
 async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
@@ -246,9 +259,20 @@ async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
 
 /// The `nodes status` table. A node with a pending request reads `pending` (or, when it is paired
 /// already, `paired · re-pair pending`); the request's code, scopes and markers are in the pending
-/// table below it.
+/// table below it. APPROVED says when and how (`owner`, `local`, `import`), CLIENT what it connected
+/// with, LAST SEEN when it was last there.
 fn status_table(nodes: &[Value], pending: &[Value], now: u64) -> String {
-    let mut t = Table::new(&["NODE", "ID", "IP", "PLATFORM", "STATUS", "CAPS"]);
+    let mut t = Table::new(&[
+        "NODE",
+        "ID",
+        "IP",
+        "PLATFORM",
+        "CLIENT",
+        "STATUS",
+        "APPROVED",
+        "LAST SEEN",
+        "CAPS",
+    ]);
     for n in nodes {
         let has_request = pending
             .iter()
@@ -265,10 +289,7 @@ fn status_table(nodes: &[Value], pending: &[Value], now: u64) -> String {
                 None => "connected".to_owned(),
             }
         } else {
-            match n["lastConnectedAtMs"].as_u64() {
-                Some(at) => format!("disconnected (seen {})", ago(at, now)),
-                None => "disconnected".to_owned(),
-            }
+            "disconnected".to_owned()
         };
         let caps: Vec<&str> = n["caps"]
             .as_array()
@@ -279,7 +300,10 @@ fn status_table(nodes: &[Value], pending: &[Value], now: u64) -> String {
             short_id(text(n, "nodeId")),
             ip(n),
             n["platform"].as_str().unwrap_or("-").to_owned(),
+            client_of(n),
             format!("{paired} · {connected}"),
+            approved(n["approvedAtMs"].as_u64(), n["approvedVia"].as_str(), now),
+            seen(n, now),
             if caps.is_empty() {
                 "-".into()
             } else {
@@ -391,10 +415,23 @@ async fn describe(o: &NodeQuery) -> anyhow::Result<Exit> {
     field("Version", s("version"));
     field("Device", s("deviceFamily"));
     field("Model", s("modelIdentifier"));
-    field("Client", s("clientId"));
+    field(
+        "Client",
+        d["clientId"]
+            .as_str()
+            .map(|_| crate::render::client(d["clientId"].as_str(), d["clientMode"].as_str(), None))
+            .unwrap_or_default(),
+    );
     field("Paired", yes("paired"));
     field("Connected", yes("connected"));
-    field("Approved", when("approvedAtMs"));
+    field(
+        "Approved",
+        d["approvedAtMs"]
+            .as_u64()
+            .map(|at| approved(Some(at), d["approvedVia"].as_str(), now))
+            .unwrap_or_default(),
+    );
+    field("Last seen", when("lastSeenAtMs"));
     field("Connected since", when("connectedAtMs"));
     field("Last connect", when("lastConnectedAtMs"));
     print!("{}", t.render());
@@ -490,6 +527,10 @@ mod tests {
         );
         assert!(lines[1].contains("paired · connected (5m)"), "{out}");
         assert!(
+            lines[1].contains("now"),
+            "a connected node is seen now: {out}"
+        );
+        assert!(
             lines[2].contains("unpaired · disconnected") && lines[2].contains("10.0.0.9"),
             "{out}"
         );
@@ -503,12 +544,24 @@ mod tests {
     }
 
     #[test]
-    fn paired_rows_show_ages() {
+    fn paired_rows_show_ages_approval_client_and_last_seen() {
         let now = 10_000_000;
         let out = paired_table(
             &[json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000})],
             now,
         );
         assert!(out.lines().nth(1).unwrap().contains("2h ago"), "{out}");
+        let out = paired_table(
+            &[
+                json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000, "approvedVia": "local",
+                     "clientId": "node-host", "clientMode": "node", "version": "2026.9.6",
+                     "lastSeenAtMs": now - 60_000, "lastConnectedAtMs": now - 600_000}),
+            ],
+            now,
+        );
+        let row = out.lines().nth(1).unwrap();
+        for want in ["2h ago · local", "node-host/node v2026.9.6", "1m ago"] {
+            assert!(row.contains(want), "{want} missing: {out}");
+        }
     }
 }

@@ -117,20 +117,52 @@ pub fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
+/// A long id cut to [`short_id`] with `…` when something was cut: `3f1c2a0b9d8e…`.
+pub fn abbrev(id: &str) -> String {
+    let short = short_id(id);
+    if short.len() < id.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
+/// A label: the display name, else the short id.
+pub fn label(display_name: Option<&str>, id: &str) -> String {
+    match display_name.map(str::trim) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => short_id(id),
+    }
+}
+
 /// A node's label: its display name, else its short id.
 pub fn node_label(v: &Value) -> String {
-    match v["displayName"].as_str().map(str::trim) {
-        Some(name) if !name.is_empty() => name.to_owned(),
-        _ => short_id(text(v, "nodeId")),
+    label(v["displayName"].as_str(), text(v, "nodeId"))
+}
+
+/// An address for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
+pub fn bare_ip(ip: Option<&str>) -> String {
+    match ip {
+        Some(ip) if !ip.is_empty() => ip.strip_prefix("::ffff:").unwrap_or(ip).to_owned(),
+        _ => "-".into(),
     }
 }
 
 /// An IP for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
 pub fn ip(v: &Value) -> String {
-    match v["remoteIp"].as_str() {
-        Some(ip) if !ip.is_empty() => ip.strip_prefix("::ffff:").unwrap_or(ip).to_owned(),
-        _ => "-".into(),
+    bare_ip(v["remoteIp"].as_str())
+}
+
+/// Scopes without the `operator.` prefix, comma-joined (`pairing,write`), or `-` for none.
+pub fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
+    if list.is_empty() {
+        return "-".into();
     }
+    list.iter()
+        .map(|s| s.as_ref())
+        .map(|s| s.strip_prefix("operator.").unwrap_or(s))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Required approval scopes without the `operator.` prefix: `pairing,write`.
@@ -139,13 +171,60 @@ pub fn scopes(v: &Value) -> String {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if list.is_empty() {
-        return "-".into();
+    scope_list(&list)
+}
+
+/// The client a node or device connected with: `node-host/node v2026.9.6` (`client.id`/`client.mode`
+/// and the app version); the mode is left out when it repeats the id, and `-` stands for nothing known.
+pub fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> String {
+    fn present(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
     }
-    list.iter()
-        .map(|s| s.strip_prefix("operator.").unwrap_or(s))
-        .collect::<Vec<_>>()
-        .join(",")
+    let name = match (present(id), present(mode)) {
+        (Some(id), Some(mode)) if mode != id => Some(format!("{id}/{mode}")),
+        (Some(id), _) => Some(id.to_owned()),
+        (None, _) => None,
+    };
+    // `v` marks the version, which otherwise reads like a client name when the id is unknown.
+    let version = present(version).map(|v| match v.strip_prefix(['v', 'V']) {
+        Some(_) => v.to_owned(),
+        None => format!("v{v}"),
+    });
+    let parts: Vec<String> = name.into_iter().chain(version).collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The `client` cell of a `node.list` entry or a paired node.
+pub fn client_of(v: &Value) -> String {
+    client(
+        v["clientId"].as_str(),
+        v["clientMode"].as_str(),
+        v["version"].as_str(),
+    )
+}
+
+/// When and how a pairing was approved: `2m ago · owner` (`owner`: a person, `local`:
+/// `--auto-approve-local`, `import`: an OpenClaw state directory), `-` when never.
+pub fn approved(at: Option<u64>, via: Option<&str>, now: u64) -> String {
+    match (at, via.filter(|v| !v.is_empty())) {
+        (Some(at), Some(via)) => format!("{} · {via}", ago(at, now)),
+        (Some(at), None) => ago(at, now),
+        (None, Some(via)) => via.to_owned(),
+        (None, None) => "-".into(),
+    }
+}
+
+/// The latest of several optional instants as an age (`2m ago`), or `-`.
+pub fn last_seen(times: &[Option<u64>], now: u64) -> String {
+    times
+        .iter()
+        .flatten()
+        .max()
+        .map_or_else(|| "-".into(), |&ts| ago(ts, now))
 }
 
 /// The pending-requests table.
@@ -244,5 +323,37 @@ mod tests {
         }
         let header = out.lines().next().unwrap();
         assert_eq!(header.find("CODE"), row.find("1234-5678"));
+    }
+
+    #[test]
+    fn clients_approvals_and_ids_read_short() {
+        assert_eq!(
+            client(Some("node-host"), Some("node"), Some("2026.9.6")),
+            "node-host/node v2026.9.6"
+        );
+        assert_eq!(client(Some("cli"), Some("cli"), None), "cli");
+        assert_eq!(client(None, Some("node"), Some("1.0")), "v1.0");
+        assert_eq!(client(Some("ios"), None, Some("v2")), "ios v2");
+        assert_eq!(client(Some(" "), None, None), "-");
+        let now = 10_000_000;
+        assert_eq!(
+            approved(Some(now - 120_000), Some("owner"), now),
+            "2m ago · owner"
+        );
+        assert_eq!(approved(Some(now), None, now), "just now");
+        assert_eq!(approved(None, None, now), "-");
+        assert_eq!(
+            last_seen(&[Some(now - 60_000), None, Some(now - 5_000)], now),
+            "5s ago"
+        );
+        assert_eq!(last_seen(&[None], now), "-");
+        assert_eq!(abbrev("3f1c2a0b9d8e7f6a"), "3f1c2a0b9d8e…");
+        assert_eq!(abbrev("short"), "short");
+        assert_eq!(
+            scope_list(&["operator.pairing", "operator.write"]),
+            "pairing,write"
+        );
+        assert_eq!(scope_list::<&str>(&[]), "-");
+        assert_eq!(bare_ip(Some("::ffff:10.0.0.2")), "10.0.0.2");
     }
 }

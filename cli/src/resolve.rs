@@ -40,6 +40,19 @@ impl Candidate {
         }
     }
 
+    /// Reads a candidate from a paired device of `device.pair.list`.
+    pub fn from_device(d: &pairing_core::protocol::DevicePaired) -> Candidate {
+        let present = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        Candidate {
+            node_id: d.device_id.clone(),
+            display_name: present(&d.display_name),
+            remote_ip: present(&d.remote_ip),
+            client_id: present(&d.client_id),
+            connected: false,
+            request_id: None,
+        }
+    }
+
     fn label(&self) -> String {
         let mut l = self
             .display_name

@@ -1,0 +1,179 @@
+//! A pending request as an operator names and checks it before deciding: one summary read from either
+//! list — `node.pair.list` (`nodes approve`) or `device.pair.list` (`devices approve`), which show the
+//! same requests of the gateway's one store in two shapes.
+
+use crate::render::{bare_ip, label, scope_list, text};
+use crate::resolve::Candidate;
+use pairing_core::protocol::DevicePending;
+use serde_json::Value;
+
+/// What the decision commands need to know about one pending request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The request id.
+    pub request_id: String,
+    /// The node (device) asking.
+    pub node_id: String,
+    /// The name it gave.
+    pub display_name: Option<String>,
+    /// The address it asked from.
+    pub remote_ip: Option<String>,
+    /// The verification code it shows (`1234-5678`).
+    pub code: Option<String>,
+    /// Whether it is paired already (approval re-pairs it).
+    pub is_repair: bool,
+    /// Scopes an operator needs to approve it.
+    pub required_scopes: Vec<String>,
+    /// `client.id` of the connect that made it, present only when device pairing made the request at
+    /// `connect` (an OpenClaw node host or app): no token then goes to the device by mail; it gets
+    /// one in `hello-ok` when it connects.
+    pub client_id: Option<String>,
+}
+
+impl Request {
+    /// Reads a pending entry of `node.pair.list` (the shape `nodes pending --json` prints).
+    pub fn from_node_json(v: &Value) -> Request {
+        let s = |k: &str| {
+            v[k].as_str()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+        };
+        Request {
+            request_id: text(v, "requestId").to_owned(),
+            node_id: text(v, "nodeId").to_owned(),
+            display_name: s("displayName"),
+            remote_ip: s("remoteIp"),
+            code: s("verificationCode"),
+            is_repair: v["isRepair"].as_bool() == Some(true),
+            required_scopes: v["requiredApproveScopes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            client_id: s("clientId"),
+        }
+    }
+
+    /// Reads a pending request of `device.pair.list`.
+    pub fn from_device(p: &DevicePending) -> Request {
+        Request {
+            request_id: p.request_id.clone(),
+            node_id: p.device_id.clone(),
+            display_name: p.display_name.clone(),
+            remote_ip: p.remote_ip.clone(),
+            code: Some(p.verification_code.clone()).filter(|c| !c.is_empty()),
+            is_repair: p.is_repair,
+            required_scopes: p.required_approve_scopes.clone(),
+            client_id: p.client_id.clone(),
+        }
+    }
+
+    /// Its name, else its short id.
+    pub fn label(&self) -> String {
+        label(self.display_name.as_deref(), &self.node_id)
+    }
+
+    /// Its code, or `-`.
+    pub fn code(&self) -> &str {
+        self.code.as_deref().unwrap_or("-")
+    }
+
+    /// Whether device pairing made it at `connect` (see [`Request::client_id`]).
+    pub fn by_device_pairing(&self) -> bool {
+        self.client_id.is_some()
+    }
+
+    /// The request as the operator should check it: name, IP, code, and markers.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} ({}), code {}, request {}",
+            self.label(),
+            bare_ip(self.remote_ip.as_deref()),
+            self.code(),
+            self.request_id
+        );
+        if self.is_repair {
+            line.push_str(", re-pair: the node's token rotates");
+        }
+        if !self.required_scopes.is_empty() {
+            line.push_str(&format!(
+                ", needs scopes {}",
+                scope_list(&self.required_scopes)
+            ));
+        }
+        line
+    }
+
+    /// The request as a `--node` candidate.
+    pub fn candidate(&self) -> Candidate {
+        Candidate {
+            node_id: self.node_id.clone(),
+            display_name: self.display_name.clone(),
+            remote_ip: self.remote_ip.clone(),
+            client_id: self.client_id.clone(),
+            connected: false,
+            request_id: Some(self.request_id.clone()),
+        }
+    }
+}
+
+/// One line naming the pending requests, for errors that need the operator to pick again.
+pub fn summary(pending: &[Request]) -> String {
+    if pending.is_empty() {
+        return "no requests are pending".to_owned();
+    }
+    let items: Vec<String> = pending
+        .iter()
+        .map(|p| format!("{} (code {}, {})", p.request_id, p.code(), p.label()))
+        .collect();
+    format!("pending now: {}", items.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_shapes_read_the_same() {
+        let node = Request::from_node_json(&json!({
+            "requestId": "r1", "nodeId": "d1", "displayName": "pi", "remoteIp": "127.0.0.1",
+            "verificationCode": "1111-2222", "isRepair": false, "clientId": "node-host",
+            "requiredApproveScopes": ["operator.pairing", "operator.write"]
+        }));
+        let device = Request::from_device(&DevicePending {
+            request_id: "r1".into(),
+            device_id: "d1".into(),
+            display_name: Some("pi".into()),
+            remote_ip: Some("127.0.0.1".into()),
+            verification_code: "1111-2222".into(),
+            client_id: Some("node-host".into()),
+            required_approve_scopes: vec!["operator.pairing".into(), "operator.write".into()],
+            ..DevicePending::default()
+        });
+        assert_eq!(node, device);
+        assert!(node.by_device_pairing());
+        assert_eq!(
+            node.line(),
+            "pi (127.0.0.1), code 1111-2222, request r1, needs scopes pairing,write"
+        );
+        let explicit =
+            Request::from_node_json(&json!({"requestId": "r2", "nodeId": "abcdef0123456789"}));
+        assert!(!explicit.by_device_pairing());
+        assert_eq!(explicit.label(), "abcdef012345");
+        assert_eq!(explicit.candidate().request_id.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn the_summary_names_ids_codes_and_nodes() {
+        assert_eq!(summary(&[]), "no requests are pending");
+        let p = Request::from_node_json(
+            &json!({"requestId": "r1", "verificationCode": "1111-2222", "nodeId": "n", "displayName": "pi"}),
+        );
+        assert_eq!(summary(&[p]), "pending now: r1 (code 1111-2222, pi)");
+    }
+}

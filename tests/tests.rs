@@ -14,6 +14,8 @@ mod cli_smoke;
 mod cli_output;
 // `openclaw nodes audit [--verify]` on a real gateway's trail and on hand-made broken ones.
 mod cli_audit;
+// `openclaw devices …` and `gateway --auto-approve-local` against OpenClaw-style node hosts.
+mod cli_devices;
 // Operator ergonomics: completions, approve with no argument, watch output.
 mod cli_ergonomics;
 // Seeded workloads with faults and crashes, invariants after every step.

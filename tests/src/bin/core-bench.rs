@@ -10,10 +10,21 @@
 //! client's own work (signing, building and parsing frames) is excluded. Every call runs as its own
 //! round with one commit, the worst case for group commit.
 //!
-//! Run: `cargo run --release -p pairing-tests --bin core-bench` (`--smoke` for a quick check).
+//! A third cell, the **OpenClaw-style node connect**: a device already paired through device pairing
+//! (SPEC §11; its record as [`pairing_tests::bench`] writes it) comes back as an OpenClaw 2026.9.6
+//! node host does: a new connection, the challenge, `connect` with protocol 4, role `node`, its v3
+//! device proof and either the gateway token (`auth.token`) or its device token (`auth.deviceToken`),
+//! answered `hello-ok`; then it disconnects. Every device of the store connects once, each admission
+//! writing the device's `lastSeenAtMs` (an hour old), as after a gateway restart. Time inside the
+//! gateway from `open` to the drained `hello-ok` is one connect's latency (p50/p95/p99); connects/s
+//! also counts the close.
+//!
+//! Run: `cargo run --release -p pairing-tests --bin core-bench` (`--smoke` for a quick check,
+//! `--connect-only` for the connect cells alone).
 
 use pairing_core::proof::{self, SignedFields};
-use pairing_core::{Config, ConnId, Gateway, MemoryStore, Output, Token};
+use pairing_core::{Config, ConnId, Gateway, MemoryStore, Output, Snapshot, Token, TokenHash};
+use pairing_tests::bench::{Device, LAST_SEEN_AGO_MS, NodeAuth};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -30,12 +41,16 @@ struct Bench {
 
 impl Bench {
     fn new() -> Self {
+        Self::with_store(MemoryStore::new())
+    }
+
+    fn with_store(store: MemoryStore) -> Self {
         let mut config = Config::new(Token::new(TOKEN));
         config.limits.max_pending = 1_000_000;
         config.limits.max_pending_per_ip = 1_000_000;
         config.limits.max_handshaking_per_ip = 1_000_000;
         let now = 1_795_996_800_000;
-        let gw = Gateway::new(config, [42; 32], MemoryStore::new(), now).expect("memory store");
+        let gw = Gateway::new(config, [42; 32], store, now).expect("memory store");
         let mut b = Bench {
             gw,
             now,
@@ -196,8 +211,101 @@ fn proof_check_ns() -> f64 {
     start.elapsed().as_secs_f64() * 1e9 / f64::from(n)
 }
 
+/// The OpenClaw-style node connect cell: `paired` devices in the store, each comes back once with
+/// `auth`. Returns connects/s (open → hello-ok → close, time inside the gateway) and each connect's
+/// latency (open → drained hello-ok) in ns, sorted.
+fn connect_cell(paired: u64, auth: NodeAuth) -> (f64, Vec<u64>) {
+    let devices = Device::many("core-bench", paired);
+    let now = 1_795_996_800_000;
+    let snapshot = Snapshot {
+        paired: devices
+            .iter()
+            .map(|d| d.record(now, LAST_SEEN_AGO_MS))
+            .collect(),
+        ..Snapshot::default()
+    };
+    let mut b = Bench::with_store(MemoryStore::with(snapshot));
+    assert_eq!(b.now, now);
+    b.inside = Duration::ZERO;
+    let mut lat = Vec::with_capacity(devices.len());
+    for (i, d) in devices.iter().enumerate() {
+        let before = b.inside;
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 2, (i / 250) as u8, 1 + (i % 250) as u8));
+        let conn = {
+            let now = b.now;
+            b.timed(|gw| gw.open(now, ip).expect("open"))
+        };
+        let challenge = b.drain();
+        let v: Value = serde_json::from_str(&challenge[0].1).expect("json");
+        let nonce = v["payload"]["nonce"].as_str().expect("nonce").to_owned();
+        let frame = d.connect_frame("c", auth, TOKEN, &nonce, b.now);
+        let sent = b.round(conn, &frame);
+        let connected = b.inside;
+        let hello = sent
+            .iter()
+            .find(|(c, _)| *c == conn)
+            .map(|(_, t)| t.to_string())
+            .expect("an answer to connect");
+        assert!(hello.contains("\"hello-ok\""), "{hello}");
+        assert!(
+            !hello.contains("deviceToken"),
+            "no new token is issued: {hello}"
+        );
+        lat.push((connected - before).as_nanos() as u64);
+        let now = b.now;
+        b.timed(|gw| gw.closed(now, conn));
+        b.drain();
+        b.now += 1;
+    }
+    let rate = devices.len() as f64 / b.inside.as_secs_f64();
+    lat.sort_unstable();
+    (rate, lat)
+}
+
+/// Cost of a device token check alone: SHA-256 of the presented token and a constant-time compare.
+fn token_check_ns() -> f64 {
+    let d = Device::new("token-check", 0);
+    let stored = TokenHash::of(&d.token);
+    let n = 20_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        assert!(stored.matches(std::hint::black_box(&d.token)));
+    }
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(n)
+}
+
+fn connect_cells(smoke: bool) {
+    let paired: u64 = if smoke { 100 } else { 10_000 };
+    println!(
+        "OpenClaw-style node connect of a paired device (protocol 4, Ed25519 proof, credential), each of the paired devices once"
+    );
+    println!(
+        "{:<14} {:>8} {:>11} {:>9} {:>9} {:>9}",
+        "auth", "paired", "connects/s", "p50 µs", "p95 µs", "p99 µs"
+    );
+    for auth in NodeAuth::ALL {
+        let (rate, lat) = connect_cell(paired, auth);
+        let p = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+        println!(
+            "{:<14} {paired:>8} {rate:>11.0} {:>9.1} {:>9.1} {:>9.1}",
+            auth.name(),
+            p(0.5),
+            p(0.95),
+            p(0.99)
+        );
+    }
+    println!(
+        "device token check alone (SHA-256 + constant-time compare): {:.0} ns",
+        token_check_ns()
+    );
+}
+
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
+    if std::env::args().any(|a| a == "--connect-only") {
+        connect_cells(smoke);
+        return;
+    }
     let (sizes, flows): (&[u64], u64) = if smoke {
         (&[10, 100], 50)
     } else {
@@ -232,4 +340,5 @@ fn main() {
         "device proof check alone (Ed25519 verify_strict + SHA-256 id): {:.0} ns",
         proof_check_ns()
     );
+    connect_cells(smoke);
 }

@@ -13,6 +13,15 @@
 //!   result. This is detected from the first refusal (`unauthorized role: node`) and reported as `node-gw`.
 //! - `hold`: `N` nodes connect (Ed25519 proofs, `C` at a time) and stay connected; reports the
 //!   gateway's RSS per connected node.
+//! - `connect` (with `--spawn`): `N` devices paired through device pairing are written into the fresh
+//!   gateway's state before it starts; each flow is one of them coming back as an OpenClaw 2026.9.6
+//!   node host does (protocol 4, v3 proof, `--auth token` = the gateway token in `auth.token`, or
+//!   `--auth device-token` = its device token in `auth.deviceToken`) until `hello-ok`, then closing;
+//!   `C` at a time, from `--sources` addresses (default 32). See `load/devices.rs`.
+//! - `storm`: the reconnect storm: `N` paired devices written into a fresh state directory, the
+//!   gateway started on it (the restart), and all `N` come back at once from `--sources` loopback
+//!   addresses (default 200) and stay connected; reports the time until every one is admitted, each
+//!   connect's latency, 503 retries, the gateway's CPU and peak RSS.
 //!
 //! Operators always present a signed device identity like the OpenClaw CLI (client id `cli`, its
 //! default scopes): OpenClaw clears the scopes of an operator without one. One key per run, so
@@ -26,12 +35,19 @@
 //! load --url ws://127.0.0.1:18789/ --token T [--pid PID] [--mode operator|node|hold] [-c 32] [-n 5000]
 //!      [--prefill 10000] [--sources K] [--time-limit SECS] [--label L] [--json]
 //! load --spawn [-c 256] [-n 5000] [--prefill 1000] …    # one run against a fresh gateway it starts
+//! load --spawn --mode connect [--auth token|device-token] [-c 32] [-n 10000] [--sources 32]
+//! load --mode storm [--auth token|device-token] [-n 10000] [--sources 200] [--retry-ms 50] [--last-seen 3600]
 //! load --matrix [--openclaw target/release/openclaw]     # spawns a fresh gateway per cell
 //! ```
 
+mod devices;
+mod raw;
+
 use anyhow::{Context, bail};
+use pairing_tests::bench::{Device, NodeAuth};
 use pairing_tests::client::{Client, WAIT, operator_device_params};
 use pairing_tests::process::rss_kib;
+use raw::RawSocket;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -41,7 +57,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 
 /// The scopes the OpenClaw CLI asks for (`CLI_DEFAULT_OPERATOR_SCOPES`).
 const CLI_SCOPES: &[&str] = &[
@@ -58,6 +73,8 @@ enum Mode {
     Operator,
     Node,
     Hold,
+    Connect,
+    Storm,
 }
 
 struct Args {
@@ -68,7 +85,12 @@ struct Args {
     connections: usize,
     flows: u64,
     prefill: u64,
-    sources: u8,
+    /// `None`: the mode's default (0 = 127.0.0.1 only; 32 for `connect`, 200 for `storm`).
+    sources: Option<u16>,
+    auth: NodeAuth,
+    retry_ms: u64,
+    /// `connect`, `storm`: how long ago the paired devices were last seen (ms).
+    last_seen_ms: u64,
     time_limit: Option<f64>,
     label: Option<String>,
     json: bool,
@@ -78,7 +100,7 @@ struct Args {
     openclaw: Option<String>,
 }
 
-const USAGE: &str = "usage: load --url URL --token T [--pid PID] [--mode operator|node|hold] [-c C] [-n N] [--prefill P]\n            [--sources K] [--time-limit SECS] [--label L] [--json] [--node-token]\n       load --spawn [--openclaw PATH] [same options as above, without --url/--token/--pid]\n       load --matrix [--openclaw PATH]\n--spawn starts `openclaw gateway --port 0` on a fresh temporary state directory for this one run\n(the `openclaw` beside this binary unless --openclaw) and stops it afterwards.";
+const USAGE: &str = "usage: load --url URL --token T [--pid PID] [--mode operator|node|hold] [-c C] [-n N] [--prefill P]\n            [--sources K] [--time-limit SECS] [--label L] [--json] [--node-token]\n       load --spawn [--openclaw PATH] [same options as above, without --url/--token/--pid]\n       load --spawn --mode connect [--auth token|device-token] [-c C] [-n N] [--sources K] [--retry-ms MS] [--last-seen SECS]\n       load --mode storm [--auth token|device-token] [-n N] [--sources K] [--retry-ms MS] [--last-seen SECS] [--time-limit SECS]\n       load --matrix [--openclaw PATH]\n--spawn starts `openclaw gateway --port 0` on a fresh temporary state directory for this one run\n(the `openclaw` beside this binary unless --openclaw) and stops it afterwards.\n--mode connect: N paired devices are written into that state before the gateway starts; each flow is\none of them reconnecting as an OpenClaw 2026.9.6 node host (protocol 4, proof, --auth credential)\nuntil hello-ok, C at a time from K loopback addresses (default 32).\n--mode storm (always spawns): N paired devices written, the gateway started on them, all N reconnect\nat once from K loopback addresses (default 200; 503 answers retried after MS ms + jitter, default 50)\nand stay connected until every one is admitted (time limit default 60 s). Needs `ulimit -n` >= N + 256.\n--last-seen SECS: the devices were last seen that long before (default 3600: each admission then\nwrites the device's lastSeenAtMs, which the gateway does at most once a minute; 0: no write).";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
@@ -89,7 +111,10 @@ fn parse_args() -> anyhow::Result<Args> {
         connections: 32,
         flows: 5000,
         prefill: 0,
-        sources: 0,
+        sources: None,
+        auth: NodeAuth::GatewayToken,
+        retry_ms: 50,
+        last_seen_ms: pairing_tests::bench::LAST_SEEN_AGO_MS,
         time_limit: None,
         label: None,
         json: false,
@@ -110,13 +135,22 @@ fn parse_args() -> anyhow::Result<Args> {
                     "operator" => Mode::Operator,
                     "node" => Mode::Node,
                     "hold" => Mode::Hold,
+                    "connect" => Mode::Connect,
+                    "storm" => Mode::Storm,
                     other => bail!("unknown mode {other}"),
                 }
             }
             "-c" | "--connections" => a.connections = val()?.parse()?,
             "-n" | "--flows" => a.flows = val()?.parse()?,
             "--prefill" => a.prefill = val()?.parse()?,
-            "--sources" => a.sources = val()?.parse()?,
+            "--sources" => a.sources = Some(val()?.parse()?),
+            "--auth" => {
+                let v = val()?;
+                a.auth = NodeAuth::parse(&v)
+                    .with_context(|| format!("--auth is token or device-token, not {v}"))?;
+            }
+            "--retry-ms" => a.retry_ms = val()?.parse()?,
+            "--last-seen" => a.last_seen_ms = (val()?.parse::<f64>()? * 1000.0) as u64,
             "--time-limit" => a.time_limit = Some(val()?.parse()?),
             "--label" => a.label = Some(val()?),
             "--json" => a.json = true,
@@ -222,6 +256,8 @@ struct Outcome {
     secs: f64,
     lat: Lat,
     held: u64,
+    /// HTTP 503 answers retried (the modes that retry them).
+    retries: Option<u64>,
 }
 
 /// Shared by the workers of one run.
@@ -230,7 +266,7 @@ struct Plan {
     token: String,
     flows: u64,
     prefix: String,
-    sources: u8,
+    sources: u16,
     /// Nodes also present the shared gateway token (OpenClaw's shared auth covers every role).
     node_token: bool,
     deadline: Option<Instant>,
@@ -260,8 +296,7 @@ impl Plan {
         if self.sources == 0 {
             return IpAddr::V4(Ipv4Addr::LOCALHOST);
         }
-        let k = (i % u64::from(self.sources)) as u8;
-        IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))
+        source_address(i % u64::from(self.sources))
     }
 
     /// A deterministic Ed25519 secret key per node of this run.
@@ -270,165 +305,16 @@ impl Plan {
     }
 }
 
+/// The `k`-th loopback source address: 127.0.0.2, 127.0.0.3, … (on past 127.0.0.255 into 127.0.1.x;
+/// Linux routes all of 127.0.0.0/8 to the loopback interface).
+fn source_address(k: u64) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(0x7f00_0002 + (k as u32 & 0x00ff_ffff)))
+}
+
 /// Whether a text frame is an event, from its first bytes: our gateway and OpenClaw both serialise
 /// `type` first. Anything else is parsed in full and judged by its `type` field.
 fn looks_like_event(text: &[u8]) -> bool {
     text.starts_with(br#"{"type":"event""#)
-}
-
-/// A minimal WebSocket client (RFC 6455, plain `ws://`, no extensions) for the load generator's
-/// operators. It reads frames straight out of one buffer: a broadcast event it does not need costs a
-/// header parse and a prefix check, no allocation, no UTF-8 check, no per-message waker bookkeeping
-/// (a general client spends several times that per frame, and at C=256 every flow sends 512 events
-/// to this process, which shares the machine's cores with the gateway). Fragmented messages are
-/// refused: neither gateway sends them.
-struct RawSocket {
-    tcp: TcpStream,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    mask: u64,
-}
-
-impl RawSocket {
-    async fn connect(url: &str) -> anyhow::Result<RawSocket> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let rest = url
-            .strip_prefix("ws://")
-            .context("operators connect with ws:// only")?;
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let tcp = TcpStream::connect(authority).await?;
-        tcp.set_nodelay(true)?;
-        let seed = Sha256::digest(format!("{:?}{authority}", Instant::now()).as_bytes());
-        let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &seed[..16]);
-        let mut ws = RawSocket {
-            tcp,
-            buf: vec![0; 64 * 1024],
-            start: 0,
-            end: 0,
-            mask: u64::from_le_bytes(seed[16..24].try_into()?) | 1,
-        };
-        let request = format!(
-            "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
-        ws.tcp.write_all(request.as_bytes()).await?;
-        let head_end = loop {
-            if let Some(i) = ws.buf[..ws.end].windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            anyhow::ensure!(ws.end < ws.buf.len(), "HTTP answer too long");
-            let n = ws.tcp.read(&mut ws.buf[ws.end..]).await?;
-            anyhow::ensure!(n > 0, "closed during the WebSocket handshake");
-            ws.end += n;
-        };
-        let head = String::from_utf8_lossy(&ws.buf[..head_end]);
-        anyhow::ensure!(
-            head.starts_with("HTTP/1.1 101"),
-            "WebSocket upgrade refused: {}",
-            head.lines().next().unwrap_or("")
-        );
-        ws.start = head_end;
-        Ok(ws)
-    }
-
-    /// The next 4-byte masking key (xorshift; a client's keys need not be secret on loopback).
-    fn next_mask(&mut self) -> [u8; 4] {
-        self.mask ^= self.mask << 13;
-        self.mask ^= self.mask >> 7;
-        self.mask ^= self.mask << 17;
-        (self.mask as u32).to_le_bytes()
-    }
-
-    async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> anyhow::Result<()> {
-        use tokio::io::AsyncWriteExt;
-        let mut frame = Vec::with_capacity(payload.len() + 14);
-        frame.push(0x80 | opcode);
-        match payload.len() {
-            n @ 0..126 => frame.push(0x80 | n as u8),
-            n @ 126..=65535 => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        let mask = self.next_mask();
-        frame.extend_from_slice(&mask);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.tcp.write_all(&frame).await?;
-        Ok(())
-    }
-
-    async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
-        self.send_frame(0x1, text.as_bytes()).await
-    }
-
-    /// Reads until `need` bytes from `start` are buffered (compacting or growing the buffer).
-    async fn fill(&mut self, need: usize) -> anyhow::Result<()> {
-        use tokio::io::AsyncReadExt;
-        while self.end - self.start < need {
-            if self.start + need > self.buf.len() {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-                if need > self.buf.len() {
-                    self.buf.resize(need.next_power_of_two(), 0);
-                }
-            }
-            let n = self.tcp.read(&mut self.buf[self.end..]).await?;
-            anyhow::ensure!(n > 0, "socket closed");
-            self.end += n;
-        }
-        Ok(())
-    }
-
-    /// The payload of the next text (or binary) message, as a range of `self.buf` valid until the
-    /// next call. Answers pings; a close frame is an error.
-    async fn next_message(&mut self) -> anyhow::Result<std::ops::Range<usize>> {
-        loop {
-            self.fill(2).await?;
-            let (b0, b1) = (self.buf[self.start], self.buf[self.start + 1]);
-            anyhow::ensure!(b1 & 0x80 == 0, "the server masked a frame");
-            let (len, header) = match b1 & 0x7f {
-                126 => {
-                    self.fill(4).await?;
-                    let at = self.start + 2;
-                    (
-                        usize::from(u16::from_be_bytes([self.buf[at], self.buf[at + 1]])),
-                        4,
-                    )
-                }
-                127 => {
-                    self.fill(10).await?;
-                    let at = self.start + 2;
-                    let len = u64::from_be_bytes(self.buf[at..at + 8].try_into()?);
-                    (usize::try_from(len)?, 10)
-                }
-                n => (usize::from(n), 2),
-            };
-            self.fill(header + len).await?;
-            let payload = self.start + header..self.start + header + len;
-            self.start += header + len;
-            anyhow::ensure!(b0 & 0x80 != 0, "fragmented messages are not supported");
-            match b0 & 0x0f {
-                0x1 | 0x2 => return Ok(payload),
-                0x8 => {
-                    let code = (len >= 2).then(|| {
-                        u16::from_be_bytes([self.buf[payload.start], self.buf[payload.start + 1]])
-                    });
-                    bail!("closed: {code:?}")
-                }
-                0x9 => {
-                    let ping = self.buf[payload].to_vec();
-                    self.send_frame(0xA, &ping).await?;
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 /// An operator connection for the load generator. Every operator with pairing scopes receives every
@@ -705,12 +591,14 @@ async fn run(plan: Arc<Plan>, mode: Mode, connections: usize) -> anyhow::Result<
             Mode::Node if plan.gateway_made.load(Ordering::Relaxed) => "node-gw",
             Mode::Node => "node",
             Mode::Hold => "hold",
+            Mode::Connect | Mode::Storm => unreachable!("devices::connect_cell, devices::storm"),
         },
         flows: done,
         errors: plan.errors.load(Ordering::Relaxed),
         secs,
         lat,
         held: held_n,
+        retries: None,
     })
 }
 
@@ -721,7 +609,7 @@ fn plan(
     token: &str,
     flows: u64,
     prefix: &str,
-    sources: u8,
+    sources: u16,
     time_limit: Option<f64>,
 ) -> Arc<Plan> {
     Arc::new(Plan {
@@ -761,6 +649,9 @@ fn report(label: &str, o: &Outcome, before: Option<Usage>, after: Option<Usage>,
         let per = (a.rss_kib.saturating_sub(b.rss_kib)) as f64 / o.held.max(1) as f64;
         line.push_str(&format!("  held {} → {per:.1} KiB/conn", o.held));
     }
+    if let Some(r) = o.retries {
+        line.push_str(&format!("  503 retries {r}"));
+    }
     println!("{line}");
     let mut methods = serde_json::Map::new();
     for (k, v) in &o.lat {
@@ -777,12 +668,15 @@ fn report(label: &str, o: &Outcome, before: Option<Usage>, after: Option<Usage>,
         );
     }
     if as_json {
-        let j = json!({
+        let mut j = json!({
             "label": label, "mode": o.mode, "ok": ok, "errors": o.errors, "secs": o.secs,
             "rate": rate, "held": o.held, "methods": methods,
             "rss_before_kib": before.map(|u| u.rss_kib), "rss_after_kib": after.map(|u| u.rss_kib),
             "cpu_before_s": before.map(|u| u.cpu_s), "cpu_after_s": after.map(|u| u.cpu_s),
         });
+        if let Some(r) = o.retries {
+            j["retries"] = json!(r);
+        }
         println!("RESULT {j}");
     }
 }
@@ -803,7 +697,12 @@ impl Drop for Spawned {
 }
 
 fn spawn_gateway(openclaw: &str) -> anyhow::Result<Spawned> {
-    let state = tempfile::tempdir()?;
+    spawn_gateway_in(openclaw, tempfile::tempdir()?)
+}
+
+/// Starts `openclaw gateway --port 0` on `state` (which may hold state already) and returns once it
+/// printed its URL, i.e. once it has loaded the state and listens.
+fn spawn_gateway_in(openclaw: &str, state: tempfile::TempDir) -> anyhow::Result<Spawned> {
     let mut child = Command::new(openclaw)
         .args(["gateway", "--port", "0"])
         .env("OPENCLAW_STATE_DIR", state.path())
@@ -866,10 +765,46 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let sources = a.sources.unwrap_or(match a.mode {
+        Mode::Connect => 32,
+        Mode::Storm => 200,
+        _ => 0,
+    });
+    if a.mode == Mode::Storm {
+        return devices::storm(&devices::Storm {
+            devices: a.flows,
+            sources,
+            auth: a.auth,
+            retry: Duration::from_millis(a.retry_ms),
+            last_seen_ms: a.last_seen_ms,
+            time_limit: Duration::from_secs_f64(a.time_limit.unwrap_or(60.0)),
+            openclaw,
+            label: a.label.clone(),
+            json: a.json,
+        })
+        .await;
+    }
+    if a.mode == Mode::Connect {
+        anyhow::ensure!(
+            a.spawn && a.prefill == 0,
+            "--mode connect needs --spawn (its paired devices are written into the gateway's state \
+             before it starts) and no --prefill"
+        );
+    }
     // With --spawn the gateway lives until the end of main (dropped there, then killed).
     let mut spawned = None;
+    let mut paired_devices = None;
     if a.spawn {
-        let g = spawn_gateway(&openclaw)?;
+        let g = if a.mode == Mode::Connect {
+            let d = Device::many("connect", a.flows.max(1));
+            let state = tempfile::tempdir()?;
+            let now = pairing_host::driver::now_ms();
+            pairing_tests::bench::write_state(state.path(), &d, now, a.last_seen_ms)?;
+            paired_devices = Some(Arc::new(d));
+            spawn_gateway_in(&openclaw, state)?
+        } else {
+            spawn_gateway(&openclaw)?
+        };
         a.url = Some(g.url.clone());
         a.token = Some(g.token.clone());
         a.pid = Some(g.child.id());
@@ -906,14 +841,25 @@ async fn main() -> anyhow::Result<()> {
         &token,
         a.flows,
         &format!("bench-{run_id}"),
-        a.sources,
+        sources,
         a.time_limit,
     );
     let p = Arc::new(Plan {
         node_token: a.node_token,
         ..Arc::into_inner(p).context("fresh plan")?
     });
-    let o = run(p, a.mode, a.connections).await?;
+    let o = match paired_devices {
+        Some(d) => {
+            let r = devices::Reconnect {
+                url: url.clone(),
+                gateway_token: token.clone(),
+                auth: a.auth,
+                retry: Duration::from_millis(a.retry_ms),
+            };
+            devices::connect_cell(p, Arc::new(r), d, a.connections).await?
+        }
+        None => run(p, a.mode, a.connections).await?,
+    };
     if a.mode == Mode::Hold {
         // Let the gateway settle (handshake buffers freed, allocator quiet) before reading its RSS.
         tokio::time::sleep(Duration::from_secs(2)).await;

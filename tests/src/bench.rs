@@ -1,0 +1,314 @@
+//! Shared by the benchmarks (`core-bench`, `load`): paired OpenClaw-style node devices as the gateway
+//! stores them (SPEC §11), and the `connect` with which such a device comes back.
+//!
+//! A device here is what the gateway keeps after an owner approved an OpenClaw 2026.9.6 node host
+//! (`openclaw node run`): a [`PairedNode`] keyed by its device id, with its raw Ed25519 public key,
+//! the hash of the device token it was given, role `node`, client `node-host`/`node`, the approved caps
+//! and commands (exactly those the node declares, so a reconnect asks for nothing new), `approvedVia`
+//! `owner`, and a `lastSeenAtMs` (by default an hour old, [`LAST_SEEN_AGO_MS`]: its next admission
+//! then writes the record once, as for devices that come back after a while). Its `connect` is the real node host's frame (tests/fixtures/real_node_host_2026_9_6.json):
+//! protocol 4, the same client block, caps, commands and `pathEnv`, `auth.token` = the gateway token
+//! or `auth.deviceToken` = its device token, and a v3 device proof whose signed token is that
+//! credential.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
+use pairing_core::proof::{SignedFields, payload_v3};
+use pairing_core::record::{DeviceClient, NodeMeta, PairedNode};
+use pairing_core::{NodeId, TokenHash};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The caps an OpenClaw 2026.9.6 node host on Linux declares.
+pub const CAPS: &[&str] = &["browser", "file", "local-inference", "mcp", "system"];
+
+/// The commands an OpenClaw 2026.9.6 node host on Linux declares.
+pub const COMMANDS: &[&str] = &[
+    "browser.proxy",
+    "browser.proxy.upload.v1",
+    "desktop.stream",
+    "dir.fetch",
+    "dir.list",
+    "file.create",
+    "file.fetch",
+    "file.stat",
+    "file.write",
+    "fs.listDir",
+    "mcp.tools.call.v1",
+    "ollama.chat",
+    "ollama.models",
+    "system.execApprovals.get",
+    "system.execApprovals.set",
+    "system.run",
+    "system.run.prepare",
+    "system.which",
+    "terminal.upload",
+    "workspace.memory",
+    "workspace.skills",
+];
+
+/// How long before "now" a device was last seen, by default: an hour, so that its next admission
+/// writes `lastSeenAtMs` (the gateway writes it at most once a minute).
+pub const LAST_SEEN_AGO_MS: u64 = 3_600_000;
+
+const CLIENT_ID: &str = "node-host";
+const CLIENT_MODE: &str = "node";
+const PLATFORM: &str = "linux";
+const DEVICE_FAMILY: &str = "Linux";
+const VERSION: &str = "2026.9.6";
+
+/// Which credential a reconnecting node presents (the signature covers it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeAuth {
+    /// `auth.token` = the shared gateway token, as OpenClaw node hosts send it.
+    GatewayToken,
+    /// `auth.deviceToken` = the device token the gateway issued to this device.
+    DeviceToken,
+}
+
+impl NodeAuth {
+    /// Both variants, in report order.
+    pub const ALL: [NodeAuth; 2] = [NodeAuth::GatewayToken, NodeAuth::DeviceToken];
+
+    /// The name on the command line and in reports: `token` or `device-token`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeAuth::GatewayToken => "token",
+            NodeAuth::DeviceToken => "device-token",
+        }
+    }
+
+    /// Parses [`NodeAuth::name`].
+    pub fn parse(text: &str) -> Option<NodeAuth> {
+        NodeAuth::ALL.into_iter().find(|a| a.name() == text)
+    }
+}
+
+/// One paired device: its key, id, public key and the device token it holds.
+pub struct Device {
+    /// The Ed25519 signing key (its public half precomputed).
+    pub key: SigningKey,
+    /// Device id: hex SHA-256 of the raw public key (the `nodeId`).
+    pub id: String,
+    /// Raw public key, base64url without padding.
+    pub public_key: String,
+    /// The device token the gateway gave it (only its hash is stored).
+    pub token: String,
+    /// Its display name.
+    pub name: String,
+}
+
+impl Device {
+    /// The `i`-th device of a run named `seed`: key and token derived from both (deterministic).
+    pub fn new(seed: &str, i: u64) -> Device {
+        let secret: [u8; 32] = Sha256::digest(format!("{seed}-key-{i}").as_bytes()).into();
+        let key = SigningKey::from_bytes(&secret);
+        let raw = key.verifying_key().to_bytes();
+        let token_bytes: [u8; 32] = Sha256::digest(format!("{seed}-token-{i}").as_bytes()).into();
+        Device {
+            id: pairing_core::secret::sha256_hex(&raw),
+            public_key: URL_SAFE_NO_PAD.encode(raw),
+            token: URL_SAFE_NO_PAD.encode(token_bytes),
+            name: format!("node-box-{i}"),
+            key,
+        }
+    }
+
+    /// `n` devices of a run named `seed`.
+    pub fn many(seed: &str, n: u64) -> Vec<Device> {
+        (0..n).map(|i| Device::new(seed, i)).collect()
+    }
+
+    /// The record the gateway keeps for this device, approved by an owner at `now_ms` minus a day,
+    /// last seen `last_seen_ago_ms` before `now_ms`, its current token issued at approval.
+    pub fn record(&self, now_ms: u64, last_seen_ago_ms: u64) -> PairedNode {
+        let approved = now_ms.saturating_sub(86_400_000);
+        let list = |l: &[&str]| Some(l.iter().map(|s| (*s).to_owned()).collect());
+        PairedNode {
+            node_id: NodeId(self.id.clone()),
+            token_hash: TokenHash::of(&self.token),
+            meta: NodeMeta {
+                display_name: Some(self.name.clone()),
+                platform: Some(PLATFORM.into()),
+                version: Some(VERSION.into()),
+                device_family: Some(DEVICE_FAMILY.into()),
+                caps: list(CAPS),
+                commands: list(COMMANDS),
+                ..NodeMeta::default()
+            },
+            remote_ip: Some("127.0.0.1".into()),
+            public_key: Some(self.public_key.clone()),
+            created_at_ms: approved,
+            approved_at_ms: approved,
+            renamed_at_ms: None,
+            last_connected_at_ms: None,
+            device: Some(DeviceClient {
+                role: "node".into(),
+                client_id: Some(CLIENT_ID.into()),
+                client_mode: Some(CLIENT_MODE.into()),
+            }),
+            approved_via: Some("owner".into()),
+            last_seen_at_ms: Some(now_ms.saturating_sub(last_seen_ago_ms)),
+            token_issued_at_ms: Some(approved),
+            token_revoked_at_ms: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The `connect` params of an OpenClaw 2026.9.6 node host coming back: protocol 4, its client
+    /// block, caps and commands, the credential `auth` names, and a v3 proof over the challenge
+    /// `nonce` signed at `signed_at` (the signed token is the credential presented).
+    pub fn connect_params(
+        &self,
+        auth: NodeAuth,
+        gateway_token: &str,
+        nonce: &str,
+        signed_at: u64,
+    ) -> Value {
+        let (credential, auth_block) = match auth {
+            NodeAuth::GatewayToken => (gateway_token, json!({ "token": gateway_token })),
+            NodeAuth::DeviceToken => (self.token.as_str(), json!({ "deviceToken": self.token })),
+        };
+        let fields = SignedFields {
+            client_id: CLIENT_ID,
+            client_mode: CLIENT_MODE,
+            role: "node",
+            scopes: &[],
+            token: credential,
+            platform: PLATFORM,
+            device_family: DEVICE_FAMILY,
+        };
+        let payload = payload_v3(&self.id, &fields, signed_at, nonce);
+        let signature = URL_SAFE_NO_PAD.encode(self.key.sign(payload.as_bytes()).to_bytes());
+        json!({
+            "minProtocol": 4,
+            "maxProtocol": 4,
+            "client": {
+                "id": CLIENT_ID,
+                "displayName": self.name,
+                "version": VERSION,
+                "platform": PLATFORM,
+                "deviceFamily": DEVICE_FAMILY,
+                "mode": CLIENT_MODE,
+                "instanceId": "00000000-0000-4000-8000-000000000001",
+            },
+            "caps": CAPS,
+            "commands": COMMANDS,
+            "pathEnv": "/usr/local/bin:/usr/bin:/bin",
+            "auth": auth_block,
+            "role": "node",
+            "scopes": [],
+            "device": {
+                "id": self.id,
+                "publicKey": self.public_key,
+                "signature": signature,
+                "signedAt": signed_at,
+                "nonce": nonce,
+            },
+        })
+    }
+
+    /// The whole `connect` request frame with request id `id`.
+    pub fn connect_frame(
+        &self,
+        id: &str,
+        auth: NodeAuth,
+        gateway_token: &str,
+        nonce: &str,
+        signed_at: u64,
+    ) -> String {
+        let params = self.connect_params(auth, gateway_token, nonce, signed_at);
+        json!({"type": "req", "id": id, "method": "connect", "params": params}).to_string()
+    }
+}
+
+/// Writes `<state>/nodes/paired.json` (every device, keyed by device id, serialised from
+/// [`PairedNode`], see [`Device::record`]) and an empty `<state>/nodes/pending.json`, as a gateway
+/// that paired them would have left them; `nodes/` is created 0700 and the files 0600. Nothing else is
+/// written: the gateway creates `openclaw.json` with its token when it starts.
+pub fn write_state(
+    state_dir: &Path,
+    devices: &[Device],
+    now_ms: u64,
+    last_seen_ago_ms: u64,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = state_dir.join("nodes");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    let mut paired = Map::new();
+    for d in devices {
+        paired.insert(
+            d.id.clone(),
+            serde_json::to_value(d.record(now_ms, last_seen_ago_ms))?,
+        );
+    }
+    for (name, body) in [
+        (
+            "paired.json",
+            serde_json::to_vec_pretty(&Value::Object(paired))?,
+        ),
+        ("pending.json", b"{}".to_vec()),
+    ] {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dir.join(name))?;
+        std::io::Write::write_all(&mut f, &body)?;
+        f.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pairing_core::proof::{DeviceProof, verify};
+
+    #[test]
+    fn the_proof_signs_the_presented_credential_and_the_record_round_trips() {
+        let d = Device::new("t", 1);
+        for auth in NodeAuth::ALL {
+            let p = d.connect_params(auth, "gw-token", "n0nce", 1_000);
+            let credential = match auth {
+                NodeAuth::GatewayToken => p["auth"]["token"].as_str().unwrap(),
+                NodeAuth::DeviceToken => p["auth"]["deviceToken"].as_str().unwrap(),
+            };
+            let dev = &p["device"];
+            let proof = DeviceProof {
+                id: dev["id"].as_str().unwrap().into(),
+                public_key: dev["publicKey"].as_str().unwrap().into(),
+                signature: dev["signature"].as_str().unwrap().into(),
+                signed_at: 1_000,
+                nonce: Some("n0nce".into()),
+            };
+            let fields = SignedFields {
+                client_id: CLIENT_ID,
+                client_mode: CLIENT_MODE,
+                role: "node",
+                scopes: &[],
+                token: credential,
+                platform: PLATFORM,
+                device_family: DEVICE_FAMILY,
+            };
+            assert!(
+                verify(&proof, &fields, "n0nce", 1_000, 1).is_ok(),
+                "{auth:?}"
+            );
+        }
+        let stored = serde_json::to_value(d.record(5_000_000_000, LAST_SEEN_AGO_MS)).unwrap();
+        assert_eq!(stored["tokenHash"], TokenHash::of(&d.token).to_base64url());
+        assert_eq!(stored["publicKey"], d.public_key);
+        assert_eq!(stored["role"], "node");
+        assert_eq!(stored["clientId"], "node-host");
+        assert_eq!(stored["approvedVia"], "owner");
+        let (back, legacy) = PairedNode::from_stored(stored).unwrap();
+        assert!(!legacy);
+        assert_eq!(back, d.record(5_000_000_000, LAST_SEEN_AGO_MS));
+    }
+}

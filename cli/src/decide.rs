@@ -10,7 +10,6 @@
 
 use crate::args::ConnArgs;
 use crate::client::{Client, GatewayError};
-use crate::devices::{DeviceApproved, DeviceRejected};
 use crate::exit::Exit;
 use crate::nodes::operator;
 use crate::render::{label, text};
@@ -19,6 +18,7 @@ use crate::resolve::{Candidate, resolve};
 use anyhow::{anyhow, bail};
 use clap::Args;
 use pairing_core::protocol::DevicePairList;
+use pairing_core::protocol::{DeviceApproved, DeviceRejected};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
 

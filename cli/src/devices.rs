@@ -16,10 +16,10 @@ use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pairing_core::protocol::{
-    DevicePairList, DevicePaired, DeviceTokenRevoked, DeviceTokenRotated,
+    DevicePairList, DevicePaired, DeviceRemoved, DeviceTokenRevoked, DeviceTokenRotated,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// `openclaw devices`.
@@ -114,34 +114,6 @@ pub struct TokenOpt {
     /// Connection flags.
     #[command(flatten)]
     pub conn: ConnArgs,
-}
-
-/// The result of `device.pair.approve`: the request and the device it paired.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceApproved {
-    /// The request approved.
-    pub request_id: String,
-    /// The paired device (no token).
-    pub device: DevicePaired,
-}
-
-/// The result of `device.pair.reject`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceRejected {
-    /// The request rejected.
-    pub request_id: String,
-    /// The device that asked.
-    pub device_id: String,
-}
-
-/// The result of `device.pair.remove`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceRemoved {
-    /// The device unpaired.
-    pub device_id: String,
 }
 
 impl Opt {
@@ -336,6 +308,7 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pairing_core::protocol::DeviceRejected;
 
     #[test]
     fn rotation_and_revocation_say_what_happened_to_the_connections() {

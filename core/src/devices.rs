@@ -9,7 +9,8 @@ use crate::methods::Caller;
 use crate::pairing::{Via, device_pending};
 use crate::params::Params;
 use crate::protocol::{
-    DevicePairList, DevicePaired, DeviceTokenRevoked, DeviceTokenRotated, DeviceTokenSummary,
+    DeviceApproved, DevicePairList, DevicePaired, DeviceRejected, DeviceRemoved,
+    DeviceTokenRevoked, DeviceTokenRotated, DeviceTokenSummary,
 };
 use crate::record::{PairedNode, PendingRequest};
 use crate::store::Store;
@@ -87,7 +88,10 @@ impl<S: Store> Gateway<S> {
                 let (node, _) = self.approve_request(&req, Via::Owner);
                 Ok(ok_frame(
                     id,
-                    &json!({ "requestId": req.request_id, "device": device_paired(&node) }),
+                    &DeviceApproved {
+                        request_id: req.request_id.0,
+                        device: device_paired(&node),
+                    },
                 ))
             }
             "device.pair.reject" => {
@@ -96,7 +100,10 @@ impl<S: Store> Gateway<S> {
                 self.resolve_pending(&req.request_id, Decision::Rejected);
                 Ok(ok_frame(
                     id,
-                    &json!({ "requestId": req.request_id, "deviceId": req.node_id }),
+                    &DeviceRejected {
+                        request_id: req.request_id.0,
+                        device_id: req.node_id.0,
+                    },
                 ))
             }
             "device.pair.remove" => {
@@ -104,7 +111,12 @@ impl<S: Store> Gateway<S> {
                 let device_id = NodeId(p.node_id("deviceId")?);
                 self.paired_device(&device_id)?;
                 self.remove_paired(&device_id)?;
-                Ok(ok_frame(id, &json!({ "deviceId": device_id })))
+                Ok(ok_frame(
+                    id,
+                    &DeviceRemoved {
+                        device_id: device_id.0,
+                    },
+                ))
             }
             "device.token.rotate" | "device.token.revoke" => {
                 let p = Params::new(method, params, &["deviceId", "role", "scopes"], limits)?;

@@ -239,6 +239,34 @@ pub struct DevicePairList {
     pub paired: Vec<DevicePaired>,
 }
 
+/// The result of `device.pair.approve`: the request and the device it paired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceApproved {
+    /// The request approved.
+    pub request_id: String,
+    /// The paired device (no token).
+    pub device: DevicePaired,
+}
+
+/// The result of `device.pair.reject`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRejected {
+    /// The request rejected.
+    pub request_id: String,
+    /// The device that asked.
+    pub device_id: String,
+}
+
+/// The result of `device.pair.remove`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRemoved {
+    /// The device unpaired.
+    pub device_id: String,
+}
+
 /// `device.pair.resolved` (and the result shapes of `device.pair.reject` / `remove` name the same ids).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1100,11 +1100,11 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "58897d39153282728ae262e530a4471527b32b273011acd2241ad0ce53482534",
+        "0e12a102cd3f980e9b56dae95a1aaff36c319fad7a902a8e391f72a1016c52c4",
     ),
     (
         2,
-        "007c5b389ce5754cfdc8daeafa2af1cfa145727c7400b7fa16633447616ea40d",
+        "4fffe0f621706715d5d6b29f0b0f8fdbae9e645b2d1079376d74ba18750b6ad9",
     ),
     (
         3,

@@ -18,6 +18,8 @@ mod cli_audit;
 mod cli_devices;
 // Operator ergonomics: completions, approve with no argument, watch output.
 mod cli_ergonomics;
+// An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.
+mod import;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

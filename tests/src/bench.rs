@@ -224,6 +224,63 @@ impl Device {
     }
 }
 
+/// A device's `connect` frame prepared ahead (the same bytes as [`Device::connect_frame`] with
+/// request id `1`): at connect time only the nonce, the time and the signature are filled in, with no
+/// JSON tree built. For the load generator, which shares the machine's cores with the gateway.
+pub struct ConnectTemplate {
+    /// `v3|id|node-host|node|node||` — the signed payload up to `signedAt`.
+    payload_head: String,
+    /// The credential presented (and signed).
+    credential: String,
+    /// The frame up to the signature.
+    head: String,
+}
+
+impl ConnectTemplate {
+    /// The frame for challenge `nonce`, signed at `signed_at`.
+    pub fn frame(&self, key: &SigningKey, nonce: &str, signed_at: u64) -> String {
+        let payload = format!(
+            "{}{signed_at}|{}|{nonce}|{PLATFORM}|{}",
+            self.payload_head,
+            self.credential,
+            pairing_core::proof::normalize_metadata(DEVICE_FAMILY)
+        );
+        let signature = URL_SAFE_NO_PAD.encode(key.sign(payload.as_bytes()).to_bytes());
+        // Nonces are the gateway's UUIDs: nothing to escape.
+        format!(
+            r#"{}"signature":"{signature}","signedAt":{signed_at},"nonce":"{nonce}"}}}}}}"#,
+            self.head
+        )
+    }
+}
+
+impl Device {
+    /// This device's [`ConnectTemplate`] for `auth`.
+    pub fn connect_template(&self, auth: NodeAuth, gateway_token: &str) -> ConnectTemplate {
+        let mut params = self.connect_params(auth, gateway_token, "", 0);
+        let device = params
+            .as_object_mut()
+            .and_then(|p| p.remove("device"))
+            .expect("connect params have a device block");
+        let params = params.to_string();
+        // The device block goes last, its signature, time and nonce appended at connect time.
+        let head = format!(
+            r#"{{"type":"req","id":"1","method":"connect","params":{},"device":{{"id":{},"publicKey":{},"#,
+            params.strip_suffix('}').expect("an object"),
+            device["id"],
+            device["publicKey"]
+        );
+        ConnectTemplate {
+            payload_head: format!("v3|{}|{CLIENT_ID}|{CLIENT_MODE}|node||", self.id),
+            credential: match auth {
+                NodeAuth::GatewayToken => gateway_token.to_owned(),
+                NodeAuth::DeviceToken => self.token.clone(),
+            },
+            head,
+        }
+    }
+}
+
 /// Writes `<state>/nodes/paired.json` (every device, keyed by device id, serialised from
 /// [`PairedNode`], see [`Device::record`]) and an empty `<state>/nodes/pending.json`, as a gateway
 /// that paired them would have left them; `nodes/` is created 0700 and the files 0600. Nothing else is
@@ -300,6 +357,16 @@ mod tests {
                 verify(&proof, &fields, "n0nce", 1_000, 1).is_ok(),
                 "{auth:?}"
             );
+        }
+        for auth in NodeAuth::ALL {
+            let from_template: Value = serde_json::from_str(
+                &d.connect_template(auth, "gw-token")
+                    .frame(&d.key, "n0nce", 7),
+            )
+            .unwrap();
+            let direct: Value =
+                serde_json::from_str(&d.connect_frame("1", auth, "gw-token", "n0nce", 7)).unwrap();
+            assert_eq!(from_template, direct, "{auth:?}");
         }
         let stored = serde_json::to_value(d.record(5_000_000_000, LAST_SEEN_AGO_MS)).unwrap();
         assert_eq!(stored["tokenHash"], TokenHash::of(&d.token).to_base64url());

@@ -14,7 +14,7 @@ use super::raw::{RawSocket, is_503};
 use super::{Lat, Outcome, Plan, Usage, micros, pct, usage};
 use anyhow::Context;
 use pairing_host::driver::now_ms;
-use pairing_tests::bench::{Device, NodeAuth};
+use pairing_tests::bench::{ConnectTemplate, Device, NodeAuth};
 use pairing_tests::client::WAIT;
 use serde_json::{Value, json};
 use std::net::IpAddr;
@@ -46,9 +46,23 @@ pub struct Admitted {
 }
 
 impl Reconnect {
-    /// The `i`-th device (`d`) comes back from `local`: socket, upgrade (503s retried), challenge,
-    /// `connect`, `hello-ok`.
-    pub async fn connect(&self, d: &Device, i: u64, local: IpAddr) -> anyhow::Result<Admitted> {
+    /// Every device's `connect`, prepared before the clock starts.
+    pub fn templates(&self, devices: &[Device]) -> Vec<ConnectTemplate> {
+        devices
+            .iter()
+            .map(|d| d.connect_template(self.auth, &self.gateway_token))
+            .collect()
+    }
+
+    /// The `i`-th device (`d`, its prepared `connect` `t`) comes back from `local`: socket, upgrade
+    /// (503s retried), challenge, `connect`, `hello-ok`.
+    pub async fn connect(
+        &self,
+        d: &Device,
+        t: &ConnectTemplate,
+        i: u64,
+        local: IpAddr,
+    ) -> anyhow::Result<Admitted> {
         let started = Instant::now();
         let mut retries = 0;
         let mut ws = loop {
@@ -70,7 +84,7 @@ impl Reconnect {
             .as_str()
             .context("first frame is connect.challenge")?
             .to_owned();
-        let frame = d.connect_frame("1", self.auth, &self.gateway_token, &nonce, now_ms());
+        let frame = t.frame(&d.key, &nonce, now_ms());
         ws.send_text(&frame).await?;
         loop {
             let m = ws.next_message().await?;
@@ -103,17 +117,20 @@ pub async fn connect_cell(
     devices: Arc<Vec<Device>>,
     connections: usize,
 ) -> anyhow::Result<Outcome> {
+    let templates = Arc::new(r.templates(&devices));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let (plan, r, devices) = (plan.clone(), r.clone(), devices.clone());
+        let templates = templates.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Lat::new();
             let mut retries = 0u64;
             while let Some(i) = plan.take() {
-                let d = &devices[(i % devices.len() as u64) as usize];
+                let k = (i % devices.len() as u64) as usize;
                 let t = Instant::now();
-                match tokio::time::timeout(WAIT, r.connect(d, i, plan.source(i))).await {
+                let connect = r.connect(&devices[k], &templates[k], i, plan.source(i));
+                match tokio::time::timeout(WAIT, connect).await {
                     Ok(Ok(a)) => {
                         lat.entry("connect").or_default().push(micros(t));
                         retries += u64::from(a.retries);
@@ -267,6 +284,7 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
         retry: s.retry,
     });
 
+    let templates = Arc::new(r.templates(&devices));
     // Every device waits at the start line; the storm begins when all are there.
     let (go_tx, go_rx) = tokio::sync::watch::channel(None::<Instant>);
     let ready = Arc::new(AtomicUsize::new(0));
@@ -275,6 +293,7 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
     for i in 0..s.devices {
         let (r, devices, ready, mut go) =
             (r.clone(), devices.clone(), ready.clone(), go_rx.clone());
+        let templates = templates.clone();
         let local = super::source_address(i % sources);
         let limit = s.time_limit;
         tasks.push(tokio::spawn(async move {
@@ -282,10 +301,13 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
             let t0 = go.wait_for(Option::is_some).await.ok().and_then(|t| *t);
             let t0 = t0.context("the storm was called off")?;
             let deadline = t0 + limit;
-            let d = &devices[i as usize];
-            tokio::time::timeout_at(deadline.into(), r.connect(d, i, local))
-                .await
-                .context("not admitted within the time limit")?
+            let k = i as usize;
+            tokio::time::timeout_at(
+                deadline.into(),
+                r.connect(&devices[k], &templates[k], i, local),
+            )
+            .await
+            .context("not admitted within the time limit")?
         }));
     }
     while ready.load(Ordering::Relaxed) < tasks.len() {

@@ -734,17 +734,7 @@ impl<S: Store> Gateway<S> {
 
     /// Node connections of `node` that proved `public_key`.
     fn key_proven(&self, node: &NodeId, public_key: &str) -> Vec<ConnId> {
-        self.nodes_online
-            .get(node)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|c| {
-                self.conns.get(c).is_some_and(|c| {
-                    matches!(&c.session, Some(Session { role: Role::Node { public_key: k, .. }, .. }) if k == public_key)
-                })
-            })
-            .collect()
+        self.device_conns(node, Some(public_key), None)
     }
 
     /// Sends a decision to the node that made `req` (if a node made it): now, on every connection that

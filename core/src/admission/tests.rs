@@ -129,6 +129,22 @@ fn approve_by_code(g: &mut Gateway<MemoryStore>, now: u64, op: ConnId, code: &st
     round(g)
 }
 
+/// The device connects (protocol 4, refused) and an operator approves it by its code.
+fn pair(g: &mut Gateway<MemoryStore>, op: ConnId) {
+    connect(g, T0, &Host::v4());
+    approve_by_code(g, T0, op, &pending_code(g));
+}
+
+/// The verification code of the (one) pending request.
+fn pending_code(g: &Gateway<MemoryStore>) -> String {
+    g.state()
+        .all_pending()
+        .values()
+        .next()
+        .map(crate::state::code_of)
+        .unwrap()
+}
+
 #[test]
 fn a_v4_node_host_is_asked_to_wait_then_admitted_with_a_device_token_after_one_approval() {
     let mut g = gateway();
@@ -261,13 +277,7 @@ fn a_v3_node_host_waits_connected_and_is_paired_in_place() {
         (e["paired"].clone(), e["connected"].clone()),
         (json!(false), json!(true))
     );
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
+    let code = pending_code(&g);
 
     // The request expires while it waits: it asks again at once, and stays connected.
     g.wake(T0 + 20_000);
@@ -299,13 +309,7 @@ fn rejecting_a_waiting_v3_device_closes_it() {
     let mut g = gateway();
     let op = operator(&mut g);
     let (n, _) = connect(&mut g, T0, &Host::v3());
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
+    let code = pending_code(&g);
     call(&mut g, T0, op, "node.pair.reject", json!({ "code": code }));
     let r = round(&mut g);
     assert_eq!(r.closed, [(n, 1008, "pairing rejected".to_owned())]);
@@ -316,13 +320,7 @@ fn a_rejected_v4_device_is_told_once_to_stop_retrying_then_may_ask_again() {
     let mut g = gateway();
     let op = operator(&mut g);
     connect(&mut g, T0, &Host::v4());
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
+    let code = pending_code(&g);
     call(
         &mut g,
         T0,
@@ -348,13 +346,7 @@ fn removal_closes_the_devices_connections_and_its_next_attempt_is_a_new_request(
     let op = operator(&mut g);
     let (_, r) = connect(&mut g, T0, &Host::v4());
     let first = r.sent[0].1["error"]["details"]["requestId"].clone();
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
+    let code = pending_code(&g);
     approve_by_code(&mut g, T0, op, &code);
     let (n, r) = connect(&mut g, T0 + 1_000, &Host::v4());
     let token = hello_auth(&r, n).device_token.unwrap();
@@ -392,15 +384,7 @@ fn removal_closes_the_devices_connections_and_its_next_attempt_is_a_new_request(
 fn rotation_and_revocation_end_the_token_and_close_the_device_which_gets_a_new_one() {
     let mut g = gateway();
     let op = operator(&mut g);
-    connect(&mut g, T0, &Host::v4());
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
-    approve_by_code(&mut g, T0, op, &code);
+    pair(&mut g, op);
     let (n, r) = connect(&mut g, T0 + 1_000, &Host::v4());
     let old = hello_auth(&r, n).device_token.unwrap();
     let id = proof::device_id(&KEY);
@@ -457,15 +441,7 @@ fn rotation_and_revocation_end_the_token_and_close_the_device_which_gets_a_new_o
 fn a_paired_device_declaring_more_commands_gets_the_approved_ones_and_a_repair_request() {
     let mut g = gateway();
     let op = operator(&mut g);
-    connect(&mut g, T0, &Host::v4());
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
-    approve_by_code(&mut g, T0, op, &code);
+    pair(&mut g, op);
     let wider = Host {
         commands: vec!["system.run", "canvas.present", "fs.listDir"],
         ..Host::v4()
@@ -600,15 +576,7 @@ fn devices_approve_without_admin_says_denied_so_openclaw_cli_retries_with_admin(
 fn a_node_hosts_own_calls_and_events_never_close_it() {
     let mut g = gateway();
     let op = operator(&mut g);
-    connect(&mut g, T0, &Host::v4());
-    let code = g
-        .state()
-        .all_pending()
-        .values()
-        .next()
-        .map(crate::state::code_of)
-        .unwrap();
-    approve_by_code(&mut g, T0, op, &code);
+    pair(&mut g, op);
     let (n, _) = connect(&mut g, T0 + 1_000, &Host::v4());
     for m in [
         "node.event",

@@ -36,6 +36,8 @@ bash tests/check-core-purity.sh
 step "tests (CI=true: snapshots are checked, never written)"
 cargo test --workspace
 bash tests/browser/run.sh
+# The real OpenClaw clients (npm openclaw@2026.4.12 and @2026.9.6, installed once outside the repository) against our gateway.
+bash tests/real-clients/run.sh
 
 step "fuzzing the core's input for 30 s (cargo fuzz; nightly features via RUSTC_BOOTSTRAP on stable)"
 if ! cargo fuzz --version >/dev/null 2>&1; then

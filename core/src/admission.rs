@@ -248,6 +248,8 @@ impl<S: Store> Gateway<S> {
         if let Some(t) = &token {
             record.token_hash = t.hash();
             record.token_issued_at_ms = Some(self.now);
+            // It holds a working token again: the rotation or revocation is behind it.
+            record.token_revoked_at_ms = None;
         }
         self.state.put_paired(record);
         token

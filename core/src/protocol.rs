@@ -170,7 +170,8 @@ pub struct DeviceTokenSummary {
     /// When the current token was issued; absent while the device holds none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at_ms: Option<u64>,
-    /// When an operator last rotated or revoked it.
+    /// When an operator rotated or revoked it, while the device holds no token yet (it gets one when
+    /// it reconnects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at_ms: Option<u64>,
 }

@@ -136,8 +136,8 @@ pub struct PairedNode {
     /// When the current token was issued to the device over `hello-ok` or a rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_issued_at_ms: Option<u64>,
-    /// When an operator last revoked or rotated the device's token (it then holds none until it
-    /// reconnects).
+    /// When an operator revoked or rotated the device's token, while it holds none (cleared when it
+    /// reconnects and gets a new one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_revoked_at_ms: Option<u64>,
     /// Fields this version does not interpret, kept as they were.

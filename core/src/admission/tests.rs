@@ -423,6 +423,8 @@ fn rotation_and_revocation_end_the_token_and_close_the_device_which_gets_a_new_o
             .device_token
             .expect("a new token on reconnect");
         assert_ne!(new, old);
+        let record = g.state().paired(&crate::NodeId(id.clone())).unwrap();
+        assert_eq!(record.token_revoked_at_ms, None, "a working token again");
         let _ = c;
     }
     let audit: Vec<&str> = g

@@ -50,7 +50,7 @@ async fn an_openclaw_device_store_is_imported_and_its_node_keeps_connecting() ->
         display_name: "kitchen-pi",
         commands: &[],
     };
-    let (node, answer) = Client::node_host(&gw.url, &KEY, &host).await?;
+    let (device, answer) = Client::node_host(&gw.url, &KEY, &host).await?;
     let auth = hello_auth(&answer)?;
     assert_eq!(auth.method.as_deref(), Some("device-token"));
     assert_eq!(auth.device_token, None, "the token it holds keeps working");
@@ -84,7 +84,7 @@ async fn an_openclaw_device_store_is_imported_and_its_node_keeps_connecting() ->
         "{}",
         String::from_utf8_lossy(&removed.stderr)
     );
-    drop(node);
+    drop(device);
     gw.stop()?;
     let gw = GatewayProcess::start(&state, &[])?;
     let host = NodeHost {
@@ -92,9 +92,9 @@ async fn an_openclaw_device_store_is_imported_and_its_node_keeps_connecting() ->
         protocol: 4,
         ..host
     };
-    let (node, answer) = Client::node_host(&gw.url, &KEY, &host).await?;
+    let (device, answer) = Client::node_host(&gw.url, &KEY, &host).await?;
     assert_eq!(pairing_required(&answer)?.code, DetailCode::PairingRequired);
-    drop(node);
+    drop(device);
     gw.stop()?;
     Ok(())
 }

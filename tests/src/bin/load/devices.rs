@@ -201,6 +201,46 @@ fn listen_counters() -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Machine-wide CPU seconds from `/proc/stat`: (busy = user + nice + system + irq + softirq +
+/// steal, iowait), at USER_HZ = 100.
+fn machine_cpu_s() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = text
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0) as f64 / 100.0;
+    (at(0) + at(1) + at(2) + at(5) + at(6) + at(7), at(4))
+}
+
+/// Per thread name of process `pid`: (ns on a CPU, ns runnable but waiting for one), summed over
+/// its threads of that name (`/proc/PID/task/*/schedstat`).
+fn thread_times(pid: u32) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in dir.flatten() {
+        let path = t.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let sched = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+        let mut f = sched
+            .split_whitespace()
+            .map(|x| x.parse::<u64>().unwrap_or(0));
+        let (run, wait) = (f.next().unwrap_or(0), f.next().unwrap_or(0));
+        let e: &mut (u64, u64) = out.entry(comm.trim().to_owned()).or_default();
+        e.0 += run;
+        e.1 += wait;
+    }
+    out
+}
+
 /// Peak resident set (`VmHWM`, KiB) of a process.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -324,6 +364,8 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
     let perf = perf_control();
     perf("enable");
     let gen_before = own_cpu_s();
+    let machine_before = machine_cpu_s();
+    let threads_before = thread_times(pid);
     let t0 = Instant::now();
     go_tx.send_replace(Some(t0));
 
@@ -354,6 +396,9 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
     perf("disable");
     let gen_cpu = own_cpu_s() - gen_before;
     let after = usage(Some(pid));
+    let machine_after = machine_cpu_s();
+    let threads_after = thread_times(pid);
+    let wall = t0.elapsed().as_secs_f64();
     let peak = peak_rss_kib(pid);
     let listen_after = listen_counters();
     let all_s = match (first, last) {
@@ -424,6 +469,53 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // What else ran meanwhile: on a shared machine it decides how much CPU the storm got.
+    let machine_busy = machine_after.0 - machine_before.0;
+    let others = (machine_busy - storm_cpu - gen_cpu).max(0.0);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "    machine: {cpus} CPUs × {wall:.2} s = {:.2} CPU s; busy {machine_busy:.2} \
+         (other processes {others:.2}), iowait {:.2}",
+        cpus as f64 * wall,
+        machine_after.1 - machine_before.1
+    );
+    // The core's thread is the gateway's one serial resource: its time on a CPU, and waiting for one.
+    let threads: Vec<(String, f64, f64)> = threads_after
+        .iter()
+        .map(|(name, (run, wait))| {
+            let (r0, w0) = threads_before.get(name).copied().unwrap_or_default();
+            let s = |a: u64, b: u64| a.saturating_sub(b) as f64 / 1e9;
+            (name.clone(), s(*run, r0), s(*wait, w0))
+        })
+        .filter(|(_, run, wait)| run + wait >= 0.005)
+        .collect();
+    println!(
+        "    gateway threads (on a CPU / runnable, waiting for one): {}",
+        threads
+            .iter()
+            .map(|(n, r, w)| format!("{n} {r:.2} / {w:.2} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Admissions per 250 ms since the start line: a stall or a 1 s SYN retransmit shows as a gap.
+    let buckets = admitted_us
+        .last()
+        .map_or(0, |l| *l as usize / 250_000 + 1)
+        .min(400);
+    let mut timeline = vec![0u32; buckets];
+    for a in &admitted_us {
+        if let Some(b) = timeline.get_mut(*a as usize / 250_000) {
+            *b += 1;
+        }
+    }
+    println!(
+        "    admitted per 250 ms: {}",
+        timeline
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     if s.json {
         let j = json!({
             "label": label, "mode": "storm", "auth": s.auth.name(), "devices": s.devices,
@@ -436,6 +528,8 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
             "restart_ms": restart_ms, "start_cpu_s": start_cpu, "storm_cpu_s": storm_cpu,
             "rss_before_kib": before.map(|u| u.rss_kib), "rss_after_kib": after.map(|u| u.rss_kib),
             "rss_peak_kib": peak, "generator_cpu_s": gen_cpu, "gateway_pid": pid,
+            "machine_busy_s": machine_busy, "others_cpu_s": others, "timeline_250ms": timeline,
+            "threads": threads.iter().map(|(n, r, w)| (n.clone(), json!({"run_s": r, "wait_s": w}))).collect::<serde_json::Map<String, Value>>(),
             "kernel": deltas.into_iter().map(|(n, v)| (n, json!(v))).collect::<serde_json::Map<String, Value>>(),
         });
         println!("RESULT {j}");

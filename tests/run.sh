@@ -58,7 +58,8 @@ cargo run -q -p pairing-tests --bin core-bench -- --smoke
 # The load generator against the real gateway (debug build), in each mode, 256 operators included.
 cargo build -q -p openclaw-cli --bin openclaw
 gateway_bin="${CARGO_TARGET_DIR:-target}/debug/openclaw"
-for args in "-c 8 -n 200 --prefill 20" "--mode node -c 8 -n 50" "--mode hold -n 100" "-c 256 -n 300"; do
+for args in "-c 8 -n 200 --prefill 20" "--mode node -c 8 -n 50" "--mode hold -n 100" "-c 256 -n 300" \
+  "--mode connect -c 8 -n 200" "--mode connect --auth device-token -c 8 -n 200" "--mode storm -n 300 --sources 8"; do
   # shellcheck disable=SC2086 # the arguments are meant to be split
   out=$(cargo run -q -p pairing-tests --bin load -- --spawn --openclaw "$gateway_bin" --json $args)
   grep '^RESULT ' <<<"$out" | grep -q '"errors":0,' || { echo "load $args: errors" >&2; echo "$out" >&2; exit 1; }

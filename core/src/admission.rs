@@ -243,6 +243,10 @@ impl<S: Store> Gateway<S> {
         if !issue && !stale {
             return None;
         }
+        if !issue {
+            self.state.set_seen(&record.node_id, self.now);
+            return None;
+        }
         record.last_seen_at_ms = Some(self.now);
         let token = issue.then(|| self.rng.token());
         if let Some(t) = &token {

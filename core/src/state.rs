@@ -161,6 +161,17 @@ impl PairingState {
         self.undo.push(Undo::Paired(id, old));
     }
 
+    /// Records that a paired node was seen at `at` (its `lastSeenAtMs`), as a small change of its own.
+    pub fn set_seen(&mut self, id: &NodeId, at: u64) {
+        let Some(node) = self.paired.get_mut(id) else {
+            return;
+        };
+        let old = node.clone();
+        node.last_seen_at_ms = Some(at);
+        self.changes.push(Change::Seen(id.clone(), at));
+        self.undo.push(Undo::Paired(id.clone(), Some(old)));
+    }
+
     /// Removes a paired node, returning it.
     pub fn delete_paired(&mut self, id: &NodeId) -> Option<PairedNode> {
         let old = self.set_paired(id, None)?;

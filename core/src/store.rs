@@ -21,6 +21,9 @@ pub enum Change {
     PutPaired(PairedNode),
     /// A node was removed.
     DeletePaired(NodeId),
+    /// A paired device was seen connecting at this time (`lastSeenAtMs`): a few bytes in a journal,
+    /// where a whole record would be a kilobyte — after a gateway restart every device writes one.
+    Seen(NodeId, u64),
 }
 
 /// The durable state as loaded at start.
@@ -67,6 +70,11 @@ impl Change {
             Change::DeletePaired(id) => {
                 paired.remove(id);
             }
+            Change::Seen(id, at) => {
+                if let Some(n) = paired.get_mut(id) {
+                    n.last_seen_at_ms = Some(*at);
+                }
+            }
         }
     }
 }
@@ -81,9 +89,12 @@ impl Batch<'_> {
 
     /// Whether any change touches paired nodes.
     pub fn touches_paired(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| matches!(c, Change::PutPaired(_) | Change::DeletePaired(_)))
+        self.changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::PutPaired(_) | Change::DeletePaired(_) | Change::Seen(..)
+            )
+        })
     }
 }
 

@@ -432,7 +432,7 @@ impl Driver {
     fn publish_deadline(&mut self) {
         let mut next = self.gw.poll_timeout();
         if self.gw.store().checkpoint_due() {
-            let due = now_ms() + FileStore::CHECKPOINT_INTERVAL.as_millis() as u64;
+            let due = now_ms() + self.gw.store().checkpoint_interval().as_millis() as u64;
             next = Some(next.map_or(due, |n| n.min(due)));
         }
         self.deadline.send_replace(next);

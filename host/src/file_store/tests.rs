@@ -338,3 +338,31 @@ mod audit {
         ));
     }
 }
+
+#[test]
+fn a_seen_change_is_a_small_journal_entry_that_survives_a_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = FileStore::new(d.path());
+    s.load().unwrap();
+    let mut mirror = MemoryStore::new();
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![Change::PutPaired(paired("n1", "t"))],
+    );
+    let before = s.journal_bytes;
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![Change::Seen(NodeId("n1".into()), 42)],
+    );
+    assert!(
+        s.journal_bytes - before < 200,
+        "{} bytes",
+        s.journal_bytes - before
+    );
+    drop(s); // a crash before any checkpoint
+    let snap = FileStore::new(d.path()).load().unwrap();
+    assert_eq!(snap.paired[0].last_seen_at_ms, Some(42));
+    assert_eq!(snap, mirror.snapshot());
+}

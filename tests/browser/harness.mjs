@@ -162,6 +162,27 @@ export async function startGateway(stateDir, { port = 0, args = [] } = {}) {
   return gw;
 }
 
+/**
+ * A stand-in for OpenClaw's node host (`openclaw-node-host.mjs`): connects to `wsUrl` with the gateway
+ * `token` and its own device key, protocol 3 or 4, and stays connected. Resolves once it printed the
+ * gateway's answer: `{child, answer, stop}` with `answer` `{hello, deviceId}` or `{refused, deviceId}`.
+ */
+export async function startOpenClawNodeHost(wsUrl, token, protocol, name) {
+  const lines = [];
+  const child = spawn(
+    process.execPath,
+    ['--experimental-websocket', '--no-warnings', path.join(HERE, 'openclaw-node-host.mjs'), wsUrl, token, String(protocol), name],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  track(child, lines);
+  let answer;
+  await until(`the node host ${name} to get its connect answered`, () => {
+    answer = lines.map((l) => { try { return JSON.parse(l); } catch { return null; } }).find((v) => v && (v.hello || v.refused));
+    return Boolean(answer);
+  }, { detail: () => lines.join('\n') });
+  return { child, answer, stop: () => stopChild(child) };
+}
+
 export function readTail(file, n = 40) {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');

@@ -28,6 +28,7 @@ import {
   sleep,
   startGateway,
   startNode,
+  startOpenClawNodeHost,
   until,
 } from './harness.mjs';
 
@@ -407,6 +408,31 @@ browserTest('without the fragment the page asks for the token; a wrong one is re
   await tab.goto(`${gw.origin}/`);
   await waitState(tab, 'need-token');
   await tab.close();
+});
+
+browserTest('a device asking at connect (an OpenClaw node host) is approved from the page and paired in place', {}, async ({ gw, gwState, page, defer }) => {
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  const host = await startOpenClawNodeHost(gw.wsUrl, gw.token, 3, 'hall-tv');
+  defer(() => host.stop());
+  assert.ok(host.answer.hello, `protocol 3: admitted to wait: ${JSON.stringify(host.answer)}`);
+  const { deviceId } = host.answer;
+  const req = page.locator(`#pending li.request[data-node-id="${deviceId}"]`);
+  await req.waitFor({ state: 'visible', timeout: 10_000 });
+  assert.match(await text(req.locator('.request-name')), /hall-tv/);
+  assert.match(await text(req.locator('.request-device')), /OpenClaw node-host 2026\.9\.6/, 'client and version shown');
+  assert.match(await text(req.locator('.request-check')), /^Code\s+\d{4}-\d{4}$/, 'the gateway\'s code, not "the device shows"');
+  assert.match(await text(req.locator('.request-commands')), /system\.run — needs operator\.admin/);
+  assert.match(await text(req.locator('.request-scopes')), /operator\.pairing \+ operator\.admin/);
+  await req.locator('button.approve').click();
+  await req.waitFor({ state: 'detached' });
+  await until('the device to be paired and connected (the same connection)', async () => {
+    const n = (await statusNodes(gwState)).find((x) => x.nodeId === deviceId);
+    return n && n.paired && n.connected;
+  });
+  assert.equal(host.child.exitCode, null, 'the node host was never disconnected');
+  await nodeItem(page, deviceId).waitFor({ state: 'visible' });
+  await assertNoRawErrorText(page);
 });
 
 test('zero console errors and page errors across every test', () => {

@@ -53,6 +53,11 @@ fn unauthorized(message: &str, code: DetailCode, can_retry_with_device_token: bo
     )
 }
 
+/// A request the limits would not take (`RATE_LIMITED`): refused with the error, closed.
+fn refused(e: ApiError) -> Refusal {
+    Refusal(e, 1008, "pairing request refused".into())
+}
+
 /// Whether `declared` asks for a capability or command that `approved` lacks.
 fn wider(declared: &Option<Vec<String>>, approved: &Option<Vec<String>>) -> bool {
     let approved: BTreeSet<&str> = approved.iter().flatten().map(String::as_str).collect();
@@ -164,7 +169,7 @@ impl<S: Store> Gateway<S> {
             ));
         }
         if self.config.auto_approve_local && ip.is_loopback() {
-            let (request_id, _) = self.ask(ask).map_err(|e| Refusal(e, 1008, "".into()))?;
+            let (request_id, _) = self.ask(ask).map_err(refused)?;
             let req = self
                 .state
                 .pending(&request_id)
@@ -200,9 +205,7 @@ impl<S: Store> Gateway<S> {
                 .with_details(serde_json::to_value(&details).unwrap_or_default());
             return Err(Refusal(error, 1008, "pairing rejected".into()));
         }
-        let (request_id, _) = self
-            .ask(ask)
-            .map_err(|e| Refusal(e, 1008, "pairing request refused".into()))?;
+        let (request_id, _) = self.ask(ask).map_err(refused)?;
         if protocol >= 4 {
             let code = self.state.code(&request_id).unwrap_or_default().to_owned();
             let details = PairingRequired {

@@ -72,11 +72,6 @@ impl ApiError {
         self
     }
 
-    /// `INVALID_REQUEST "missing scope: <scope>"`.
-    pub fn missing_scope(scope: &str) -> Self {
-        Self::invalid(format!("missing scope: {scope}"))
-    }
-
     /// `RATE_LIMITED` with a retry hint.
     pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
         let mut e = Self::new(ErrorCode::RateLimited, message);

@@ -22,6 +22,7 @@
 use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
 use crate::config::Config;
 use crate::ids::{ConnId, NodeId, RequestId};
+use crate::limiter::RequestLimiter;
 use crate::memory::{Decision, Mail, Mailbox, Rejections, Resolved};
 use crate::record::PendingRequest;
 use crate::rng::Rng;
@@ -188,6 +189,8 @@ pub struct Gateway<S: Store> {
     pub(crate) resolved: Resolved,
     pub(crate) rejections: Rejections,
     pub(crate) mailbox: Mailbox,
+    /// New pairing requests per node (issue #14).
+    pub(crate) request_rate: RequestLimiter,
     pub(crate) now: u64,
     pub(crate) held: Vec<Held>,
     out: VecDeque<Output>,
@@ -243,6 +246,11 @@ impl<S: Store> Gateway<S> {
             next_tick: now.saturating_add(config.tick_interval_ms),
             mailbox: Mailbox::new(config.limits.mailbox_capacity),
             rejections: Rejections::new(config.limits.resolved_memory),
+            request_rate: RequestLimiter::new(
+                config.limits.request_burst,
+                config.limits.request_interval_ms,
+                config.limits.request_rate_memory,
+            ),
             resolved,
             config,
             store,

@@ -25,6 +25,7 @@
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
 //! - [`audit`]: the hash-chained audit trail of decisions and its verification;
 //! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records;
+//! - [`limiter`]: the rate of new pairing requests per node;
 //! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
 //! - [`wire`] and [`params`]: frames and parameter validation;
 //! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
@@ -37,8 +38,11 @@ pub mod config;
 mod devices;
 pub mod gateway;
 pub mod handshake;
+#[cfg(test)]
+mod hardening_tests;
 pub mod ids;
 pub mod import;
+pub mod limiter;
 pub mod memory;
 mod methods;
 mod pairing;

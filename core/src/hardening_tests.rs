@@ -1,0 +1,224 @@
+//! Issue #14, the core's part: one device cannot flood requests (keys in one form, new requests
+//! rate-limited), a changed surface is a new announced request, people-facing strings carry no
+//! bidi or invisible characters, missing fields are named, removal closes live connections, and
+//! log-worthy happenings come out as notices.
+
+use crate::audit::Action;
+use crate::gateway::tests::{T0, call, gateway, nonce_of, operator, round};
+use crate::proof::{self, SignedFields};
+use crate::store::MemoryStore;
+use crate::{ConnId, Gateway};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+
+const SHARED: &str = "gw-token";
+
+/// How a device presents itself in one `connect`.
+struct Dev<'a> {
+    sk: [u8; 32],
+    /// Send the public key in standard base64 (padded) instead of base64url.
+    standard_b64: bool,
+    commands: &'a [&'a str],
+    display_name: &'a str,
+    /// With the gateway token (device pairing at connect), or none (the explicit flow).
+    shared: bool,
+    protocol: u64,
+}
+
+impl Default for Dev<'_> {
+    fn default() -> Self {
+        Dev {
+            sk: [42; 32],
+            standard_b64: false,
+            commands: &["canvas.present"],
+            display_name: "kitchen-pi",
+            shared: true,
+            protocol: 4,
+        }
+    }
+}
+
+/// Connects `dev` at `now` from 10.0.0.1; returns the connection, what came back to it, and every
+/// frame of the round (operators' events included).
+fn connect_all(
+    g: &mut Gateway<MemoryStore>,
+    now: u64,
+    dev: &Dev<'_>,
+) -> (ConnId, Vec<Value>, Vec<(ConnId, Value)>) {
+    let conn = g.open(now, "10.0.0.1".parse().unwrap()).unwrap();
+    let (sent, _) = round(g);
+    let nonce = nonce_of(&sent, conn);
+    let mut fields = SignedFields::node("node-host", "node", "linux", "");
+    if dev.shared {
+        fields.token = SHARED;
+    }
+    let p = proof::sign(&dev.sk, &fields, now, &nonce);
+    let key = if dev.standard_b64 {
+        STANDARD.encode(URL_SAFE_NO_PAD.decode(&p.public_key).unwrap())
+    } else {
+        p.public_key.clone()
+    };
+    let mut params = json!({
+        "minProtocol": dev.protocol, "maxProtocol": dev.protocol, "role": "node", "scopes": [],
+        "client": {"id": "node-host", "displayName": dev.display_name, "version": "1",
+                   "platform": "linux", "mode": "node"},
+        "caps": ["system"], "commands": dev.commands,
+        "device": {"id": p.id, "publicKey": key, "signature": p.signature,
+                   "signedAt": p.signed_at, "nonce": p.nonce},
+    });
+    if dev.shared {
+        params["auth"] = json!({ "token": SHARED });
+    }
+    let frame = json!({"type": "req", "id": "c", "method": "connect", "params": params});
+    g.frame(now, conn, &frame.to_string());
+    let (sent, _) = round(g);
+    let mine = sent
+        .iter()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, f)| f.clone())
+        .collect();
+    (conn, mine, sent)
+}
+
+fn connect(g: &mut Gateway<MemoryStore>, now: u64, dev: &Dev<'_>) -> (ConnId, Vec<Value>) {
+    let (conn, mine, _) = connect_all(g, now, dev);
+    (conn, mine)
+}
+
+fn events(sent: &[(ConnId, Value)], to: ConnId, name: &str) -> usize {
+    sent.iter()
+        .filter(|(c, f)| *c == to && f["event"] == name)
+        .count()
+}
+
+fn requested_in_audit(g: &Gateway<MemoryStore>) -> usize {
+    g.store()
+        .audit()
+        .iter()
+        .filter(|e| e.action == Action::Requested)
+        .count()
+}
+
+/// Issue #14 item 3: one device connecting every 10 ms for 10 s, alternating the encoding of its key
+/// (base64url / standard base64) and its command list, so that every connect would supersede the
+/// last request. Before the fix: 1 000 requests, 2 000+ events to operators, 1 000 audit entries.
+#[test]
+fn one_device_alternating_key_encodings_and_commands_cannot_flood() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    let (mut announced, mut refused) = (0, 0);
+    for i in 0..1_000u64 {
+        let now = T0 + i * 10;
+        let dev = Dev {
+            standard_b64: i % 2 == 1,
+            commands: if i % 4 < 2 {
+                &["canvas.present"]
+            } else {
+                &["canvas.present", "camera.snap"]
+            },
+            ..Dev::default()
+        };
+        let (_, answer, sent) = connect_all(&mut g, now, &dev);
+        let a = &answer[0];
+        if a["error"]["code"] == "RATE_LIMITED" {
+            refused += 1;
+            assert!(a["error"]["retryAfterMs"].as_u64().unwrap() > 0, "{a}");
+        } else {
+            assert_eq!(a["error"]["code"], "NOT_PAIRED", "{a}");
+        }
+        announced += sent
+            .iter()
+            .filter(|(c, f)| *c == op && f["event"].is_string() && f["event"] != "tick")
+            .count();
+    }
+    let audited = requested_in_audit(&g);
+    let limits = &g.config().limits;
+    let bound = limits.request_burst as usize + (10_000 / limits.request_interval_ms) as usize;
+    assert!(
+        audited <= bound,
+        "{audited} requests audited in 10 s (refused {refused})"
+    );
+    // Each new request: node.pair.requested + device.pair.requested, and for the one it
+    // supersedes node.pair.resolved + device.pair.resolved.
+    assert!(announced <= 4 * bound, "{announced} events to operators");
+    // Every other connect repeats the last one's commands (a retry that reuses the request).
+    assert!(refused >= 500 - bound, "refused {refused}");
+    assert_eq!(g.state().pending_count(), 1);
+}
+
+/// Issue #14 item 3 through the explicit flow: a key-proven node calling `node.pair.request` with
+/// ever-changing commands.
+#[test]
+fn node_pair_request_with_changing_commands_is_rate_limited_without_events_or_audit() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    let dev = Dev {
+        shared: false,
+        protocol: 3,
+        ..Dev::default()
+    };
+    let (n, answer) = connect(&mut g, T0, &dev);
+    assert_eq!(answer[0]["ok"], true, "{answer:?}");
+    let mut created = 0;
+    let mut limited = 0;
+    for i in 0..200u64 {
+        let now = T0 + i * 50;
+        let node_id = proof::device_id(&dev.sk);
+        call(
+            &mut g,
+            now,
+            n,
+            "node.pair.request",
+            json!({ "nodeId": node_id, "commands": [format!("cmd.{i}")] }),
+        );
+        let before = requested_in_audit(&g);
+        let (sent, _) = round(&mut g);
+        let reply = sent
+            .iter()
+            .find(|(c, f)| *c == n && f["id"] == "node.pair.request")
+            .unwrap();
+        if reply.1["ok"] == true {
+            created += 1;
+            assert_eq!(events(&sent, op, "node.pair.requested"), 1);
+        } else {
+            limited += 1;
+            assert_eq!(reply.1["error"]["code"], "RATE_LIMITED", "{}", reply.1);
+            assert!(reply.1["error"]["retryAfterMs"].as_u64().unwrap() > 0);
+            assert_eq!(events(&sent, op, "node.pair.requested"), 0);
+            assert_eq!(events(&sent, op, "node.pair.resolved"), 0);
+            assert_eq!(requested_in_audit(&g), before, "no audit entry");
+        }
+    }
+    assert!(created <= 5, "{created} requests in 10 s");
+    assert_eq!(created + limited, 200);
+}
+
+/// An honest device's retries reuse its pending request and are never limited, however often.
+#[test]
+fn retries_reusing_the_pending_request_are_never_limited() {
+    let mut g = gateway();
+    for i in 0..500u64 {
+        let (_, answer) = connect(&mut g, T0 + i * 10, &Dev::default());
+        assert_eq!(answer[0]["error"]["code"], "NOT_PAIRED", "{answer:?}");
+    }
+    assert_eq!(requested_in_audit(&g), 1);
+}
+
+/// Many devices each get their first request, whatever the others do.
+#[test]
+fn every_device_gets_its_first_requests() {
+    let mut g = gateway();
+    for d in 0..12u8 {
+        let (_, answer) = connect(
+            &mut g,
+            T0,
+            &Dev {
+                sk: [d + 1; 32],
+                ..Dev::default()
+            },
+        );
+        assert_eq!(answer[0]["error"]["code"], "NOT_PAIRED", "{answer:?}");
+    }
+    assert_eq!(g.state().pending_count(), 12);
+}

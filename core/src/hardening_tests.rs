@@ -222,3 +222,70 @@ fn every_device_gets_its_first_requests() {
     }
     assert_eq!(g.state().pending_count(), 12);
 }
+
+/// The gateway restarted over `g`'s store with every stored key rewritten in standard base64
+/// (padded), as another writer of the files might have left them.
+fn restart_with_standard_keys(g: &Gateway<MemoryStore>, now: u64) -> Gateway<MemoryStore> {
+    let mut snap = g.store().snapshot();
+    let standard = |k: &mut Option<String>| {
+        *k = Some(STANDARD.encode(URL_SAFE_NO_PAD.decode(k.as_deref().unwrap()).unwrap()))
+    };
+    snap.paired
+        .iter_mut()
+        .for_each(|n| standard(&mut n.public_key));
+    snap.pending
+        .iter_mut()
+        .for_each(|p| standard(&mut p.public_key));
+    assert!(
+        snap.paired
+            .iter()
+            .all(|n| n.public_key.as_deref().unwrap().ends_with('='))
+            && snap
+                .pending
+                .iter()
+                .all(|p| p.public_key.as_deref().unwrap().ends_with('='))
+    );
+    Gateway::new(g.config().clone(), [9; 32], MemoryStore::with(snap), now).unwrap()
+}
+
+/// Issue #14 item 3: a key stored in another encoding is the same key — a paired device is admitted
+/// (not asked to pair again), and a pending request is reused with its code (not superseded).
+#[test]
+fn stored_keys_in_standard_base64_are_the_same_keys() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    let (_, answer) = connect(&mut g, T0, &Dev::default());
+    let code = answer[0]["error"]["details"]["verificationCode"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let request_id = answer[0]["error"]["details"]["requestId"].clone();
+
+    // Pending, stored in standard base64: the device's retry (in either encoding) reuses it.
+    let mut g2 = restart_with_standard_keys(&g, T0 + 1_000);
+    assert_eq!(
+        crate::state::code_of(g2.state().all_pending().values().next().unwrap()),
+        code,
+        "the code is the key's"
+    );
+    for standard_b64 in [false, true] {
+        let (_, answer) = connect(
+            &mut g2,
+            T0 + 1_000,
+            &Dev {
+                standard_b64,
+                ..Dev::default()
+            },
+        );
+        assert_eq!(answer[0]["error"]["details"]["requestId"], request_id);
+    }
+    assert_eq!(g2.state().pending_count(), 1);
+
+    // Paired, stored in standard base64: admitted.
+    call(&mut g, T0, op, "node.pair.approve", json!({ "code": code }));
+    round(&mut g);
+    let mut g3 = restart_with_standard_keys(&g, T0 + 2_000);
+    let (_, answer) = connect(&mut g3, T0 + 2_000, &Dev::default());
+    assert_eq!(answer[0]["ok"], true, "{answer:?}");
+    assert_eq!(g3.state().pending_count(), 0);
+}

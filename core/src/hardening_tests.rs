@@ -289,3 +289,88 @@ fn stored_keys_in_standard_base64_are_the_same_keys() {
     assert_eq!(answer[0]["ok"], true, "{answer:?}");
     assert_eq!(g3.state().pending_count(), 0);
 }
+
+/// Issue #14 item 7: a pending request re-sent with `system.run` added is a new request, announced,
+/// the old one resolved `superseded`; approving the old id grants nothing, approving the new one grants
+/// what it showed. Both for a node's own request and for one an operator made.
+#[test]
+fn a_request_whose_commands_change_is_superseded_and_announced() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    let dev = Dev {
+        shared: false,
+        protocol: 3,
+        commands: &[],
+        ..Dev::default()
+    };
+    let (n, _) = connect(&mut g, T0, &dev);
+    let node_id = proof::device_id(&dev.sk);
+    let ask = |g: &mut Gateway<MemoryStore>, who: ConnId, node: &str, commands: &[&str]| {
+        call(
+            g,
+            T0,
+            who,
+            "node.pair.request",
+            json!({ "nodeId": node, "commands": commands }),
+        );
+        let (sent, _) = round(g);
+        let reply = sent
+            .iter()
+            .find(|(c, f)| *c == who && f["id"] == "node.pair.request")
+            .unwrap()
+            .1
+            .clone();
+        assert_eq!(reply["ok"], true, "{reply}");
+        (reply["payload"]["request"]["requestId"].clone(), sent)
+    };
+    for (who, node) in [(n, node_id.as_str()), (op, "op-made-box")] {
+        let (first, _) = ask(&mut g, who, node, &["canvas.present"]);
+        let (second, sent) = ask(&mut g, who, node, &["canvas.present", "system.run"]);
+        assert_ne!(first, second, "a new request");
+        let resolved: Vec<&Value> = sent
+            .iter()
+            .filter(|(c, f)| *c == op && f["event"] == "node.pair.resolved")
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0]["payload"]["requestId"], first);
+        assert_eq!(resolved[0]["payload"]["decision"], "superseded");
+        let requested: Vec<&Value> = sent
+            .iter()
+            .filter(|(c, f)| *c == op && f["event"] == "node.pair.requested")
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(requested.len(), 1, "announced");
+        assert_eq!(requested[0]["payload"]["requestId"], second);
+        assert_eq!(
+            requested[0]["payload"]["commands"],
+            json!(["canvas.present", "system.run"])
+        );
+
+        call(
+            &mut g,
+            T0,
+            op,
+            "node.pair.approve",
+            json!({ "requestId": first }),
+        );
+        let (sent, _) = round(&mut g);
+        let reply = &sent.iter().find(|(c, _)| *c == op).unwrap().1;
+        assert_eq!(reply["error"]["details"]["reason"], "superseded", "{reply}");
+        assert!(g.state().paired(&crate::NodeId(node.into())).is_none());
+
+        call(
+            &mut g,
+            T0,
+            op,
+            "node.pair.approve",
+            json!({ "requestId": second }),
+        );
+        round(&mut g);
+        let paired = g.state().paired(&crate::NodeId(node.into())).unwrap();
+        assert_eq!(
+            paired.meta.commands.as_deref(),
+            Some(&["canvas.present".to_owned(), "system.run".to_owned()][..])
+        );
+    }
+}

@@ -129,6 +129,15 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A required string whose content must not be altered (tokens): present, possibly empty, up to
+    /// the limit. Absent is an error naming the field.
+    pub fn req_raw_str(&self, field: &str) -> Result<String, ApiError> {
+        if !self.has(field) {
+            return Err(self.error(field, "required (a string)"));
+        }
+        self.raw_str(field)
+    }
+
     /// An optional boolean.
     pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.map.get(field) {

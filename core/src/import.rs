@@ -37,12 +37,13 @@ pub struct Skipped {
     pub why: String,
 }
 
+/// A string field, without control or hidden characters (as a client's would be refused).
 fn text(v: &Value, k: &str) -> Option<String> {
     v.get(k)
         .and_then(Value::as_str)
-        .map(str::trim)
+        .map(crate::params::strip_hidden)
+        .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 fn number(v: &Value, k: &str) -> Option<u64> {

@@ -20,6 +20,8 @@ pub struct RequestLimiter {
     interval_ms: u64,
     capacity: usize,
     full_at: BTreeMap<NodeId, u64>,
+    /// Nodes refused since their last spend whose refusal was already noticed.
+    noted: BTreeSet<NodeId>,
     by_time: BTreeSet<(u64, NodeId)>,
 }
 
@@ -31,6 +33,7 @@ impl RequestLimiter {
             interval_ms,
             capacity: capacity.max(1),
             full_at: BTreeMap::new(),
+            noted: BTreeSet::new(),
             by_time: BTreeSet::new(),
         }
     }
@@ -47,8 +50,16 @@ impl RequestLimiter {
         }
     }
 
+    /// Records that `node` was refused; `true` the first time since its last allowed request (so a
+    /// flood is logged once, not once per refusal). Only nodes remembered are noted, so this is bounded
+    /// as they are.
+    pub fn note_refusal(&mut self, node: &NodeId) -> bool {
+        self.full_at.contains_key(node) && self.noted.insert(node.clone())
+    }
+
     /// Spends one request of `node` at `now` (after [`RequestLimiter::check`] allowed it).
     pub fn spend(&mut self, node: &NodeId, now: u64) {
+        self.noted.remove(node);
         let old = self.full_at.get(node).copied();
         if let Some(t) = old {
             self.by_time.remove(&(t, node.clone()));
@@ -69,6 +80,7 @@ impl RequestLimiter {
             let Some((t, n)) = victim else { break };
             self.by_time.remove(&(t, n.clone()));
             self.full_at.remove(&n);
+            self.noted.remove(&n);
         }
     }
 

@@ -6,6 +6,7 @@ use crate::audit::Action;
 use crate::gateway::{Admission, Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
+use crate::notice::{Notice, What};
 use crate::protocol::{DevicePending, DeviceResolved};
 use crate::record::{DeviceClient, NodeMeta, PairedNode, PendingRequest};
 use crate::scopes::required_approve_scopes;
@@ -127,6 +128,18 @@ impl<S: Store> Gateway<S> {
         // A new request (superseding one included) costs one from the node's bucket: a device that
         // keeps changing its key encoding, caps or commands cannot flood operators and the trail.
         if let Err(retry_after_ms) = self.request_rate.check(&ask.node_id, self.now) {
+            if self.request_rate.note_refusal(&ask.node_id) {
+                self.held.push(Held::Notice(Notice {
+                    what: What::RateLimited { retry_after_ms },
+                    node_id: ask.node_id.clone(),
+                    request_id: None,
+                    display_name: ask.meta.display_name.clone(),
+                    remote_ip: Some(ask.ip.clone()),
+                    code: None,
+                    by: self.actor.clone(),
+                    approved_via: None,
+                }));
+            }
             return Err(ApiError::rate_limited(
                 format!(
                     "too many new pairing requests for node {}; retry in {} s",
@@ -159,6 +172,10 @@ impl<S: Store> Gateway<S> {
             req.public_key.as_deref(),
             req.meta.display_name.as_deref(),
         );
+        if let Some(Held::Notice(n)) = self.held.last_mut() {
+            n.remote_ip = req.remote_ip.clone();
+            n.code = Some(crate::state::code_of(&req));
+        }
         let device_made = req.device.is_some();
         self.state.put_pending(req, ttl);
         self.broadcast(|gw, seq| {

@@ -47,13 +47,17 @@ fn one_device_cannot_flood_requests_by_changing_its_key_encoding_or_commands() -
             let mut c = Client::open(&url).await?;
             let mut params = host.params(&key, &c.nonce);
             if connects % 2 == 1 {
-                let raw = URL_SAFE_NO_PAD.decode(params["device"]["publicKey"].as_str().unwrap())?;
+                let raw =
+                    URL_SAFE_NO_PAD.decode(params["device"]["publicKey"].as_str().unwrap())?;
                 params["device"]["publicKey"] = json!(STANDARD.encode(raw));
             }
             let answer = c.request("connect", params).await?;
             match answer["error"]["code"].as_str() {
                 Some("RATE_LIMITED") => {
-                    anyhow::ensure!(answer["error"]["retryAfterMs"].as_u64().is_some(), "{answer}");
+                    anyhow::ensure!(
+                        answer["error"]["retryAfterMs"].as_u64().is_some(),
+                        "{answer}"
+                    );
                     limited += 1;
                 }
                 Some("NOT_PAIRED") => {}
@@ -73,7 +77,10 @@ fn one_device_cannot_flood_requests_by_changing_its_key_encoding_or_commands() -
         Ok::<_, anyhow::Error>((connects, limited, requested, events, elapsed))
     })?;
     let audit = std::fs::read_to_string(state.join("nodes").join("audit.jsonl"))?;
-    let audited = audit.lines().filter(|l| l.contains("\"action\":\"requested\"")).count() as u64;
+    let audited = audit
+        .lines()
+        .filter(|l| l.contains("\"action\":\"requested\""))
+        .count() as u64;
     let rate = |n: u64| n as f64 / elapsed.as_secs_f64();
     eprintln!(
         "request flood: {connects} connects in {elapsed:.1?} ({:.0}/s), {limited} rate-limited; \
@@ -89,8 +96,11 @@ fn one_device_cannot_flood_requests_by_changing_its_key_encoding_or_commands() -
     assert!(limited > 0 && connects > 2 * bound);
 
     assert!(gw.stop()?.success());
-    let log = std::fs::read_to_string(&state.with_extension("log"))?;
-    let created = log.lines().filter(|l| l.contains("pairing request") && l.contains("created")).count() as u64;
+    let log = std::fs::read_to_string(state.with_extension("log"))?;
+    let created = log
+        .lines()
+        .filter(|l| l.contains("pairing request") && l.contains("created"))
+        .count() as u64;
     assert_eq!(created, requested, "one log line per request");
     let flooded = log
         .lines()

@@ -375,10 +375,11 @@ fn a_request_whose_commands_change_is_superseded_and_announced() {
     }
 }
 
+/// Connections closed in a round, with their codes and reasons.
+type Closes = Vec<(ConnId, u16, String)>;
+
 /// Commits and drains, keeping the close reasons.
-fn round_reasons(
-    g: &mut Gateway<MemoryStore>,
-) -> (Vec<(ConnId, Value)>, Vec<(ConnId, u16, String)>) {
+fn round_reasons(g: &mut Gateway<MemoryStore>) -> (Vec<(ConnId, Value)>, Closes) {
     let _ = g.commit();
     let (mut sent, mut closed) = (Vec::new(), Vec::new());
     while let Some(o) = g.poll_output() {

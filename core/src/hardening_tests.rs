@@ -717,3 +717,36 @@ fn unread_notices_are_bounded() {
         "176 pairing notices were not logged (the log fell behind)"
     );
 }
+
+/// A device id is one form: `device.*` methods take it in upper case too.
+#[test]
+fn device_ids_are_compared_in_one_form() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    connect(&mut g, T0, &Dev::default());
+    let code = crate::state::code_of(g.state().all_pending().values().next().unwrap());
+    call(
+        &mut g,
+        T0,
+        op,
+        "device.pair.approve",
+        json!({ "code": code }),
+    );
+    round(&mut g);
+    let upper = proof::device_id(&[42; 32]).to_ascii_uppercase();
+    call(
+        &mut g,
+        T0,
+        op,
+        "device.pair.remove",
+        json!({ "deviceId": upper }),
+    );
+    let (sent, _) = round(&mut g);
+    let reply = &sent
+        .iter()
+        .find(|(_, f)| f["id"] == "device.pair.remove")
+        .unwrap()
+        .1;
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert!(g.state().all_paired().is_empty());
+}

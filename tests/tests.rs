@@ -26,5 +26,7 @@ mod simulation;
 mod crash;
 // Floods over loopback: held connections, half-open sockets, bad frames, pairing floods.
 mod flood;
+// Issue #14: one device alternating key encodings and commands cannot flood requests.
+mod request_flood;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;

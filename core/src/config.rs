@@ -31,6 +31,12 @@ pub struct Limits {
     pub resolved_memory: usize,
     /// Undelivered decisions held for offline nodes.
     pub mailbox_capacity: usize,
+    /// New pairing requests one node (for a device: one key) may make at once.
+    pub request_burst: u32,
+    /// Then one new request per this many milliseconds (a retry reusing the pending request is free).
+    pub request_interval_ms: u64,
+    /// Nodes whose request rate is remembered.
+    pub request_rate_memory: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +55,9 @@ impl Default for Limits {
             max_buffered_bytes: 1024 * 1024,
             resolved_memory: 4096,
             mailbox_capacity: 4096,
+            request_burst: 4,
+            request_interval_ms: 15_000,
+            request_rate_memory: 4096,
         }
     }
 }

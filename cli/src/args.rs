@@ -75,8 +75,9 @@ pub struct ConnArgs {
     /// directory, which is sent only to a loopback URL].
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
-    /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).
-    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_duration)]
+    /// How long to wait for the gateway to connect or answer a call: 10s, 1m, 500ms (a unit is
+    /// required).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: u64,
     /// Print only JSON on stdout (for scripts).
     #[arg(long)]
@@ -90,7 +91,7 @@ pub struct ConnArgs {
     pub ca: Option<std::path::PathBuf>,
 }
 
-/// Parses `10000`, `10s`, `5m`, `300000ms` into milliseconds.
+/// Parses `10s`, `5m`, `300000ms`, `2d` into milliseconds; a bare number is refused with a hint.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     pairing_host::duration::parse_ms(text)
 }

@@ -39,8 +39,9 @@ pub struct NodeConnArgs {
     /// in the state directory, else 18789].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).
-    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_duration)]
+    /// How long to wait for the gateway to connect or answer a call: 10s, 1m, 500ms (a unit is
+    /// required).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: u64,
     /// Print only JSON on stdout (progress goes to stderr).
     #[arg(long)]
@@ -173,6 +174,7 @@ async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
     client.close().await;
     let ok = result["ok"].as_bool() == Some(true);
     if opt.conn.json {
+        // The result is the answer either way; the exit code tells success from failure.
         println!("{result}");
     } else if ok {
         let name = crate::render::node_label(&result["node"]);
@@ -180,9 +182,12 @@ async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
             "ok: paired with {} as {name} ({})",
             p.url.url, p.identity.device_id
         );
-    } else {
-        println!(
-            "not paired: the gateway at {} does not accept this node's token; pair again with \
+    }
+    if !ok {
+        // A failure is an error like any other: one line on stderr, nothing on stdout but --json's
+        // result.
+        eprintln!(
+            "openclaw: not paired: the gateway at {} does not accept this node's token; pair again with \
              `openclaw node pair`",
             p.url.url
         );
@@ -201,7 +206,8 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
                 Ok((mut client, result)) => {
                     if result["ok"].as_bool() != Some(true) {
                         eprintln!(
-                            "not paired: the gateway at {} no longer accepts this node's token",
+                            "openclaw: not paired: the gateway at {} no longer accepts this node's token; \
+                             pair again with `openclaw node pair`",
                             p.url.url
                         );
                         return Ok(Exit::Failure);

@@ -40,7 +40,7 @@ pub enum NodesCommand {
             terminal --yes is required); when several are pending they are listed and nothing is done. \
             If the request already ended, the error says how (expired, superseded, approved, rejected). \
             Approval issues the node a new token: a node that asked with `openclaw node pair` receives \
-            it at once, a device that asked by connecting (an OpenClaw node host or app) gets it when it \
+            it at once if it is connected, else when it reconnects within 10 minutes, a device that asked by connecting (an OpenClaw node host or app) gets it when it \
             (re)connects, and a protocol-v3 connection waiting for the approval is paired in place.",
         after_help = "Examples:\n  openclaw nodes approve 1234-5678\n  \
             openclaw nodes approve 6f1c0c2e-8a8e-4f0e-9a55-2b8d3c1e7a10\n  \

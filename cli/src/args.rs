@@ -87,8 +87,14 @@ pub struct ConnArgs {
     pub allow_plaintext: bool,
     /// For wss:// URLs: trust the certificates in this PEM file (e.g. a self-signed gateway's
     /// certificate) instead of the system's roots.
+    /// A self-signed certificate given here is trusted as it is (pinned), whatever its CA flag.
     #[arg(long, value_name = "FILE", env = "OPENCLAW_GATEWAY_CA")]
     pub ca: Option<std::path::PathBuf>,
+    /// For wss:// URLs: accept only a gateway certificate with this SHA-256 fingerprint (64 hex
+    /// digits, colons and a sha256: prefix optional; `openssl x509 -noout -fingerprint -sha256 -in
+    /// cert.pem` prints it).
+    #[arg(long, value_name = "SHA256", env = "OPENCLAW_GATEWAY_TLS_FINGERPRINT", value_parser = crate::tls::parse_fingerprint)]
+    pub tls_fingerprint: Option<crate::tls::Fingerprint>,
 }
 
 /// Parses `10s`, `5m`, `300000ms`, `2d` into milliseconds; a bare number is refused with a hint.

@@ -50,8 +50,13 @@ pub struct NodeConnArgs {
     #[arg(long)]
     pub allow_plaintext: bool,
     /// For wss:// URLs: trust the certificates in this PEM file instead of the system's roots.
+    /// A self-signed certificate given here is trusted as it is (pinned), whatever its CA flag.
     #[arg(long, value_name = "FILE", env = "OPENCLAW_GATEWAY_CA")]
     pub ca: Option<std::path::PathBuf>,
+    /// For wss:// URLs: accept only a gateway certificate with this SHA-256 fingerprint (64 hex
+    /// digits, colons and a sha256: prefix optional).
+    #[arg(long, value_name = "SHA256", env = "OPENCLAW_GATEWAY_TLS_FINGERPRINT", value_parser = crate::tls::parse_fingerprint)]
+    pub tls_fingerprint: Option<crate::tls::Fingerprint>,
 }
 
 impl NodeConnArgs {
@@ -64,6 +69,7 @@ impl NodeConnArgs {
             json: self.json,
             allow_plaintext: self.allow_plaintext,
             ca: self.ca.clone(),
+            tls_fingerprint: self.tls_fingerprint,
         }
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
 //! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
-//! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator;
+//! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator ([`ssh_proof`]:
+//!   the key proof behind `watch --auto-approve-silent`);
 //! - [`devices`] and [`device_table`]: `openclaw devices …`, OpenClaw's device commands over the same
 //!   store ([`decide`] approves and rejects for both);
 //! - [`audit`] and [`audit_verify`]: `openclaw nodes audit [--verify]`, the audit trail from local files;
@@ -37,6 +38,7 @@ mod nodes;
 mod render;
 mod request;
 mod resolve;
+mod ssh_proof;
 mod tls;
 mod watch;
 

@@ -29,6 +29,29 @@ pub enum NodeCommand {
     Verify(VerifyOpt),
     /// Verify, then stay connected as the paired node until Ctrl-C.
     Connect(VerifyOpt),
+    /// Print this node's device id and public key (read only: never creates the identity).
+    #[command(long_about = IDENTITY_ABOUT)]
+    Identity(IdentityOpt),
+}
+
+/// The long help of `node identity`.
+const IDENTITY_ABOUT: &str = "Print this machine's node identity: its device id and its Ed25519 public key, \
+    as <state>/identity/device.json holds them (state: $OPENCLAW_STATE_DIR, default ~/.openclaw). Read \
+    only: it never creates or changes the identity, and never prints the secret key.\n\n\
+    `openclaw nodes watch --auto-approve-silent --ssh HOST` runs `openclaw node identity --json` on HOST \
+    over SSH and approves a silent request only when the key it prints is the request's key — proof \
+    that the request comes from the node on HOST.";
+
+/// `node identity`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    openclaw node identity\n  \
+    openclaw node identity --json        # {\"deviceId\":\"…\",\"publicKey\":\"…\"}\n  \
+    ssh gw-node openclaw node identity --json   # what nodes watch --auto-approve-silent checks")]
+pub struct IdentityOpt {
+    /// Print one JSON object: `{"deviceId", "publicKey"}` (the key raw Ed25519, base64url).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of node commands that talk to a gateway (a node presents no operator token).
@@ -94,7 +117,31 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodeCommand::Pair(o) => crate::node_pair::run(o).await,
         NodeCommand::Verify(o) => verify(o).await,
         NodeCommand::Connect(o) => connect(o).await,
+        NodeCommand::Identity(o) => show_identity(&o),
     }
+}
+
+/// `node identity`: the device id and public key, without creating anything.
+fn show_identity(opt: &IdentityOpt) -> anyhow::Result<Exit> {
+    let state = pairing_host::paths::state_dir();
+    let file = identity::identity_path(&state);
+    let Some(id) = identity::load(&file)? else {
+        bail!(
+            "this machine has no node identity yet ({} does not exist); `openclaw node pair` creates it",
+            file.display()
+        );
+    };
+    if opt.json {
+        println!(
+            "{}",
+            json!({ "deviceId": id.device_id, "publicKey": id.public_key })
+        );
+    } else {
+        println!("Device id:         {}", id.device_id);
+        println!("Public key:        {}", id.public_key);
+        println!("Verification code: {}", id.verification_code());
+    }
+    Ok(Exit::Ok)
 }
 
 /// This machine's name, the default display name of a node.

@@ -83,9 +83,12 @@ pub enum NodesCommand {
     #[command(
         long_about = "Stream pairing events (requested, approved, rejected, expired, superseded, removed) \
             until Ctrl-C, reconnecting when the connection drops. With --auto-approve-silent --ssh HOST, \
-            a request marked silent is approved when `ssh -o BatchMode=yes -o ConnectTimeout=5 HOST true` \
-            succeeds as the current user; any other request is left for a person (on a terminal the \
-            watcher asks: approve, reject or later).\n\n\
+            a request marked silent is approved only when it proves it comes from the node on HOST: the \
+            watcher runs `openclaw node identity --json` there (`ssh -o BatchMode=yes -o ConnectTimeout=5 \
+            -o StrictHostKeyChecking=yes HOST …`, as the current user) and the device key it prints must \
+            be the request's own key. A request without a key (made by an operator), with another key, \
+            a re-pair, or a failed SSH call is left for a person, and the watcher prints why (on a \
+            terminal it asks: approve, reject or later).\n\n\
             At connect (and after a reconnect) the requests already pending come first, each once: a \
             `pending` line, or with --json {\"type\":\"sync\",\"event\":\"node.pair.pending\",\
             \"payload\":REQUEST} with the request as `nodes pending --json` shows it. Then one line per \

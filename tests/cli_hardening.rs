@@ -160,7 +160,8 @@ fn a_re_pair_keeps_the_name_and_an_approval_says_when_the_token_arrives() -> any
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(out(&o), "");
     assert!(
-        err(&o).starts_with("openclaw: not paired: the gateway at ") && err(&o).lines().count() == 1,
+        err(&o).starts_with("openclaw: not paired: the gateway at ")
+            && err(&o).lines().count() == 1,
         "{}",
         err(&o)
     );
@@ -241,7 +242,10 @@ fn no_rust_log_setting_prints_a_token() -> anyhow::Result<()> {
         ("node", &node_logs),
     ] {
         // The logs are verbose (the filter took effect), and no token is in them.
-        assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "{who}: quiet log");
+        assert!(
+            logs.contains("TRACE") || logs.contains("DEBUG"),
+            "{who}: quiet log"
+        );
         assert!(!logs.contains(&token), "{who} logged the gateway token");
         assert!(!logs.contains(&node_token), "{who} logged the node token");
     }

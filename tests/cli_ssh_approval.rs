@@ -171,7 +171,11 @@ fn silent_approval_needs_the_requests_own_key_on_the_ssh_host() -> anyhow::Resul
 
     // 2. A node elsewhere asking for system.run, silently; testhost's node is node-a: another key.
     set(&bin, "mode", "print")?;
-    set(&bin, "identity", &identity(&root.path().join("a"))?.to_string())?;
+    set(
+        &bin,
+        "identity",
+        &identity(&root.path().join("a"))?.to_string(),
+    )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -196,7 +200,11 @@ fn silent_approval_needs_the_requests_own_key_on_the_ssh_host() -> anyhow::Resul
     // 3. A silent request an operator made carries no key: never silently approved, even though the
     //    ssh call would now succeed.
     set(&bin, "mode", "local")?;
-    set(&bin, "node-state", &root.path().join("a").display().to_string())?;
+    set(
+        &bin,
+        "node-state",
+        &root.path().join("a").display().to_string(),
+    )?;
     rt.block_on(async {
         let mut op = Client::operator(&gw.url, &token, &["operator.admin"]).await?;
         op.call(
@@ -227,7 +235,10 @@ fn silent_approval_needs_the_requests_own_key_on_the_ssh_host() -> anyhow::Resul
         .map(|p| p["displayName"].as_str().unwrap_or_default().to_owned())
         .collect();
     for name in ["node-a", "runner", "keyless"] {
-        assert!(names.iter().any(|n| n == name), "{name} not pending: {names:?}");
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} not pending: {names:?}"
+        );
     }
     assert!(!names.iter().any(|n| n == "node-d"), "{names:?}");
     // ssh was called for the three requests with a key, never for the keyless one.
@@ -251,15 +262,27 @@ fn node_identity_prints_the_key_and_creates_nothing() -> anyhow::Result<()> {
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("openclaw: this machine has no node identity yet") && err.lines().count() == 1,
+        err.starts_with("openclaw: this machine has no node identity yet")
+            && err.lines().count() == 1,
         "{err}"
     );
     assert!(!state.join("identity").exists(), "it created the identity");
     // Once `node pair` made one, it prints it: the id is the hash of the key.
-    let _ = run_cli(&state, &["node", "pair", "--url", "ws://127.0.0.1:9/", "--timeout", "1s"])?;
+    let _ = run_cli(
+        &state,
+        &[
+            "node",
+            "pair",
+            "--url",
+            "ws://127.0.0.1:9/",
+            "--timeout",
+            "1s",
+        ],
+    )?;
     let v = identity(&state)?;
-    let file: Value =
-        serde_json::from_str(&std::fs::read_to_string(state.join("identity/device.json"))?)?;
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(
+        state.join("identity/device.json"),
+    )?)?;
     assert_eq!(v["deviceId"], file["deviceId"]);
     assert_eq!(v["publicKey"], file["publicKey"]);
     assert_eq!(v.as_object().map(|o| o.len()), Some(2), "{v}");

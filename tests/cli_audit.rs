@@ -290,9 +290,9 @@ fn the_chain_continues_across_rotated_files() -> anyhow::Result<()> {
         ("audit.2.jsonl", l[..3].concat()),
         ("audit.jsonl", l[5..].concat()),
     ])?;
-    let (code, stdout, _, _) = verify(state.path())?;
-    assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("audit.1.jsonl line 1: missing"), "{stdout}");
+    let (code, _, stderr, _) = verify(state.path())?;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("audit.1.jsonl line 1: missing"), "{stderr}");
     Ok(())
 }
 
@@ -434,11 +434,11 @@ fn the_trail_of_a_real_gateway_lists_by_node_and_verifies() -> anyhow::Result<()
     let path = state.join("nodes/audit.jsonl");
     let changed = std::fs::read_to_string(&path)?.replacen("\"rejected\"", "\"approved\"", 1);
     std::fs::write(&path, changed)?;
-    let (code, stdout, _, _) = verify(&state)?;
-    assert_eq!(code, 1, "{stdout}");
+    let (code, _, stderr, _) = verify(&state)?;
+    assert_eq!(code, 1, "{stderr}");
     assert!(
-        stdout.contains("audit.jsonl line 4: tampered: seq 4"),
-        "{stdout}"
+        stderr.contains("audit.jsonl line 4: tampered: seq 4"),
+        "{stderr}"
     );
     Ok(())
 }

@@ -324,8 +324,9 @@ impl Watcher {
     ) -> anyhow::Result<()> {
         match c.call(method, json!({ "requestId": rid })).await {
             Ok(_) => self.note(done),
+            // An error, so stderr in either mode; the watcher goes on.
             Err(e) if e.downcast_ref::<crate::client::GatewayError>().is_some() => {
-                self.note(&format!("{method} {rid} failed: {e}"));
+                eprintln!("openclaw: {method} {rid} failed: {e}");
             }
             Err(e) => return Err(e),
         }

@@ -270,11 +270,11 @@ impl Watcher {
         let label = node_label(p);
         if p["silent"].as_bool() == Some(true) {
             // No SSH call for a request that cannot qualify anyway.
-            let answer = match ssh_proof::precheck(p) {
-                Some(_) => Err(String::new()),
-                None => ssh_proof::probe(&host).await,
+            let verdict = match ssh_proof::precheck(p) {
+                Some(why) => Verdict::Refused(why),
+                None => ssh_proof::judge(&host, p, ssh_proof::probe(&host).await),
             };
-            match ssh_proof::judge(&host, p, answer) {
+            match verdict {
                 Verdict::Proven => {
                     self.decide(
                         c,

@@ -18,6 +18,10 @@ mod cli_audit;
 mod cli_devices;
 // Operator ergonomics: completions, approve with no argument, watch output.
 mod cli_ergonomics;
+// `nodes watch --auto-approve-silent --ssh HOST` with a stand-in ssh: only the request's own key passes.
+mod cli_ssh_approval;
+// Issue #14's CLI items: durations need a unit, re-pairs keep names, failures on stderr, no token logged.
+mod cli_hardening;
 // An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.
 mod import;
 // Seeded workloads with faults and crashes, invariants after every step.

@@ -88,6 +88,10 @@ pub struct Config {
     pub limits: Limits,
 }
 
+/// How long an approval's token waits for a node that is offline at approval (SPEC §4: 10 minutes).
+/// Public so an operator's client can say when the node gets its token.
+pub const TOKEN_DELIVERY_WINDOW_MS: u64 = 600_000;
+
 impl Config {
     /// The defaults of the specification, with the given operator token.
     pub fn new(gateway_token: Token) -> Self {
@@ -98,7 +102,7 @@ impl Config {
             auto_approve_local: false,
             handshake_timeout_ms: 10_000,
             tick_interval_ms: 30_000,
-            token_delivery_window_ms: 600_000,
+            token_delivery_window_ms: TOKEN_DELIVERY_WINDOW_MS,
             signature_skew_ms: 120_000,
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             limits: Limits::default(),

@@ -28,3 +28,5 @@ mod crash;
 mod flood;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
+// One gateway per state directory; no links followed, no loose modes kept in it.
+mod state_dir;

@@ -5,6 +5,7 @@
 //! The [`crate::FileStore`] writes it; this module finds, reads and verifies it, for the store at start
 //! and for `openclaw nodes audit`.
 
+use crate::fsutil::{open_private, read_private};
 use pairing_core::audit::{Broken, ChainCheck, Head, ReadEntry};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,8 @@ pub fn files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     rotated.sort();
     let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     let current = dir.join(CURRENT);
-    if current.exists() {
+    // A link counts (and is refused when read): it must not be skipped silently.
+    if std::fs::symlink_metadata(&current).is_ok() {
         out.push(current);
     }
     Ok(out)
@@ -91,7 +93,7 @@ pub struct Tail {
 /// 10 MiB; the gateway's start must not read it all).
 pub fn tail(path: &Path) -> io::Result<Tail> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
+    let mut f = open_private(path, std::fs::OpenOptions::new().read(true))?;
     let len = f.metadata()?.len();
     let mut window: u64 = 64 * 1024;
     loop {
@@ -139,7 +141,13 @@ pub fn tail(path: &Path) -> io::Result<Tail> {
 
 /// Reads a file's lines.
 pub fn read_lines(path: &Path) -> io::Result<FileLines> {
-    Ok(split_lines(&std::fs::read(path)?))
+    let bytes = read_private(path)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is gone", path.display()),
+        )
+    })?;
+    Ok(split_lines(&bytes))
 }
 
 /// Where in the trail something is: a file and a 1-based line number.

@@ -36,7 +36,7 @@
 //! when an idle store still owes one.
 
 use crate::audit_log;
-use crate::fsutil::{private_dir, sync_dir, write_atomic};
+use crate::fsutil::{describe, open_private, private_subdir, read_private, sync_dir, write_atomic};
 use crate::paths::nodes_dir;
 use pairing_core::audit::{Head, canonical_json};
 use pairing_core::secret::sha256_hex;
@@ -83,7 +83,7 @@ struct AuditFile {
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("{what} {}: {e}", path.display()))
+    StoreError::Io(describe(path, what, &e))
 }
 
 fn corrupt(path: &Path, problem: impl std::fmt::Display) -> StoreError {
@@ -95,12 +95,12 @@ fn corrupt(path: &Path, problem: impl std::fmt::Display) -> StoreError {
 
 /// Reads a JSON object file; a missing file is an empty object.
 fn read_object(path: &Path) -> Result<Map<String, Value>, StoreError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+    let bytes = match read_private(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(Map::new()),
         Err(e) => return Err(io_err(path, "cannot read", e)),
     };
-    match serde_json::from_str::<Value>(&text) {
+    match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(corrupt(path, "expected a JSON object keyed by id")),
         Err(e) => Err(corrupt(path, e)),
@@ -193,9 +193,9 @@ impl FileStore {
 
     fn replay_journal(&mut self) -> Result<(), StoreError> {
         let path = self.journal_path();
-        let text = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        let text = match read_private(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(()),
             Err(e) => return Err(io_err(&path, "cannot read", e)),
         };
         let complete = text.ends_with(b"\n");
@@ -262,10 +262,7 @@ impl FileStore {
     /// file ends with a whole line again and nothing is silently dropped.
     fn keep_torn_audit_line(&mut self, path: &Path, keep: u64) -> Result<(), StoreError> {
         use std::io::{Read, Seek, SeekFrom};
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
+        let mut f = open_private(path, OpenOptions::new().read(true).write(true))
             .map_err(|e| io_err(path, "cannot open", e))?;
         let mut fragment = Vec::new();
         f.seek(SeekFrom::Start(keep))
@@ -273,13 +270,12 @@ impl FileStore {
             .map_err(|e| io_err(path, "cannot read", e))?;
         fragment.push(b'\n');
         let torn_path = self.dir.join("audit.torn");
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&torn_path)
-            .and_then(|mut t| t.write_all(&fragment).and_then(|()| t.sync_all()))
-            .map_err(|e| io_err(&torn_path, "cannot write", e))?;
+        open_private(
+            &torn_path,
+            OpenOptions::new().create(true).append(true).mode(0o600),
+        )
+        .and_then(|mut t| t.write_all(&fragment).and_then(|()| t.sync_all()))
+        .map_err(|e| io_err(&torn_path, "cannot write", e))?;
         f.set_len(keep)
             .and_then(|()| f.sync_all())
             .map_err(|e| io_err(path, "cannot truncate", e))?;
@@ -318,12 +314,11 @@ impl FileStore {
         let file = match &mut self.audit.file {
             Some(f) => f,
             None => {
-                let f = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| io_err(&path, "cannot open", e))?;
+                let f = open_private(
+                    &path,
+                    OpenOptions::new().create(true).append(true).mode(0o600),
+                )
+                .map_err(|e| io_err(&path, "cannot open", e))?;
                 self.audit.file.insert(f)
             }
         };
@@ -379,13 +374,16 @@ impl FileStore {
         write_atomic(&pp, &pending).map_err(|e| io_err(&pp, "cannot write", e))?;
         write_atomic(&np, &paired).map_err(|e| io_err(&np, "cannot write", e))?;
         let jp = self.journal_path();
-        let journal = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&jp)
-            .map_err(|e| io_err(&jp, "cannot open", e))?;
+        // O_NOFOLLOW: truncating through a planted link would empty its target.
+        let journal = open_private(
+            &jp,
+            OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600),
+        )
+        .map_err(|e| io_err(&jp, "cannot open", e))?;
         journal
             .sync_all()
             .map_err(|e| io_err(&jp, "cannot sync", e))?;
@@ -402,12 +400,11 @@ impl FileStore {
         let journal = match &mut self.journal {
             Some(j) => j,
             None => {
-                let j = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(&jp)
-                    .map_err(|e| io_err(&jp, "cannot open", e))?;
+                let j = open_private(
+                    &jp,
+                    OpenOptions::new().create(true).append(true).mode(0o600),
+                )
+                .map_err(|e| io_err(&jp, "cannot open", e))?;
                 self.journal.insert(j)
             }
         };
@@ -498,6 +495,8 @@ fn parse_journal_line(line: &[u8]) -> Result<JournalEntry, String> {
 
 impl Store for FileStore {
     fn load(&mut self) -> Result<Snapshot, StoreError> {
+        // First: a link in place of `nodes/` would send every read and write elsewhere.
+        private_subdir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
         let (pp, np) = (self.pending_path(), self.paired_path());
         let mut legacy = false;
         for (key, value) in read_object(&pp)? {
@@ -531,7 +530,6 @@ impl Store for FileStore {
                 );
             }
         }
-        private_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
         let journal_exists = self.journal_path().exists();
         if legacy || journal_exists || !pp.exists() || !np.exists() || !self.audit.owed.is_empty() {
             // Legacy plaintext tokens are rewritten hashed now; a replayed journal is folded in.

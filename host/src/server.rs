@@ -96,6 +96,9 @@ pub async fn run(
     }
     // Read the certificate and key before anything else, so a bad file stops the start at once.
     let tls = opts.tls.as_ref().map(crate::tls::load).transpose()?;
+    // One gateway per state directory, locked before anything in it is read or written; held until
+    // this function returns (after the last checkpoint).
+    let mut state_lock = crate::lock::StateLock::acquire(&opts.state_dir)?;
     let ip = match opts.bind {
         Bind::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Bind::Lan => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -103,6 +106,7 @@ pub async fn run(
     let listener = listen(SocketAddr::new(ip, opts.port))
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
+    state_lock.listening(addr.port())?;
     let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
     let mut config = Config::new(token.clone());
     config.pending_ttl_ms = opts.pending_ttl_ms;
@@ -157,6 +161,7 @@ pub async fn run(
     tokio::task::spawn_blocking(move || core_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
+    drop(state_lock);
     Ok(())
 }
 

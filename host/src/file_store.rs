@@ -62,6 +62,8 @@ pub struct FileStore {
     /// twenty times what the last one took, so rewriting a large store (10 000 devices: 12 MiB)
     /// takes at most a twentieth of the thread that owns the core.
     checkpoint_every: Duration,
+    /// Checkpoints failing (a full disk): how many in a row, and when the next may be tried.
+    checkpoint_failing: Option<(u32, Instant)>,
     audit: AuditFile,
 }
 
@@ -79,6 +81,8 @@ struct AuditFile {
     unsynced: bool,
     /// Bytes of a cut-short last line found at load.
     torn_at_load: Option<usize>,
+    /// Writing owed lines failed and was logged; logged again only once it works.
+    failing: bool,
     rotate_bytes: u64,
 }
 
@@ -133,6 +137,7 @@ impl FileStore {
             paired: BTreeMap::new(),
             last_checkpoint: Instant::now(),
             checkpoint_every: Self::CHECKPOINT_INTERVAL,
+            checkpoint_failing: None,
             audit: AuditFile {
                 file: None,
                 bytes: 0,
@@ -141,6 +146,7 @@ impl FileStore {
                 owed: Vec::new(),
                 unsynced: false,
                 torn_at_load: None,
+                failing: false,
                 rotate_bytes: audit_log::ROTATE_BYTES,
             },
         }
@@ -177,14 +183,56 @@ impl FileStore {
         self.journal_bytes > 0
     }
 
-    /// How often checkpoints are written now (see the field's docs).
+    /// How long until the next checkpoint may be written: the interval (see the field's docs), or
+    /// longer while checkpoints fail and back off.
     pub fn checkpoint_interval(&self) -> Duration {
-        self.checkpoint_every
+        match self.checkpoint_failing {
+            Some((_, retry)) => self
+                .checkpoint_every
+                .max(retry.saturating_duration_since(Instant::now())),
+            None => self.checkpoint_every,
+        }
     }
 
-    /// Whether the last checkpoint is older than [`FileStore::checkpoint_interval`].
+    /// Whether the last checkpoint is older than the interval (and a failing one may be retried).
     pub fn checkpoint_stale(&self) -> bool {
         self.last_checkpoint.elapsed() >= self.checkpoint_every
+            && self
+                .checkpoint_failing
+                .is_none_or(|(_, retry)| Instant::now() >= retry)
+    }
+
+    /// The longest wait between two attempts at a failing checkpoint.
+    pub const CHECKPOINT_RETRY_MAX: Duration = Duration::from_secs(30);
+
+    /// Writes a checkpoint, logging a failure once per episode (the journal keeps every change
+    /// meanwhile) and backing off — twice as long after each failure, up to
+    /// [`FileStore::CHECKPOINT_RETRY_MAX`] — and logging once when it works again.
+    pub fn try_checkpoint(&mut self) {
+        match self.checkpoint() {
+            Ok(()) => {
+                if let Some((failures, _)) = self.checkpoint_failing.take() {
+                    tracing::info!(
+                        "checkpoint written again after {failures} failed attempts; the files are \
+                         up to date with the journal"
+                    );
+                }
+            }
+            Err(e) => {
+                let failures = self.checkpoint_failing.map_or(0, |(n, _)| n) + 1;
+                if failures == 1 {
+                    tracing::warn!(
+                        "checkpoint failed, the journal keeps every change; retrying with backoff \
+                         (one line when it works again): {e}"
+                    );
+                }
+                let wait = self
+                    .checkpoint_every
+                    .saturating_mul(1 << failures.min(16))
+                    .min(Self::CHECKPOINT_RETRY_MAX);
+                self.checkpoint_failing = Some((failures, Instant::now() + wait));
+            }
+        }
     }
 
     fn apply(&mut self, change: &Change) {
@@ -579,17 +627,28 @@ impl Store for FileStore {
                 hash: last.hash.clone(),
             };
         }
-        // Durable already (in the journal); a failed write is retried at the next commit or checkpoint.
-        if let Err(e) = self.write_audit() {
-            tracing::warn!("audit trail not written yet, the journal keeps it: {e}");
+        // Durable already (in the journal); a failed write is retried at the next commit or
+        // checkpoint, and logged once until it works.
+        match self.write_audit() {
+            Ok(()) if self.audit.failing => {
+                self.audit.failing = false;
+                tracing::info!("audit trail written again");
+            }
+            Ok(()) => {}
+            Err(e) if !self.audit.failing => {
+                self.audit.failing = true;
+                tracing::warn!("audit trail not written yet, the journal keeps it: {e}");
+            }
+            Err(_) => {}
         }
-        if self.last_checkpoint.elapsed() >= self.checkpoint_every
-            || self.journal_bytes >= Self::JOURNAL_LIMIT
+        if self.checkpoint_stale()
+            || (self.journal_bytes >= Self::JOURNAL_LIMIT
+                && self
+                    .checkpoint_failing
+                    .is_none_or(|(_, retry)| Instant::now() >= retry))
         {
             // The batch is already durable in the journal; a failed checkpoint is retried later.
-            if let Err(e) = self.checkpoint() {
-                tracing::warn!("checkpoint failed, the journal keeps every change: {e}");
-            }
+            self.try_checkpoint();
         }
         Ok(())
     }

@@ -30,3 +30,5 @@ mod flood;
 mod tls;
 // One gateway per state directory; no links followed, no loose modes kept in it.
 mod state_dir;
+// Storage under pressure: the audit trail bounded under a flood, a full disk backed off and recovered.
+mod store_limits;

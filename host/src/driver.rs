@@ -402,7 +402,7 @@ impl Driver {
             (Err(e), None) => tracing::error!(
                 "storage write failed: {e}; the round's changes were undone and answered \
                  UNAVAILABLE. Writes are retried with backoff (up to {} s), reads are still served; \
-                 one line will say when storage works again",
+                 one more line follows when writes succeed again",
                 pairing_core::gateway::STORE_RETRY_MAX_MS / 1000
             ),
             (Ok(()), Some(f)) if self.gw.store_health().is_none() => tracing::info!(

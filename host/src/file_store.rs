@@ -20,7 +20,9 @@
 //! empties the journal. At load, entries the journal holds beyond the audit file's last entry are
 //! appended again — a crash between the two appends, or a line cut short in `audit.jsonl`, loses
 //! nothing. A cut-short last line is moved to `nodes/audit.torn` (never silently dropped) and the log
-//! says whether the journal restored its entry. `audit.jsonl` is rotated into `audit.N.jsonl` when it reaches [`audit_log::ROTATE_BYTES`]; the
+//! says whether the journal restored its entry. `audit.jsonl` is rotated into `audit.N.jsonl` before
+//! it would pass [`audit_log::AuditLimits::max_bytes`], and only the newest
+//! [`audit_log::AuditLimits::keep`] rotated files are kept, so the trail's disk use is bounded; the
 //! chain continues in the new file.
 //!
 //! # An OpenClaw device store
@@ -83,7 +85,7 @@ struct AuditFile {
     torn_at_load: Option<usize>,
     /// Writing owed lines failed and was logged; logged again only once it works.
     failing: bool,
-    rotate_bytes: u64,
+    limits: audit_log::AuditLimits,
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> StoreError {
@@ -147,14 +149,23 @@ impl FileStore {
                 unsynced: false,
                 torn_at_load: None,
                 failing: false,
-                rotate_bytes: audit_log::ROTATE_BYTES,
+                limits: audit_log::AuditLimits::default(),
             },
         }
     }
 
     /// Rotates the audit file at `bytes` instead of [`audit_log::ROTATE_BYTES`] (for tests).
     pub fn with_audit_rotation(mut self, bytes: u64) -> Self {
-        self.audit.rotate_bytes = bytes.max(1);
+        self.audit.limits.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// Keeps the audit trail within `limits` (`--audit-max-bytes`, `--audit-keep`).
+    pub fn with_audit_limits(mut self, limits: audit_log::AuditLimits) -> Self {
+        self.audit.limits = audit_log::AuditLimits {
+            max_bytes: limits.max_bytes.max(1),
+            keep: limits.keep.max(1),
+        };
         self
     }
 
@@ -354,7 +365,7 @@ impl FileStore {
             return Ok(());
         }
         if self.audit.bytes > 0
-            && self.audit.bytes + self.audit.owed.len() as u64 > self.audit.rotate_bytes
+            && self.audit.bytes + self.audit.owed.len() as u64 > self.audit.limits.max_bytes
         {
             self.rotate_audit()?;
         }
@@ -393,7 +404,25 @@ impl FileStore {
         self.audit.rotated += 1;
         self.audit.file = None;
         self.audit.bytes = 0;
-        tracing::info!("audit trail rotated into {}", to.display());
+        // The oldest go: the trail's disk use stays bounded whatever a flood makes it record.
+        let removed = audit_log::prune(&self.dir, self.audit.rotated, self.audit.limits.keep)
+            .map_err(|e| io_err(&self.dir, "cannot remove old audit files in", e))?;
+        if removed > 0 {
+            sync_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot sync", e))?;
+        }
+        tracing::info!(
+            "audit trail rotated into {}{}",
+            to.display(),
+            if removed > 0 {
+                format!(
+                    "; {removed} oldest file{} removed (keeping {})",
+                    if removed == 1 { "" } else { "s" },
+                    self.audit.limits.keep
+                )
+            } else {
+                String::new()
+            }
+        );
         Ok(())
     }
 

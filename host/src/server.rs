@@ -53,6 +53,8 @@ pub struct Options {
     pub auto_approve_local: bool,
     /// Lifetime of a pending request.
     pub pending_ttl_ms: u64,
+    /// How much audit trail is kept on disk (`--audit-max-bytes`, `--audit-keep`).
+    pub audit: crate::audit_log::AuditLimits,
 }
 
 /// What the gateway tells its caller once it listens.
@@ -121,7 +123,7 @@ pub async fn run(
     let tls_handshake = std::time::Duration::from_millis(config.handshake_timeout_ms.max(1));
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
-    let store = FileStore::new(&opts.state_dir);
+    let store = FileStore::new(&opts.state_dir).with_audit_limits(opts.audit);
     let gw = Gateway::new(config, seed, store, now_ms()).map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let (to_core, from_sockets) = mpsc::channel(4096);

@@ -159,7 +159,7 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
         // The disk fills: every write fails from now on. The request expires a second later, and
         // its expiry cannot be written.
         prlimit_fsize(pid, "0")?;
-        wait_log(&log, |l| {
+        wait_log(log, |l| {
             l.iter().any(|l| l.contains("storage write failed"))
         })?;
         // Reads are served throughout.
@@ -187,7 +187,7 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
         );
         // Space returns: the expiry goes through within the backoff's cap.
         prlimit_fsize(pid, "unlimited")?;
-        wait_log(&log, |l| {
+        wait_log(log, |l| {
             l.iter().any(|l| l.contains("storage works again"))
         })?;
         let list = op.call("node.pair.list", json!({})).await?;

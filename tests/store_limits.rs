@@ -187,9 +187,7 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
         );
         // Space returns: the expiry goes through within the backoff's cap.
         prlimit_fsize(pid, "unlimited")?;
-        wait_log(log, |l| {
-            l.iter().any(|l| l.contains("storage works again"))
-        })?;
+        wait_log(log, |l| l.iter().any(|l| l.contains("storage works again")))?;
         let list = op.call("node.pair.list", json!({})).await?;
         anyhow::ensure!(
             list["pending"].as_array().map(Vec::len) == Some(0),

@@ -85,6 +85,15 @@ fn a_flood_of_decisions_keeps_the_audit_trail_bounded_and_verifiable() -> anyhow
     Ok(())
 }
 
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
 fn prlimit_fsize(pid: u32, soft: &str) -> anyhow::Result<()> {
     let status = Command::new("prlimit")
         .args([
@@ -163,11 +172,17 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
             l.iter().any(|l| l.contains("storage write failed"))
         })?;
         // Reads are served throughout.
+        let cpu_before = cpu_ticks(pid);
         for _ in 0..20 {
             let list = op.call("node.pair.list", json!({})).await?;
             assert_eq!(list["pending"].as_array().map(Vec::len), Some(1), "{list}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // For RELIABILITY.md: CPU while failing (not asserted: it depends on the machine).
+        eprintln!(
+            "CPU of the gateway over 2 s of a failing store: {} ticks (1/100 s)",
+            cpu_ticks(pid).saturating_sub(cpu_before)
+        );
         // A write is refused with UNAVAILABLE, not hung.
         let r = op
             .request("node.pair.request", json!({"nodeId": "during"}))

@@ -406,7 +406,7 @@ impl Driver {
                 pairing_core::gateway::STORE_RETRY_MAX_MS / 1000
             ),
             (Ok(()), Some(f)) if self.gw.store_health().is_none() => tracing::info!(
-                "storage works again after {} ms: {} failed writes, {} rounds refused while backing off",
+                "storage works again after {} ms (failed writes: {}, writes refused while backing off: {})",
                 now_ms().saturating_sub(f.since),
                 f.failures,
                 f.refused

@@ -1207,9 +1207,10 @@ pub(crate) mod tests {
             );
             now += 10;
         }
-        // 100, 200, 400, … 3200 ms, then every 5 s: 6 attempts in the first 6.3 s, 11 in the rest.
+        // Attempts at +0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3 s, then every 5 s: 17 in 60 s (one per round,
+        // 6 000, before the backoff).
         let failed = g.store().commit_attempts() - attempts;
-        assert!((15..=18).contains(&failed), "{failed} attempts in 60 s");
+        assert_eq!(failed, 17, "{failed} attempts in 60 s");
         assert!(wakes <= 2 * failed + 60, "{wakes} wakes");
         let f = g.store_health().unwrap().clone();
         assert_eq!((f.since, f.failures as u64), (start, failed));

@@ -45,6 +45,8 @@ fn a_second_gateway_on_the_same_state_dir_exits_naming_the_owner_and_touches_not
         .trim_start_matches("ws://127.0.0.1:")
         .trim_end_matches('/')
         .parse()?;
+    // A looser directory (the owner's business) stays as it is when a second gateway is refused.
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o750))?;
     let before = files(&state);
     assert!(before.keys().any(|p| p.ends_with("openclaw.json")));
 
@@ -66,6 +68,7 @@ fn a_second_gateway_on_the_same_state_dir_exits_naming_the_owner_and_touches_not
         "no link printed"
     );
     assert_eq!(files(&state), before, "the second gateway changed files");
+    assert_eq!(mode(&state), 0o750, "nor the directory's mode");
 
     // The first one still serves, and after it stops the directory can be taken over.
     let pending = run_cli(&state, &["nodes", "pending", "--json"])?;

@@ -516,6 +516,12 @@ impl<S: Store> Gateway<S> {
         self.out.pop_front()
     }
 
+    /// Whether a failure episode of the store is under way: writes that are only informational
+    /// (`lastSeenAtMs`) are skipped meanwhile, so a paired device still connects.
+    pub(crate) fn store_is_failing(&self) -> bool {
+        self.store_failing.is_some()
+    }
+
     /// The store's failure episode, if one is under way (see the module documentation).
     pub fn store_health(&self) -> Option<&StoreFailing> {
         self.store_failing.as_ref()

@@ -15,7 +15,7 @@ use crate::fsutil::{describe, open_private, private_dir};
 use anyhow::bail;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The lock file's name in the state directory.
@@ -54,9 +54,15 @@ impl StateLock {
     /// Takes the lock on `state_dir` (creating the directory, 0700, if needed), or fails naming the
     /// gateway that holds it. Never waits.
     pub fn acquire(state_dir: &Path) -> anyhow::Result<StateLock> {
-        private_dir(state_dir).map_err(|e| {
-            anyhow::anyhow!("cannot create state directory {}: {e}", state_dir.display())
-        })?;
+        // Created if missing, but its mode is set only once the lock is ours: a second gateway
+        // changes nothing.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(state_dir)
+            .map_err(|e| {
+                anyhow::anyhow!("cannot create state directory {}: {e}", state_dir.display())
+            })?;
         let path = state_dir.join(FILE);
         let file = open_private(
             &path,
@@ -82,6 +88,8 @@ impl StateLock {
                 bail!("cannot lock {}: {e}", path.display())
             }
         }
+        private_dir(state_dir)
+            .map_err(|e| anyhow::anyhow!("cannot make {} private: {e}", state_dir.display()))?;
         let mut lock = StateLock { file, path };
         lock.write(&Owner {
             pid: Some(std::process::id()),

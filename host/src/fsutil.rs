@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Opens `path` with `options` plus `O_NOFOLLOW`; refuses anything but a regular file, and tightens
-/// a file others may read or write to 0600. A symbolic link is an error of kind
-/// [`io::ErrorKind::InvalidInput`] that names the file and says what to do (its `Display` is the
-/// whole message; callers add no "cannot open" of their own in front of it, see [`describe`]).
+/// a file others may read or write to 0600. A symbolic link (or a directory, a FIFO…) is an error of
+/// kind [`io::ErrorKind::InvalidInput`] that names the file and says what to do (its `Display` is the
+/// whole message; [`describe`] adds no "cannot open" in front of it).
 pub fn open_private(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     let file = match options.custom_flags(libc::O_NOFOLLOW).open(path) {
         Ok(f) => f,
@@ -24,13 +24,10 @@ pub fn open_private(path: &Path, options: &mut OpenOptions) -> io::Result<File> 
     };
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{} is not a regular file; move it away (the gateway keeps its state in plain files)",
-                path.display()
-            ),
-        ));
+        return Err(refused(format!(
+            "{} is not a regular file; move it away (the gateway keeps its state in plain files)",
+            path.display()
+        )));
     }
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -55,21 +52,34 @@ pub fn read_private(path: &Path) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
+/// A file refused by [`open_private`]; its message names the file and says what to do.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refused(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, Refused(message))
+}
+
 fn symlink_error(path: &Path) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!(
-            "{} is a symbolic link, and the gateway does not follow links in its state directory; \
-             replace it with the file itself (or move it away)",
-            path.display()
-        ),
-    )
+    refused(format!(
+        "{} is a symbolic link, and the gateway does not follow links in its state directory; \
+         replace it with the file itself (or move it away)",
+        path.display()
+    ))
 }
 
 /// `"<what> <path>: <error>"`, or just the error when it already names the file (a refused link or
 /// special file from [`open_private`]).
 pub fn describe(path: &Path, what: &str, e: &io::Error) -> String {
-    if e.kind() == io::ErrorKind::InvalidInput {
+    if e.get_ref().is_some_and(|r| r.is::<Refused>()) {
         e.to_string()
     } else {
         format!("{what} {}: {e}", path.display())

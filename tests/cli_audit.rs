@@ -64,7 +64,10 @@ fn state_with(files: &[(&str, String)]) -> anyhow::Result<tempfile::TempDir> {
     let state = tempfile::tempdir()?;
     std::fs::create_dir_all(state.path().join("nodes"))?;
     for (name, text) in files {
-        std::fs::write(state.path().join("nodes").join(name), text)?;
+        // 0600, as the gateway writes them (a looser file gets a warning when the CLI opens it).
+        let path = state.path().join("nodes").join(name);
+        std::fs::write(&path, text)?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     }
     Ok(state)
 }

@@ -34,3 +34,7 @@ mod flood;
 mod request_flood;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
+// One gateway per state directory; no links followed, no loose modes kept in it.
+mod state_dir;
+// Storage under pressure: the audit trail bounded under a flood, a full disk backed off and recovered.
+mod store_limits;

@@ -3,7 +3,9 @@
 //! it — the file, the line number, the `seq`, and how (tampered, missing entries, unlinked, malformed).
 //!
 //! A last line cut short (a crash during an append, or an append in progress) is not a break: it is
-//! reported as a warning and the verdict rests on the lines before it. The report is built by a pure
+//! reported as a warning and the verdict rests on the lines before it. When the gateway's rotation
+//! deleted the oldest files (`--audit-keep`), the chain is checked from the oldest entry kept and the
+//! report says how many older entries were rotated away. The report is built by a pure
 //! function ([`report`]) so every case is tested without a process.
 
 use crate::exit::Exit;
@@ -102,6 +104,20 @@ pub fn report(dir: &Path, v: &Verified) -> Report {
         })
     });
     let ok = broken.is_none();
+    if v.rotated_away > 0 {
+        let which = if v.rotated_away == 1 {
+            "the oldest entry (seq 1) was".to_owned()
+        } else {
+            format!(
+                "the {} oldest entries (seq 1–{}) were",
+                v.rotated_away, v.rotated_away
+            )
+        };
+        lines.push(format!(
+            "{which} rotated away (gateway --audit-keep); the chain is checked from the oldest \
+             entry kept"
+        ));
+    }
     if ok {
         let cut = if torn.is_some() {
             "; the last line is cut short (see the warning)"
@@ -133,6 +149,7 @@ pub fn report(dir: &Path, v: &Verified) -> Report {
             "head": head,
             "broken": broken,
             "torn": torn,
+            "rotatedAway": v.rotated_away,
         }),
     }
 }
@@ -197,6 +214,47 @@ mod tests {
         assert_eq!(r.json["ok"], true);
         assert_eq!(r.json["head"]["seq"], 5);
         assert!(r.json["broken"].is_null() && r.json["torn"].is_null());
+    }
+
+    #[test]
+    fn entries_rotated_away_are_reported_not_broken() {
+        let all = lines(&sample(NOW));
+        let second = audit_log::line_head(all[1].trim_end()).unwrap();
+        let record = json!({"seq": second.seq, "hash": second.hash}).to_string();
+        // The gateway kept audit.3 and audit.4 (--audit-keep 2): audit.1 and audit.2 are gone, and
+        // it recorded the last entry it deleted.
+        let kept = [
+            ("audit.3.jsonl", all[2..3].concat()),
+            ("audit.4.jsonl", all[3..4].concat()),
+            ("audit.jsonl", all[4..].concat()),
+        ];
+        let with = |record: &str| {
+            let mut files: Vec<(&str, &str)> = kept.iter().map(|(n, t)| (*n, t.as_str())).collect();
+            files.push((audit_log::ROTATED, record));
+            check(&files)
+        };
+        let r = with(&record);
+        assert!(r.ok, "{:?}", r.lines);
+        assert_eq!(
+            r.lines,
+            [
+                "the 2 oldest entries (seq 1–2) were rotated away (gateway --audit-keep); the chain \
+                 is checked from the oldest entry kept",
+                "audit trail verified: 3 entries in 3 files (seq 3–5)"
+            ]
+        );
+        assert_eq!(r.json["rotatedAway"], 2);
+        // The oldest file kept must link to the recorded entry.
+        let wrong = json!({"seq": 2, "hash": "not-the-hash"}).to_string();
+        assert_eq!(with(&wrong).json["broken"]["kind"], "unlinked");
+        let early = json!({"seq": 1, "hash": second.hash}).to_string();
+        assert_eq!(with(&early).json["broken"]["kind"], "missing");
+        // Without the record, or without the rotated numbering, a trail that starts late is broken.
+        let files: Vec<(&str, &str)> = kept.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        assert!(!check(&files).ok);
+        let r = check(&[("audit.jsonl", &all[2..].concat())]);
+        assert!(!r.ok);
+        assert_eq!(r.json["rotatedAway"], 0);
     }
 
     #[test]

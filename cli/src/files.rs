@@ -6,6 +6,21 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// Reads the text of a private file without following a link (a planted link is refused naming the
+/// file; a file open to other users is tightened to 0600); `None` when it does not exist.
+pub fn read_private_text(path: &Path) -> anyhow::Result<Option<String>> {
+    match pairing_host::fsutil::read_private(path) {
+        Ok(Some(bytes)) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display())),
+        Ok(None) => Ok(None),
+        Err(e) => anyhow::bail!(
+            "{}",
+            pairing_host::fsutil::describe(path, "cannot read", &e)
+        ),
+    }
+}
+
 /// Creates `dir` and its missing parents with mode 0700, and tightens `dir` itself to 0700.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
@@ -78,6 +93,18 @@ mod tests {
 
     fn mode(p: &Path) -> u32 {
         fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_linked_file_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("theirs.json");
+        fs::write(&target, "{}").unwrap();
+        let f = d.path().join("token.json");
+        std::os::unix::fs::symlink(&target, &f).unwrap();
+        let e = read_private_text(&f).unwrap_err().to_string();
+        assert!(e.contains("token.json is a symbolic link"), "{e}");
+        assert_eq!(read_private_text(&d.path().join("none")).unwrap(), None);
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint no
         OPENCLAW_STATE_DIR=/tmp/gw openclaw gateway --port 0   # any free port\n  \
         openclaw gateway --bind lan --tls-cert cert.pem --tls-key key.pem   # wss:// on the LAN\n  \
         openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (trusted networks only)\n  \
-        openclaw gateway --auto-approve-local                  # pair this machine's own devices unasked")]
+        openclaw gateway --auto-approve-local                  # pair this machine's own devices unasked\n  \
+        openclaw gateway --audit-max-bytes 1MiB --audit-keep 3  # at most 4 MiB of audit trail")]
 pub struct Opt {
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 18789)]
@@ -58,6 +59,39 @@ pub struct Opt {
     /// How long a pending request lives: 20s, 5m, 300000ms (a unit is required).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::args::parse_duration)]
     pub pending_ttl: u64,
+    /// Rotate the audit trail (nodes/audit.jsonl) into a numbered file before it passes this size:
+    /// 10MiB, 512KiB, 1GiB, or bytes.
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = parse_size)]
+    pub audit_max_bytes: u64,
+    /// Rotated audit files kept; older ones are deleted. The trail takes at most
+    /// (KEEP + 1) × --audit-max-bytes on disk (50 MiB by default), however many requests arrive.
+    #[arg(long, value_name = "KEEP", default_value_t = pairing_host::audit_log::KEEP,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub audit_keep: u64,
+}
+
+/// `--audit-max-bytes`: a number of bytes, or one with a binary unit (KiB, MiB, GiB; K, M, G).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; write it like 10MiB, 512KiB or 1048576"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        _ => return Err(format!("unknown unit in {s:?}; use KiB, MiB or GiB")),
+    };
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if bytes < 4096 {
+        return Err(format!("{s:?} is too small: at least 4KiB"));
+    }
+    Ok(bytes)
 }
 
 /// `--bind`.
@@ -100,6 +134,10 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
         pairing_enabled: !opt.no_pairing,
         auto_approve_local: opt.auto_approve_local,
         pending_ttl_ms: opt.pending_ttl,
+        audit: pairing_host::audit_log::AuditLimits {
+            max_bytes: opt.audit_max_bytes,
+            keep: opt.audit_keep,
+        },
     })
 }
 
@@ -182,6 +220,32 @@ mod tests {
             (opts.pending_ttl_ms, opts.pairing_enabled, opts.port),
             (20_000, false, 0)
         );
+    }
+
+    #[test]
+    fn audit_limits_take_sizes_with_units() {
+        let o = options(&parse(&[])).unwrap();
+        assert_eq!(
+            (o.audit.max_bytes, o.audit.keep),
+            (10 << 20, pairing_host::audit_log::KEEP)
+        );
+        let o = options(&parse(&[
+            "--audit-max-bytes",
+            "512KiB",
+            "--audit-keep",
+            "2",
+        ]))
+        .unwrap();
+        assert_eq!((o.audit.max_bytes, o.audit.keep), (512 << 10, 2));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("12").unwrap_err().contains("at least 4KiB"));
+        assert!(
+            parse_size("3 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(Cli::try_parse_from(["openclaw", "gateway", "--audit-keep", "0"]).is_err());
     }
 
     #[test]

@@ -154,10 +154,10 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
 
 /// Loads the device identity at `file` without creating it; `None` when it does not exist.
 pub fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
-    match std::fs::read_to_string(file) {
-        Ok(text) => Identity::from_json(file, &text).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+    // Not through a link: a planted one would make this node sign with someone else's key.
+    match crate::files::read_private_text(file)? {
+        Some(text) => Identity::from_json(file, &text).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -206,10 +206,8 @@ pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
 /// Reads `<state>/node/token.json`; `None` if this node was never paired.
 pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
     let file = token_path(state);
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    let Some(text) = crate::files::read_private_text(&file)? else {
+        return Ok(None);
     };
     let v: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", file.display()))?;

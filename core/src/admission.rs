@@ -247,7 +247,10 @@ impl<S: Store> Gateway<S> {
             return None;
         }
         if !issue {
-            self.state.set_seen(&record.node_id, self.now);
+            // Informational only: skipped while the store fails, so the device is not refused for it.
+            if !self.store_is_failing() {
+                self.state.set_seen(&record.node_id, self.now);
+            }
             return None;
         }
         record.last_seen_at_ms = Some(self.now);

@@ -18,6 +18,17 @@
 //! 4. sleeps until [`Gateway::poll_timeout`] or the next input.
 //!
 //! Time may stand still or repeat; it never goes back (an earlier `now` is treated as the latest seen).
+//!
+//! # A failing store
+//!
+//! A failed [`Store::commit`] starts a failure episode ([`Gateway::store_health`]): writes back off,
+//! exponentially from [`STORE_RETRY_MIN_MS`] to [`STORE_RETRY_MAX_MS`]. Until the retry time, a round
+//! that changes state is answered `UNAVAILABLE` without calling the store at all, and the gateway's
+//! own writes — the expiry of pending requests — wait: they run at the end of the first round at or
+//! after the retry time (after that round's inputs were answered, so reads in it are served from the
+//! committed state), and [`Gateway::poll_timeout`] never asks for a wake-up before it. Reads that
+//! change nothing are served throughout. The first commit that succeeds ends the episode. The shell
+//! logs the start and the end of an episode, not every refused round.
 
 use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
 use crate::config::Config;
@@ -202,6 +213,34 @@ pub struct Gateway<S: Store> {
     pub(crate) close_after: Option<(ConnId, u16, &'static str)>,
     /// Who the decisions being made now are by: the calling connection, or the gateway.
     pub(crate) actor: Actor,
+    /// The failure episode of the store, if one is under way.
+    store_failing: Option<StoreFailing>,
+}
+
+/// The first wait after a failed commit, in ms; each further failure doubles it.
+pub const STORE_RETRY_MIN_MS: u64 = 100;
+/// The longest wait between two attempts to write to a failing store, in ms.
+pub const STORE_RETRY_MAX_MS: u64 = 5_000;
+
+/// A failure episode of the store: since when, how many attempts failed, when the next may be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreFailing {
+    /// When the first commit of the episode failed (ms).
+    pub since: u64,
+    /// Commits attempted and failed in this episode.
+    pub failures: u32,
+    /// No commit is attempted before this time (ms).
+    pub retry_at: u64,
+    /// Rounds that changed state and were refused without an attempt (backing off).
+    pub refused: u64,
+}
+
+impl StoreFailing {
+    fn delay(failures: u32) -> u64 {
+        STORE_RETRY_MIN_MS
+            .saturating_mul(1u64 << failures.saturating_sub(1).min(20))
+            .min(STORE_RETRY_MAX_MS)
+    }
 }
 
 #[derive(Serialize)]
@@ -277,6 +316,7 @@ impl<S: Store> Gateway<S> {
             out: VecDeque::new(),
             close_after: None,
             actor: Actor::Gateway,
+            store_failing: None,
         })
     }
 
@@ -362,10 +402,44 @@ impl<S: Store> Gateway<S> {
     /// releases their outputs. On a store error the changes are undone and the outputs rewritten (see
     /// the module documentation); the error is returned for the shell to log.
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        let result = if self.state.is_dirty() {
-            self.store.commit(&self.state.batch())
-        } else {
+        let now = self.now;
+        // A failing store's retry is due: the expiries that waited for it run now, after this
+        // round's inputs were answered.
+        if self
+            .store_failing
+            .as_ref()
+            .is_some_and(|f| now >= f.retry_at)
+        {
+            let actor = std::mem::replace(&mut self.actor, Actor::Gateway);
+            self.expire_due(now);
+            self.actor = actor;
+        }
+        let result = if !self.state.is_dirty() {
             Ok(())
+        } else if let Some(f) = self.store_failing.as_mut().filter(|f| now < f.retry_at) {
+            f.refused += 1;
+            Err(StoreError::Io(format!(
+                "storage is failing; not retried for another {} ms",
+                f.retry_at - now
+            )))
+        } else {
+            let attempt = self.store.commit(&self.state.batch());
+            match (&attempt, &mut self.store_failing) {
+                (Ok(()), failing) => *failing = None,
+                (Err(_), Some(f)) => {
+                    f.failures = f.failures.saturating_add(1);
+                    f.retry_at = now.saturating_add(StoreFailing::delay(f.failures));
+                }
+                (Err(_), failing @ None) => {
+                    *failing = Some(StoreFailing {
+                        since: now,
+                        failures: 1,
+                        retry_at: now.saturating_add(StoreFailing::delay(1)),
+                        refused: 0,
+                    });
+                }
+            }
+            attempt
         };
         let ok = result.is_ok();
         if ok {
@@ -468,11 +542,24 @@ impl<S: Store> Gateway<S> {
         self.notices.len()
     }
 
+    /// Whether a failure episode of the store is under way: writes that are only informational
+    /// (`lastSeenAtMs`) are skipped meanwhile, so a paired device still connects.
+    pub(crate) fn store_is_failing(&self) -> bool {
+        self.store_failing.is_some()
+    }
+
+    /// The store's failure episode, if one is under way (see the module documentation).
+    pub fn store_health(&self) -> Option<&StoreFailing> {
+        self.store_failing.as_ref()
+    }
+
     /// When [`Gateway::wake`] must be called next.
     pub fn poll_timeout(&self) -> Option<u64> {
+        let retry_at = self.store_failing.as_ref().map_or(0, |f| f.retry_at);
         [
             Some(self.next_tick),
-            self.state.next_expiry().map(|(t, _)| t),
+            // A failing store: expiry waits for the retry time.
+            self.state.next_expiry().map(|(t, _)| t.max(retry_at)),
             self.handshake_deadlines.iter().next().map(|(t, _)| *t),
             self.mailbox.next_expiry(),
         ]
@@ -524,12 +611,9 @@ impl<S: Store> Gateway<S> {
     fn advance(&mut self, now: u64) {
         self.now = self.now.max(now);
         let now = self.now;
-        while let Some((t, id)) = self.state.next_expiry() {
-            if t > now {
-                break;
-            }
-            let id = id.clone();
-            self.resolve_pending(&id, Decision::Expired);
+        // While the store fails, expiry waits for the commit that retries it.
+        if self.store_failing.is_none() {
+            self.expire_due(now);
         }
         while let Some(&(t, conn)) = self.handshake_deadlines.iter().next() {
             if t > now {
@@ -550,6 +634,17 @@ impl<S: Store> Gateway<S> {
             for conn in ready {
                 self.emit(conn, text.clone(), Kind::Plain);
             }
+        }
+    }
+
+    /// Resolves every pending request whose time is up as expired.
+    fn expire_due(&mut self, now: u64) {
+        while let Some((t, id)) = self.state.next_expiry() {
+            if t > now {
+                break;
+            }
+            let id = id.clone();
+            self.resolve_pending(&id, Decision::Expired);
         }
     }
 
@@ -1045,10 +1140,21 @@ pub(crate) mod tests {
         assert_eq!(g.store().commits(), commits);
         assert_eq!(g.store().snapshot().pending.len(), 1);
 
-        // The retry succeeds and reuses the seq.
+        // A retry before the store may be tried again is refused without touching it; the one after
+        // succeeds and reuses the seq.
         call(
             &mut g,
-            T0,
+            T0 + 1,
+            op,
+            "node.pair.approve",
+            json!({"requestId": rid}),
+        );
+        let (sent, _) = round(&mut g);
+        assert_eq!(sent[0].1["error"]["code"], "UNAVAILABLE");
+        assert_eq!(g.store().commit_attempts(), commits + 1);
+        call(
+            &mut g,
+            T0 + STORE_RETRY_MIN_MS,
             op,
             "node.pair.approve",
             json!({"requestId": rid}),
@@ -1073,6 +1179,7 @@ pub(crate) mod tests {
         );
         round(&mut g);
         g.store_mut().fail_next_commits(1);
+        let attempts = g.store().commit_attempts();
         g.wake(T0 + 20_000);
         assert!(g.commit().is_err());
         assert!(
@@ -1080,12 +1187,115 @@ pub(crate) mod tests {
             "no expired event for an undone expiry"
         );
         assert_eq!(g.state().pending_count(), 1);
-        assert_eq!(g.poll_timeout(), Some(T0 + 20_000), "still due");
+        assert_eq!(
+            g.poll_timeout(),
+            Some(T0 + 20_000 + STORE_RETRY_MIN_MS),
+            "due again when the store may be retried"
+        );
         g.wake(T0 + 20_001);
+        let (sent, _) = round(&mut g);
+        assert!(sent.is_empty(), "not retried before its time");
+        assert_eq!(g.store().commit_attempts(), attempts + 1);
+        g.wake(T0 + 20_000 + STORE_RETRY_MIN_MS);
         let (sent, _) = round(&mut g);
         assert_eq!(sent[0].1["payload"]["decision"], "expired");
         assert_eq!(g.state().pending_count(), 0);
         assert!(g.store().snapshot().pending.is_empty());
+    }
+
+    /// Issue #14 item 8: a full disk made expiry retry its write at once, every round — every call
+    /// answered UNAVAILABLE and a core busy. Now writes back off, reads are served, and the first
+    /// retry after the disk recovers ends the episode.
+    #[test]
+    fn a_failing_store_is_retried_with_backoff_while_reads_are_served() {
+        let mut g = gateway();
+        let op = operator(&mut g);
+        for n in 0..3 {
+            call(
+                &mut g,
+                T0,
+                op,
+                "node.pair.request",
+                json!({"nodeId": format!("box{n}")}),
+            );
+        }
+        round(&mut g);
+        let attempts = g.store().commit_attempts();
+        g.store_mut().fail_next_commits(u32::MAX);
+        // 60 s of a shell that wakes whenever asked, and an operator listing every 10 ms.
+        let (start, end) = (T0 + 20_000, T0 + 80_000);
+        let mut now = start;
+        let (mut reads, mut wakes, mut failed_reads) = (0, 0, Vec::new());
+        while now < end {
+            if g.poll_timeout().is_some_and(|t| t <= now) {
+                g.wake(now);
+                wakes += 1;
+            }
+            call(&mut g, now, op, "node.pair.list", json!({}));
+            let (sent, _) = round(&mut g);
+            let answer = sent
+                .iter()
+                .find(|(_, f)| f["id"] == "node.pair.list")
+                .unwrap();
+            if answer.1["ok"] == true {
+                assert_eq!(answer.1["payload"]["pending"].as_array().unwrap().len(), 3);
+                reads += 1;
+            } else {
+                failed_reads.push(now - start);
+            }
+            assert!(
+                g.poll_timeout().unwrap() > now,
+                "a deadline in the past would spin"
+            );
+            now += 10;
+        }
+        // Attempts at +0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3 s, then every 5 s: 17 in 60 s (one per round,
+        // 6 000, before the backoff).
+        let failed = g.store().commit_attempts() - attempts;
+        assert_eq!(failed, 17, "{failed} attempts in 60 s");
+        assert!(wakes <= 2 * failed + 60, "{wakes} wakes");
+        let f = g.store_health().unwrap().clone();
+        assert_eq!((f.since, f.failures as u64), (start, failed));
+        // Only the round that found the store failing: its read came after the expiry it had to
+        // write, and showed it.
+        assert_eq!(failed_reads, [0]);
+        assert_eq!(reads, 5_999);
+
+        // A write while backing off is refused without touching the store.
+        call(
+            &mut g,
+            now,
+            op,
+            "node.pair.request",
+            json!({"nodeId": "late"}),
+        );
+        let (sent, _) = round(&mut g);
+        assert_eq!(sent[0].1["error"]["code"], "UNAVAILABLE");
+        assert_eq!(g.store().commit_attempts() - attempts, failed);
+
+        // Space returns: the next retry commits the expiries, and the episode ends.
+        g.store_mut().fail_next_commits(0);
+        let retry = g.poll_timeout().unwrap();
+        assert!(retry <= f.retry_at.max(now) + STORE_RETRY_MAX_MS);
+        g.wake(retry);
+        let (sent, _) = round(&mut g);
+        let expired = sent
+            .iter()
+            .filter(|(_, f)| f["payload"]["decision"] == "expired")
+            .count();
+        assert_eq!(expired, 3);
+        assert!(g.store_health().is_none());
+        assert!(g.store().snapshot().pending.is_empty());
+        call(
+            &mut g,
+            retry,
+            op,
+            "node.pair.request",
+            json!({"nodeId": "late"}),
+        );
+        let (sent, _) = round(&mut g);
+        let answer = sent.iter().find(|(_, f)| f["id"] == "node.pair.request");
+        assert_eq!(answer.unwrap().1["ok"], true, "writes are accepted again");
     }
 
     #[test]

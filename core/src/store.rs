@@ -130,6 +130,7 @@ pub struct MemoryStore {
     audit_head: Head,
     fail_commits: u32,
     commits: u64,
+    attempts: u64,
 }
 
 impl MemoryStore {
@@ -163,7 +164,7 @@ impl MemoryStore {
         &self.audit
     }
 
-    /// Makes the next `n` commits fail.
+    /// Makes the next `n` commits fail (`u32::MAX`: until told otherwise with `0`).
     pub fn fail_next_commits(&mut self, n: u32) {
         self.fail_commits = n;
     }
@@ -171,6 +172,11 @@ impl MemoryStore {
     /// How many batches were committed.
     pub fn commits(&self) -> u64 {
         self.commits
+    }
+
+    /// How many commits were attempted, failed or not.
+    pub fn commit_attempts(&self) -> u64 {
+        self.attempts
     }
 
     /// The durable state, as a restart would load it.
@@ -189,6 +195,7 @@ impl Store for MemoryStore {
     }
 
     fn commit(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        self.attempts += 1;
         if self.fail_commits > 0 {
             self.fail_commits -= 1;
             return Err(StoreError::Io("injected write failure".into()));

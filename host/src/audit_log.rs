@@ -1,10 +1,20 @@
 //! The audit trail on disk: `<state>/nodes/audit.jsonl`, and the files it rotated into,
 //! `audit.1.jsonl`, `audit.2.jsonl`, … (oldest first). One entry a line; the hash chain of
-//! [`pairing_core::audit`] runs across the files in that order.
+//! [`pairing_core::audit`] runs across the files in that order: the first entry of a file links to
+//! the last of the one before.
+//!
+//! The trail's disk use is bounded: the current file is rotated when it would pass
+//! [`AuditLimits::max_bytes`], and only the newest [`AuditLimits::keep`] rotated files are kept — at
+//! most `(keep + 1) × max_bytes` (plus one batch of entries), however many requests a flood makes.
+//! Before a rotated file is deleted, the seq and hash of its last entry are written to
+//! `audit.rotated.json` ([`ROTATED`]); [`verify`] checks that the oldest file kept links to exactly
+//! that entry and reports how many older entries were rotated away, instead of calling the chain
+//! broken. Without that record, a missing oldest file is a break, as any other missing entries are.
 //!
 //! The [`crate::FileStore`] writes it; this module finds, reads and verifies it, for the store at start
 //! and for `openclaw nodes audit`.
 
+use crate::fsutil::{open_private, read_private};
 use pairing_core::audit::{Broken, ChainCheck, Head, ReadEntry};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,8 +22,81 @@ use std::path::{Path, PathBuf};
 /// The file being appended to.
 pub const CURRENT: &str = "audit.jsonl";
 
-/// The current file is rotated when it reaches this size.
+/// The current file is rotated when it reaches this size (default of [`AuditLimits::max_bytes`]).
 pub const ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Rotated files kept (default of [`AuditLimits::keep`]): with [`ROTATE_BYTES`], at most 50 MiB.
+pub const KEEP: u64 = 4;
+
+/// How much audit trail is kept on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditLimits {
+    /// The current file is rotated before it would pass this size (one batch may overshoot an
+    /// empty file).
+    pub max_bytes: u64,
+    /// Rotated files kept; older ones are deleted at rotation (at least 1, so a verification can
+    /// tell files rotated away from a broken chain).
+    pub keep: u64,
+}
+
+impl Default for AuditLimits {
+    fn default() -> Self {
+        AuditLimits {
+            max_bytes: ROTATE_BYTES,
+            keep: KEEP,
+        }
+    }
+}
+
+impl AuditLimits {
+    /// The most disk the trail takes, in bytes (give or take one batch).
+    pub fn bound(&self) -> u64 {
+        self.max_bytes.saturating_mul(self.keep.saturating_add(1))
+    }
+}
+
+/// The record of the last entry rotated away.
+pub const ROTATED: &str = "audit.rotated.json";
+
+/// Deletes rotated files of `dir` numbered `newest - keep` or lower, oldest first, each after
+/// recording its last entry in [`ROTATED`]; returns how many.
+pub fn prune(dir: &Path, newest: u64, keep: u64) -> io::Result<u64> {
+    let mut removed = 0;
+    for path in files(dir)? {
+        let n = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(rotated_number);
+        if let Some(n) = n
+            && n.saturating_add(keep.max(1)) <= newest
+        {
+            if let Some(head) = tail(&path)?.last.as_deref().and_then(line_head) {
+                let record = serde_json::json!({ "seq": head.seq, "hash": head.hash });
+                crate::fsutil::write_atomic(&dir.join(ROTATED), record.to_string().as_bytes())?;
+            }
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// The `seq` and `hash` a line states (whether or not it verifies).
+pub fn line_head(line: &str) -> Option<Head> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(Head {
+        seq: v["seq"].as_u64()?,
+        hash: v["hash"].as_str()?.to_owned(),
+    })
+}
+
+/// The last entry rotated away, from [`ROTATED`]; `None` if nothing was (or the record is unreadable).
+pub fn rotated_away(dir: &Path) -> io::Result<Option<Head>> {
+    let Some(bytes) = read_private(&dir.join(ROTATED))? else {
+        return Ok(None);
+    };
+    Ok(std::str::from_utf8(&bytes).ok().and_then(line_head))
+}
 
 /// The number of a rotated file's name, `audit.<n>.jsonl`.
 pub fn rotated_number(name: &str) -> Option<u64> {
@@ -47,7 +130,8 @@ pub fn files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     rotated.sort();
     let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     let current = dir.join(CURRENT);
-    if current.exists() {
+    // A link counts (and is refused when read): it must not be skipped silently.
+    if std::fs::symlink_metadata(&current).is_ok() {
         out.push(current);
     }
     Ok(out)
@@ -91,7 +175,7 @@ pub struct Tail {
 /// 10 MiB; the gateway's start must not read it all).
 pub fn tail(path: &Path) -> io::Result<Tail> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
+    let mut f = open_private(path, std::fs::OpenOptions::new().read(true))?;
     let len = f.metadata()?.len();
     let mut window: u64 = 64 * 1024;
     loop {
@@ -139,7 +223,13 @@ pub fn tail(path: &Path) -> io::Result<Tail> {
 
 /// Reads a file's lines.
 pub fn read_lines(path: &Path) -> io::Result<FileLines> {
-    Ok(split_lines(&std::fs::read(path)?))
+    let bytes = read_private(path)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is gone", path.display()),
+        )
+    })?;
+    Ok(split_lines(&bytes))
 }
 
 /// Where in the trail something is: a file and a 1-based line number.
@@ -170,6 +260,8 @@ pub struct Verified {
     pub broken: Option<(Place, Broken)>,
     /// A last line cut short (tolerated: a crash during an append, or an append in progress).
     pub torn: Option<(Place, usize)>,
+    /// Entries older than the oldest file kept, deleted by rotation (`seq` 1 to this).
+    pub rotated_away: u64,
 }
 
 /// Verifies every file in `dir` as one chain from its genesis; stops at the first broken line.
@@ -178,12 +270,50 @@ pub fn verify(dir: &Path) -> io::Result<Verified> {
         files: files(dir)?,
         ..Verified::default()
     };
-    let mut check = ChainCheck::from_genesis();
+    // The oldest file kept is numbered above 1 and the gateway recorded what it rotated away: the
+    // chain is checked from that entry.
+    let oldest_rotated = out
+        .files
+        .first()
+        .and_then(|p| p.file_name()?.to_str().and_then(rotated_number))
+        .is_some_and(|n| n > 1);
+    let away = if oldest_rotated {
+        rotated_away(dir)?
+    } else {
+        None
+    };
+    let mut check = if away.is_some() {
+        ChainCheck::from_anywhere()
+    } else {
+        ChainCheck::from_genesis()
+    };
     let count = out.files.len();
     for (i, path) in out.files.iter().enumerate() {
         let FileLines { lines, torn } = read_lines(path)?;
         for (n, line) in lines.iter().enumerate() {
-            if let Err(b) = check.check(line) {
+            let first = check.verified == 0;
+            let mut checked = check.check(line);
+            if let (Some(away), true, Ok(e)) = (&away, first, &checked) {
+                // A crash between the record and the deletion: entries it covers are skipped.
+                if e.seq <= away.seq {
+                    check = ChainCheck::from_anywhere();
+                    continue;
+                }
+                if e.seq != away.seq + 1 || e.prev_hash != away.hash {
+                    check = ChainCheck::from_anywhere();
+                }
+                if e.seq != away.seq + 1 {
+                    checked = Err(Broken::Gap {
+                        expected: away.seq + 1,
+                        found: e.seq,
+                    });
+                } else if e.prev_hash != away.hash {
+                    checked = Err(Broken::Unlinked { seq: e.seq });
+                } else {
+                    out.rotated_away = away.seq;
+                }
+            }
+            if let Err(b) = checked {
                 out.broken = Some((
                     Place {
                         path: path.clone(),

@@ -395,10 +395,24 @@ impl Driver {
     }
 
     fn commit_and_route(&mut self) {
-        if let Err(e) = self.gw.commit() {
-            tracing::error!(
-                "storage write failed; the round's changes were undone and reported as failed: {e}"
-            );
+        // The core backs off a failing store; this logs the start and the end of an episode only.
+        let was = self.gw.store_health().cloned();
+        let result = self.gw.commit();
+        match (&result, &was) {
+            (Err(e), None) => tracing::error!(
+                "storage write failed: {e}; the round's changes were undone and answered \
+                 UNAVAILABLE. Writes are retried with backoff (up to {} s), reads are still served; \
+                 one more line follows when writes succeed again",
+                pairing_core::gateway::STORE_RETRY_MAX_MS / 1000
+            ),
+            (Ok(()), Some(f)) if self.gw.store_health().is_none() => tracing::info!(
+                "storage works again after {} ms (failed writes: {}, writes refused while backing off: {})",
+                now_ms().saturating_sub(f.since),
+                f.failures,
+                f.refused
+            ),
+            (Err(e), Some(_)) => tracing::debug!("storage still failing: {e}"),
+            _ => {}
         }
         // Requests and decisions, one line each (never a token).
         while let Some(notice) = self.gw.poll_notice() {
@@ -428,9 +442,7 @@ impl Driver {
     }
 
     fn checkpoint(&mut self) {
-        if let Err(e) = self.gw.store_mut().checkpoint() {
-            tracing::warn!("checkpoint failed, the journal keeps every change: {e}");
-        }
+        self.gw.store_mut().try_checkpoint();
     }
 
     fn publish_deadline(&mut self) {

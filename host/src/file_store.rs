@@ -20,7 +20,9 @@
 //! empties the journal. At load, entries the journal holds beyond the audit file's last entry are
 //! appended again — a crash between the two appends, or a line cut short in `audit.jsonl`, loses
 //! nothing. A cut-short last line is moved to `nodes/audit.torn` (never silently dropped) and the log
-//! says whether the journal restored its entry. `audit.jsonl` is rotated into `audit.N.jsonl` when it reaches [`audit_log::ROTATE_BYTES`]; the
+//! says whether the journal restored its entry. `audit.jsonl` is rotated into `audit.N.jsonl` before
+//! it would pass [`audit_log::AuditLimits::max_bytes`], and only the newest
+//! [`audit_log::AuditLimits::keep`] rotated files are kept, so the trail's disk use is bounded; the
 //! chain continues in the new file.
 //!
 //! # An OpenClaw device store
@@ -36,7 +38,7 @@
 //! when an idle store still owes one.
 
 use crate::audit_log;
-use crate::fsutil::{private_dir, sync_dir, write_atomic};
+use crate::fsutil::{describe, open_private, private_subdir, read_private, sync_dir, write_atomic};
 use crate::paths::nodes_dir;
 use pairing_core::audit::{Head, canonical_json};
 use pairing_core::secret::sha256_hex;
@@ -62,6 +64,8 @@ pub struct FileStore {
     /// twenty times what the last one took, so rewriting a large store (10 000 devices: 12 MiB)
     /// takes at most a twentieth of the thread that owns the core.
     checkpoint_every: Duration,
+    /// Checkpoints failing (a full disk): how many in a row, and when the next may be tried.
+    checkpoint_failing: Option<(u32, Instant)>,
     audit: AuditFile,
 }
 
@@ -79,11 +83,13 @@ struct AuditFile {
     unsynced: bool,
     /// Bytes of a cut-short last line found at load.
     torn_at_load: Option<usize>,
-    rotate_bytes: u64,
+    /// Writing owed lines failed and was logged; logged again only once it works.
+    failing: bool,
+    limits: audit_log::AuditLimits,
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("{what} {}: {e}", path.display()))
+    StoreError::Io(describe(path, what, &e))
 }
 
 fn corrupt(path: &Path, problem: impl std::fmt::Display) -> StoreError {
@@ -95,12 +101,12 @@ fn corrupt(path: &Path, problem: impl std::fmt::Display) -> StoreError {
 
 /// Reads a JSON object file; a missing file is an empty object.
 fn read_object(path: &Path) -> Result<Map<String, Value>, StoreError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+    let bytes = match read_private(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(Map::new()),
         Err(e) => return Err(io_err(path, "cannot read", e)),
     };
-    match serde_json::from_str::<Value>(&text) {
+    match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(corrupt(path, "expected a JSON object keyed by id")),
         Err(e) => Err(corrupt(path, e)),
@@ -133,6 +139,7 @@ impl FileStore {
             paired: BTreeMap::new(),
             last_checkpoint: Instant::now(),
             checkpoint_every: Self::CHECKPOINT_INTERVAL,
+            checkpoint_failing: None,
             audit: AuditFile {
                 file: None,
                 bytes: 0,
@@ -141,14 +148,24 @@ impl FileStore {
                 owed: Vec::new(),
                 unsynced: false,
                 torn_at_load: None,
-                rotate_bytes: audit_log::ROTATE_BYTES,
+                failing: false,
+                limits: audit_log::AuditLimits::default(),
             },
         }
     }
 
     /// Rotates the audit file at `bytes` instead of [`audit_log::ROTATE_BYTES`] (for tests).
     pub fn with_audit_rotation(mut self, bytes: u64) -> Self {
-        self.audit.rotate_bytes = bytes.max(1);
+        self.audit.limits.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// Keeps the audit trail within `limits` (`--audit-max-bytes`, `--audit-keep`).
+    pub fn with_audit_limits(mut self, limits: audit_log::AuditLimits) -> Self {
+        self.audit.limits = audit_log::AuditLimits {
+            max_bytes: limits.max_bytes.max(1),
+            keep: limits.keep.max(1),
+        };
         self
     }
 
@@ -177,14 +194,56 @@ impl FileStore {
         self.journal_bytes > 0
     }
 
-    /// How often checkpoints are written now (see the field's docs).
+    /// How long until the next checkpoint may be written: the interval (see the field's docs), or
+    /// longer while checkpoints fail and back off.
     pub fn checkpoint_interval(&self) -> Duration {
-        self.checkpoint_every
+        match self.checkpoint_failing {
+            Some((_, retry)) => self
+                .checkpoint_every
+                .max(retry.saturating_duration_since(Instant::now())),
+            None => self.checkpoint_every,
+        }
     }
 
-    /// Whether the last checkpoint is older than [`FileStore::checkpoint_interval`].
+    /// Whether the last checkpoint is older than the interval (and a failing one may be retried).
     pub fn checkpoint_stale(&self) -> bool {
         self.last_checkpoint.elapsed() >= self.checkpoint_every
+            && self
+                .checkpoint_failing
+                .is_none_or(|(_, retry)| Instant::now() >= retry)
+    }
+
+    /// The longest wait between two attempts at a failing checkpoint.
+    pub const CHECKPOINT_RETRY_MAX: Duration = Duration::from_secs(30);
+
+    /// Writes a checkpoint, logging a failure once per episode (the journal keeps every change
+    /// meanwhile) and backing off — twice as long after each failure, up to
+    /// [`FileStore::CHECKPOINT_RETRY_MAX`] — and logging once when it works again.
+    pub fn try_checkpoint(&mut self) {
+        match self.checkpoint() {
+            Ok(()) => {
+                if let Some((failures, _)) = self.checkpoint_failing.take() {
+                    tracing::info!(
+                        "checkpoint written again after {failures} failed attempts; the files are \
+                         up to date with the journal"
+                    );
+                }
+            }
+            Err(e) => {
+                let failures = self.checkpoint_failing.map_or(0, |(n, _)| n) + 1;
+                if failures == 1 {
+                    tracing::warn!(
+                        "checkpoint failed, the journal keeps every change; retrying with backoff \
+                         (one line when it works again): {e}"
+                    );
+                }
+                let wait = self
+                    .checkpoint_every
+                    .saturating_mul(1 << failures.min(16))
+                    .min(Self::CHECKPOINT_RETRY_MAX);
+                self.checkpoint_failing = Some((failures, Instant::now() + wait));
+            }
+        }
     }
 
     fn apply(&mut self, change: &Change) {
@@ -193,9 +252,9 @@ impl FileStore {
 
     fn replay_journal(&mut self) -> Result<(), StoreError> {
         let path = self.journal_path();
-        let text = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        let text = match read_private(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(()),
             Err(e) => return Err(io_err(&path, "cannot read", e)),
         };
         let complete = text.ends_with(b"\n");
@@ -262,10 +321,7 @@ impl FileStore {
     /// file ends with a whole line again and nothing is silently dropped.
     fn keep_torn_audit_line(&mut self, path: &Path, keep: u64) -> Result<(), StoreError> {
         use std::io::{Read, Seek, SeekFrom};
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
+        let mut f = open_private(path, OpenOptions::new().read(true).write(true))
             .map_err(|e| io_err(path, "cannot open", e))?;
         let mut fragment = Vec::new();
         f.seek(SeekFrom::Start(keep))
@@ -273,13 +329,12 @@ impl FileStore {
             .map_err(|e| io_err(path, "cannot read", e))?;
         fragment.push(b'\n');
         let torn_path = self.dir.join("audit.torn");
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&torn_path)
-            .and_then(|mut t| t.write_all(&fragment).and_then(|()| t.sync_all()))
-            .map_err(|e| io_err(&torn_path, "cannot write", e))?;
+        open_private(
+            &torn_path,
+            OpenOptions::new().create(true).append(true).mode(0o600),
+        )
+        .and_then(|mut t| t.write_all(&fragment).and_then(|()| t.sync_all()))
+        .map_err(|e| io_err(&torn_path, "cannot write", e))?;
         f.set_len(keep)
             .and_then(|()| f.sync_all())
             .map_err(|e| io_err(path, "cannot truncate", e))?;
@@ -310,7 +365,7 @@ impl FileStore {
             return Ok(());
         }
         if self.audit.bytes > 0
-            && self.audit.bytes + self.audit.owed.len() as u64 > self.audit.rotate_bytes
+            && self.audit.bytes + self.audit.owed.len() as u64 > self.audit.limits.max_bytes
         {
             self.rotate_audit()?;
         }
@@ -318,12 +373,11 @@ impl FileStore {
         let file = match &mut self.audit.file {
             Some(f) => f,
             None => {
-                let f = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| io_err(&path, "cannot open", e))?;
+                let f = open_private(
+                    &path,
+                    OpenOptions::new().create(true).append(true).mode(0o600),
+                )
+                .map_err(|e| io_err(&path, "cannot open", e))?;
                 self.audit.file.insert(f)
             }
         };
@@ -350,7 +404,25 @@ impl FileStore {
         self.audit.rotated += 1;
         self.audit.file = None;
         self.audit.bytes = 0;
-        tracing::info!("audit trail rotated into {}", to.display());
+        // The oldest go: the trail's disk use stays bounded whatever a flood makes it record.
+        let removed = audit_log::prune(&self.dir, self.audit.rotated, self.audit.limits.keep)
+            .map_err(|e| io_err(&self.dir, "cannot remove old audit files in", e))?;
+        if removed > 0 {
+            sync_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot sync", e))?;
+        }
+        tracing::info!(
+            "audit trail rotated into {}{}",
+            to.display(),
+            if removed > 0 {
+                format!(
+                    "; {removed} oldest file{} removed (keeping {})",
+                    if removed == 1 { "" } else { "s" },
+                    self.audit.limits.keep
+                )
+            } else {
+                String::new()
+            }
+        );
         Ok(())
     }
 
@@ -379,13 +451,16 @@ impl FileStore {
         write_atomic(&pp, &pending).map_err(|e| io_err(&pp, "cannot write", e))?;
         write_atomic(&np, &paired).map_err(|e| io_err(&np, "cannot write", e))?;
         let jp = self.journal_path();
-        let journal = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&jp)
-            .map_err(|e| io_err(&jp, "cannot open", e))?;
+        // O_NOFOLLOW: truncating through a planted link would empty its target.
+        let journal = open_private(
+            &jp,
+            OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600),
+        )
+        .map_err(|e| io_err(&jp, "cannot open", e))?;
         journal
             .sync_all()
             .map_err(|e| io_err(&jp, "cannot sync", e))?;
@@ -402,12 +477,11 @@ impl FileStore {
         let journal = match &mut self.journal {
             Some(j) => j,
             None => {
-                let j = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(&jp)
-                    .map_err(|e| io_err(&jp, "cannot open", e))?;
+                let j = open_private(
+                    &jp,
+                    OpenOptions::new().create(true).append(true).mode(0o600),
+                )
+                .map_err(|e| io_err(&jp, "cannot open", e))?;
                 self.journal.insert(j)
             }
         };
@@ -498,6 +572,8 @@ fn parse_journal_line(line: &[u8]) -> Result<JournalEntry, String> {
 
 impl Store for FileStore {
     fn load(&mut self) -> Result<Snapshot, StoreError> {
+        // First: a link in place of `nodes/` would send every read and write elsewhere.
+        private_subdir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
         let (pp, np) = (self.pending_path(), self.paired_path());
         let mut legacy = false;
         for (key, value) in read_object(&pp)? {
@@ -531,7 +607,6 @@ impl Store for FileStore {
                 );
             }
         }
-        private_dir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
         let journal_exists = self.journal_path().exists();
         if legacy || journal_exists || !pp.exists() || !np.exists() || !self.audit.owed.is_empty() {
             // Legacy plaintext tokens are rewritten hashed now; a replayed journal is folded in.
@@ -581,17 +656,28 @@ impl Store for FileStore {
                 hash: last.hash.clone(),
             };
         }
-        // Durable already (in the journal); a failed write is retried at the next commit or checkpoint.
-        if let Err(e) = self.write_audit() {
-            tracing::warn!("audit trail not written yet, the journal keeps it: {e}");
+        // Durable already (in the journal); a failed write is retried at the next commit or
+        // checkpoint, and logged once until it works.
+        match self.write_audit() {
+            Ok(()) if self.audit.failing => {
+                self.audit.failing = false;
+                tracing::info!("audit trail written again");
+            }
+            Ok(()) => {}
+            Err(e) if !self.audit.failing => {
+                self.audit.failing = true;
+                tracing::warn!("audit trail not written yet, the journal keeps it: {e}");
+            }
+            Err(_) => {}
         }
-        if self.last_checkpoint.elapsed() >= self.checkpoint_every
-            || self.journal_bytes >= Self::JOURNAL_LIMIT
+        if self.checkpoint_stale()
+            || (self.journal_bytes >= Self::JOURNAL_LIMIT
+                && self
+                    .checkpoint_failing
+                    .is_none_or(|(_, retry)| Instant::now() >= retry))
         {
             // The batch is already durable in the journal; a failed checkpoint is retried later.
-            if let Err(e) = self.checkpoint() {
-                tracing::warn!("checkpoint failed, the journal keeps every change: {e}");
-            }
+            self.try_checkpoint();
         }
         Ok(())
     }

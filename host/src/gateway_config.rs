@@ -4,7 +4,7 @@
 //! replaced and fields this program does not know are preserved — and the port in use is written into
 //! it so the CLI on the same machine finds the gateway.
 
-use crate::fsutil::{private_dir, write_atomic};
+use crate::fsutil::{describe, private_dir, read_private, write_atomic};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,11 +30,15 @@ pub fn path(state_dir: &Path) -> PathBuf {
 }
 
 fn read_value(file: &Path) -> anyhow::Result<Option<Value>> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    // Not through a link: a planted `openclaw.json` link would make the gateway adopt (and the CLI
+    // send) a token someone else chose.
+    let bytes = match read_private(file) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(None),
+        Err(e) => bail!("{}", describe(file, "cannot read", &e)),
     };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
     let value: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", file.display()))?;
     if !value.is_object() {

@@ -8,6 +8,7 @@
 //! - [`page`]: the browser approval page, built by `build.rs` and embedded in the binary;
 //! - [`tls`]: `wss://`/`https://` — the certificate and key, and serving the routes over rustls;
 //! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
+//! - [`lock`]: `<state>/gateway.lock`, which makes one gateway the owner of a state directory;
 //! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
 
 pub mod audit_log;
@@ -16,6 +17,7 @@ pub mod duration;
 pub mod file_store;
 pub mod fsutil;
 pub mod gateway_config;
+pub mod lock;
 pub mod page;
 pub mod paths;
 pub mod server;

@@ -53,6 +53,8 @@ pub struct Options {
     pub auto_approve_local: bool,
     /// Lifetime of a pending request.
     pub pending_ttl_ms: u64,
+    /// How much audit trail is kept on disk (`--audit-max-bytes`, `--audit-keep`).
+    pub audit: crate::audit_log::AuditLimits,
 }
 
 /// What the gateway tells its caller once it listens.
@@ -96,6 +98,9 @@ pub async fn run(
     }
     // Read the certificate and key before anything else, so a bad file stops the start at once.
     let tls = opts.tls.as_ref().map(crate::tls::load).transpose()?;
+    // One gateway per state directory, locked before anything in it is read or written; held until
+    // this function returns (after the last checkpoint).
+    let mut state_lock = crate::lock::StateLock::acquire(&opts.state_dir)?;
     let ip = match opts.bind {
         Bind::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Bind::Lan => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -103,6 +108,7 @@ pub async fn run(
     let listener = listen(SocketAddr::new(ip, opts.port))
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
+    state_lock.listening(addr.port())?;
     let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
     let mut config = Config::new(token.clone());
     config.pending_ttl_ms = opts.pending_ttl_ms;
@@ -117,7 +123,7 @@ pub async fn run(
     let tls_handshake = std::time::Duration::from_millis(config.handshake_timeout_ms.max(1));
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
-    let store = FileStore::new(&opts.state_dir);
+    let store = FileStore::new(&opts.state_dir).with_audit_limits(opts.audit);
     let gw = Gateway::new(config, seed, store, now_ms()).map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let (to_core, from_sockets) = mpsc::channel(4096);
@@ -157,6 +163,7 @@ pub async fn run(
     tokio::task::spawn_blocking(move || core_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
+    drop(state_lock);
     Ok(())
 }
 

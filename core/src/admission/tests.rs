@@ -226,6 +226,35 @@ fn a_v4_node_host_is_asked_to_wait_then_admitted_with_a_device_token_after_one_a
     let _ = n;
 }
 
+/// Issue #14 item 8: while the store fails, a paired device that reconnects is still admitted — its
+/// `lastSeenAtMs` is not worth refusing it for.
+#[test]
+fn a_paired_device_reconnects_while_the_store_fails() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    pair(&mut g, op);
+    let (n, r) = connect(&mut g, T0 + 1_000, &Host::v4());
+    assert!(hello_auth(&r, n).device_token.is_some());
+    g.closed(T0 + 1_000, n);
+    // The store starts failing (a round that writes finds out).
+    g.store_mut().fail_next_commits(u32::MAX);
+    call(
+        &mut g,
+        T0 + 2_000,
+        op,
+        "node.pair.request",
+        json!({"nodeId": "x"}),
+    );
+    round(&mut g);
+    assert!(g.store_health().is_some());
+    let attempts = g.store().commit_attempts();
+    // Minutes later (its last-seen time is stale), it reconnects: admitted, nothing written.
+    let (n, r) = connect(&mut g, T0 + 200_000, &Host::v4());
+    assert_eq!(hello_auth(&r, n).device_token, None);
+    assert!(r.closed.is_empty());
+    assert_eq!(g.store().commit_attempts(), attempts);
+}
+
 #[test]
 fn wrong_credentials_are_refused_with_codes_clients_decide_on() {
     let mut g = gateway();

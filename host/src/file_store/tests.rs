@@ -307,6 +307,46 @@ mod audit {
         assert!(audit_log::files(&d.path().join("nodes")).unwrap().len() > files.len());
     }
 
+    /// Issue #14 item 3: a flood of decisions must not fill the disk. Only `keep` rotated files stay,
+    /// and the chain still verifies, from the oldest entry kept, naming how many were rotated away.
+    #[test]
+    fn only_the_newest_rotated_files_are_kept_and_the_rest_verifies() {
+        let d = tempfile::tempdir().unwrap();
+        let limits = audit_log::AuditLimits {
+            max_bytes: 1_000,
+            keep: 2,
+        };
+        let mut s = FileStore::new(d.path()).with_audit_limits(limits);
+        let mut head = s.load().unwrap().audit_head;
+        let nodes = d.path().join("nodes");
+        for k in 0..10 {
+            commit_audited(&mut s, &mut head, k * 10..(k + 1) * 10);
+            let files = audit_log::files(&nodes).unwrap();
+            let bytes: u64 = files
+                .iter()
+                .map(|f| std::fs::metadata(f).unwrap().len())
+                .sum();
+            assert!(files.len() <= 3, "{files:?}");
+            assert!(bytes <= limits.bound(), "{bytes} bytes");
+        }
+        let v = verified(d.path());
+        assert_eq!(v.broken, None);
+        assert!(v.rotated_away > 0);
+        assert_eq!(v.rotated_away + v.entries, 100);
+        assert_eq!(v.head.unwrap().seq, 100);
+        // A restart continues the chain and the numbering.
+        drop(s);
+        let mut s = FileStore::new(d.path()).with_audit_limits(limits);
+        assert_eq!(s.load().unwrap().audit_head, head);
+        commit_audited(&mut s, &mut head, 100..130);
+        let v = verified(d.path());
+        assert_eq!((v.broken, v.rotated_away + v.entries), (None, 130));
+        // A file missing in the middle is still a break, not a rotation.
+        let files = audit_log::files(&nodes).unwrap();
+        std::fs::remove_file(&files[1]).unwrap();
+        assert!(verified(d.path()).broken.is_some());
+    }
+
     #[test]
     fn a_tampered_trail_does_not_stop_the_gateway_but_fails_verification() {
         let d = tempfile::tempdir().unwrap();

@@ -26,6 +26,7 @@ async fn start(state: &Path, ttl_ms: u64) -> anyhow::Result<Running> {
         pairing_enabled: true,
         auto_approve_local: false,
         pending_ttl_ms: ttl_ms,
+        net: Default::default(),
     };
     let task = tokio::spawn(server::run(
         opts,

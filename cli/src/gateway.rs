@@ -58,6 +58,20 @@ pub struct Opt {
     /// How long a pending request lives: 300000ms, 20s, 5m.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::args::parse_duration)]
     pub pending_ttl: u64,
+    /// Sockets open at once (default 16384, kept 256 below the open-file limit, which is raised to
+    /// its hard limit). Beyond it the oldest socket that has not finished its handshake makes room;
+    /// 64 stay reserved for operators.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+    /// Sockets open at once from one address (default 512; HTTP 503 beyond). Node connections from
+    /// one address get this minus 64.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_ip: Option<u64>,
+    /// Also accept requests whose Host header is NAME (a DNS name this gateway is reached by);
+    /// repeatable. Its own addresses and localhost are always accepted; other names are refused
+    /// against DNS rebinding.
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
 }
 
 /// `--bind`.
@@ -100,6 +114,11 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
         pairing_enabled: !opt.no_pairing,
         auto_approve_local: opt.auto_approve_local,
         pending_ttl_ms: opt.pending_ttl,
+        net: server::NetOptions {
+            max_connections: opt.max_connections.map(|n| n as usize),
+            max_connections_per_ip: opt.max_connections_per_ip.map(|n| n as usize),
+            allowed_hosts: opt.allowed_host.clone(),
+        },
     })
 }
 

@@ -10,12 +10,14 @@
 //! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
 //! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
 
+pub mod accept;
 pub mod audit_log;
 pub mod driver;
 pub mod duration;
 pub mod file_store;
 pub mod fsutil;
 pub mod gateway_config;
+pub mod hosts;
 pub mod page;
 pub mod paths;
 pub mod server;

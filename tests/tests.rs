@@ -26,5 +26,8 @@ mod simulation;
 mod crash;
 // Floods over loopback: held connections, half-open sockets, bad frames, pairing floods.
 mod flood;
+// Hostile sockets (issue #14): floods of idle and partial sockets, lingering closes, Host checks,
+// per-address caps, pipelining and slow consumers.
+mod hostile;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;

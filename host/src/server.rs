@@ -334,8 +334,11 @@ async fn connection(
                 break;
             }
             () = evicted(&out) => {
-                why = ReaderState::Failed(1013, "too many unauthenticated connections; retry");
-                break;
+                // An idle socket made room for a newcomer: no linger for it (its close frame is
+                // written at once, the socket being idle).
+                out.reader_stopped(ReaderState::Failed(1013, "too many unauthenticated connections; retry"));
+                let _ = to_core.send(ToCore::Closed { conn }).await;
+                return;
             }
             next = reader.next() => next,
         };

@@ -151,8 +151,16 @@ struct Inner {
     per_ip: HashMap<IpAddr, PerIp>,
     /// Unauthenticated sockets by age (the key is an accept counter).
     unauthenticated: BTreeMap<u64, Arc<Slot>>,
+    /// Sockets evicted whose descriptor is not closed yet.
+    evicting: usize,
     next: u64,
 }
+
+/// Evicted sockets whose descriptors may still be open at once: the total may pass
+/// `max_connections` by this much while they close, which [`FD_MARGIN`] leaves room for. Past it the
+/// accept loop pauses until they are closed (newcomers wait in the listen backlog; none is refused
+/// for it, so the operator is not turned away by a burst of evictions).
+pub const MAX_EVICTING: usize = (FD_MARGIN / 2) as usize;
 
 #[derive(Debug, Default)]
 struct PerIp {
@@ -220,6 +228,9 @@ impl Drop for SlotGuard {
         };
         let mut inner = slots.lock();
         inner.total = inner.total.saturating_sub(1);
+        if self.0.is_evicted() {
+            inner.evicting = inner.evicting.saturating_sub(1);
+        }
         inner.unauthenticated.remove(&self.0.seq);
         if let Some(p) = inner.per_ip.get_mut(&self.0.ip) {
             p.open = p.open.saturating_sub(1);
@@ -249,6 +260,13 @@ impl Slots {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits while [`MAX_EVICTING`] evicted sockets are still closing.
+    pub async fn evictions_done(&self) {
+        while self.lock().evicting >= MAX_EVICTING {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
     /// Sockets open now (total, unauthenticated).
     pub fn counts(&self) -> (usize, usize) {
         let inner = self.lock();
@@ -268,12 +286,13 @@ impl Slots {
             )
         });
         let mut evict = Vec::new();
+        let over_total = inner.total >= self.limits.max_connections;
         if unauth_here >= self.limits.max_unauthenticated_per_ip {
             evict.extend(unauth_oldest);
         } else if open >= self.limits.max_connections_per_ip {
             return Err(Refused::PerIp);
         }
-        if evict.is_empty() && inner.total >= self.limits.max_connections {
+        if evict.is_empty() && over_total {
             match inner.unauthenticated.keys().next().copied() {
                 Some(oldest) => evict.push(oldest),
                 None => return Err(Refused::Full),
@@ -285,6 +304,7 @@ impl Slots {
                     p.unauthenticated.remove(&seq);
                 }
                 tracing::debug!(ip = %old.ip, "evicted the oldest unauthenticated socket to make room");
+                inner.evicting += 1;
                 old.evict();
             }
         }
@@ -432,6 +452,7 @@ pub async fn serve<F>(
     let mut shutdown = std::pin::pin!(shutdown);
     let deadline = slots.limits().handshake_timeout;
     loop {
+        slots.evictions_done().await;
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,

@@ -57,6 +57,9 @@ impl Default for SlowConsumer {
     }
 }
 
+/// Most bytes of frames the writer takes at a time (one frame at least).
+pub const TAKE_BYTES: usize = 256 * 1024;
+
 /// Past this many times the budget a socket is closed at once, however short the time: the memory
 /// bound of one socket's queue.
 pub const HARD_FACTOR: usize = 8;
@@ -307,17 +310,36 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// The writer takes everything waiting: frames are swapped into `frames` (which must be empty, so
-    /// both queues keep their capacity), control bytes appended to `control`. Returns the close
-    /// asked for, whether the driver let go, and the reading side's state.
+    /// The writer takes what is waiting: frames (up to [`TAKE_BYTES`] at a time, at least one, so that
+    /// the bytes not yet written are known to within that much) are moved to `frames`, control bytes
+    /// appended to `control`. Returns the close asked for (`None` while frames remain), whether the
+    /// driver let go, and the reading side's state.
     pub fn take(
         &self,
         frames: &mut VecDeque<Piece>,
         control: &mut Vec<u8>,
     ) -> (Option<(u16, CloseReason)>, bool, ReaderState) {
         let mut p = self.lock();
-        std::mem::swap(&mut p.frames, frames);
+        if p.frames.iter().map(Piece::bytes).sum::<usize>() <= TAKE_BYTES && frames.is_empty() {
+            // All of it: swapped, so both queues keep their capacity.
+            std::mem::swap(&mut p.frames, frames);
+        } else {
+            let mut taken = 0;
+            while let Some(piece) = p.frames.pop_front() {
+                taken += piece.bytes();
+                frames.push_back(piece);
+                if taken >= TAKE_BYTES {
+                    break;
+                }
+            }
+        }
         control.append(&mut p.control);
+        if !p.frames.is_empty() {
+            drop(p);
+            // More to take: the writer comes back at once.
+            self.wake.notify_one();
+            return (None, false, ReaderState::Reading);
+        }
         (p.close.clone(), p.released, p.reader)
     }
 

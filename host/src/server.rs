@@ -439,6 +439,7 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
         }
         out.outbox().changed().await;
     };
+    tracing::debug!(code, %reason, "socket closing");
     let _ = Box::pin(tokio::time::timeout(LINGER, writer.close(code, &reason))).await;
 }
 

@@ -5,7 +5,7 @@
 //! requests carry the attacker's name in `Host`. So every HTTP request (the page and the WebSocket
 //! upgrade) must name the gateway itself: `localhost`, a loopback address, the address the client
 //! connected to (the bound address, or the interface's with `--bind lan`), the machine's host name
-//! (with `--bind lan`), or an `--allow-host` entry. The port is not compared: an SSH port-forward
+//! (with `--bind lan`), or an `--allowed-host` entry. The port is not compared: an SSH port-forward
 //! legitimately reaches the gateway under another port, and rebinding is about the name. A request
 //! without `Host` is refused too (HTTP/1.1 requires it; every browser and WebSocket client sends it).
 
@@ -51,7 +51,7 @@ impl AllowedHosts {
             Ok(ip) => ip.is_loopback() || local.is_some_and(|l| same_ip(l.ip(), ip)),
             Err(_) => false,
         };
-        if own_ip || self.names.iter().any(|n| *n == name) {
+        if own_ip || self.names.contains(&name) {
             return Ok(());
         }
         let shown: String = host.chars().filter(|c| !c.is_control()).take(100).collect();

@@ -27,6 +27,7 @@ async fn start(state: &Path, ttl_ms: u64) -> anyhow::Result<Running> {
         auto_approve_local: false,
         pending_ttl_ms: ttl_ms,
         audit: Default::default(),
+        net: Default::default(),
     };
     let task = tokio::spawn(server::run(
         opts,
@@ -268,8 +269,12 @@ async fn an_operator_that_stops_reading_is_closed_and_harms_no_one_else() -> any
     }
     let list = op.call("node.pair.list", json!({})).await?;
     assert_eq!(list["pending"], json!([]));
-    // Reading now: whatever the kernel held, then the gateway's close.
-    assert_eq!(slow.closed().await?, Some(1008));
+    // Reading now: whatever the kernel held, then the end. The gateway closed it with 1008 and its
+    // reason as soon as its unread bytes passed the hard bound, and gave the write it was stuck in a
+    // short linger to finish: this client read nothing meanwhile, so the socket was dropped rather
+    // than kept open until it reads (tests/hostile.rs sees the reason when the client reads in time).
+    let end = slow.closed().await?;
+    assert!(matches!(end, Some(1008) | None), "{end:?}");
     gw.stop().await
 }
 
@@ -277,14 +282,15 @@ async fn an_operator_that_stops_reading_is_closed_and_harms_no_one_else() -> any
 async fn limits_over_real_sockets() -> anyhow::Result<()> {
     let state = tempfile::tempdir()?;
     let gw = start(state.path(), 300_000).await?;
-    // 64 sockets from one address may sit in the handshake; the 65th is refused with 503.
+    // 64 sockets from one address may sit in the handshake; the 65th makes room by evicting the
+    // oldest (closed with 1013), so a legitimate client still gets in under a flood of idle sockets.
     let mut waiting = Vec::new();
     for _ in 0..64 {
         waiting.push(Client::open(&gw.url).await?);
     }
-    let refused = Client::open(&gw.url).await.err().expect("65th refused");
-    assert!(format!("{refused:#}").contains("503"), "{refused:#}");
-    drop(waiting);
+    let newcomer = Client::open(&gw.url).await?;
+    assert_eq!(waiting[0].closed().await?, Some(1013));
+    drop((waiting, newcomer));
 
     // A frame beyond what the socket layer reads closes with 1009; others are unharmed.
     let mut op = operator_once_free(&gw.url, &gw.token).await?;

@@ -32,6 +32,9 @@ mod crash;
 mod flood;
 // Issue #14: one device alternating key encodings and commands cannot flood requests.
 mod request_flood;
+// Hostile sockets (issue #14): floods of idle and partial sockets, lingering closes, Host checks,
+// per-address caps, pipelining and slow consumers.
+mod hostile;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
 // One gateway per state directory; no links followed, no loose modes kept in it.

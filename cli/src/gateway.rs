@@ -68,6 +68,20 @@ pub struct Opt {
     #[arg(long, value_name = "KEEP", default_value_t = pairing_host::audit_log::KEEP,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub audit_keep: u64,
+    /// Sockets open at once (default 16384, kept 256 below the open-file limit, which is raised to
+    /// its hard limit). Beyond it the oldest socket that has not finished its handshake makes room;
+    /// 64 stay reserved for operators.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+    /// Sockets open at once from one address (default 512; HTTP 503 beyond). Node connections from
+    /// one address get this minus 64.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_ip: Option<u64>,
+    /// Also accept requests whose Host header is NAME (a DNS name this gateway is reached by);
+    /// repeatable. Its own addresses and localhost are always accepted; other names are refused
+    /// against DNS rebinding.
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
 }
 
 /// `--audit-max-bytes`: a number of bytes, or one with a binary unit (KiB, MiB, GiB; K, M, G).
@@ -137,6 +151,11 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
         audit: pairing_host::audit_log::AuditLimits {
             max_bytes: opt.audit_max_bytes,
             keep: opt.audit_keep,
+        },
+        net: server::NetOptions {
+            max_connections: opt.max_connections.map(|n| n as usize),
+            max_connections_per_ip: opt.max_connections_per_ip.map(|n| n as usize),
+            allowed_hosts: opt.allowed_host.clone(),
         },
     })
 }

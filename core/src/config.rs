@@ -25,6 +25,11 @@ pub struct Limits {
     pub max_failed_verifies: u32,
     /// Connections from one IP that may be in the handshake at once.
     pub max_handshaking_per_ip: usize,
+    /// Node connections open at once (`RATE_LIMITED` beyond): kept below the host's socket cap so that
+    /// operators always find room.
+    pub max_nodes: usize,
+    /// Node connections open at once from one remote IP (`RATE_LIMITED` beyond).
+    pub max_nodes_per_ip: usize,
     /// Advertised `policy.maxBufferedBytes`: what the host buffers for a slow reader before closing it.
     pub max_buffered_bytes: usize,
     /// Resolved request ids remembered for `details.reason`.
@@ -52,6 +57,8 @@ impl Default for Limits {
             max_handshake_frame_bytes: 64 * 1024,
             max_failed_verifies: 10,
             max_handshaking_per_ip: 64,
+            max_nodes: 16_384 - 64,
+            max_nodes_per_ip: 512 - 64,
             max_buffered_bytes: 1024 * 1024,
             resolved_memory: 4096,
             mailbox_capacity: 4096,

@@ -191,6 +191,8 @@ pub struct Gateway<S: Store> {
     next_conn: u64,
     handshake_deadlines: BTreeSet<(u64, ConnId)>,
     handshaking: HashMap<IpAddr, usize>,
+    /// Node connections open, per remote IP and in total (`Limits::max_nodes_per_ip`, `max_nodes`).
+    pub(crate) node_conns: (HashMap<IpAddr, usize>, usize),
     pub(crate) nodes_online: HashMap<NodeId, BTreeSet<ConnId>>,
     pub(crate) subscribers: BTreeSet<ConnId>,
     /// `subscribers` as a shared list, built at the first broadcast after they change.
@@ -305,6 +307,7 @@ impl<S: Store> Gateway<S> {
             next_conn: 1,
             handshake_deadlines: BTreeSet::new(),
             handshaking: HashMap::new(),
+            node_conns: (HashMap::new(), 0),
             nodes_online: HashMap::new(),
             subscribers: BTreeSet::new(),
             subscriber_list: None,
@@ -685,6 +688,9 @@ impl<S: Store> Gateway<S> {
                     self.subscriber_list = None;
                 }
                 self.redirect_direct_mail(conn);
+                if let Role::Node { .. } = &s.role {
+                    self.node_conn_gone(c.ip);
+                }
                 if let Role::Node { device_id, .. } = &s.role
                     && let Some(set) = self.nodes_online.get_mut(device_id)
                 {
@@ -730,12 +736,24 @@ impl<S: Store> Gateway<S> {
         }
     }
 
+    fn node_conn_gone(&mut self, ip: IpAddr) {
+        self.node_conns.1 = self.node_conns.1.saturating_sub(1);
+        if let Some(n) = self.node_conns.0.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.node_conns.0.remove(&ip);
+            }
+        }
+    }
+
     pub(crate) fn finish_handshake(&mut self, conn: ConnId, session: Session) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         let (deadline, ip) = (c.deadline, c.ip);
         if let Role::Node { device_id, .. } = &session.role {
+            *self.node_conns.0.entry(ip).or_default() += 1;
+            self.node_conns.1 += 1;
             self.nodes_online
                 .entry(device_id.clone())
                 .or_default()

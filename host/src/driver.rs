@@ -4,8 +4,11 @@
 //! room instead of growing memory). It takes one message, then whatever else is already queued (up to
 //! [`MAX_ROUND`]), feeds them all to the core, commits the store once — one journal append and fsync
 //! for the whole round — and only then routes the outputs to the sockets' own bounded queues
-//! ([`Outbox`]). A socket whose queue is full is too slow to read: it is closed, never buffered without
-//! bound, and the others never wait for it. File I/O happens on this thread, never on the async workers.
+//! ([`Outbox`]). Each queue has the byte budget `hello-ok` advertises (`policy.maxBufferedBytes`): a
+//! socket whose unwritten bytes stay over it for a while ([`SlowConsumer`]) is too slow to read and is
+//! closed, saying so; a momentary burst over it is not. Nothing is buffered without bound (past
+//! [`HARD_FACTOR`] times the budget a socket is closed at once), and the others never wait for it.
+//! File I/O happens on this thread, never on the async workers.
 //!
 //! Routing is per connection, not per frame: a round's outputs are first sorted into the driver's own
 //! per-connection lists (no lock, no allocation once their capacity has grown), then each connection
@@ -19,6 +22,7 @@
 //! no header per recipient, and a few large slices for the kernel to copy instead of hundreds of small
 //! ones.
 
+use crate::accept::Slot;
 use crate::file_store::FileStore;
 use crate::upgrade;
 use pairing_core::gateway::CloseReason;
@@ -26,15 +30,43 @@ use pairing_core::{ConnId, Gateway, OpenError, Output};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 /// Most inputs fed to the core between two commits.
 pub const MAX_ROUND: usize = 1024;
 
-/// Frames queued for one socket before it counts as too slow and is closed.
-pub const CONN_QUEUE: usize = 512;
+/// How the byte budget of one socket's queue is enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlowConsumer {
+    /// Bytes queued for a socket and not yet written to it that are allowed at any time: the
+    /// advertised `policy.maxBufferedBytes`.
+    pub budget: usize,
+    /// How long a socket may stay over the budget before it is closed as too slow to read.
+    pub grace: Duration,
+}
+
+impl Default for SlowConsumer {
+    fn default() -> Self {
+        SlowConsumer {
+            budget: 1024 * 1024,
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Most bytes of frames the writer takes at a time (one frame at least).
+pub const TAKE_BYTES: usize = 256 * 1024;
+
+/// Past this many times the budget a socket is closed at once, however short the time: the memory
+/// bound of one socket's queue.
+pub const HARD_FACTOR: usize = 8;
+
+/// How long a socket the gateway is closing may take to take what is already on its way and the
+/// close frame before it is dropped; also how long the reading side of a closed socket keeps reading.
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// A message to the core's thread.
 pub enum ToCore {
@@ -51,7 +83,7 @@ pub enum ToCore {
     Frame {
         /// The connection.
         conn: ConnId,
-        /// The text.
+        /// The text; wiped once the core has handled it (it may carry a token).
         text: String,
     },
     /// A socket ended.
@@ -103,6 +135,14 @@ impl Piece {
         }
     }
 
+    /// The bytes the piece puts on the wire.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Piece::Own(text) => upgrade::header_len(text.len()) + text.len(),
+            Piece::Shared { range, .. } => range.len(),
+        }
+    }
+
     /// Lets go of the piece: an own frame through [`release`].
     pub fn release(self) {
         if let Piece::Own(text) = self {
@@ -116,8 +156,10 @@ impl Piece {
 struct Pending {
     /// Frames, in order.
     frames: VecDeque<Piece>,
-    /// How many frames `frames` holds.
-    queued: usize,
+    /// Bytes queued and not yet written: those in `frames` and those the writer took and is writing.
+    unwritten: usize,
+    /// Since when `unwritten` has been over the budget.
+    over_since: Option<Instant>,
     /// Control frames the reading side must send (pong, the answer to the peer's close), framed.
     control: Vec<u8>,
     /// A close the core asked for (or shutdown), sent after `frames`.
@@ -136,6 +178,13 @@ struct Pending {
 pub struct Outbox {
     pending: Mutex<Pending>,
     wake: Notify,
+    /// Wakes the reading side when the writer ended (the socket is closing).
+    writer_ended: Notify,
+    /// The core admitted the connection: the pre-handshake read limit no longer applies.
+    admitted: AtomicBool,
+    /// The socket's place in the accept counts (left out by tests).
+    slot: Option<Arc<Slot>>,
+    slow: SlowConsumer,
 }
 
 /// Most bytes of control frames waiting; beyond it a pong is dropped (RFC 6455 lets a pong answer only
@@ -143,12 +192,22 @@ pub struct Outbox {
 const MAX_CONTROL: usize = 4096;
 
 impl Outbox {
-    /// An empty queue, for a socket about to open.
+    /// An empty queue, for a socket about to open, with the default budget.
     pub fn new() -> Outbox {
+        Outbox::for_socket(None, SlowConsumer::default())
+    }
+
+    /// An empty queue for the socket holding `slot`, with the budget `slow`.
+    pub fn for_socket(slot: Option<Arc<Slot>>, slow: SlowConsumer) -> Outbox {
         Outbox {
+            writer_ended: Notify::new(),
+            admitted: AtomicBool::new(false),
+            slot,
+            slow,
             pending: Mutex::new(Pending {
                 frames: VecDeque::new(),
-                queued: 0,
+                unwritten: 0,
+                over_since: None,
                 control: Vec::new(),
                 close: None,
                 released: false,
@@ -156,6 +215,73 @@ impl Outbox {
                 writer_gone: false,
             }),
             wake: Notify::new(),
+        }
+    }
+
+    /// The socket's slot in the accept counts.
+    pub fn slot(&self) -> Option<&Arc<Slot>> {
+        self.slot.as_ref()
+    }
+
+    /// The core admitted the connection: lifts the pre-handshake read limit and takes the socket out
+    /// of the unauthenticated pool.
+    pub fn admit(&self) {
+        self.admitted.store(true, Ordering::Release);
+        if let Some(slot) = &self.slot {
+            slot.authenticated();
+        }
+    }
+
+    /// Whether the core admitted the connection.
+    pub fn is_admitted(&self) -> bool {
+        self.admitted.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the writer ended (it sent the close, or gave up on the socket).
+    pub async fn writer_ended(&self) {
+        let ended = self.writer_ended.notified();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        if self.lock().writer_gone {
+            return;
+        }
+        ended.await;
+    }
+
+    /// The writer put `bytes` on the socket.
+    pub fn written(&self, bytes: usize) {
+        let mut p = self.lock();
+        p.unwritten = p.unwritten.saturating_sub(bytes);
+        if p.unwritten <= self.slow.budget {
+            p.over_since = None;
+        }
+    }
+
+    /// Resolves when the writer must give up on a write that does not finish: when the socket stayed
+    /// over its budget for the grace time (the close with its reason is queued then, and the write gets
+    /// [`LINGER`] more to finish), or [`LINGER`] after the gateway decided to close it.
+    pub async fn stuck(&self) {
+        loop {
+            let (over_since, closing) = {
+                let p = self.lock();
+                (p.over_since, p.close.is_some() || p.released)
+            };
+            if closing {
+                tokio::time::sleep(LINGER).await;
+                return;
+            }
+            match over_since {
+                Some(since) => {
+                    tokio::time::sleep_until((since + self.slow.grace).into()).await;
+                    let mut p = self.lock();
+                    if p.over_since == Some(since) {
+                        let reason = slow_reason(p.unwritten, since.elapsed());
+                        tracing::warn!("closing a connection too slow to read: {reason}");
+                        p.close_slow(reason);
+                    }
+                }
+                None => self.changed().await,
+            }
         }
     }
 
@@ -184,18 +310,36 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// The writer takes everything waiting: frames are swapped into `frames` (which must be empty, so
-    /// both queues keep their capacity), control bytes appended to `control`. Returns the close
-    /// asked for, whether the driver let go, and the reading side's state.
+    /// The writer takes what is waiting: frames (up to [`TAKE_BYTES`] at a time, at least one, so that
+    /// the bytes not yet written are known to within that much) are moved to `frames`, control bytes
+    /// appended to `control`. Returns the close asked for (`None` while frames remain), whether the
+    /// driver let go, and the reading side's state.
     pub fn take(
         &self,
         frames: &mut VecDeque<Piece>,
         control: &mut Vec<u8>,
     ) -> (Option<(u16, CloseReason)>, bool, ReaderState) {
         let mut p = self.lock();
-        std::mem::swap(&mut p.frames, frames);
-        p.queued = 0;
+        if p.frames.iter().map(Piece::bytes).sum::<usize>() <= TAKE_BYTES && frames.is_empty() {
+            // All of it: swapped, so both queues keep their capacity.
+            std::mem::swap(&mut p.frames, frames);
+        } else {
+            let mut taken = 0;
+            while let Some(piece) = p.frames.pop_front() {
+                taken += piece.bytes();
+                frames.push_back(piece);
+                if taken >= TAKE_BYTES {
+                    break;
+                }
+            }
+        }
         control.append(&mut p.control);
+        if !p.frames.is_empty() {
+            drop(p);
+            // More to take: the writer comes back at once.
+            self.wake.notify_one();
+            return (None, false, ReaderState::Reading);
+        }
         (p.close.clone(), p.released, p.reader)
     }
 
@@ -203,6 +347,26 @@ impl Outbox {
     pub async fn changed(&self) {
         self.wake.notified().await;
     }
+}
+
+impl Pending {
+    /// Queues the close of a socket too slow to read and drops the frames it has not taken yet.
+    fn close_slow(&mut self, reason: String) {
+        for piece in self.frames.drain(..) {
+            self.unwritten = self.unwritten.saturating_sub(piece.bytes());
+            piece.release();
+        }
+        self.close.get_or_insert((1008, reason.into()));
+    }
+}
+
+/// The close reason of a socket too slow to read: what it left unread, and for how long.
+fn slow_reason(unwritten: usize, over: Duration) -> String {
+    format!(
+        "slow consumer: {} KiB unread for {:.1} s",
+        unwritten.div_ceil(1024),
+        over.as_secs_f64()
+    )
 }
 
 impl Default for Outbox {
@@ -232,10 +396,12 @@ impl Drop for OutboxReader {
     fn drop(&mut self) {
         let mut p = self.0.lock();
         p.writer_gone = true;
-        p.queued = 0;
+        p.unwritten = 0;
         for piece in p.frames.drain(..) {
             piece.release();
         }
+        drop(p);
+        self.0.writer_ended.notify_waiters();
     }
 }
 
@@ -291,8 +457,10 @@ struct Conn {
     out: Arc<Outbox>,
     /// This round's frames for the socket, in order, not handed over yet (capacity kept).
     batch: Vec<Item>,
-    /// How many frames `batch` holds.
-    batch_frames: usize,
+    /// How many bytes `batch` puts on the wire.
+    batch_bytes: usize,
+    /// The core admitted the connection (its outbox was told).
+    admitted: bool,
     /// A close from the core, handed over after `batch`; later frames are dropped.
     close: Option<(u16, CloseReason)>,
     /// Listed in [`Router::touched`] this round.
@@ -383,7 +551,7 @@ impl Driver {
                 }
                 let _ = reply.send(result);
             }
-            ToCore::Frame { conn, text } => self.gw.frame(now, conn, &text),
+            ToCore::Frame { conn, mut text } => self.frame(now, conn, &mut text),
             ToCore::Closed { conn } => {
                 self.router.conns.remove(&conn);
                 self.gw.closed(now, conn);
@@ -392,6 +560,20 @@ impl Driver {
             ToCore::Shutdown => return true,
         }
         false
+    }
+
+    /// Feeds a frame to the core, wipes its text (a `connect` or `node.pair.verify` carries a token),
+    /// and tells the socket when the core admitted it.
+    fn frame(&mut self, now: u64, conn: ConnId, text: &mut String) {
+        self.gw.frame(now, conn, text);
+        zeroize::Zeroize::zeroize(text);
+        if let Some(c) = self.router.conns.get_mut(&conn)
+            && !c.admitted
+            && self.gw.is_admitted(conn)
+        {
+            c.admitted = true;
+            c.out.admit();
+        }
     }
 
     fn commit_and_route(&mut self) {
@@ -475,7 +657,8 @@ impl Router {
         let c = Conn {
             out,
             batch: Vec::new(),
-            batch_frames: 0,
+            batch_bytes: 0,
+            admitted: false,
             close: None,
             touched: false,
         };
@@ -521,14 +704,14 @@ impl Router {
             (Some(Item::Shared { range, .. }), Some(Item::Shared { range: run, frames }))
                 if run.end == range.start =>
             {
+                c.batch_bytes += range.len();
                 run.end = range.end;
                 *frames += 1;
-                c.batch_frames += 1;
             }
             (Some(item), _) => {
-                c.batch_frames += match &item {
-                    Item::Own(_) => 1,
-                    Item::Shared { frames, .. } => *frames,
+                c.batch_bytes += match &item {
+                    Item::Own(text) => upgrade::header_len(text.len()) + text.len(),
+                    Item::Shared { range, .. } => range.len(),
                 };
                 c.batch.push(item);
             }
@@ -540,8 +723,9 @@ impl Router {
     }
 
     /// Gives each touched connection its batch: one lock and one wake-up per connection. A socket
-    /// whose queue would pass [`CONN_QUEUE`] is too slow to read and is closed; one whose writer is
-    /// gone is forgotten. Returns the sockets let go of that the core did not close itself.
+    /// that has been over its byte budget for the grace time, or would pass [`HARD_FACTOR`] times it,
+    /// is too slow to read and is closed (with the reason); one whose writer is gone is forgotten.
+    /// Returns the sockets let go of that the core did not close itself.
     #[must_use]
     fn hand_over(&mut self) -> Vec<ConnId> {
         let mut forgotten = Vec::new();
@@ -554,15 +738,33 @@ impl Router {
             };
             c.touched = false;
             let core_closed = c.close.is_some();
+            let slow = c.out.slow;
             let mut p = c.out.lock();
-            let keep = if p.writer_gone {
+            let now = Instant::now();
+            let after = p.unwritten + c.batch_bytes;
+            let too_slow = if after > HARD_FACTOR * slow.budget {
+                Some(format!(
+                    "slow consumer: over {} KiB unread",
+                    (HARD_FACTOR * slow.budget) / 1024
+                ))
+            } else {
+                p.over_since
+                    .filter(|since| now.duration_since(*since) >= slow.grace)
+                    .map(|since| slow_reason(p.unwritten, now.duration_since(since)))
+            };
+            // A close already queued is the writer's own (too slow, found while it was writing).
+            let keep = if p.writer_gone || p.close.is_some() {
                 false
-            } else if p.queued + c.batch_frames > CONN_QUEUE {
-                tracing::warn!(%conn, "closing a connection too slow to read its frames");
+            } else if let Some(reason) = too_slow {
+                tracing::warn!(%conn, "closing a connection too slow to read: {reason}");
+                p.close_slow(reason);
                 false
             } else {
-                p.queued += c.batch_frames;
-                c.batch_frames = 0;
+                p.unwritten = after;
+                if after > slow.budget && p.over_since.is_none() {
+                    p.over_since = Some(now);
+                }
+                c.batch_bytes = 0;
                 p.frames.extend(c.batch.drain(..).map(|item| match item {
                     Item::Own(text) => Piece::Own(text),
                     Item::Shared { range, frames } => Piece::Shared {
@@ -572,15 +774,17 @@ impl Router {
                         frames,
                     },
                 }));
-                p.close.clone_from(&c.close);
+                if c.close.is_some() {
+                    p.close.clone_from(&c.close);
+                }
                 !core_closed
             };
             drop(p);
             if keep {
                 c.out.wake.notify_one();
             } else {
-                // Dropping it wakes the writer, which sends what it has, then the close (1008
-                // without one of the core's own).
+                // Dropping it wakes the writer, which sends what it has, then the close (the reason
+                // of a slow consumer, 1008 without a reason when forgotten).
                 self.conns.remove(&conn);
                 if !core_closed {
                     forgotten.push(conn);
@@ -726,30 +930,110 @@ mod tests {
         assert_eq!(wire(&take(&outs[1]).0), ["e5"]);
     }
 
+    fn budget(budget: usize, grace: Duration) -> Arc<Outbox> {
+        Arc::new(Outbox::for_socket(None, SlowConsumer { budget, grace }))
+    }
+
+    fn frame_of(bytes: usize) -> String {
+        "x".repeat(bytes - 4)
+    }
+
     #[test]
-    fn a_socket_past_its_queue_is_let_go_and_counted_in_frames_not_pieces() {
+    fn a_burst_over_the_byte_budget_is_kept_but_not_without_bound() {
         let mut router = Router::default();
-        let slow = Arc::new(Outbox::new());
-        let other = Arc::new(Outbox::new());
-        router.add(ConnId(1), slow.clone());
-        router.add(ConnId(2), other.clone());
-        // One round of CONN_QUEUE broadcasts is one piece but CONN_QUEUE frames: it fits exactly.
-        for i in 0..CONN_QUEUE {
-            router.sort(broadcast(&[1, 2], &format!("e{i}")));
+        let burst = budget(1000, Duration::from_secs(3600));
+        router.add(ConnId(1), burst.clone());
+        // Five times the budget in one round, nothing written: a burst, kept.
+        for _ in 0..5 {
+            router.sort(send(1, &frame_of(1000)));
         }
         assert!(router.hand_over().is_empty());
-        let (pieces, ..) = take(&other);
-        assert_eq!(pieces.len(), 1);
-        assert_eq!(wire(&pieces).len(), CONN_QUEUE);
-        // The slow socket took nothing; one more frame is past its queue.
-        router.sort(broadcast(&[1, 2], "one too many"));
+        let (pieces, close, released) = take(&burst);
+        assert_eq!((pieces.len(), close, released), (5, None, false));
+        // The writer wrote it all: under the budget again.
+        burst.written(pieces.iter().map(Piece::bytes).sum());
+        // Past HARD_FACTOR times the budget unwritten, it is closed at once, saying why.
+        for _ in 0..=HARD_FACTOR {
+            router.sort(send(1, &frame_of(1000)));
+        }
         assert_eq!(router.hand_over(), [ConnId(1)]);
-        let (_, close, released) = take(&slow);
+        let (pieces, close, released) = take(&burst);
+        assert!(pieces.is_empty(), "frames not taken yet are dropped");
+        let (code, reason) = close.expect("a close");
+        assert_eq!(code, 1008);
         assert!(
-            released && close.is_none(),
-            "let go, to be closed with 1008 by its writer"
+            reason.starts_with("slow consumer: over 7 KiB unread"),
+            "{reason}"
         );
-        assert_eq!(wire(&take(&other).0), ["one too many"]);
-        assert!(!router.conns.contains_key(&ConnId(1)));
+        assert!(released);
+    }
+
+    #[test]
+    fn a_socket_over_its_budget_past_the_grace_is_closed_with_the_reason() {
+        let mut router = Router::default();
+        let slow = budget(1000, Duration::ZERO);
+        let reading = budget(1000, Duration::ZERO);
+        router.add(ConnId(1), slow.clone());
+        router.add(ConnId(2), reading.clone());
+        router.sort(broadcast(&[1, 2], &frame_of(1500)[..120]));
+        for _ in 0..2 {
+            router.sort(send(1, &frame_of(1000)));
+            router.sort(send(2, &frame_of(1000)));
+        }
+        assert!(
+            router.hand_over().is_empty(),
+            "the first time over is a burst"
+        );
+        // The reading one wrote what it took; the slow one took it but wrote nothing.
+        let (pieces, ..) = take(&reading);
+        reading.written(pieces.iter().map(Piece::bytes).sum());
+        let _ = take(&slow);
+        router.sort(send(1, "more"));
+        router.sort(send(2, "more"));
+        assert_eq!(router.hand_over(), [ConnId(1)]);
+        let (_, close, _) = take(&slow);
+        let (_, reason) = close.expect("closed");
+        assert!(
+            reason.starts_with("slow consumer: 3 KiB unread for "),
+            "{reason}"
+        );
+        let (pieces, close, released) = take(&reading);
+        assert_eq!(
+            (wire(&pieces), close, released),
+            (vec!["more".to_owned()], None, false)
+        );
+    }
+
+    #[test]
+    fn incoming_frames_are_wiped_once_the_core_has_them_and_admission_is_told() {
+        use pairing_core::{Config, Token};
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let gw = Gateway::new(
+            Config::new(Token::new("gw-token")),
+            [1; 32],
+            store,
+            now_ms(),
+        )
+        .unwrap();
+        let (deadline, _) = watch::channel(None);
+        let mut d = Driver {
+            gw,
+            router: Router::default(),
+            deadline,
+        };
+        let out = Arc::new(Outbox::new());
+        let conn = d.gw.open(now_ms(), "127.0.0.1".parse().unwrap()).unwrap();
+        d.router.add(conn, out.clone());
+        let mut text =
+            serde_json::json!({"type": "req", "id": "1", "method": "connect", "params": {
+            "minProtocol": 3, "maxProtocol": 3, "role": "operator", "scopes": ["operator.read"],
+            "client": {"id": "cli", "version": "1", "platform": "linux", "mode": "cli"},
+            "auth": {"token": "gw-token"}}})
+            .to_string();
+        assert!(!out.is_admitted());
+        d.frame(now_ms(), conn, &mut text);
+        assert!(text.is_empty(), "the frame with the token was wiped");
+        assert!(out.is_admitted(), "the socket learnt it was admitted");
     }
 }

@@ -11,12 +11,14 @@
 //! - [`lock`]: `<state>/gateway.lock`, which makes one gateway the owner of a state directory;
 //! - [`paths`], [`fsutil`], [`duration`]: the state directory, private atomic files, `5m`-style durations.
 
+pub mod accept;
 pub mod audit_log;
 pub mod driver;
 pub mod duration;
 pub mod file_store;
 pub mod fsutil;
 pub mod gateway_config;
+pub mod hosts;
 pub mod lock;
 pub mod page;
 pub mod paths;

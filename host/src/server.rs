@@ -1,10 +1,13 @@
 //! The WebSocket gateway: warp routes, one reader and one writer task per socket, graceful shutdown.
-//! Plaintext is served by `warp::serve`; TLS (`--tls-cert`/`--tls-key`) by [`crate::tls::serve`], with
-//! the same routes.
+//! Plaintext and TLS (`--tls-cert`/`--tls-key`) are accepted by one loop, [`crate::accept::serve`],
+//! which puts a deadline on every phase before the upgrade and caps the sockets; the routes check
+//! `Host` ([`crate::hosts`]) before anything else.
 
-use crate::driver::{self, Outbox, OutboxReader, ReaderState, ToCore, now_ms};
+use crate::accept::{self, ConnInfo, NetLimits, Slots};
+use crate::driver::{self, Outbox, OutboxReader, ReaderState, SlowConsumer, ToCore, now_ms};
 use crate::file_store::FileStore;
 use crate::gateway_config;
+use crate::hosts::AllowedHosts;
 use crate::upgrade::{self, Socket, Upgrade};
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -19,9 +22,27 @@ use tokio_tungstenite::tungstenite::Message;
 use warp::Filter;
 use warp::http::StatusCode;
 
-/// Largest WebSocket message read at all. Larger ones close the socket with 1009; smaller ones reach
-/// the core, which applies the protocol's own limits (64 KiB before the handshake, 256 KiB after).
-pub const MAX_MESSAGE: usize = 1024 * 1024;
+/// Largest WebSocket message read at all, the protocol's limit after the handshake
+/// (`Limits::max_frame_bytes`). Larger ones close the socket with 1009. Before the handshake far less
+/// is read at all ([`upgrade::PRE_ADMISSION_BYTES`], the 64 KiB handshake limit).
+pub const MAX_MESSAGE: usize = 256 * 1024;
+
+/// Connections kept for operators: node connections may use all but these of `--max-connections`.
+pub const OPERATOR_RESERVE: usize = 64;
+
+/// Caps on sockets and the names the gateway answers to (`--max-connections`,
+/// `--max-connections-per-ip`, `--allowed-host`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetOptions {
+    /// Sockets open at once in every phase; `None`: [`accept::DEFAULT_MAX_CONNECTIONS`]. Either way
+    /// kept [`accept::FD_MARGIN`] below the open-file limit (whose soft limit is raised to the hard
+    /// one at start).
+    pub max_connections: Option<usize>,
+    /// Sockets open at once from one IP; `None`: [`accept::DEFAULT_MAX_CONNECTIONS_PER_IP`].
+    pub max_connections_per_ip: Option<usize>,
+    /// More names the `Host` header may carry (a DNS name the gateway is reached by).
+    pub allowed_hosts: Vec<String>,
+}
 
 /// Where the gateway listens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +76,8 @@ pub struct Options {
     pub pending_ttl_ms: u64,
     /// How much audit trail is kept on disk (`--audit-max-bytes`, `--audit-keep`).
     pub audit: crate::audit_log::AuditLimits,
+    /// Caps on sockets and the `Host` names accepted.
+    pub net: NetOptions,
 }
 
 /// What the gateway tells its caller once it listens.
@@ -119,8 +142,40 @@ pub async fn run(
             format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}")
         })?;
     }
-    // The TLS handshake gets the same bound as the protocol's own handshake.
-    let tls_handshake = std::time::Duration::from_millis(config.handshake_timeout_ms.max(1));
+    // TLS, the HTTP request and the upgrade get the same bound as the protocol's own handshake.
+    let handshake = std::time::Duration::from_millis(config.handshake_timeout_ms.max(1));
+    let nofile = accept::raise_open_file_limit();
+    let total = accept::total_cap(nofile, opts.net.max_connections);
+    let per_ip = opts
+        .net
+        .max_connections_per_ip
+        .unwrap_or(accept::DEFAULT_MAX_CONNECTIONS_PER_IP)
+        .clamp(1, total);
+    let unauthenticated_per_ip = config.limits.max_handshaking_per_ip.min(per_ip);
+    // Node connections leave room for operators, in total and from each address.
+    config.limits.max_nodes = total.saturating_sub(OPERATOR_RESERVE).max(1);
+    config.limits.max_nodes_per_ip = per_ip.saturating_sub(unauthenticated_per_ip).max(1);
+    let slots = Slots::new(NetLimits {
+        max_connections: total,
+        max_connections_per_ip: per_ip,
+        max_unauthenticated_per_ip: unauthenticated_per_ip,
+        handshake_timeout: handshake,
+    });
+    let mut slow = SlowConsumer {
+        budget: config.limits.max_buffered_bytes,
+        ..SlowConsumer::default()
+    };
+    if let Ok(v) = std::env::var("OPENCLAW_SLOW_CONSUMER_MS") {
+        let ms: u64 = v.trim().parse().with_context(|| {
+            format!("OPENCLAW_SLOW_CONSUMER_MS must be milliseconds, not {v:?}")
+        })?;
+        slow.grace = std::time::Duration::from_millis(ms);
+    }
+    tracing::debug!(nofile, total, per_ip, "connection caps");
+    let web = Arc::new(Web {
+        hosts: AllowedHosts::new(opts.bind == Bind::Lan, &opts.net.allowed_hosts),
+        slow,
+    });
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
     let store = FileStore::new(&opts.state_dir).with_audit_limits(opts.audit);
@@ -148,18 +203,7 @@ pub async fn run(
         tracing::info!("shutting down: closing connections and writing a checkpoint");
         let _ = stopper.send(ToCore::Shutdown).await;
     };
-    match tls {
-        None => {
-            warp::serve(routes(to_core))
-                .incoming(listener)
-                .graceful(shutdown)
-                .run()
-                .await
-        }
-        Some(config) => {
-            crate::tls::serve(listener, config, routes(to_core), tls_handshake, shutdown).await
-        }
-    }
+    accept::serve(listener, tls, routes(to_core, web), slots, shutdown).await;
     tokio::task::spawn_blocking(move || core_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
@@ -181,38 +225,61 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(1024)
 }
 
-/// The peer's address: warp's own for plaintext connections, the [`crate::tls::PeerAddr`] extension
-/// for TLS ones (warp cannot be told the address of a connection it did not accept).
-fn remote() -> impl Filter<Extract = (Option<SocketAddr>,), Error = std::convert::Infallible> + Clone
-{
-    warp::addr::remote()
-        .and(warp::ext::optional::<crate::tls::PeerAddr>())
-        .map(
-            |warp: Option<SocketAddr>, tls: Option<crate::tls::PeerAddr>| warp.or(tls.map(|p| p.0)),
-        )
+/// What the routes need besides the core: the `Host` names and the slow-consumer budget.
+#[derive(Debug, Default)]
+pub struct Web {
+    /// The names the gateway answers to.
+    pub hosts: AllowedHosts,
+    /// The byte budget of every socket's queue.
+    pub slow: SlowConsumer,
 }
 
 /// `GET /` upgrades to the gateway's WebSocket; without an upgrade it is the approval page, whose
-/// assets are served beside it ([`crate::page`]).
+/// assets are served beside it ([`crate::page`]). Any request whose `Host` is not the gateway's own
+/// is answered 421 first, whatever it asks for (DNS rebinding, see [`crate::hosts`]).
 pub fn routes(
     to_core: mpsc::Sender<ToCore>,
+    web: Arc<Web>,
 ) -> impl Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection> + Clone {
+    let checker = web.clone();
+    let foreign_host = warp::header::optional::<String>("host")
+        .and(warp::ext::optional::<ConnInfo>())
+        .and_then(move |host: Option<String>, info: Option<ConnInfo>| {
+            let verdict = checker.hosts.check(host.as_deref(), info.map(|i| i.local));
+            async move {
+                match verdict {
+                    Ok(()) => Err(warp::reject()),
+                    Err(line) => {
+                        tracing::debug!("refused a request for a foreign Host");
+                        Ok(Box::new(warp::reply::with_status(
+                            line,
+                            StatusCode::MISDIRECTED_REQUEST,
+                        )) as Box<dyn warp::Reply>)
+                    }
+                }
+            }
+        });
     let with_core = warp::any().map(move || to_core.clone());
+    let with_web = warp::any().map(move || web.clone());
     let ws = warp::path::end()
         .and(upgrade::ws())
-        .and(remote())
+        .and(warp::ext::optional::<ConnInfo>())
         .and(with_core)
+        .and(with_web)
         .then(upgrade);
     let page = crate::page::assets().map(|r| Box::new(r) as Box<dyn warp::Reply>);
-    ws.or(page).unify()
+    foreign_host.or(ws).unify().or(page).unify()
 }
 
 async fn upgrade(
     ws: Upgrade,
-    remote: Option<SocketAddr>,
+    info: Option<ConnInfo>,
     to_core: mpsc::Sender<ToCore>,
+    web: Arc<Web>,
 ) -> Box<dyn warp::Reply> {
-    let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let ip = info
+        .as_ref()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.peer.ip());
     if let Some(origin) = ws.foreign_origin() {
         tracing::warn!(%ip, origin, "refused a WebSocket opened by another site's page");
         return Box::new(warp::reply::with_status(
@@ -220,7 +287,7 @@ async fn upgrade(
             StatusCode::FORBIDDEN,
         ));
     }
-    let out = Arc::new(Outbox::new());
+    let out = Arc::new(Outbox::for_socket(info.map(|i| i.slot), web.slow));
     // Dropped unused if the upgrade never completes: the driver then forgets the connection.
     let writer_end = OutboxReader::new(out.clone());
     let (reply, answer) = oneshot::channel();
@@ -249,6 +316,12 @@ async fn upgrade(
 }
 
 /// One socket: this task reads and passes frames to the core; a second task writes.
+///
+/// Reading ends when the peer closes or goes, when a frame is too large (1009), when the socket is
+/// evicted from the unauthenticated pool (1013), or when the writer ended because the gateway closed
+/// the socket. In the last three cases the peer may still be sending: the socket is read for a short
+/// linger at most ([`LINGER`], [`LINGER_BYTES`]) so that the close frame reaches it rather than a reset,
+/// and then dropped — a closed socket never keeps its descriptor until its peer chooses to go.
 async fn connection(
     socket: Socket,
     conn: ConnId,
@@ -259,10 +332,27 @@ async fn connection(
     let Socket { mut reader, writer } = socket;
     tokio::spawn(write_frames(writer, writer_end));
     let mut why = ReaderState::Ended;
-    while let Some(msg) = reader.next().await {
+    let mut linger = false;
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = out.writer_ended() => {
+                linger = true;
+                break;
+            }
+            () = evicted(&out) => {
+                // An idle socket made room for a newcomer: no linger for it (its close frame is
+                // written at once, the socket being idle).
+                out.reader_stopped(ReaderState::Failed(1013, "too many unauthenticated connections; retry"));
+                let _ = to_core.send(ToCore::Closed { conn }).await;
+                return;
+            }
+            next = reader.next() => next,
+        };
+        let Some(msg) = next else { break };
         let text = match msg {
-            Ok(Message::Text(t)) => t.as_str().to_owned(),
-            Ok(Message::Binary(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(Message::Text(t)) => text_of(t.into()),
+            Ok(Message::Binary(b)) => text_of(b),
             Ok(Message::Close(_)) => {
                 // tungstenite has framed the answer to the peer's close; this hands it to the writer.
                 let _ = reader.flush().await;
@@ -280,13 +370,10 @@ async fn connection(
         }
     }
     // Before the core hears of it: the writer must see why (1009) before it sees the driver let go.
-    let failed = matches!(why, ReaderState::Failed(..));
+    linger |= matches!(why, ReaderState::Failed(..));
     out.reader_stopped(why);
     let _ = to_core.send(ToCore::Closed { conn }).await;
-    if failed {
-        // A lingering close: the peer may still be sending the rest of its oversized frame. Dropping
-        // the socket with unread input would answer with a reset that can overtake the close frame;
-        // reading and dropping the rest for a moment lets the 1009 arrive.
+    if linger {
         // Boxed: the timer and the drain would otherwise be part of every socket task's state.
         let _ = Box::pin(tokio::time::timeout(
             LINGER,
@@ -296,22 +383,51 @@ async fn connection(
     }
 }
 
-/// How long a socket closed for a frame too large keeps reading what its peer still sends.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+/// Resolves when the socket was evicted from the unauthenticated pool (never for one without a slot).
+async fn evicted(out: &Outbox) {
+    match out.slot() {
+        Some(slot) => slot.evicted().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The text of a frame (binary frames are read as UTF-8, lossily), and the frame's own buffer wiped
+/// when this was its only holder: a `connect` or `node.pair.verify` carries a token.
+fn text_of(bytes: bytes::Bytes) -> String {
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Ok(mut own) = bytes.try_into_mut() {
+        zeroize::Zeroize::zeroize(&mut own[..]);
+    }
+    text
+}
+
+/// How long a socket the gateway closed keeps reading what its peer still sends.
+const LINGER: std::time::Duration = driver::LINGER;
 /// How much it reads at most meanwhile.
-const LINGER_BYTES: usize = 16 * 1024 * 1024;
+const LINGER_BYTES: usize = 1024 * 1024;
 
 /// The socket's writer: takes everything its outbox holds, writes it in one vectored write (see
 /// [`upgrade::FrameWriter`]), wipes what it let go of, and waits for more. Ends with the core's close,
-/// 1009 after a frame too large, 1008 when the driver let go of a socket too slow to read, or
-/// silently when the peer closed or went away (its close was answered by the reading side).
+/// 1009 after a frame too large, the reason of a slow consumer (unread bytes over the budget for too
+/// long), 1008 when the driver let go of a socket, or silently when the peer closed or went away (its
+/// close was answered by the reading side). A write that does not finish is given up on
+/// ([`Outbox::stuck`]): the socket is dropped, as is one whose close frame is not taken within
+/// [`LINGER`].
 async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
     let mut frames = VecDeque::new();
     let mut control = Vec::new();
     let (code, reason) = loop {
         let (close, released, reader) = out.outbox().take(&mut frames, &mut control);
         if !frames.is_empty() || !control.is_empty() {
-            let sent = writer.send(&control, &frames).await;
+            let bytes: usize = frames.iter().map(driver::Piece::bytes).sum();
+            // Boxed: the watchdog's timer would otherwise be part of every socket task's state.
+            let sent = tokio::select! {
+                sent = writer.send(&control, &frames) => sent,
+                () = Box::pin(out.outbox().stuck()) => {
+                    Err(std::io::Error::other("the peer does not read what is sent"))
+                }
+            };
+            out.outbox().written(bytes);
             for piece in frames.drain(..) {
                 piece.release();
             }
@@ -330,7 +446,8 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
         }
         out.outbox().changed().await;
     };
-    let _ = writer.close(code, &reason).await;
+    tracing::debug!(code, %reason, "socket closing");
+    let _ = Box::pin(tokio::time::timeout(LINGER, writer.close(code, &reason))).await;
 }
 
 #[cfg(test)]

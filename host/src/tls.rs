@@ -1,24 +1,17 @@
-//! TLS for the gateway (`wss://` and `https://` on one port): loading the certificate and key, and
-//! serving the warp routes over rustls.
+//! TLS for the gateway (`wss://` and `https://` on one port): loading the certificate and key.
 //!
-//! warp 0.4 has no working TLS support, so the gateway terminates TLS itself: it accepts TCP, runs the
-//! rustls handshake (tokio-rustls, the `ring` provider) under a deadline, and serves each TLS stream
-//! with hyper's auto connection builder with upgrades — what `warp::serve` does for plaintext, so the
-//! same filter answers the page and upgrades the WebSocket. warp's own remote-address extension is
-//! private to warp, so the peer address travels as a [`PeerAddr`] request extension instead; the
-//! routes read either (see [`crate::server::routes`]).
+//! warp 0.4 has no working TLS support, so the gateway terminates TLS itself: [`crate::accept::serve`]
+//! accepts TCP, runs the rustls handshake (tokio-rustls, the `ring` provider) under a deadline, and
+//! serves each TLS stream with hyper, as it does plaintext ones, so the same filter answers the page
+//! and upgrades the WebSocket.
 
 use anyhow::{Context, anyhow};
 use rustls::ServerConfig;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 /// The certificate chain and private key files (`--tls-cert`, `--tls-key`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,8 +23,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// The address of the peer of a TLS connection, set as a request extension on every request of that
-/// connection (warp's own `RemoteAddr` cannot be set from outside warp).
+/// The address of the peer of a connection, set as a request extension on every request of that
+/// connection (warp's own `RemoteAddr` cannot be set from outside warp); see also
+/// [`crate::accept::ConnInfo`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
@@ -102,89 +96,6 @@ pub fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
         ),
         e => anyhow!("the TLS key {} is not valid PEM: {e}", path.display()),
     })
-}
-
-/// Serves `filter` over TLS on `listener` until `shutdown` resolves, then stops accepting and waits for
-/// the HTTP connections in flight (as `warp::serve(…).graceful(…)` does; upgraded WebSockets are owned
-/// by their own tasks by then).
-///
-/// A client has `handshake_timeout` to finish the TLS handshake after its TCP connection is accepted;
-/// a peer that opens a socket and never completes it is dropped then, so it cannot pin a task and a
-/// file descriptor forever.
-pub async fn serve<F>(
-    listener: TcpListener,
-    config: Arc<ServerConfig>,
-    filter: F,
-    handshake_timeout: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) where
-    F: warp::Filter<Extract = (Box<dyn warp::Reply>,), Error = warp::Rejection>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    let acceptor = TlsAcceptor::from(config);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    accept_error(e).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let acceptor = acceptor.clone();
-        let filter = filter.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake not done within {handshake_timeout:?}");
-                    return;
-                }
-            };
-            let svc = hyper_util::service::TowerToHyperService::new(warp::service(filter));
-            let svc = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(PeerAddr(peer));
-                    hyper::service::Service::call(&svc, req)
-                },
-            );
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let conn =
-                builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(%peer, "connection error: {e}");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-}
-
-/// As warp does: errors of one connection that surface at accept are ignored; anything else (out of
-/// file descriptors) is logged and accepting pauses for a second.
-async fn accept_error(e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        e.kind(),
-        ConnectionRefused | ConnectionAborted | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!("accept error: {e}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 #[cfg(test)]

@@ -43,10 +43,22 @@ pub struct Socket {
 
 /// The reading half as tungstenite sees it: reads go to the socket, its writes (control frames,
 /// already framed) to the socket's outbox.
+///
+/// Until the core admits the connection it reads at most [`PRE_ADMISSION_BYTES`] in all: a peer can
+/// then make tungstenite buffer no more than that (the 64 KiB handshake frame limit, enforced on the
+/// bytes of a partial frame, not only on whole frames the core sees). Past it, reading fails and the
+/// socket is closed with 1009.
 pub struct ReadSide {
     read: ReadHalf<Io>,
     out: Arc<Outbox>,
+    /// Bytes read before the core admitted the connection.
+    before_admission: usize,
 }
+
+/// What a connection may send before the core admits it: one `connect` frame of at most 64 KiB
+/// (`Limits::max_handshake_frame_bytes`), its header, and what tungstenite reads past it in one go
+/// (its 4 KiB read buffer).
+pub const PRE_ADMISSION_BYTES: usize = 64 * 1024 + 14 + 4 * 1024;
 
 impl ReadSide {
     /// Reads and drops what the peer still sends, until it closes or `limit` bytes went by: after the
@@ -72,7 +84,19 @@ impl AsyncRead for ReadSide {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.read).poll_read(cx, buf)
+        if self.out.is_admitted() {
+            return Pin::new(&mut self.read).poll_read(cx, buf);
+        }
+        let start = buf.filled().len();
+        let ready = Pin::new(&mut self.read).poll_read(cx, buf);
+        self.before_admission += buf.filled().len() - start;
+        if self.before_admission > PRE_ADMISSION_BYTES && !self.out.is_admitted() {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "more than the handshake frame limit before the handshake",
+            )));
+        }
+        ready
     }
 }
 
@@ -177,7 +201,7 @@ impl FrameWriter {
 }
 
 /// The length of [`frame_header`] for a payload of `len` bytes.
-fn header_len(len: usize) -> usize {
+pub(crate) fn header_len(len: usize) -> usize {
     match len {
         0..126 => 2,
         126..=65535 => 4,
@@ -296,7 +320,11 @@ impl Upgrade {
                 Ok(upgraded) => {
                     let (read, write) = tokio::io::split(TokioIo::new(upgraded));
                     let reader = WebSocketStream::from_raw_socket(
-                        ReadSide { read, out },
+                        ReadSide {
+                            read,
+                            out,
+                            before_admission: 0,
+                        },
                         Role::Server,
                         Some(config),
                     )

@@ -306,6 +306,23 @@ impl Client {
         Ok(())
     }
 
+    /// Reads until the socket closes: the close frame's code and reason (`None` when it ended
+    /// without one).
+    pub async fn close_reason(&mut self) -> anyhow::Result<Option<(u16, String)>> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("no close within the wait")?
+            {
+                None | Some(Err(_)) => return Ok(None),
+                Some(Ok(Message::Close(f))) => {
+                    return Ok(f.map(|f| (u16::from(f.code), f.reason.to_string())));
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Waits for the socket to close and returns the close code.
     pub async fn closed(&mut self) -> anyhow::Result<Option<u16>> {
         loop {

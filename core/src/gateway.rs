@@ -194,6 +194,8 @@ pub struct Gateway<S: Store> {
     pub(crate) close_after: Option<(ConnId, u16, &'static str)>,
     /// Who the decisions being made now are by: the calling connection, or the gateway.
     pub(crate) actor: Actor,
+    /// An operator token rotation staged this round ([`crate::operator`]).
+    pub(crate) rotation: Option<crate::operator::Rotation>,
 }
 
 #[derive(Serialize)]
@@ -263,11 +265,24 @@ impl<S: Store> Gateway<S> {
             out: VecDeque::new(),
             close_after: None,
             actor: Actor::Gateway,
+            rotation: None,
         })
     }
 
     /// A socket from `remote_ip` opened. Sends it `connect.challenge` and starts its handshake clock.
     pub fn open(&mut self, now: u64, remote_ip: IpAddr) -> Result<ConnId, OpenError> {
+        self.open_with(now, remote_ip, None)
+    }
+
+    /// Like [`Gateway::open`], with the nonce the client sent with its upgrade
+    /// ([`crate::challenge::CLIENT_NONCE_HEADER`]): a valid one gets the gateway's proof that it knows
+    /// the operator token in `connect.challenge` ([`crate::challenge`]); an invalid one is ignored.
+    pub fn open_with(
+        &mut self,
+        now: u64,
+        remote_ip: IpAddr,
+        client_nonce: Option<&str>,
+    ) -> Result<ConnId, OpenError> {
         self.advance(now);
         let ip = canonical_ip(remote_ip);
         let in_handshake = self.handshaking.get(&ip).copied().unwrap_or(0);
@@ -280,18 +295,12 @@ impl<S: Store> Gateway<S> {
         let nonce = self.rng.uuid();
         let deadline = self.now.saturating_add(self.config.handshake_timeout_ms);
         self.handshake_deadlines.insert((deadline, conn));
-        #[derive(Serialize)]
-        struct Challenge<'a> {
-            nonce: &'a str,
-            ts: u64,
-        }
-        let text = event_frame(
-            "connect.challenge",
-            &Challenge {
-                nonce: &nonce,
-                ts: self.now,
-            },
-            None,
+        let text = crate::challenge::frame(
+            &nonce,
+            self.now,
+            client_nonce,
+            &self.config.gateway_token,
+            &self.config.retired_operator_tokens,
         );
         self.emit(conn, text, Kind::Plain);
         self.conns.insert(
@@ -348,16 +357,25 @@ impl<S: Store> Gateway<S> {
     /// releases their outputs. On a store error the changes are undone and the outputs rewritten (see
     /// the module documentation); the error is returned for the shell to log.
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        let result = if self.state.is_dirty() {
-            self.store.commit(&self.state.batch())
-        } else {
-            Ok(())
+        let (rotation, saved) = match self.save_rotation() {
+            Ok(r) => (r, Ok(())),
+            Err(e) => (None, Err(e)),
         };
+        let result = saved.and_then(|()| {
+            if self.state.is_dirty() {
+                self.store.commit(&self.state.batch())
+            } else {
+                Ok(())
+            }
+        });
         let ok = result.is_ok();
         if ok {
             self.state.committed();
             self.committed_seq = self.seq;
         } else {
+            if let Some(r) = rotation {
+                self.undo_rotation(r, true);
+            }
             self.state.roll_back(self.config.pending_ttl_ms);
             self.seq = self.committed_seq;
         }

@@ -32,6 +32,7 @@
 
 mod admission;
 pub mod audit;
+pub mod challenge;
 pub mod code;
 pub mod config;
 mod devices;
@@ -41,6 +42,7 @@ pub mod ids;
 pub mod import;
 pub mod memory;
 mod methods;
+pub mod operator;
 mod pairing;
 pub mod params;
 pub mod proof;

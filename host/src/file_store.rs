@@ -497,6 +497,17 @@ fn parse_journal_line(line: &[u8]) -> Result<JournalEntry, String> {
 }
 
 impl Store for FileStore {
+    /// `openclaw.json` beside `nodes/` gets the rotated operator token ([`crate::gateway_config`]).
+    fn save_operator_token(
+        &mut self,
+        token: &pairing_core::Token,
+        retired: &[pairing_core::TokenHash],
+    ) -> Result<(), StoreError> {
+        let state_dir = self.dir.parent().unwrap_or(&self.dir);
+        crate::gateway_config::save_token(state_dir, token, retired)
+            .map_err(|e| StoreError::Io(format!("{e:#}")))
+    }
+
     fn load(&mut self) -> Result<Snapshot, StoreError> {
         let (pp, np) = (self.pending_path(), self.paired_path());
         let mut legacy = false;
@@ -561,7 +572,7 @@ impl Store for FileStore {
     }
 
     fn commit(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
-        if batch.changes.is_empty() {
+        if batch.changes.is_empty() && batch.audit.is_empty() {
             return Ok(());
         }
         let owed_before = self.audit.owed.len();

@@ -104,7 +104,14 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
     let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
+    if pairing_core::operator::is_weak(token.expose()) {
+        tracing::warn!(
+            "the operator token in {} is shorter than 128 bits; run `openclaw gateway rotate-token` for a random one",
+            gateway_config::path(&opts.state_dir).display()
+        );
+    }
     let mut config = Config::new(token.clone());
+    config.retired_operator_tokens = gateway_config::read_retired(&opts.state_dir)?;
     config.pending_ttl_ms = opts.pending_ttl_ms;
     config.pairing_enabled = opts.pairing_enabled;
     config.auto_approve_local = opts.auto_approve_local;
@@ -194,6 +201,9 @@ pub fn routes(
     let ws = warp::path::end()
         .and(upgrade::ws())
         .and(remote())
+        .and(warp::header::optional::<String>(
+            pairing_core::challenge::CLIENT_NONCE_HEADER,
+        ))
         .and(with_core)
         .then(upgrade);
     let page = crate::page::assets().map(|r| Box::new(r) as Box<dyn warp::Reply>);
@@ -203,6 +213,7 @@ pub fn routes(
 async fn upgrade(
     ws: Upgrade,
     remote: Option<SocketAddr>,
+    client_nonce: Option<String>,
     to_core: mpsc::Sender<ToCore>,
 ) -> Box<dyn warp::Reply> {
     let ip = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
@@ -225,6 +236,7 @@ async fn upgrade(
     };
     let open = ToCore::Open {
         ip,
+        client_nonce,
         out: out.clone(),
         reply,
     };

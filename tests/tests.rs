@@ -28,3 +28,5 @@ mod crash;
 mod flood;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
+// The operator token: the CLI checks the gateway's proof before sending it; rotate-token; weak tokens.
+mod operator_token;

@@ -37,6 +37,7 @@ mod nodes;
 mod render;
 mod request;
 mod resolve;
+mod rotate_token;
 mod tls;
 mod watch;
 

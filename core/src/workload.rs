@@ -1100,15 +1100,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "0e12a102cd3f980e9b56dae95a1aaff36c319fad7a902a8e391f72a1016c52c4",
+        "4a1c24c4fa5c1f01260bc1014b4bcbc7304d42cfc85d6adc8bac703846a87a59",
     ),
     (
         2,
-        "4fffe0f621706715d5d6b29f0b0f8fdbae9e645b2d1079376d74ba18750b6ad9",
+        "90b145d96f4e1b986ab69957b3151b69cce68822a657254fe5b986ce0d060be0",
     ),
     (
         3,
-        "aceb71e06d91954c9ecff07cdc7f974797f2bead5f0f4918286f0568615305cf",
+        "16749a7a13b09d4269a1bc8ec8705112512e7f1c402362537f471b15b3db2974",
     ),
 ];
 

@@ -149,15 +149,19 @@ fn rotate_stopped(state_dir: &Path) -> anyhow::Result<Token> {
 /// gateway's pid and port. Until it lands, the caller's check stands in for it: rotation offline
 /// happens only when nothing, or something that does not know the token, answers on the port
 /// openclaw.json records (a running gateway writes its port there and proves the token).
-fn lock_state_dir(state_dir: &Path) -> anyhow::Result<()> {
+fn lock_state_dir(state_dir: &Path) -> anyhow::Result<DirGuard> {
     if !state_dir.is_dir() {
         bail!(
             "no gateway on this machine: the state directory {} does not exist",
             state_dir.display()
         );
     }
-    Ok(())
+    Ok(DirGuard)
 }
+
+/// Held while the state directory is changed from outside: the lock, once it lands (see
+/// [`lock_state_dir`]).
+struct DirGuard;
 
 #[cfg(test)]
 mod tests {

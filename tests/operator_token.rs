@@ -345,6 +345,44 @@ fn rotate_token_with_the_gateway_stopped_rewrites_the_file_and_audits_it() {
 }
 
 #[test]
+fn rotate_token_never_rewrites_a_directory_a_gateway_owns() {
+    // A gateway that holds the state directory's lock but does not answer on the recorded port (a
+    // stand-in holds the lock here): the stopped-gateway path must leave the files alone.
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("gw");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let token = "a".repeat(43);
+    write_config(&state, port, &token);
+    let lock = std::fs::File::create(state.join("gateway.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let before = std::fs::read_to_string(state.join("openclaw.json")).unwrap();
+    let out = run_cli(&state, &["gateway", "rotate-token"]).unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("a gateway owns the state directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(state.join("openclaw.json")).unwrap(),
+        before
+    );
+    assert!(!state.join("nodes").exists(), "nothing else was written");
+    // Released: the same command rotates.
+    drop(lock);
+    let out = run_cli(&state, &["gateway", "rotate-token"]).unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_ne!(
+        std::fs::read_to_string(state.join("openclaw.json")).unwrap(),
+        before
+    );
+}
+
+#[test]
 fn a_weak_token_is_warned_about_once_at_start_without_printing_it() {
     let root = tempfile::tempdir().unwrap();
     let state = root.path().join("gw");

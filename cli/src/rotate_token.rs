@@ -142,26 +142,49 @@ fn rotate_stopped(state_dir: &Path) -> anyhow::Result<Token> {
 }
 
 /// Makes sure no gateway owns the state directory while it is changed from outside, and keeps it so
-/// until the returned guard is dropped.
+/// until the returned guard is dropped: an exclusive `flock` on `<state>/gateway.lock`, the lock a
+/// running gateway holds for its whole life (issue #14 item 1, `host/src/lock.rs`). Never waits.
 ///
-/// Seam: the state directory's OS lock (`gateway.lock`, added for issue #14 item 1 on another branch)
-/// goes here — `pairing_host::lock::StateLock::acquire(state_dir)`, whose error names the owning
-/// gateway's pid and port. Until it lands, the caller's check stands in for it: rotation offline
-/// happens only when nothing, or something that does not know the token, answers on the port
-/// openclaw.json records (a running gateway writes its port there and proves the token).
+/// Seam: once that module is merged this is `pairing_host::lock::StateLock::acquire(state_dir)`, whose
+/// error also names the owner's pid and port; the file and the lock are the same, so the two agree
+/// meanwhile. The file is opened without following a link.
 fn lock_state_dir(state_dir: &Path) -> anyhow::Result<DirGuard> {
+    use std::os::unix::fs::OpenOptionsExt;
     if !state_dir.is_dir() {
         bail!(
             "no gateway on this machine: the state directory {} does not exist",
             state_dir.display()
         );
     }
-    Ok(DirGuard)
+    let path = state_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DirGuard { _lock: file }),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "a gateway owns the state directory {} (it holds {LOCK_FILE}) but does not answer on the \
+             port openclaw.json records; the token was not rotated — stop that gateway, or rotate \
+             through it with --url",
+            state_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow!("cannot lock {}: {e}", path.display())),
+    }
 }
 
-/// Held while the state directory is changed from outside: the lock, once it lands (see
-/// [`lock_state_dir`]).
-struct DirGuard;
+/// The lock file a running gateway holds (`host/src/lock.rs`).
+const LOCK_FILE: &str = "gateway.lock";
+
+/// Held while the state directory is changed from outside; the lock goes with it.
+struct DirGuard {
+    _lock: std::fs::File,
+}
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,6 @@ use crate::scopes;
 use crate::secret::{Token, TokenHash};
 use crate::store::{Store, StoreError};
 use crate::wire::{ApiError, ok_frame};
-use serde_json::json;
 use std::sync::Arc;
 
 /// How many rotated operator tokens are remembered (by hash) to be refused as rotated.
@@ -95,7 +94,18 @@ impl<S: Store> Gateway<S> {
             return Err(caller.missing_scope(scopes::ADMIN, &[scopes::ADMIN]));
         }
         let token = self.rotate_operator_token(Some(caller.conn));
-        Ok(ok_frame(id, &json!({ "token": token.expose() })))
+        // Serialised from the borrowed secret (no copy in a JSON value); the token itself is wiped
+        // when dropped, the frame by the host once sent.
+        #[derive(serde::Serialize)]
+        struct Rotated<'a> {
+            token: &'a str,
+        }
+        Ok(ok_frame(
+            id,
+            &Rotated {
+                token: token.expose(),
+            },
+        ))
     }
 
     /// Rotates the operator token now (for a shell that rotates while no client is connected, e.g.

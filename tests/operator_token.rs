@@ -211,6 +211,40 @@ fn rotate_token_while_running_ends_old_sessions_and_the_old_token_stays_refused_
     let mut watcher = rt
         .block_on(Client::operator(&gw.url, &old, &["operator.pairing"]))
         .unwrap();
+    // `nodes watch` on the gateway's machine: told why its connection ended, it carries on with the
+    // token openclaw.json now holds.
+    let mut watch = std::process::Command::new(pairing_tests::process::openclaw())
+        .args(["nodes", "watch"])
+        .env("OPENCLAW_STATE_DIR", &state)
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .env_remove("OPENCLAW_GATEWAY_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, watch_lines) = std::sync::mpsc::channel::<String>();
+    let watch_err = watch.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(watch_err)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let wait_line = |what: &str| -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(l) = watch_lines.recv_timeout(Duration::from_secs(15)) {
+            let hit = l.contains(what);
+            seen.push(l);
+            if hit {
+                return seen;
+            }
+        }
+        panic!("nodes watch never printed {what:?}: {seen:?}");
+    };
+    wait_line("Watching pairing events");
 
     let out = run_cli(&state, &["gateway", "rotate-token"]).unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -223,6 +257,15 @@ fn rotate_token_while_running_ends_old_sessions_and_the_old_token_stays_refused_
     assert!(stderr(&out).contains("The operator token was rotated"));
     assert!(!stderr(&out).contains(&new));
 
+    let lines = wait_line("Watching pairing events");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("the operator token was rotated")),
+        "{lines:?}"
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
     // The open session is closed naming the rotation.
     let closed = rt.block_on(watcher.next_frame()).unwrap_err().to_string();
     assert!(

@@ -165,14 +165,16 @@ fn a_changed_line_fails_verification_and_is_counted_in_the_listing() -> anyhow::
     let mut l = chain(5);
     l[2] = l[2].replace("box 1", "box 9");
     let state = state_with(&[("audit.jsonl", l.concat())])?;
-    let (code, stdout, _, v) = verify(state.path())?;
+    let (code, stdout, stderr, v) = verify(state.path())?;
     assert_eq!(code, 1, "{stdout}");
     let path = state.path().join("nodes/audit.jsonl");
+    // The failure is an error: one line on stderr, nothing on stdout.
+    assert_eq!(stdout, "");
     assert_eq!(
-        stdout,
+        stderr,
         format!(
-            "audit trail broken at {} line 3: tampered: seq 3: its hash does not match its content (the line \
-             was changed)\n2 entries before it verify (seq 1–2); nothing after it was checked\n",
+            "openclaw: audit trail broken at {} line 3: tampered: seq 3: its hash does not match its content \
+             (the line was changed); 2 entries before it verify (seq 1–2); nothing after it was checked\n",
             path.display()
         )
     );
@@ -206,13 +208,13 @@ fn a_deleted_line_is_named_as_missing() -> anyhow::Result<()> {
     let mut l = chain(5);
     l.remove(3);
     let state = state_with(&[("audit.jsonl", l.concat())])?;
-    let (code, stdout, _, v) = verify(state.path())?;
-    assert_eq!(code, 1, "{stdout}");
+    let (code, _, stderr, v) = verify(state.path())?;
+    assert_eq!(code, 1, "{stderr}");
     assert!(
-        stdout.contains(
+        stderr.contains(
             "audit.jsonl line 4: missing: expected seq 4 but found seq 5 (entry 4 is missing)"
         ),
-        "{stdout}"
+        "{stderr}"
     );
     assert_eq!(v["broken"]["kind"], "missing");
     assert_eq!(v["broken"]["expectedSeq"], 4);
@@ -247,11 +249,11 @@ fn a_last_line_cut_short_is_tolerated_and_reported() -> anyhow::Result<()> {
         ("audit.1.jsonl", format!("{}{}", l[0], &l[1][..30])),
         ("audit.jsonl", l[2..].concat()),
     ])?;
-    let (code, stdout, _, v) = verify(state.path())?;
-    assert_eq!(code, 1, "{stdout}");
+    let (code, _, stderr, v) = verify(state.path())?;
+    assert_eq!(code, 1, "{stderr}");
     assert!(
-        stdout.contains("audit.1.jsonl line 2: malformed (expected seq 2)"),
-        "{stdout}"
+        stderr.contains("audit.1.jsonl line 2: malformed (expected seq 2)"),
+        "{stderr}"
     );
     assert_eq!(v["broken"]["kind"], "malformed");
     Ok(())
@@ -288,9 +290,9 @@ fn the_chain_continues_across_rotated_files() -> anyhow::Result<()> {
         ("audit.2.jsonl", l[..3].concat()),
         ("audit.jsonl", l[5..].concat()),
     ])?;
-    let (code, stdout, _, _) = verify(state.path())?;
-    assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("audit.1.jsonl line 1: missing"), "{stdout}");
+    let (code, _, stderr, _) = verify(state.path())?;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("audit.1.jsonl line 1: missing"), "{stderr}");
     Ok(())
 }
 
@@ -432,11 +434,11 @@ fn the_trail_of_a_real_gateway_lists_by_node_and_verifies() -> anyhow::Result<()
     let path = state.join("nodes/audit.jsonl");
     let changed = std::fs::read_to_string(&path)?.replacen("\"rejected\"", "\"approved\"", 1);
     std::fs::write(&path, changed)?;
-    let (code, stdout, _, _) = verify(&state)?;
-    assert_eq!(code, 1, "{stdout}");
+    let (code, _, stderr, _) = verify(&state)?;
+    assert_eq!(code, 1, "{stderr}");
     assert!(
-        stdout.contains("audit.jsonl line 4: tampered: seq 4"),
-        "{stdout}"
+        stderr.contains("audit.jsonl line 4: tampered: seq 4"),
+        "{stderr}"
     );
     Ok(())
 }

@@ -18,6 +18,10 @@ mod cli_audit;
 mod cli_devices;
 // Operator ergonomics: completions, approve with no argument, watch output.
 mod cli_ergonomics;
+// `nodes watch --auto-approve-silent --ssh HOST` with a stand-in ssh: only the request's own key passes.
+mod cli_ssh_approval;
+// Issue #14's CLI items: durations need a unit, re-pairs keep names, failures on stderr, no token logged.
+mod cli_hardening;
 // An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.
 mod import;
 // Seeded workloads with faults and crashes, invariants after every step.
@@ -26,6 +30,8 @@ mod simulation;
 mod crash;
 // Floods over loopback: held connections, half-open sockets, bad frames, pairing floods.
 mod flood;
+// Issue #14: one device alternating key encodings and commands cannot flood requests.
+mod request_flood;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
 // The operator token: the CLI checks the gateway's proof before sending it; rotate-token; weak tokens.

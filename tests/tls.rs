@@ -2,7 +2,9 @@
 //! certificate made here (rcgen; SAN 127.0.0.1 and localhost). It listens on every interface, but the
 //! tests connect to 127.0.0.1 only: a node pairs over `wss://` with `--ca`, the operator approves over
 //! `wss://`, the page is served over `https://`, a wrong CA fails with the clear line, a half-open TLS
-//! handshake is dropped, and `--bind lan` without a certificate is refused.
+//! handshake is dropped, and `--bind lan` without a certificate is refused. A CA-flagged self-signed
+//! certificate (what `openssl req -x509` makes) given with `--ca` is pinned, and `--tls-fingerprint`
+//! pins the gateway's certificate by its SHA-256.
 
 use anyhow::{Context, bail};
 use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli};
@@ -19,7 +21,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A self-signed certificate for 127.0.0.1 and localhost, written as `NAME.pem` and `NAME-key.pem`.
 fn self_signed(dir: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    self_signed_as(dir, name, false)
+}
+
+/// Like [`self_signed`]; `ca`: marked a CA (basic constraints CA:TRUE), as `openssl req -x509` makes
+/// it by default.
+fn self_signed_as(dir: &Path, name: &str, ca: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
     params.subject_alt_names = vec![
         rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         rcgen::SanType::DnsName("localhost".try_into()?),
@@ -327,5 +338,93 @@ fn lan_without_a_certificate_or_with_bad_files_is_refused_in_one_line() -> anyho
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+    Ok(())
+}
+
+/// `OpenClaw`-style fingerprint text of a PEM certificate: `sha256:AB:CD:…`.
+fn fingerprint_of(pem: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let der = CertificateDer::from_pem_file(pem)?;
+    let hex: Vec<String> = sha2::Sha256::digest(der.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Ok(format!("sha256:{}", hex.join(":")))
+}
+
+#[test]
+fn a_ca_flagged_self_signed_certificate_is_pinned_and_fingerprints_pin() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let (cert, key) = self_signed_as(root.path(), "gateway", true)?;
+    let (gw, _) = start_tls_gateway(&root.path().join("gw"), &cert, &key, &[])?;
+    let token = gw.token();
+    let wss = gw.url.clone();
+    let op_state = root.path().join("op");
+    let pending = |extra: &[&str]| {
+        let mut all = vec![
+            "nodes", "pending", "--json", "--url", &wss, "--token", &token,
+        ];
+        all.extend_from_slice(extra);
+        run_cli(&op_state, &all)
+    };
+    // The certificate itself with --ca: trusted as it is, although chain validation refuses a CA
+    // certificate as a server's own.
+    let ca = cert.to_str().context("utf-8 path")?;
+    let out = pending(&["--ca", ca])?;
+    assert_eq!(
+        ok_stdout(&out, "--ca with a CA-flagged certificate")?.trim(),
+        "[]"
+    );
+
+    // The right fingerprint alone (no --ca, no system roots): connects; upper case with colons and a
+    // sha256: prefix, or bare lower-case hex.
+    let right = fingerprint_of(&cert)?;
+    let bare = right
+        .trim_start_matches("sha256:")
+        .replace(':', "")
+        .to_lowercase();
+    for pin in [&right, &bare] {
+        let out = pending(&["--tls-fingerprint", pin])?;
+        assert_eq!(ok_stdout(&out, "the right fingerprint")?.trim(), "[]");
+    }
+    // A node pairs with the pin too.
+    let node_state = root.path().join("node");
+    let mut node = NodePair::start(&node_state, &wss, &["--tls-fingerprint", &right])?;
+    let code = node.code()?;
+    let out = run_cli(
+        &op_state,
+        &[
+            "nodes", "approve", &code, "--url", &wss, "--token", &token, "--ca", ca,
+        ],
+    )?;
+    ok_stdout(&out, "nodes approve")?;
+    assert_eq!(node.exit_code()?, 0, "{:#?}", node.seen);
+
+    // A wrong fingerprint: refused in one clear line naming both, with --ca or without.
+    let wrong = format!("sha256:{}", "00:".repeat(31) + "00");
+    for extra in [
+        vec!["--tls-fingerprint", wrong.as_str()],
+        vec!["--tls-fingerprint", wrong.as_str(), "--ca", ca],
+    ] {
+        let out = pending(&extra)?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("openclaw: ")
+                && err.contains(
+                    "the gateway's TLS certificate does not match --tls-fingerprint: it presented \
+                     SHA-256 "
+                )
+                && err.contains(right.trim_start_matches("sha256:")),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    // A malformed one is refused before anything is sent.
+    let out = pending(&["--tls-fingerprint", "abc"])?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64 hex digits"));
+    assert!(gw.stop()?.success());
     Ok(())
 }

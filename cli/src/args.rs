@@ -75,8 +75,9 @@ pub struct ConnArgs {
     /// directory, which is sent only to a loopback URL].
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
-    /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).
-    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_duration)]
+    /// How long to wait for the gateway to connect or answer a call: 10s, 1m, 500ms (a unit is
+    /// required).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: u64,
     /// Print only JSON on stdout (for scripts).
     #[arg(long)]
@@ -86,11 +87,17 @@ pub struct ConnArgs {
     pub allow_plaintext: bool,
     /// For wss:// URLs: trust the certificates in this PEM file (e.g. a self-signed gateway's
     /// certificate) instead of the system's roots.
+    /// A self-signed certificate given here is trusted as it is (pinned), whatever its CA flag.
     #[arg(long, value_name = "FILE", env = "OPENCLAW_GATEWAY_CA")]
     pub ca: Option<std::path::PathBuf>,
+    /// For wss:// URLs: accept only a gateway certificate with this SHA-256 fingerprint (64 hex
+    /// digits, colons and a sha256: prefix optional; `openssl x509 -noout -fingerprint -sha256 -in
+    /// cert.pem` prints it).
+    #[arg(long, value_name = "SHA256", env = "OPENCLAW_GATEWAY_TLS_FINGERPRINT", value_parser = crate::tls::parse_fingerprint)]
+    pub tls_fingerprint: Option<crate::tls::Fingerprint>,
 }
 
-/// Parses `10000`, `10s`, `5m`, `300000ms` into milliseconds.
+/// Parses `10s`, `5m`, `300000ms`, `2d` into milliseconds; a bare number is refused with a hint.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     pairing_host::duration::parse_ms(text)
 }

@@ -70,27 +70,12 @@ pub struct Since {
     pub text: String,
 }
 
-/// Parses `--since`: what `--timeout` takes (`90s`, `15m`, `1h`, ms), and days (`2d`).
+/// Parses `--since`: a duration as every flag takes it (`90s`, `15m`, `1h`, `2d`).
 pub fn parse_since(text: &str) -> Result<Since, String> {
-    since_ms(text).map(|ms| Since {
+    crate::args::parse_duration(text).map(|ms| Since {
         ms,
         text: text.trim().to_owned(),
     })
-}
-
-fn since_ms(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    if let Some(days) = t.strip_suffix('d')
-        && !days.is_empty()
-        && days.bytes().all(|b| b.is_ascii_digit())
-    {
-        return days
-            .parse::<u64>()
-            .ok()
-            .and_then(|d| d.checked_mul(86_400_000))
-            .ok_or_else(|| format!("invalid duration {text:?}: too large"));
-    }
-    crate::args::parse_duration(t).map_err(|e| e.replace("ms, s, m or h", "ms, s, m, h or d"))
 }
 
 /// The audit directory of this machine's state: `<state>/nodes`.
@@ -560,14 +545,17 @@ pub mod tests {
     }
 
     #[test]
-    fn since_takes_days_too() {
-        assert_eq!(since_ms("2d"), Ok(172_800_000));
-        assert_eq!(since_ms("1h"), Ok(3_600_000));
-        assert_eq!(since_ms("90s"), Ok(90_000));
+    fn since_takes_days_too_and_needs_a_unit() {
+        let ms = |t: &str| parse_since(t).map(|s| s.ms);
+        assert_eq!(ms("2d"), Ok(172_800_000));
+        assert_eq!(ms("1h"), Ok(3_600_000));
+        assert_eq!(ms("90s"), Ok(90_000));
         assert_eq!(parse_since(" 90s ").unwrap().text, "90s");
         let e = parse_since("3 weeks").unwrap_err();
         assert!(e.contains("ms, s, m, h or d"), "{e}");
         assert!(parse_since("99999999999999999999d").is_err());
+        let e = parse_since("2").unwrap_err();
+        assert!(e.starts_with("2 what? write 2s, 2m or 2h"), "{e}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::Path;
 pub struct Report {
     /// The chain verified (exit 0).
     pub ok: bool,
-    /// The result, for stdout.
+    /// The result: for stdout when the chain verifies, else (joined into one line) for stderr.
     pub lines: Vec<String>,
     /// Warnings, for stderr.
     pub warnings: Vec<String>,
@@ -144,10 +144,13 @@ pub fn run(dir: &Path, json: bool) -> anyhow::Result<Exit> {
     let r = report(dir, &v);
     if json {
         println!("{}", r.json);
-    } else {
+    } else if r.ok {
         for l in &r.lines {
             println!("{l}");
         }
+    } else {
+        // A broken chain is the command failing (exit 1): its one line goes to stderr.
+        eprintln!("openclaw: {}", r.lines.join("; "));
     }
     for w in &r.warnings {
         eprintln!("openclaw: warning: {w}");

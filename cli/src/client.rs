@@ -175,7 +175,7 @@ enum Incoming {
 }
 
 impl Client {
-    /// Dials `url` (over TLS for `wss://`, trusting [`GatewayUrl::ca`] or the system's roots), waits
+    /// Dials `url` (over TLS for `wss://`, trusting what [`GatewayUrl::trust`] says), waits
     /// for `connect.challenge`, and completes `connect` as `role`. Every step is bounded by
     /// `timeout_ms`.
     pub async fn connect(
@@ -186,7 +186,7 @@ impl Client {
         let url = gateway.url.as_str();
         let timeout = Duration::from_millis(timeout_ms.max(1));
         let connector = if gateway.tls {
-            Connector::Rustls(crate::tls::client_config(gateway.ca.as_deref())?)
+            Connector::Rustls(crate::tls::client_config(&gateway.trust)?)
         } else {
             Connector::Plain
         };

@@ -236,8 +236,12 @@ pub enum Handover {
         /// Its waiting connection was upgraded in place.
         in_place: bool,
     },
-    /// A node's own `node.pair.request`: the gateway sends it the token over its key-proven connection.
-    Mail,
+    /// A node's own `node.pair.request`: the gateway sends it the token over its key-proven connection
+    /// — at once when `online`, else when it next connects within the delivery window.
+    Mail {
+        /// A connection of the node was open at approval.
+        online: bool,
+    },
     /// An operator made the request: the token is in the result, for the operator to hand over.
     Operator,
 }
@@ -253,11 +257,28 @@ pub fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover
         Handover::Device { in_place: false } => {
             format!("{head} is paired; it gets its device token when it (re)connects.")
         }
-        Handover::Mail => format!("{head} is paired; the node receives its new token."),
+        Handover::Mail { online: true } => format!(
+            "{head} is paired; the node receives its new token now, over its open connection."
+        ),
+        Handover::Mail { online: false } => format!(
+            "{head} is paired. The node is not connected: it receives its new token when it reconnects \
+             within {} of now (`openclaw node pair` keeps retrying); after that it must pair again.",
+            delivery_window()
+        ),
         Handover::Operator => format!(
             "{head} is paired. This request was made by an operator, so the gateway returned the node's \
              token in the result; it is printed only with --json."
         ),
+    }
+}
+
+/// The gateway's token delivery window in words (`10 minutes`).
+fn delivery_window() -> String {
+    let ms = pairing_core::config::TOKEN_DELIVERY_WINDOW_MS;
+    match ms / 60_000 {
+        0 => format!("{} seconds", ms / 1000),
+        1 => "1 minute".to_owned(),
+        m => format!("{m} minutes"),
     }
 }
 
@@ -304,14 +325,18 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
         Target::Request(_) | Target::Code(_) => {}
     }
     let shown = named(&pending, &t).cloned();
-    // A device's protocol-v3 connection waits for approval and is paired in place; a v4 device is
+    // Whether the node is connected now, before the approval: a node that asked with `node pair`
+    // gets its token at once then, and leaves right after (so asking afterwards would say no). A
+    // device's protocol-v3 connection waits for approval and is paired in place; a v4 device is
     // refused until approved, so it is not connected now.
-    let in_place = match &shown {
-        Some(p) if verb == Verb::Approve && p.by_device_pairing() && !p.is_repair => {
-            connected(&mut c, &p.node_id).await
-        }
+    let online = match &shown {
+        Some(p) if verb == Verb::Approve => connected(&mut c, &p.node_id).await,
         _ => false,
     };
+    let in_place = online
+        && shown
+            .as_ref()
+            .is_some_and(|p| p.by_device_pairing() && !p.is_repair);
     let params = match &t {
         Target::Code(code) => json!({ "code": code }),
         Target::Request(id) => json!({ "requestId": id }),
@@ -322,7 +347,15 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
         Err(e) => return Err(explain(e, family, &pending)),
     };
     c.close().await;
-    print_result(&opt.conn, verb, family, result, shown.as_ref(), in_place)?;
+    print_result(
+        &opt.conn,
+        verb,
+        family,
+        result,
+        shown.as_ref(),
+        in_place,
+        online,
+    )?;
     Ok(Exit::Ok)
 }
 
@@ -349,6 +382,7 @@ fn print_result(
     result: Value,
     shown: Option<&Request>,
     in_place: bool,
+    online: bool,
 ) -> anyhow::Result<()> {
     let device_made = |fallback: bool| shown.map_or(fallback, Request::by_device_pairing);
     let how = |device: bool, operator: bool| {
@@ -357,7 +391,7 @@ fn print_result(
         } else if operator {
             Handover::Operator
         } else {
-            Handover::Mail
+            Handover::Mail { online }
         }
     };
     let line = match (family, verb) {
@@ -531,9 +565,20 @@ mod tests {
         assert!(!line.contains("receives its new token"), "{line}");
         let line = approved_line("r1", "pi", "d1", Handover::Device { in_place: true });
         assert!(line.contains("paired in place"), "{line}");
-        let line = approved_line("r1", "pi", "d1", Handover::Mail);
+        let line = approved_line("r1", "pi", "d1", Handover::Mail { online: true });
         assert!(
-            line.ends_with("is paired; the node receives its new token."),
+            line.ends_with(
+                "is paired; the node receives its new token now, over its open connection."
+            ),
+            "{line}"
+        );
+        // A node that quit is told when it gets it: on reconnecting, within the gateway's window.
+        let line = approved_line("r1", "pi", "d1", Handover::Mail { online: false });
+        assert!(
+            line.contains(
+                "The node is not connected: it receives its new token when it reconnects within 10 \
+                 minutes of now"
+            ) && line.ends_with("after that it must pair again."),
             "{line}"
         );
         let line = approved_line("r1", "pi", "d1", Handover::Operator);

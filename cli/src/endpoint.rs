@@ -5,8 +5,10 @@
 //! config file's token — which is sent only to a loopback URL, so pointing the CLI at another host never
 //! leaks this machine's gateway secret. Plaintext `ws://` to a non-loopback host is refused unless
 //! `--allow-plaintext` is given; `wss://` goes anywhere, trusting `--ca FILE` (else
-//! `OPENCLAW_GATEWAY_CA`) or the system's roots ([`crate::tls`]).
+//! `OPENCLAW_GATEWAY_CA`), `--tls-fingerprint` (else `OPENCLAW_GATEWAY_TLS_FINGERPRINT`) or the
+//! system's roots ([`crate::tls`]).
 
+use crate::tls::{Fingerprint, Trust};
 use anyhow::{Context, bail};
 use pairing_host::gateway_config::GatewayFile;
 use std::net::IpAddr;
@@ -35,6 +37,8 @@ pub struct Sources {
     pub allow_plaintext: bool,
     /// `--ca` (or `OPENCLAW_GATEWAY_CA`): the certificates a `wss://` gateway is checked against.
     pub ca: Option<PathBuf>,
+    /// `--tls-fingerprint` (or `OPENCLAW_GATEWAY_TLS_FINGERPRINT`): the pinned certificate hash.
+    pub tls_fingerprint: Option<Fingerprint>,
 }
 
 impl Sources {
@@ -51,6 +55,7 @@ impl Sources {
             config,
             allow_plaintext: conn.allow_plaintext,
             ca: conn.ca.clone(),
+            tls_fingerprint: conn.tls_fingerprint,
         })
     }
 }
@@ -77,8 +82,8 @@ pub struct GatewayUrl {
     pub loopback: bool,
     /// `wss://`.
     pub tls: bool,
-    /// For `wss://`: trust only the certificates in this PEM file instead of the system's roots.
-    pub ca: Option<PathBuf>,
+    /// For `wss://`: what to trust ([`crate::tls`]).
+    pub trust: Trust,
 }
 
 /// Where to connect, and (for operators) the token to present.
@@ -132,7 +137,7 @@ pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl
         host: host.to_owned(),
         loopback,
         tls,
-        ca: None,
+        trust: Trust::default(),
     })
 }
 
@@ -163,7 +168,10 @@ pub fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
             format!("ws://127.0.0.1:{port}/")
         });
     let mut url = parse_url(&text, src.allow_plaintext)?;
-    url.ca = src.ca.clone();
+    url.trust = Trust {
+        ca: src.ca.clone(),
+        fingerprint: src.tls_fingerprint,
+    };
     Ok(url)
 }
 
@@ -307,7 +315,10 @@ mod tests {
             ..Sources::default()
         };
         let ep = resolve(&s).unwrap();
-        assert_eq!(ep.url.ca.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert_eq!(
+            ep.url.trust.ca.as_deref(),
+            Some(std::path::Path::new("ca.pem"))
+        );
         assert_eq!(ep.token, None);
         s.flag_url = Some("wss://127.0.0.1:18789/".into());
         assert_eq!(resolve(&s).unwrap().token.as_deref(), Some("cfg"));

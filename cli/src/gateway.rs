@@ -62,7 +62,7 @@ pub struct Opt {
     /// machine connects from loopback too.
     #[arg(long)]
     pub auto_approve_local: bool,
-    /// How long a pending request lives: 300000ms, 20s, 5m.
+    /// How long a pending request lives: 20s, 5m, 300000ms (a unit is required).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::args::parse_duration)]
     pub pending_ttl: u64,
 }

@@ -29,6 +29,29 @@ pub enum NodeCommand {
     Verify(VerifyOpt),
     /// Verify, then stay connected as the paired node until Ctrl-C.
     Connect(VerifyOpt),
+    /// Print this node's device id and public key (read only: never creates the identity).
+    #[command(long_about = IDENTITY_ABOUT)]
+    Identity(IdentityOpt),
+}
+
+/// The long help of `node identity`.
+const IDENTITY_ABOUT: &str = "Print this machine's node identity: its device id and its Ed25519 public key, \
+    as <state>/identity/device.json holds them (state: $OPENCLAW_STATE_DIR, default ~/.openclaw). Read \
+    only: it never creates or changes the identity, and never prints the secret key.\n\n\
+    `openclaw nodes watch --auto-approve-silent --ssh HOST` runs `openclaw node identity --json` on HOST \
+    over SSH and approves a silent request only when the key it prints is the request's key — proof \
+    that the request comes from the node on HOST.";
+
+/// `node identity`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    openclaw node identity\n  \
+    openclaw node identity --json        # {\"deviceId\":\"…\",\"publicKey\":\"…\"}\n  \
+    ssh gw-node openclaw node identity --json   # what nodes watch --auto-approve-silent checks")]
+pub struct IdentityOpt {
+    /// Print one JSON object: `{"deviceId", "publicKey"}` (the key raw Ed25519, base64url).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of node commands that talk to a gateway (a node presents no operator token).
@@ -39,8 +62,9 @@ pub struct NodeConnArgs {
     /// in the state directory, else 18789].
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// How long to wait for the gateway to connect or answer a call, in ms (or 10s, 1m).
-    #[arg(long, value_name = "MS", default_value = "10000", value_parser = parse_duration)]
+    /// How long to wait for the gateway to connect or answer a call: 10s, 1m, 500ms (a unit is
+    /// required).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: u64,
     /// Print only JSON on stdout (progress goes to stderr).
     #[arg(long)]
@@ -49,8 +73,13 @@ pub struct NodeConnArgs {
     #[arg(long)]
     pub allow_plaintext: bool,
     /// For wss:// URLs: trust the certificates in this PEM file instead of the system's roots.
+    /// A self-signed certificate given here is trusted as it is (pinned), whatever its CA flag.
     #[arg(long, value_name = "FILE", env = "OPENCLAW_GATEWAY_CA")]
     pub ca: Option<std::path::PathBuf>,
+    /// For wss:// URLs: accept only a gateway certificate with this SHA-256 fingerprint (64 hex
+    /// digits, colons and a sha256: prefix optional).
+    #[arg(long, value_name = "SHA256", env = "OPENCLAW_GATEWAY_TLS_FINGERPRINT", value_parser = crate::tls::parse_fingerprint)]
+    pub tls_fingerprint: Option<crate::tls::Fingerprint>,
 }
 
 impl NodeConnArgs {
@@ -63,6 +92,7 @@ impl NodeConnArgs {
             json: self.json,
             allow_plaintext: self.allow_plaintext,
             ca: self.ca.clone(),
+            tls_fingerprint: self.tls_fingerprint,
         }
     }
 }
@@ -87,7 +117,31 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodeCommand::Pair(o) => crate::node_pair::run(o).await,
         NodeCommand::Verify(o) => verify(o).await,
         NodeCommand::Connect(o) => connect(o).await,
+        NodeCommand::Identity(o) => show_identity(&o),
     }
+}
+
+/// `node identity`: the device id and public key, without creating anything.
+fn show_identity(opt: &IdentityOpt) -> anyhow::Result<Exit> {
+    let state = pairing_host::paths::state_dir();
+    let file = identity::identity_path(&state);
+    let Some(id) = identity::load(&file)? else {
+        bail!(
+            "this machine has no node identity yet ({} does not exist); `openclaw node pair` creates it",
+            file.display()
+        );
+    };
+    if opt.json {
+        println!(
+            "{}",
+            json!({ "deviceId": id.device_id, "publicKey": id.public_key })
+        );
+    } else {
+        println!("Device id:         {}", id.device_id);
+        println!("Public key:        {}", id.public_key);
+        println!("Verification code: {}", id.verification_code());
+    }
+    Ok(Exit::Ok)
 }
 
 /// This machine's name, the default display name of a node.
@@ -173,6 +227,7 @@ async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
     client.close().await;
     let ok = result["ok"].as_bool() == Some(true);
     if opt.conn.json {
+        // The result is the answer either way; the exit code tells success from failure.
         println!("{result}");
     } else if ok {
         let name = crate::render::node_label(&result["node"]);
@@ -180,9 +235,12 @@ async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
             "ok: paired with {} as {name} ({})",
             p.url.url, p.identity.device_id
         );
-    } else {
-        println!(
-            "not paired: the gateway at {} does not accept this node's token; pair again with \
+    }
+    if !ok {
+        // A failure is an error like any other: one line on stderr, nothing on stdout but --json's
+        // result.
+        eprintln!(
+            "openclaw: not paired: the gateway at {} does not accept this node's token; pair again with \
              `openclaw node pair`",
             p.url.url
         );
@@ -201,7 +259,8 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
                 Ok((mut client, result)) => {
                     if result["ok"].as_bool() != Some(true) {
                         eprintln!(
-                            "not paired: the gateway at {} no longer accepts this node's token",
+                            "openclaw: not paired: the gateway at {} no longer accepts this node's token; \
+                             pair again with `openclaw node pair`",
                             p.url.url
                         );
                         return Ok(Exit::Failure);

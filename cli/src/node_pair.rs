@@ -37,7 +37,8 @@ pub const LONG_ABOUT: &str = "Ask a gateway to pair this machine as a node.\n\n\
         openclaw node pair --json > result.json      # progress on stderr, result as JSON\n\n\
         Exit codes: 0 approved, 1 failure or superseded, 2 rejected, 3 expired.")]
 pub struct Opt {
-    /// Name to show the operator [default: this machine's hostname].
+    /// Name to show the operator [default: the name this node paired with before (a re-pair keeps
+    /// it), else this machine's hostname].
     #[arg(long)]
     pub name: Option<String>,
     /// Mark the request silent: a hint that an automated approver (`openclaw nodes watch
@@ -101,10 +102,14 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
             short_id(&identity.device_id)
         ));
     }
+    let name = match opt.name.clone() {
+        Some(n) => n,
+        None => paired_name(&state, &identity).unwrap_or_else(hostname),
+    };
     let mut p = Pairing {
         identity,
         url,
-        name: opt.name.clone().unwrap_or_else(hostname),
+        name,
         silent: opt.silent,
         timeout: opt.conn.timeout,
         request: None,
@@ -120,6 +125,22 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     };
     p.progress.clear();
     p.finish(&state, outcome?)
+}
+
+/// The name this node paired with last time (stored with its token), if the token is this device's.
+/// A re-pair without `--name` keeps it: the name goes out in `connect` and in the request, and the
+/// gateway records what the approved request says, so falling back to the hostname would rename the
+/// node on every re-pair. (An operator's rename wins over either at the gateway.)
+/// A token file that does not read is no reason to refuse pairing again (that replaces it).
+fn paired_name(state: &std::path::Path, identity: &Identity) -> Option<String> {
+    let token = identity::load_token(state)
+        .inspect_err(|e| tracing::warn!("{e:#}; the name defaults to the hostname"))
+        .ok()??;
+    token
+        .node_id
+        .eq_ignore_ascii_case(&identity.device_id)
+        .then_some(token.display_name?)
+        .filter(|n| !n.trim().is_empty())
 }
 
 impl Pairing {
@@ -340,9 +361,13 @@ impl Pairing {
                 "Approved. This node is paired; token stored in {}.",
                 f.display()
             ),
-            ("rejected", _) => println!("Rejected: the operator declined request {request_id}."),
-            ("expired", _) => println!(
-                "Expired: nobody approved request {request_id} in time. Run `openclaw node pair` again."
+            // Not paired: the command failed (exit 2 or 3), so the line is an error, on stderr.
+            ("rejected", _) => eprintln!(
+                "openclaw: rejected: the operator declined request {request_id}; this node is not paired"
+            ),
+            ("expired", _) => eprintln!(
+                "openclaw: expired: nobody approved request {request_id} in time; run `openclaw node pair` \
+                 again"
             ),
             _ => bail!("request {request_id} was superseded by a newer request for this node"),
         }

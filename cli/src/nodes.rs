@@ -40,7 +40,7 @@ pub enum NodesCommand {
             terminal --yes is required); when several are pending they are listed and nothing is done. \
             If the request already ended, the error says how (expired, superseded, approved, rejected). \
             Approval issues the node a new token: a node that asked with `openclaw node pair` receives \
-            it at once, a device that asked by connecting (an OpenClaw node host or app) gets it when it \
+            it at once if it is connected, else when it reconnects within 10 minutes, a device that asked by connecting (an OpenClaw node host or app) gets it when it \
             (re)connects, and a protocol-v3 connection waiting for the approval is paired in place.",
         after_help = "Examples:\n  openclaw nodes approve 1234-5678\n  \
             openclaw nodes approve 6f1c0c2e-8a8e-4f0e-9a55-2b8d3c1e7a10\n  \
@@ -83,9 +83,12 @@ pub enum NodesCommand {
     #[command(
         long_about = "Stream pairing events (requested, approved, rejected, expired, superseded, removed) \
             until Ctrl-C, reconnecting when the connection drops. With --auto-approve-silent --ssh HOST, \
-            a request marked silent is approved when `ssh -o BatchMode=yes -o ConnectTimeout=5 HOST true` \
-            succeeds as the current user; any other request is left for a person (on a terminal the \
-            watcher asks: approve, reject or later).\n\n\
+            a request marked silent is approved only when it proves it comes from the node on HOST: the \
+            watcher runs `openclaw node identity --json` there (`ssh -o BatchMode=yes -o ConnectTimeout=5 \
+            -o StrictHostKeyChecking=yes HOST …`, as the current user) and the device key it prints must \
+            be the request's own key. A request without a key (made by an operator), with another key, \
+            a re-pair, or a failed SSH call is left for a person, and the watcher prints why (on a \
+            terminal it asks: approve, reject or later).\n\n\
             At connect (and after a reconnect) the requests already pending come first, each once: a \
             `pending` line, or with --json {\"type\":\"sync\",\"event\":\"node.pair.pending\",\
             \"payload\":REQUEST} with the request as `nodes pending --json` shows it. Then one line per \

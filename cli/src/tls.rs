@@ -1,36 +1,259 @@
 //! The client side of `wss://`: which certificates to trust, and turning a failed handshake into one
 //! clear line.
 //!
-//! Trust: `--ca FILE` (PEM; `OPENCLAW_GATEWAY_CA`) when given — then only those certificates, which is
-//! how a self-signed gateway is reached — else the operating system's roots (rustls-native-certs: the
-//! same store `curl` and the browsers on this machine use, so a certificate the administrator installed
-//! or a corporate CA is honoured, and no root bundle is compiled into the binary). The crypto provider
-//! is `ring`, as on the gateway.
+//! Trust ([`Trust`]):
+//! - `--ca FILE` (PEM; `OPENCLAW_GATEWAY_CA`): a gateway certificate equal byte for byte to one in the
+//!   file is trusted as a pinned certificate — the self-signed certificate most people make
+//!   (`openssl req -x509 …` marks it a CA, which chain validation refuses as a server certificate,
+//!   "CaUsedAsEndEntity"); otherwise the file's certificates are the roots its chain must lead to.
+//! - `--tls-fingerprint SHA256` (`OPENCLAW_GATEWAY_TLS_FINGERPRINT`): the SHA-256 of the gateway's
+//!   certificate must be this one, as OpenClaw's node host pins it; alone it is the whole check, with
+//!   `--ca` both must hold.
+//! - neither: the operating system's roots (rustls-native-certs: the same store `curl` and the browsers
+//!   on this machine use, so a certificate the administrator installed or a corporate CA is honoured,
+//!   and no root bundle is compiled into the binary).
+//!
+//! A pinned certificate is trusted whatever its names and dates say: the person named that very
+//! certificate. The handshake signature is checked in every case, so only the holder of its key passes.
+//! The crypto provider is `ring`, as on the gateway.
 
 use anyhow::{Context, anyhow, bail};
-use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::CertificateDer;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use std::path::Path;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The rustls client configuration for a `wss://` gateway: roots from `ca`, else from the system.
-pub fn client_config(ca: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>> {
-    let roots = match ca {
-        Some(path) => roots_from_file(path)?,
-        None => system_roots()?,
-    };
+/// The SHA-256 of a certificate (its DER bytes), as `--tls-fingerprint` names it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of a DER certificate.
+    pub fn of(der: &[u8]) -> Fingerprint {
+        Fingerprint(Sha256::digest(der).into())
+    }
+
+    /// Reads a fingerprint as people copy it: 64 hex digits, upper or lower case, with or without
+    /// colons or spaces between the bytes, optionally after `sha256:`, `SHA-256 ` or openssl's
+    /// `sha256 Fingerprint=` (OpenClaw takes the same forms).
+    pub fn parse(text: &str) -> Result<Fingerprint, String> {
+        let bad = || {
+            format!(
+                "--tls-fingerprint {text:?}: expected the certificate's SHA-256 as 64 hex digits, colons \
+                 optional (`openssl x509 -noout -fingerprint -sha256 -in cert.pem` prints it)"
+            )
+        };
+        let t = text.trim();
+        let lower = t.to_ascii_lowercase();
+        let mut rest = t;
+        for prefix in ["sha256 fingerprint=", "sha-256", "sha256"] {
+            if lower.starts_with(prefix) {
+                rest = &t[prefix.len()..];
+                break;
+            }
+        }
+        let rest = rest.trim_start().trim_start_matches(':').trim();
+        let mut hex = String::with_capacity(64);
+        for c in rest.chars() {
+            match c {
+                ':' | ' ' => {}
+                c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_lowercase()),
+                _ => return Err(bad()),
+            }
+        }
+        if hex.len() != 64 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Fingerprint(out))
+    }
+}
+
+/// `AB:CD:…`, the form openssl prints.
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// The clap parser of `--tls-fingerprint`.
+pub fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
+    Fingerprint::parse(text)
+}
+
+/// What a `wss://` connection trusts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// `--ca FILE`: certificates pinned as they are, and roots for chains.
+    pub ca: Option<PathBuf>,
+    /// `--tls-fingerprint`: the SHA-256 the gateway's certificate must have.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// The gateway's certificate is not the one `--tls-fingerprint` names.
+#[derive(Debug)]
+pub struct PinMismatch {
+    /// The fingerprint of the certificate the gateway presented.
+    pub presented: Fingerprint,
+    /// The fingerprint asked for.
+    pub expected: Fingerprint,
+}
+
+impl fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the gateway's TLS certificate does not match --tls-fingerprint: it presented SHA-256 {}, \
+             expected {}",
+            self.presented, self.expected
+        )
+    }
+}
+
+impl std::error::Error for PinMismatch {}
+
+/// The rustls client configuration for a `wss://` gateway, trusting what `trust` says.
+pub fn client_config(trust: &Trust) -> anyhow::Result<Arc<ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = GatewayVerifier::new(trust, &provider)?;
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| anyhow!("TLS setup failed: {e}"))?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
-/// Every PEM certificate in `path` becomes a trust anchor.
-fn roots_from_file(path: &Path) -> anyhow::Result<RootCertStore> {
+/// Checks the gateway's certificate as [`Trust`] says; the handshake signature with rustls' own
+/// functions, whatever made the certificate trusted.
+#[derive(Debug)]
+struct GatewayVerifier {
+    /// `--tls-fingerprint`.
+    fingerprint: Option<Fingerprint>,
+    /// The certificates of `--ca`, each trusted as it is.
+    pinned: Vec<CertificateDer<'static>>,
+    /// Chain validation: to `--ca`'s roots, or to the system's. `None` when only pins decide (a
+    /// fingerprint alone, or a `--ca` file none of whose certificates is a usable root).
+    chains: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl GatewayVerifier {
+    fn new(trust: &Trust, provider: &Arc<CryptoProvider>) -> anyhow::Result<GatewayVerifier> {
+        let (pinned, roots) = match (&trust.ca, &trust.fingerprint) {
+            (Some(path), _) => {
+                let certs = certs_from_file(path)?;
+                let mut roots = RootCertStore::empty();
+                roots.add_parsable_certificates(certs.iter().cloned());
+                (certs, Some(roots))
+            }
+            (None, Some(_)) => (Vec::new(), None),
+            (None, None) => (Vec::new(), Some(system_roots()?)),
+        };
+        let chains = match roots.filter(|r| !r.is_empty()) {
+            Some(roots) => Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| anyhow!("TLS setup failed: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(GatewayVerifier {
+            fingerprint: trust.fingerprint,
+            pinned,
+            chains,
+            algorithms: provider.signature_verification_algorithms,
+        })
+    }
+}
+
+impl ServerCertVerifier for GatewayVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(expected) = self.fingerprint {
+            let presented = Fingerprint::of(end_entity);
+            if presented != expected {
+                return Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch {
+                        presented,
+                        expected,
+                    }))),
+                ));
+            }
+            if self.pinned.is_empty() && self.chains.is_none() {
+                return Ok(ServerCertVerified::assertion());
+            }
+        }
+        if self
+            .pinned
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref())
+        {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match &self.chains {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Every PEM certificate in `path`; at least one.
+fn certs_from_file(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the CA file {}", path.display()))?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
@@ -42,16 +265,7 @@ fn roots_from_file(path: &Path) -> anyhow::Result<RootCertStore> {
             path.display()
         );
     }
-    let mut roots = RootCertStore::empty();
-    for cert in certs {
-        roots.add(cert).map_err(|e| {
-            anyhow!(
-                "the CA file {} holds an unusable certificate: {e}",
-                path.display()
-            )
-        })?;
-    }
-    Ok(roots)
+    Ok(certs)
 }
 
 fn system_roots() -> anyhow::Result<RootCertStore> {
@@ -60,7 +274,8 @@ fn system_roots() -> anyhow::Result<RootCertStore> {
     let (added, _) = roots.add_parsable_certificates(found.certs);
     if added == 0 {
         bail!(
-            "no trusted root certificates found on this system{}; pass the gateway's CA with --ca FILE",
+            "no trusted root certificates found on this system{}; pass the gateway's certificate with \
+             --ca FILE or pin it with --tls-fingerprint",
             found
                 .errors
                 .first()
@@ -87,8 +302,21 @@ pub fn explain(err: &tokio_tungstenite::tungstenite::Error, url: &str) -> Option
         _ => return None,
     };
     Some(match tls {
+        Tls::InvalidCertificate(CertificateError::Other(other))
+            if other.0.downcast_ref::<PinMismatch>().is_some() =>
+        {
+            format!("{} ({url})", other.0)
+        }
         Tls::InvalidCertificate(why) => {
             let why = match why {
+                // webpki's own error, which rustls passes on as `Other`; this crate does not depend
+                // on webpki to name its type, so it is told by its name.
+                CertificateError::Other(other) if is_ca_used_as_end_entity(other) => {
+                    "it is a CA certificate used as the server's own (as `openssl req -x509` makes \
+                     them); pass that very certificate with --ca FILE to pin it, or pin it with \
+                     --tls-fingerprint"
+                        .to_owned()
+                }
                 CertificateError::UnknownIssuer => {
                     "it is signed by an unknown authority".to_owned()
                 }
@@ -101,15 +329,30 @@ pub fn explain(err: &tokio_tungstenite::tungstenite::Error, url: &str) -> Option
                 }
                 other => other.to_string(),
             };
-            format!("the gateway's TLS certificate is not trusted: {why} ({url}; use --ca FILE)")
+            format!(
+                "the gateway's TLS certificate is not trusted: {why} ({url}; use --ca FILE or \
+                 --tls-fingerprint SHA256)"
+            )
         }
         other => format!("TLS handshake with {url} failed: {other}"),
     })
 }
 
+/// Whether rustls' `Other` certificate error is webpki's `CaUsedAsEndEntity`.
+fn is_ca_used_as_end_entity(other: &rustls::OtherError) -> bool {
+    format!("{:?}", other.0).contains("CaUsedAsEndEntity")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ca_trust(path: &Path) -> Trust {
+        Trust {
+            ca: Some(path.to_owned()),
+            fingerprint: None,
+        }
+    }
 
     #[test]
     fn ca_files_are_read_or_refused_naming_the_file() {
@@ -117,15 +360,137 @@ mod tests {
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
         let good = dir.path().join("ca.pem");
         std::fs::write(&good, cert.cert.pem()).unwrap();
-        assert!(client_config(Some(&good)).is_ok());
+        assert!(client_config(&ca_trust(&good)).is_ok());
         let key_only = dir.path().join("key.pem");
         std::fs::write(&key_only, cert.signing_key.serialize_pem()).unwrap();
         let missing = dir.path().join("missing.pem");
         for bad in [key_only, missing] {
-            let e = format!("{:#}", client_config(Some(&bad)).unwrap_err());
+            let e = format!("{:#}", client_config(&ca_trust(&bad)).unwrap_err());
             assert!(e.contains(&bad.display().to_string()), "{e}");
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    /// A self-signed certificate for localhost; `ca`: marked a CA, as `openssl req -x509` does.
+    fn self_signed(ca: bool) -> (CertificateDer<'static>, String) {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        if ca {
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        }
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.der().clone(), cert.pem())
+    }
+
+    fn check(
+        trust: &Trust,
+        leaf: &CertificateDer<'_>,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let v = GatewayVerifier::new(trust, &provider).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        v.verify_server_cert(leaf, &[], &name, &[], UnixTime::now())
+    }
+
+    #[test]
+    fn a_ca_flagged_self_signed_certificate_given_with_ca_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (leaf, pem) = self_signed(true);
+        let file = dir.path().join("gw.pem");
+        std::fs::write(&file, pem).unwrap();
+        // Chain validation alone refuses it — what `--ca` did before.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        roots.add(leaf.clone()).unwrap();
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let refused = webpki.verify_server_cert(&leaf, &[], &name, &[], UnixTime::now());
+        let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(e))) = refused
+        else {
+            panic!("{refused:?}")
+        };
+        assert!(is_ca_used_as_end_entity(&e), "{e:?}");
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(e)),
+        );
+        let line = explain(&tokio_tungstenite::tungstenite::Error::Io(io), "wss://x/").unwrap();
+        assert!(
+            line.contains("it is a CA certificate used as the server's own"),
+            "{line}"
+        );
+        assert!(check(&ca_trust(&file), &leaf).is_ok());
+        // Another certificate of the same kind is not trusted by it.
+        let (stranger, _) = self_signed(true);
+        assert!(check(&ca_trust(&file), &stranger).is_err());
+        // A plain (non-CA) self-signed certificate keeps working.
+        let (plain, pem) = self_signed(false);
+        std::fs::write(&file, pem).unwrap();
+        assert!(check(&ca_trust(&file), &plain).is_ok());
+    }
+
+    #[test]
+    fn a_fingerprint_pins_the_leaf_alone_or_with_ca() {
+        let (leaf, pem) = self_signed(true);
+        let right = Fingerprint::of(&leaf);
+        let wrong = Fingerprint([7; 32]);
+        let pin = |fingerprint| Trust {
+            ca: None,
+            fingerprint: Some(fingerprint),
+        };
+        assert!(check(&pin(right), &leaf).is_ok());
+        let Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(e))) =
+            check(&pin(wrong), &leaf)
+        else {
+            panic!("a wrong pin passed")
+        };
+        let line = e.0.to_string();
+        assert!(
+            line.contains(&format!("it presented SHA-256 {right}, expected {wrong}")),
+            "{line}"
+        );
+        // With --ca too, both must hold.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gw.pem");
+        std::fs::write(&file, pem).unwrap();
+        let both = |fingerprint| Trust {
+            ca: Some(file.clone()),
+            fingerprint: Some(fingerprint),
+        };
+        assert!(check(&both(right), &leaf).is_ok());
+        assert!(check(&both(wrong), &leaf).is_err());
+    }
+
+    #[test]
+    fn fingerprints_read_the_forms_people_copy() {
+        let hex = "ab".repeat(32);
+        let want = Fingerprint([0xab; 32]);
+        let colons = vec!["AB"; 32].join(":");
+        for text in [
+            hex.clone(),
+            hex.to_uppercase(),
+            colons.clone(),
+            format!("sha256:{hex}"),
+            format!("SHA256:{colons}"),
+            format!("SHA-256 {colons}"),
+            format!("sha256 Fingerprint={colons}"),
+            format!("  {} ", vec!["ab"; 32].join(" ")),
+        ] {
+            assert_eq!(Fingerprint::parse(&text), Ok(want), "{text}");
+        }
+        for bad in [
+            "ab".repeat(31),
+            "ab".repeat(33),
+            format!("{}zz", "ab".repeat(31)),
+            "md5:00".to_owned(),
+            String::new(),
+        ] {
+            let e = Fingerprint::parse(&bad).unwrap_err();
+            assert!(e.contains("64 hex digits"), "{bad}: {e}");
+        }
+        assert_eq!(want.to_string(), colons);
     }
 
     #[test]
@@ -141,7 +506,23 @@ mod tests {
         .unwrap();
         assert!(
             line.starts_with("the gateway's TLS certificate is not trusted: ")
-                && line.ends_with("use --ca FILE)"),
+                && line.ends_with("use --ca FILE or --tls-fingerprint SHA256)"),
+            "{line}"
+        );
+        let pin = PinMismatch {
+            presented: Fingerprint([1; 32]),
+            expected: Fingerprint([2; 32]),
+        };
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                Arc::new(pin),
+            ))),
+        );
+        let line = explain(&tokio_tungstenite::tungstenite::Error::Io(io), "wss://x/").unwrap();
+        assert!(
+            line.starts_with("the gateway's TLS certificate does not match --tls-fingerprint: ")
+                && line.ends_with("(wss://x/)"),
             "{line}"
         );
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);

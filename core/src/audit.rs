@@ -201,12 +201,12 @@ impl Default for Head {
     }
 }
 
-/// The fingerprint of a device key given as unpadded base64url: `SHA256:` + unpadded base64 of its
-/// SHA-256, as `ssh-keygen -l` prints them. A key that does not decode is fingerprinted as text.
+/// The fingerprint of a device key (base64url or standard base64, the same for both): `SHA256:` +
+/// unpadded base64 of its SHA-256, as `ssh-keygen -l` prints them. A key that does not decode is
+/// fingerprinted as text.
 pub fn key_fingerprint(public_key: &str) -> String {
-    let raw = URL_SAFE_NO_PAD
-        .decode(public_key)
-        .unwrap_or_else(|_| public_key.as_bytes().to_vec());
+    let raw =
+        crate::proof::decode_b64(public_key).unwrap_or_else(|| public_key.as_bytes().to_vec());
     format!("SHA256:{}", STANDARD_NO_PAD.encode(Sha256::digest(raw)))
 }
 

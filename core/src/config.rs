@@ -31,6 +31,12 @@ pub struct Limits {
     pub resolved_memory: usize,
     /// Undelivered decisions held for offline nodes.
     pub mailbox_capacity: usize,
+    /// New pairing requests one node (for a device: one key) may make at once.
+    pub request_burst: u32,
+    /// Then one new request per this many milliseconds (a retry reusing the pending request is free).
+    pub request_interval_ms: u64,
+    /// Nodes whose request rate is remembered.
+    pub request_rate_memory: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +55,9 @@ impl Default for Limits {
             max_buffered_bytes: 1024 * 1024,
             resolved_memory: 4096,
             mailbox_capacity: 4096,
+            request_burst: 4,
+            request_interval_ms: 15_000,
+            request_rate_memory: 4096,
         }
     }
 }
@@ -83,6 +92,10 @@ pub struct Config {
     pub limits: Limits,
 }
 
+/// How long an approval's token waits for a node that is offline at approval (SPEC §4: 10 minutes).
+/// Public so an operator's client can say when the node gets its token.
+pub const TOKEN_DELIVERY_WINDOW_MS: u64 = 600_000;
+
 impl Config {
     /// The defaults of the specification, with the given operator token.
     pub fn new(gateway_token: Token) -> Self {
@@ -94,7 +107,7 @@ impl Config {
             auto_approve_local: false,
             handshake_timeout_ms: 10_000,
             tick_interval_ms: 30_000,
-            token_delivery_window_ms: 600_000,
+            token_delivery_window_ms: TOKEN_DELIVERY_WINDOW_MS,
             signature_skew_ms: 120_000,
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             limits: Limits::default(),

@@ -59,6 +59,17 @@ pub(crate) fn device_paired(node: &PairedNode) -> DevicePaired {
     }
 }
 
+/// A `deviceId` parameter in its one form: a device id is the hex SHA-256 of its key, written in
+/// lowercase as `connect` and import write it, so `ABC…` names the same device as `abc…`.
+fn device_id_param(p: &Params<'_>) -> Result<NodeId, ApiError> {
+    let id = p.node_id("deviceId")?;
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(NodeId(id.to_ascii_lowercase()))
+    } else {
+        Ok(NodeId(id))
+    }
+}
+
 impl<S: Store> Gateway<S> {
     /// Runs a `device.*` method (the caller already holds `operator.pairing`).
     pub(crate) fn device_call(
@@ -108,7 +119,7 @@ impl<S: Store> Gateway<S> {
             }
             "device.pair.remove" => {
                 let p = Params::new(method, params, &["deviceId"], limits)?;
-                let device_id = NodeId(p.node_id("deviceId")?);
+                let device_id = device_id_param(&p)?;
                 self.paired_device(&device_id)?;
                 self.remove_paired(&device_id)?;
                 Ok(ok_frame(
@@ -120,7 +131,7 @@ impl<S: Store> Gateway<S> {
             }
             "device.token.rotate" | "device.token.revoke" => {
                 let p = Params::new(method, params, &["deviceId", "role", "scopes"], limits)?;
-                let device_id = NodeId(p.node_id("deviceId")?);
+                let device_id = device_id_param(&p)?;
                 let role = p.req_str_max("role", 32)?;
                 let node = self.paired_device(&device_id)?;
                 let held = node.device.as_ref().map_or("node", |d| d.role.as_str());

@@ -22,7 +22,9 @@
 use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
 use crate::config::Config;
 use crate::ids::{ConnId, NodeId, RequestId};
+use crate::limiter::RequestLimiter;
 use crate::memory::{Decision, Mail, Mailbox, Rejections, Resolved};
+use crate::notice::{Notice, Notices, What};
 use crate::record::PendingRequest;
 use crate::rng::Rng;
 use crate::scopes::Scopes;
@@ -164,6 +166,8 @@ pub(crate) enum Held {
     CloseCommitted(ConnId, u16, CloseReason),
     /// An approval pairs this waiting protocol-v3 device connection in place, once durable.
     Upgrade(ConnId),
+    /// A log-worthy happening, for the host once its change is durable.
+    Notice(Notice),
 }
 
 /// The gateway brain. See the module documentation for the call-order contract.
@@ -188,6 +192,10 @@ pub struct Gateway<S: Store> {
     pub(crate) resolved: Resolved,
     pub(crate) rejections: Rejections,
     pub(crate) mailbox: Mailbox,
+    /// New pairing requests per node (issue #14).
+    pub(crate) request_rate: RequestLimiter,
+    /// Notices released to the host (bounded).
+    notices: Notices,
     pub(crate) now: u64,
     pub(crate) held: Vec<Held>,
     out: VecDeque<Output>,
@@ -245,6 +253,12 @@ impl<S: Store> Gateway<S> {
             next_tick: now.saturating_add(config.tick_interval_ms),
             mailbox: Mailbox::new(config.limits.mailbox_capacity),
             rejections: Rejections::new(config.limits.resolved_memory),
+            request_rate: RequestLimiter::new(
+                config.limits.request_burst,
+                config.limits.request_interval_ms,
+                config.limits.request_rate_memory,
+            ),
+            notices: Notices::default(),
             resolved,
             config,
             store,
@@ -414,6 +428,7 @@ impl<S: Store> Gateway<S> {
                 Held::CloseCommitted(conn, code, reason) if ok && self.forget(conn) => {
                     self.out.push_back(Output::Close { conn, code, reason });
                 }
+                Held::Notice(n) if ok => self.notices.push(n),
                 Held::Upgrade(conn) if ok => {
                     if let Some(Role::Node { admission, .. }) = self
                         .conns
@@ -458,6 +473,17 @@ impl<S: Store> Gateway<S> {
             return self.poll_output();
         }
         self.out.pop_front()
+    }
+
+    /// The next log-worthy happening made durable by a commit (see [`crate::notice`]): one line for
+    /// the gateway's terminal each. At most [`crate::notice::NOTICE_CAPACITY`] wait.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.notices.pop()
+    }
+
+    /// Notices waiting for the host (bounded).
+    pub fn notice_len(&self) -> usize {
+        self.notices.len()
     }
 
     /// When [`Gateway::wake`] must be called next.
@@ -735,6 +761,16 @@ impl<S: Store> Gateway<S> {
         display_name: Option<&str>,
         approved_via: Option<&str>,
     ) {
+        self.held.push(Held::Notice(Notice {
+            what: What::Decision(action),
+            node_id: node_id.clone(),
+            request_id: request_id.cloned(),
+            display_name: display_name.map(str::to_owned),
+            remote_ip: None,
+            code: None,
+            by: self.actor.clone(),
+            approved_via: approved_via.map(str::to_owned),
+        }));
         self.state.audit(AuditEntry {
             action,
             actor: self.actor.clone(),

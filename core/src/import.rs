@@ -11,7 +11,7 @@ use crate::ids::{NodeId, RequestId};
 use crate::record::{DeviceClient, NodeMeta, PairedNode, PendingRequest};
 use crate::secret::{Token, TokenHash, sha256_hex};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 /// The `approvedVia` of an imported pairing.
@@ -37,12 +37,13 @@ pub struct Skipped {
     pub why: String,
 }
 
+/// A string field, without control or hidden characters (as a client's would be refused).
 fn text(v: &Value, k: &str) -> Option<String> {
     v.get(k)
         .and_then(Value::as_str)
-        .map(str::trim)
+        .map(crate::params::strip_hidden)
+        .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 fn number(v: &Value, k: &str) -> Option<u64> {
@@ -64,17 +65,15 @@ fn identity(v: &Value) -> Result<(String, String), String> {
         .ok_or("no deviceId")?
         .to_ascii_lowercase();
     let key = text(v, "publicKey").ok_or("no publicKey")?;
+    let key = crate::proof::canonical_key(&key)
+        .ok_or("publicKey is not a 32-byte Ed25519 key in base64")?;
     let raw = URL_SAFE_NO_PAD
-        .decode(key.trim_end_matches('='))
-        .or_else(|_| STANDARD.decode(&key))
+        .decode(&key)
         .map_err(|_| "publicKey is not base64")?;
-    if raw.len() != 32 {
-        return Err("publicKey is not a 32-byte Ed25519 key".into());
-    }
     if sha256_hex(&raw) != id {
         return Err("deviceId is not the SHA-256 of its publicKey".into());
     }
-    Ok((id, URL_SAFE_NO_PAD.encode(raw)))
+    Ok((id, key))
 }
 
 fn device_client(v: &Value) -> DeviceClient {

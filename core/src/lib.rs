@@ -25,7 +25,9 @@
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
 //! - [`audit`]: the hash-chained audit trail of decisions and its verification;
 //! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records;
+//! - [`limiter`]: the rate of new pairing requests per node;
 //! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
+//! - [`notice`]: log-worthy happenings (requests, decisions, rate limiting) for the host's log;
 //! - [`wire`] and [`params`]: frames and parameter validation;
 //! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
 //! - [`workload`]: a seeded random workload with faults and crashes, invariants checked every step.
@@ -38,10 +40,14 @@ pub mod config;
 mod devices;
 pub mod gateway;
 pub mod handshake;
+#[cfg(test)]
+mod hardening_tests;
 pub mod ids;
 pub mod import;
+pub mod limiter;
 pub mod memory;
 mod methods;
+pub mod notice;
 pub mod operator;
 mod pairing;
 pub mod params;
@@ -64,6 +70,7 @@ pub use config::{Config, Limits};
 pub use gateway::{Gateway, OpenError, Output};
 pub use ids::{ConnId, NodeId, RequestId};
 pub use memory::Decision;
+pub use notice::Notice;
 pub use record::{NodeMeta, PairedNode, PendingRequest};
 pub use secret::{Token, TokenHash};
 pub use store::{Batch, Change, MemoryStore, Snapshot, Store, StoreError};

@@ -418,7 +418,7 @@ impl<S: Store> Gateway<S> {
             &self.config.limits,
         )?;
         let node_id = NodeId(p.node_id("nodeId")?);
-        let token = p.raw_str("token")?;
+        let token = p.req_raw_str("token")?;
         let own = caller.own_node(&node_id)?.is_some();
         let verified = self
             .state

@@ -10,7 +10,7 @@
 //!
 //! [`Config::retired_operator_tokens`]: crate::Config::retired_operator_tokens
 
-use crate::audit::{Action, AuditEntry};
+use crate::audit::Action;
 use crate::gateway::{Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId};
 use crate::params::Params;
@@ -126,19 +126,14 @@ impl<S: Store> Gateway<S> {
         let retired = &mut self.config.retired_operator_tokens;
         retired.insert(0, old_hash);
         retired.truncate(MAX_RETIRED);
-        self.state.audit(AuditEntry {
-            action: Action::TokenRotated,
-            actor: self.actor.clone(),
-            approved_via: None,
-            display_name: Some(AUDIT_LABEL.to_owned()),
-            hash: String::new(),
-            key_fingerprint: None,
-            node_id: NodeId(AUDIT_NODE_ID.to_owned()),
-            prev_hash: String::new(),
-            request_id: None,
-            seq: 0,
-            ts: self.now,
-        });
+        // Audited (and noticed in the gateway's log) as a decision about no node: never the token.
+        self.audit(
+            Action::TokenRotated,
+            None,
+            &NodeId(AUDIT_NODE_ID.to_owned()),
+            None,
+            Some(AUDIT_LABEL),
+        );
         let operators: Vec<ConnId> = self
             .conns
             .iter()

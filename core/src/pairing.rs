@@ -6,6 +6,7 @@ use crate::audit::Action;
 use crate::gateway::{Admission, Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
+use crate::notice::{Notice, What};
 use crate::protocol::{DevicePending, DeviceResolved};
 use crate::record::{DeviceClient, NodeMeta, PairedNode, PendingRequest};
 use crate::scopes::required_approve_scopes;
@@ -101,8 +102,9 @@ pub(crate) fn device_pending(
 impl<S: Store> Gateway<S> {
     /// Creates a pending request, or reuses the node's pending one (SPEC §4 idempotence): same key
     /// and same surface refresh it in place; another key, or caps or commands that differ, supersede
-    /// it with a new request, so approval never grants what the operator was not shown. Returns the
-    /// request and whether it is new.
+    /// it with a new request, so approval never grants what the operator was not shown. New requests
+    /// of one node are rate-limited ([`crate::limiter`]); reuse is not. Returns the request and
+    /// whether it is new.
     pub(crate) fn ask(&mut self, ask: Ask) -> Result<(RequestId, bool), ApiError> {
         let ttl = self.config.pending_ttl_ms;
         let existing = self.state.pending_for(&ask.node_id).cloned();
@@ -123,6 +125,31 @@ impl<S: Store> Gateway<S> {
             return Ok((old.request_id.clone(), false));
         }
         self.check_pending_limits(&ask.ip, ask.key.is_some(), existing.as_ref())?;
+        // A new request (superseding one included) costs one from the node's bucket: a device that
+        // keeps changing its key encoding, caps or commands cannot flood operators and the trail.
+        if let Err(retry_after_ms) = self.request_rate.check(&ask.node_id, self.now) {
+            if self.request_rate.note_refusal(&ask.node_id) {
+                self.held.push(Held::Notice(Notice {
+                    what: What::RateLimited { retry_after_ms },
+                    node_id: ask.node_id.clone(),
+                    request_id: None,
+                    display_name: ask.meta.display_name.clone(),
+                    remote_ip: Some(ask.ip.clone()),
+                    code: None,
+                    by: self.actor.clone(),
+                    approved_via: None,
+                }));
+            }
+            return Err(ApiError::rate_limited(
+                format!(
+                    "too many new pairing requests for node {}; retry in {} s",
+                    ask.node_id,
+                    retry_after_ms.div_ceil(1000)
+                ),
+                retry_after_ms,
+            ));
+        }
+        self.request_rate.spend(&ask.node_id, self.now);
         if let Some(old) = existing {
             self.resolve_pending(&old.request_id, Decision::Superseded);
         }
@@ -145,6 +172,10 @@ impl<S: Store> Gateway<S> {
             req.public_key.as_deref(),
             req.meta.display_name.as_deref(),
         );
+        if let Some(Held::Notice(n)) = self.held.last_mut() {
+            n.remote_ip = req.remote_ip.clone();
+            n.code = Some(crate::state::code_of(&req));
+        }
         let device_made = req.device.is_some();
         self.state.put_pending(req, ttl);
         self.broadcast(|gw, seq| {

@@ -4,6 +4,44 @@ use crate::config::Limits;
 use crate::wire::ApiError;
 use serde_json::{Map, Value};
 
+/// Whether `c` may hide or reorder what a person reads: a bidirectional control (U+202E RIGHT-TO-LEFT
+/// OVERRIDE and its kin), or a character that shows nothing (zero-width space, word joiner, byte order
+/// mark, soft hyphen, invisible operators, fillers, tag characters, line and paragraph separators).
+/// Zero-width (non-)joiners stay allowed: scripts and emoji need them and they reorder nothing.
+///
+/// The one rule for every string a client sends (issue #14): names, platforms, client ids, caps and
+/// commands are shown to operators, so a string holding one of these is refused with
+/// `INVALID_REQUEST` naming the field ([`Params`] applies it to every string it reads).
+pub fn is_hidden_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E007F}')
+}
+
+/// The problem with a string's characters, if any: a control character, or a hidden one
+/// ([`is_hidden_char`]), named by its code point.
+fn char_problem(s: &str) -> Option<String> {
+    if s.chars().any(char::is_control) {
+        return Some("must not contain control characters".into());
+    }
+    s.chars().find(|&c| is_hidden_char(c)).map(|c| {
+        format!(
+            "must not contain invisible or bidirectional control characters (U+{:04X})",
+            u32::from(c)
+        )
+    })
+}
+
+/// `s` without control and hidden characters, for text read from files rather than from a client
+/// (an imported OpenClaw store), where there is nobody to refuse.
+pub fn strip_hidden(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !c.is_control() && !is_hidden_char(c))
+        .collect()
+}
+
 /// A validated view of a method's `params` object.
 pub struct Params<'a> {
     context: &'a str,
@@ -83,8 +121,8 @@ impl<'a> Params<'a> {
                 let t = s.trim();
                 if t.chars().count() > max {
                     Err(self.error(field, &format!("must be at most {max} characters")))
-                } else if t.chars().any(char::is_control) {
-                    Err(self.error(field, "must not contain control characters"))
+                } else if let Some(problem) = char_problem(t) {
+                    Err(self.error(field, &problem))
                 } else if t.is_empty() {
                     Ok(None)
                 } else {
@@ -129,6 +167,15 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A required string whose content must not be altered (tokens): present, possibly empty, up to
+    /// the limit. Absent is an error naming the field.
+    pub fn req_raw_str(&self, field: &str) -> Result<String, ApiError> {
+        if !self.has(field) {
+            return Err(self.error(field, "required (a string)"));
+        }
+        self.raw_str(field)
+    }
+
     /// An optional boolean.
     pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.map.get(field) {
@@ -166,8 +213,8 @@ impl<'a> Params<'a> {
                     ),
                 ));
             }
-            if t.chars().any(char::is_control) {
-                return Err(self.error(field, "entries must not contain control characters"));
+            if let Some(problem) = char_problem(t) {
+                return Err(self.error(field, &format!("entries {problem}")));
             }
             if !t.is_empty() {
                 out.push(t.to_owned());

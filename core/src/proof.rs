@@ -3,7 +3,7 @@
 
 use crate::secret::sha256_hex;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use ed25519_dalek::{Signature, VerifyingKey};
 
 /// The `device` block of `connect`.
@@ -144,11 +144,22 @@ pub fn payload_v3(
     .join("|")
 }
 
-fn decode_b64(text: &str) -> Option<Vec<u8>> {
+/// Decodes base64url or standard base64, padded or not (clients send either).
+pub fn decode_b64(text: &str) -> Option<Vec<u8>> {
+    let bare = text.trim_end_matches('=');
     URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .or_else(|_| STANDARD.decode(text))
+        .decode(bare)
+        .or_else(|_| STANDARD_NO_PAD.decode(bare))
         .ok()
+}
+
+/// A device public key in the gateway's one canonical form: its 32 bytes as base64url without
+/// padding, however it was encoded (base64url or standard base64, padded or not). `None` if it is not
+/// 32 bytes of base64. Every key compared or stored goes through this (issue #14: one key in two
+/// encodings made two devices of one).
+pub fn canonical_key(text: &str) -> Option<String> {
+    let raw: [u8; 32] = decode_b64(text)?.try_into().ok()?;
+    Some(URL_SAFE_NO_PAD.encode(raw))
 }
 
 /// Checks a proof against the challenge nonce and the clock. Returns the raw public key on success.

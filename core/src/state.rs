@@ -6,8 +6,6 @@ use crate::code::verification_code;
 use crate::ids::{NodeId, RequestId};
 use crate::record::{PairedNode, PendingRequest};
 use crate::store::{Batch, Change, Snapshot};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 enum Undo {
@@ -34,11 +32,7 @@ pub struct PairingState {
 
 /// The verification code of a pending request: from its key, or from its id when an operator made it.
 pub fn code_of(req: &PendingRequest) -> String {
-    match req
-        .public_key
-        .as_deref()
-        .and_then(|k| URL_SAFE_NO_PAD.decode(k).ok())
-    {
+    match req.public_key.as_deref().and_then(crate::proof::decode_b64) {
         Some(raw) => verification_code(&raw),
         None => verification_code(req.request_id.as_str().as_bytes()),
     }
@@ -53,10 +47,20 @@ impl PairingState {
             committed_audit_head: snapshot.audit_head,
             ..PairingState::default()
         };
-        for n in snapshot.paired {
+        // Keys in one form whatever wrote the files (OpenClaw writes either base64 alphabet).
+        let canonical = |k: &mut Option<String>| {
+            if let Some(c) = k.as_deref().and_then(crate::proof::canonical_key) {
+                *k = Some(c);
+            }
+        };
+        for mut n in snapshot.paired {
+            canonical(&mut n.public_key);
             s.paired.insert(n.node_id.clone(), n);
         }
         let mut pending = snapshot.pending;
+        pending
+            .iter_mut()
+            .for_each(|p| canonical(&mut p.public_key));
         // Newest first, so the request kept for a node is its newest.
         pending.sort_by(|a, b| b.ts.cmp(&a.ts).then(a.request_id.cmp(&b.request_id)));
         let mut duplicates = Vec::new();

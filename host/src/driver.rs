@@ -408,6 +408,10 @@ impl Driver {
                 "storage write failed; the round's changes were undone and reported as failed: {e}"
             );
         }
+        // Requests and decisions, one line each (never a token).
+        while let Some(notice) = self.gw.poll_notice() {
+            tracing::info!("{notice}");
+        }
         // Handing over can forget a socket (gone, too slow), which can make more outputs.
         while self.sort_outputs() {
             self.hand_over();

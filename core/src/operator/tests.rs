@@ -108,6 +108,16 @@ fn rotation_closes_every_operator_answers_the_new_token_once_and_refuses_the_old
     assert_eq!(g.store().retired, 1);
     let audit = g.state().audit_head();
     assert_eq!(audit.seq, 1);
+    // One line for the gateway's log, never the token.
+    let notices: Vec<String> = std::iter::from_fn(|| g.poll_notice())
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("operator token rotated; by operator \"cli\""),
+        "{notices:?}"
+    );
+    assert!(!notices[0].contains(&new) && !notices[0].contains(OLD));
     // The old token is refused as rotated; the new one works.
     let (_, sent, closed) = connect(&mut g, OLD, &["operator.admin"]);
     assert_eq!(sent[0].1["ok"], false);

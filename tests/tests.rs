@@ -41,3 +41,5 @@ mod tls;
 mod state_dir;
 // Storage under pressure: the audit trail bounded under a flood, a full disk backed off and recovered.
 mod store_limits;
+// The operator token: the CLI checks the gateway's proof before sending it; rotate-token; weak tokens.
+mod operator_token;

@@ -140,7 +140,8 @@ pub fn read_trail(dir: &Path) -> std::io::Result<Trail> {
 /// The IP is the actor's when the node itself acted (its request), never an operator's.
 fn candidates(lines: &[Line]) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
-    for l in lines {
+    // Entries about no node (the operator token's rotations have an empty node id) name no candidate.
+    for l in lines.iter().filter(|l| !l.entry.node_id.is_empty()) {
         let e = &l.entry;
         let actor = &e.json["actor"];
         let remote_ip = (actor["role"].as_str() == Some("node"))

@@ -14,6 +14,7 @@ use std::fmt;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// Scopes the CLI asks for as an operator.
@@ -84,6 +85,58 @@ impl fmt::Display for GatewayError {
 
 impl std::error::Error for GatewayError {}
 
+/// Why the CLI did not send the operator token: the other end is not the gateway that knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotTheGateway {
+    /// Nothing listens there (the connection was refused).
+    NotListening(String),
+    /// Something answered but did not prove it knows the token ([`pairing_core::challenge`]).
+    Unproven(String),
+    /// The gateway proved it knows the token as one rotated away.
+    Rotated(String),
+}
+
+impl fmt::Display for NotTheGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotTheGateway::NotListening(at) => write!(
+                f,
+                "nothing listens on {at} — is the gateway running? (start it with `openclaw gateway`)"
+            ),
+            NotTheGateway::Unproven(at) => write!(
+                f,
+                "the process on {at} does not know the gateway token, so the token was not sent — is \
+                 the gateway running? (start it with `openclaw gateway`; if it runs, this token is not \
+                 its own: check --token, OPENCLAW_GATEWAY_TOKEN or <state>/openclaw.json)"
+            ),
+            NotTheGateway::Rotated(at) => write!(
+                f,
+                "the operator token was rotated; the gateway on {at} no longer accepts this one (it \
+                 was not sent): use the new token — the CLI on the gateway's machine reads it from \
+                 <state>/openclaw.json, and `openclaw gateway rotate-token` printed the new link"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotTheGateway {}
+
+/// `HOST:PORT` of a `ws://` or `wss://` URL, for messages (the URL itself when it does not parse).
+fn authority(url: &str) -> String {
+    url.parse::<tokio_tungstenite::tungstenite::http::Uri>()
+        .ok()
+        .and_then(|u| {
+            let host = u.host()?.to_owned();
+            let port = u.port_u16().unwrap_or(if u.scheme_str() == Some("wss") {
+                443
+            } else {
+                80
+            });
+            Some(format!("{host}:{port}"))
+        })
+        .unwrap_or_else(|| url.to_owned())
+}
+
 /// An event frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -137,14 +190,38 @@ impl Client {
         } else {
             Connector::Plain
         };
+        // An operator sends a fresh nonce with the upgrade: the gateway's challenge must prove, over
+        // it, that the gateway knows the token before the token is sent (pairing_core::challenge).
+        let client_nonce = match &role {
+            Role::Operator { .. } => Some(fresh_nonce()?),
+            Role::Node { .. } => None,
+        };
+        let mut request = url
+            .into_client_request()
+            .with_context(|| format!("{url} is not a WebSocket URL"))?;
+        if let Some(n) = &client_nonce {
+            request.headers_mut().insert(
+                pairing_core::challenge::CLIENT_NONCE_HEADER,
+                n.parse().expect("base64url is a valid header value"),
+            );
+        }
         let dial =
-            tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector));
         let (ws, _) = tokio::time::timeout(timeout, dial)
             .await
             .map_err(|_| anyhow!("cannot connect to {url}: no answer within {timeout_ms} ms"))?
-            .map_err(|e| match crate::tls::explain(&e, url) {
-                Some(line) => anyhow!(line),
-                None => anyhow!("cannot connect to {url}: {e} (is `openclaw gateway` running?)"),
+            .map_err(|e| {
+                if let tokio_tungstenite::tungstenite::Error::Io(io) = &e
+                    && io.kind() == std::io::ErrorKind::ConnectionRefused
+                {
+                    return anyhow::Error::new(NotTheGateway::NotListening(authority(url)));
+                }
+                match crate::tls::explain(&e, url) {
+                    Some(line) => anyhow!(line),
+                    None => {
+                        anyhow!("cannot connect to {url}: {e} (is `openclaw gateway` running?)")
+                    }
+                }
             })?;
         let mut client = Client {
             ws,
@@ -153,7 +230,19 @@ impl Client {
             timeout,
             url: url.to_owned(),
         };
-        let nonce = client.challenge().await?;
+        let challenge = client.challenge().await?;
+        let nonce = challenge["nonce"]
+            .as_str()
+            .map(str::to_owned)
+            .context("connect.challenge carried no nonce")?;
+        if let (Role::Operator { token }, Some(mine)) = (&role, &client_nonce) {
+            use pairing_core::challenge::{Verdict, check};
+            match check(&challenge, token, mine) {
+                Verdict::Current => {}
+                Verdict::Rotated => return Err(NotTheGateway::Rotated(authority(url)).into()),
+                Verdict::Unproven => return Err(NotTheGateway::Unproven(authority(url)).into()),
+            }
+        }
         let params = connect_params(&role, &nonce);
         client
             .call("connect", params)
@@ -168,15 +257,12 @@ impl Client {
         Ok(client)
     }
 
-    /// Waits for the `connect.challenge` event and returns its nonce.
-    async fn challenge(&mut self) -> anyhow::Result<String> {
+    /// Waits for the `connect.challenge` event and returns its payload.
+    async fn challenge(&mut self) -> anyhow::Result<Value> {
         loop {
             match self.read().await? {
                 Incoming::Event(e) if e.event == "connect.challenge" => {
-                    return e.payload["nonce"]
-                        .as_str()
-                        .map(str::to_owned)
-                        .context("connect.challenge carried no nonce");
+                    return Ok(e.payload);
                 }
                 _ => continue,
             }
@@ -332,6 +418,14 @@ fn client_block(id: &str, mode: &str, display_name: Option<&str>) -> Value {
 }
 
 /// The `connect` params for `role`, signing the challenge nonce for a node.
+/// A client nonce for the challenge's proof: 32 bytes from the OS, base64url.
+fn fresh_nonce() -> anyhow::Result<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("OS random source failed: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 fn connect_params(role: &Role<'_>, nonce: &str) -> Value {
     match role {
         Role::Operator { token } => json!({

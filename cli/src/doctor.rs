@@ -547,7 +547,16 @@ async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (String, 
         Ok(c) => c,
         Err(e) => {
             let text = format!("{e:#}");
-            return if text.contains("refused the token") {
+            // Something answered with a challenge but proved no knowledge of this token: most likely
+            // the gateway, and a token that is not (or no longer) its own.
+            let unproven = matches!(
+                e.downcast_ref::<crate::client::NotTheGateway>(),
+                Some(
+                    crate::client::NotTheGateway::Unproven(_)
+                        | crate::client::NotTheGateway::Rotated(_)
+                )
+            );
+            return if unproven || text.contains("refused the token") {
                 (url, Operator::WrongToken(text))
             } else {
                 (url, Operator::Unreachable(text))

@@ -2,7 +2,7 @@
 
 use crate::exit::Exit;
 use anyhow::bail;
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use pairing_host::server::{self, Bind, Options, Started};
 use pairing_host::tls::TlsFiles;
 use std::path::PathBuf;
@@ -24,15 +24,22 @@ pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint no
 
 /// `openclaw gateway`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    after_help = "Examples:\n  \
         openclaw gateway\n  \
         openclaw gateway --port 18790 --pending-ttl 10m\n  \
         OPENCLAW_STATE_DIR=/tmp/gw openclaw gateway --port 0   # any free port\n  \
         openclaw gateway --bind lan --tls-cert cert.pem --tls-key key.pem   # wss:// on the LAN\n  \
         openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (trusted networks only)\n  \
         openclaw gateway --auto-approve-local                  # pair this machine's own devices unasked\n  \
-        openclaw gateway --audit-max-bytes 1MiB --audit-keep 3  # at most 4 MiB of audit trail")]
+        openclaw gateway --audit-max-bytes 1MiB --audit-keep 3  # at most 4 MiB of audit trail\n  \
+        openclaw gateway rotate-token                          # a new operator token and page link",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Opt {
+    /// Instead of running the gateway: manage it.
+    #[command(subcommand)]
+    pub action: Option<Action>,
     /// TCP port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 18789)]
     pub port: u16,
@@ -108,6 +115,17 @@ fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// `openclaw gateway <action>`.
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Replace the operator token: old links, open pages and CLIs stop working at once.
+    #[command(
+        long_about = crate::rotate_token::LONG_ABOUT,
+        after_help = crate::rotate_token::AFTER_HELP
+    )]
+    RotateToken(crate::rotate_token::Opt),
+}
+
 /// `--bind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BindArg {
@@ -162,6 +180,9 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
 
 /// Runs the gateway until a signal arrives.
 pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+    if let Some(Action::RotateToken(o)) = opt.action {
+        return crate::rotate_token::run(o).await;
+    }
     let opts = options(&opt)?;
     let on_ready = |s: &Started| {
         use std::io::Write;

@@ -38,6 +38,7 @@ mod nodes;
 mod render;
 mod request;
 mod resolve;
+mod rotate_token;
 mod ssh_proof;
 mod tls;
 mod watch;

@@ -138,6 +138,15 @@ impl Watcher {
                     self.session(&mut c).await
                 }
                 Err(e) if first => return Err(e),
+                // A rotated token never works again: say so once and stop rather than retry.
+                Err(e)
+                    if matches!(
+                        e.downcast_ref::<crate::client::NotTheGateway>(),
+                        Some(crate::client::NotTheGateway::Rotated(_))
+                    ) =>
+                {
+                    return Err(e);
+                }
                 Err(e) => e,
             };
             let delay = backoff.next_delay();

@@ -1,6 +1,6 @@
 //! Gateway configuration and the limits of SPEC §8, all with the specified defaults.
 
-use crate::secret::Token;
+use crate::secret::{Token, TokenHash};
 
 /// Bounds on input and memory. Every one is enforced with a clear error.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +74,10 @@ impl Default for Limits {
 pub struct Config {
     /// The operator token (`gateway.auth.token`).
     pub gateway_token: Token,
+    /// The hashes of operator tokens rotated away, newest first (at most
+    /// [`crate::operator::MAX_RETIRED`]): presenting one is refused as rotated rather than as a
+    /// mismatch, and `connect.challenge` proves them too ([`crate::challenge`]).
+    pub retired_operator_tokens: Vec<TokenHash>,
     /// How long a pending request lives (default 5 minutes).
     pub pending_ttl_ms: u64,
     /// `false` with `--no-pairing`: `node.pair.request` fails with `UNAVAILABLE`.
@@ -104,6 +108,7 @@ impl Config {
     pub fn new(gateway_token: Token) -> Self {
         Config {
             gateway_token,
+            retired_operator_tokens: Vec::new(),
             pending_ttl_ms: 300_000,
             pairing_enabled: true,
             auto_approve_local: false,

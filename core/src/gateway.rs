@@ -217,6 +217,8 @@ pub struct Gateway<S: Store> {
     pub(crate) actor: Actor,
     /// The failure episode of the store, if one is under way.
     store_failing: Option<StoreFailing>,
+    /// An operator token rotation staged this round ([`crate::operator`]).
+    pub(crate) rotation: Option<crate::operator::Rotation>,
 }
 
 /// The first wait after a failed commit, in ms; each further failure doubles it.
@@ -320,11 +322,24 @@ impl<S: Store> Gateway<S> {
             close_after: None,
             actor: Actor::Gateway,
             store_failing: None,
+            rotation: None,
         })
     }
 
     /// A socket from `remote_ip` opened. Sends it `connect.challenge` and starts its handshake clock.
     pub fn open(&mut self, now: u64, remote_ip: IpAddr) -> Result<ConnId, OpenError> {
+        self.open_with(now, remote_ip, None)
+    }
+
+    /// Like [`Gateway::open`], with the nonce the client sent with its upgrade
+    /// ([`crate::challenge::CLIENT_NONCE_HEADER`]): a valid one gets the gateway's proof that it knows
+    /// the operator token in `connect.challenge` ([`crate::challenge`]); an invalid one is ignored.
+    pub fn open_with(
+        &mut self,
+        now: u64,
+        remote_ip: IpAddr,
+        client_nonce: Option<&str>,
+    ) -> Result<ConnId, OpenError> {
         self.advance(now);
         let ip = canonical_ip(remote_ip);
         let in_handshake = self.handshaking.get(&ip).copied().unwrap_or(0);
@@ -337,18 +352,12 @@ impl<S: Store> Gateway<S> {
         let nonce = self.rng.uuid();
         let deadline = self.now.saturating_add(self.config.handshake_timeout_ms);
         self.handshake_deadlines.insert((deadline, conn));
-        #[derive(Serialize)]
-        struct Challenge<'a> {
-            nonce: &'a str,
-            ts: u64,
-        }
-        let text = event_frame(
-            "connect.challenge",
-            &Challenge {
-                nonce: &nonce,
-                ts: self.now,
-            },
-            None,
+        let text = crate::challenge::frame(
+            &nonce,
+            self.now,
+            client_nonce,
+            &self.config.gateway_token,
+            &self.config.retired_operator_tokens,
         );
         self.emit(conn, text, Kind::Plain);
         self.conns.insert(
@@ -417,16 +426,27 @@ impl<S: Store> Gateway<S> {
             self.expire_due(now);
             self.actor = actor;
         }
+        // A staged rotation makes the state dirty (its audit entry), so it is never skipped here.
+        let mut rotation = None;
         let result = if !self.state.is_dirty() {
             Ok(())
         } else if let Some(f) = self.store_failing.as_mut().filter(|f| now < f.retry_at) {
             f.refused += 1;
+            let wait = f.retry_at - now;
+            if let Some(r) = self.rotation.take() {
+                self.undo_rotation(r, false);
+            }
             Err(StoreError::Io(format!(
-                "storage is failing; not retried for another {} ms",
-                f.retry_at - now
+                "storage is failing; not retried for another {wait} ms"
             )))
         } else {
-            let attempt = self.store.commit(&self.state.batch());
+            let attempt = match self.save_rotation() {
+                Ok(r) => {
+                    rotation = r;
+                    self.store.commit(&self.state.batch())
+                }
+                Err(e) => Err(e),
+            };
             match (&attempt, &mut self.store_failing) {
                 (Ok(()), failing) => *failing = None,
                 (Err(_), Some(f)) => {
@@ -449,6 +469,9 @@ impl<S: Store> Gateway<S> {
             self.state.committed();
             self.committed_seq = self.seq;
         } else {
+            if let Some(r) = rotation {
+                self.undo_rotation(r, true);
+            }
             self.state.roll_back(self.config.pending_ttl_ms);
             self.seq = self.committed_seq;
         }

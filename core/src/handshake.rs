@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 pub const NODE_METHODS: [&str; 2] = ["node.pair.request", "node.pair.verify"];
 
 /// Methods an operator connection may call (each still needs its scope).
-pub const OPERATOR_METHODS: [&str; 15] = [
+pub const OPERATOR_METHODS: [&str; 16] = [
     "node.pair.request",
     "node.pair.list",
     "node.pair.approve",
@@ -34,6 +34,7 @@ pub const OPERATOR_METHODS: [&str; 15] = [
     "device.pair.remove",
     "device.token.rotate",
     "device.token.revoke",
+    "gateway.token.rotate",
 ];
 
 const OPERATOR_EVENTS: [&str; 6] = [
@@ -250,6 +251,20 @@ impl<S: Store> Gateway<S> {
                         return Err(error(
                             "unauthorized: gateway token missing",
                             DetailCode::AuthTokenMissing,
+                        ));
+                    }
+                    Some(t) if self.is_retired_operator_token(t) => {
+                        return Err(Refusal(
+                            ApiError::new(
+                                ErrorCode::Unauthorized,
+                                crate::operator::ROTATED_MESSAGE,
+                            )
+                            .with_details(json!({
+                                "code": DetailCode::AuthTokenMismatch,
+                                "reason": "token-rotated",
+                            })),
+                            crate::operator::ROTATED_CLOSE_CODE,
+                            "the operator token was rotated".into(),
                         ));
                     }
                     Some(t) if !self.config.gateway_token.matches(t) => {

@@ -34,6 +34,7 @@
 
 mod admission;
 pub mod audit;
+pub mod challenge;
 pub mod code;
 pub mod config;
 mod devices;
@@ -47,6 +48,7 @@ pub mod limiter;
 pub mod memory;
 mod methods;
 pub mod notice;
+pub mod operator;
 mod pairing;
 pub mod params;
 pub mod proof;

@@ -125,6 +125,7 @@ impl<S: Store> Gateway<S> {
             Err(e) => err_frame(&id, &e),
         };
         self.respond(conn, &id, text);
+        self.close_rotation_caller();
     }
 
     fn is_node(&self, conn: ConnId) -> bool {
@@ -225,6 +226,7 @@ impl<S: Store> Gateway<S> {
                 Ok(self.node_list(&id))
             }
             "node.describe" => self.describe(&id, params),
+            "gateway.token.rotate" => self.token_rotate(&caller, &id, params),
             _ => self.device_call(&caller, m, &id, params),
         }
     }

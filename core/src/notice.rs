@@ -72,6 +72,15 @@ impl fmt::Display for Notice {
             What::Decision(a) => a,
         };
         match (action, &self.request_id) {
+            // About no node: the operator token was rotated.
+            (_, None) if self.node_id.0.is_empty() => {
+                write!(
+                    f,
+                    "operator token {}",
+                    action.as_str().replace("token-", "")
+                )?;
+                return write_by(f, &self.by);
+            }
             (Action::Requested, Some(r)) => write!(f, "pairing request {r} created")?,
             (_, Some(r)) => write!(f, "pairing request {r} {}", action.as_str())?,
             (_, None) => write!(f, "node {}", action.as_str())?,
@@ -89,15 +98,20 @@ impl fmt::Display for Notice {
         if let Some(via) = &self.approved_via {
             write!(f, ", via {via}")?;
         }
-        match &self.by {
-            Actor::Gateway => write!(f, "; by the gateway"),
-            Actor::Conn {
-                role,
-                client_id,
-                conn_id,
-                remote_ip,
-            } => write!(f, "; by {role} {client_id:?} on {conn_id} from {remote_ip}"),
-        }
+        write_by(f, &self.by)
+    }
+}
+
+/// `; by …`: who decided.
+fn write_by(f: &mut fmt::Formatter<'_>, by: &Actor) -> fmt::Result {
+    match by {
+        Actor::Gateway => write!(f, "; by the gateway"),
+        Actor::Conn {
+            role,
+            client_id,
+            conn_id,
+            remote_ip,
+        } => write!(f, "; by {role} {client_id:?} on {conn_id} from {remote_ip}"),
     }
 }
 

@@ -202,7 +202,7 @@ impl PairingState {
 
     /// Whether this round changed anything.
     pub fn is_dirty(&self) -> bool {
-        !self.changes.is_empty()
+        !self.changes.is_empty() || !self.audit.is_empty()
     }
 
     /// The staged changes and the state after them, for [`crate::Store::commit`].

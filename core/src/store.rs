@@ -117,6 +117,18 @@ pub trait Store {
 
     /// Makes a batch durable, atomically, before returning `Ok`.
     fn commit(&mut self, batch: &Batch<'_>) -> Result<(), StoreError>;
+
+    /// Makes a rotated operator token durable (with the hashes of the tokens rotated away, newest
+    /// first), before the batch of the round that rotated it is committed. A store that keeps no
+    /// configuration (the default) has nothing to write.
+    fn save_operator_token(
+        &mut self,
+        token: &crate::Token,
+        retired: &[crate::TokenHash],
+    ) -> Result<(), StoreError> {
+        let _ = (token, retired);
+        Ok(())
+    }
 }
 
 /// A store that keeps the state in memory: for tests, benchmarks and the simulator.

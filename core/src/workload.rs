@@ -1100,15 +1100,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "e14a3d52a3c68081b29b75cbc665f59e14983bd06b6a886d5788663e42795e2c",
+        "5538143edddb9b32f1b72f4682cf757f30d6d678b46dfcf6adbee55b4962fec4",
     ),
     (
         2,
-        "3f79005ae5dc0b676cd3458968e70cbf890267d99f050dc07a93546386981a57",
+        "c04c9e162627bf3b8edbff64a5832ab9234ab3791026c48983a3a96aee03d5ad",
     ),
     (
         3,
-        "255d9548ac1d3258eb3b180e1e187772b0a2c0d462e524f55148ce66d5dcede7",
+        "3aaa68cff1f11ab2e0e034054dbfc618d6b1c35cb32024cb2f99148448a2dacb",
     ),
 ];
 

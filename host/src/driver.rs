@@ -74,6 +74,9 @@ pub enum ToCore {
     Open {
         /// The peer's address.
         ip: IpAddr,
+        /// The nonce the client sent with its upgrade, for the challenge's proof
+        /// ([`pairing_core::challenge`]).
+        client_nonce: Option<String>,
         /// Where this connection's outputs go.
         out: Arc<Outbox>,
         /// The answer.
@@ -544,8 +547,13 @@ impl Driver {
     fn handle(&mut self, msg: ToCore) -> bool {
         let now = now_ms();
         match msg {
-            ToCore::Open { ip, out, reply } => {
-                let result = self.gw.open(now, ip);
+            ToCore::Open {
+                ip,
+                client_nonce,
+                out,
+                reply,
+            } => {
+                let result = self.gw.open_with(now, ip, client_nonce.as_deref());
                 if let Ok(conn) = result {
                     self.router.add(conn, out);
                 }

@@ -571,6 +571,17 @@ fn parse_journal_line(line: &[u8]) -> Result<JournalEntry, String> {
 }
 
 impl Store for FileStore {
+    /// `openclaw.json` beside `nodes/` gets the rotated operator token ([`crate::gateway_config`]).
+    fn save_operator_token(
+        &mut self,
+        token: &pairing_core::Token,
+        retired: &[pairing_core::TokenHash],
+    ) -> Result<(), StoreError> {
+        let state_dir = self.dir.parent().unwrap_or(&self.dir);
+        crate::gateway_config::save_token(state_dir, token, retired)
+            .map_err(|e| StoreError::Io(format!("{e:#}")))
+    }
+
     fn load(&mut self) -> Result<Snapshot, StoreError> {
         // First: a link in place of `nodes/` would send every read and write elsewhere.
         private_subdir(&self.dir).map_err(|e| io_err(&self.dir, "cannot create", e))?;
@@ -636,7 +647,7 @@ impl Store for FileStore {
     }
 
     fn commit(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
-        if batch.changes.is_empty() {
+        if batch.changes.is_empty() && batch.audit.is_empty() {
             return Ok(());
         }
         let owed_before = self.audit.owed.len();

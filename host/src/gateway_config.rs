@@ -3,12 +3,16 @@
 //! Created with a random token on first start (0600). An existing file is kept — its token is never
 //! replaced and fields this program does not know are preserved — and the port in use is written into
 //! it so the CLI on the same machine finds the gateway.
+//!
+//! `openclaw gateway rotate-token` replaces the token ([`save_token`]); the hashes of the tokens it
+//! replaced are kept beside it, newest first, as `gateway.auth.rotatedTokenHashes` (SHA-256,
+//! base64url), so the gateway refuses them as rotated rather than as unknown.
 
 use crate::fsutil::{describe, private_dir, read_private, write_atomic};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use pairing_core::Token;
+use pairing_core::{Token, TokenHash};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -58,6 +62,48 @@ pub fn read(state_dir: &Path) -> anyhow::Result<Option<GatewayFile>> {
             .filter(|t| !t.trim().is_empty())
             .map(str::to_owned),
     }))
+}
+
+/// The hashes of the operator tokens rotated away, newest first (entries that are not a hash are
+/// skipped); empty when the file does not exist.
+pub fn read_retired(state_dir: &Path) -> anyhow::Result<Vec<TokenHash>> {
+    let Some(v) = read_value(&path(state_dir))? else {
+        return Ok(Vec::new());
+    };
+    Ok(v["gateway"]["auth"]["rotatedTokenHashes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h.as_str().and_then(TokenHash::from_base64url))
+                .take(pairing_core::operator::MAX_RETIRED)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Replaces the operator token with `token` and records `retired` (the hashes of rotated tokens,
+/// newest first), keeping every other field; written atomically as a 0600 file (a symlink in its
+/// place is replaced, never written through).
+pub fn save_token(state_dir: &Path, token: &Token, retired: &[TokenHash]) -> anyhow::Result<()> {
+    let file = path(state_dir);
+    let mut value = read_value(&file)?.unwrap_or_else(|| json!({}));
+    if !value["gateway"].is_object() {
+        value["gateway"] = json!({});
+    }
+    if !value["gateway"]["auth"].is_object() {
+        value["gateway"]["auth"] = json!({});
+    }
+    value["gateway"]["auth"]["token"] = json!(token.expose());
+    value["gateway"]["auth"]["rotatedTokenHashes"] = json!(
+        retired
+            .iter()
+            .map(TokenHash::to_base64url)
+            .collect::<Vec<_>>()
+    );
+    let text = zeroize::Zeroizing::new(
+        serde_json::to_string_pretty(&value).expect("a JSON value serialises"),
+    );
+    write_atomic(&file, text.as_bytes()).with_context(|| format!("cannot write {}", file.display()))
 }
 
 /// Loads the operator token, creating the file (or just the token) when missing, and records `port`.
@@ -118,6 +164,48 @@ mod tests {
         assert_eq!(g.token.as_deref(), Some(t1.expose()));
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         assert_eq!(v["other"]["keep"], true);
+    }
+
+    #[test]
+    fn a_saved_token_replaces_the_old_keeps_the_rest_and_lists_retired_hashes() {
+        let d = tempfile::tempdir().unwrap();
+        let old = prepare(d.path(), 1000).unwrap();
+        let f = path(d.path());
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        v["other"] = json!(1);
+        std::fs::write(&f, v.to_string()).unwrap();
+        let new = Token::new("n".repeat(43));
+        save_token(d.path(), &new, &[old.hash()]).unwrap();
+        let g = read(d.path()).unwrap().unwrap();
+        assert_eq!(g.token.as_deref(), Some(new.expose()));
+        assert_eq!(g.port, Some(1000));
+        assert_eq!(read_retired(d.path()).unwrap(), vec![old.hash()]);
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains(old.expose()));
+        assert!(text.contains("\"other\": 1"));
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // The next start keeps the rotated token.
+        assert_eq!(prepare(d.path(), 1001).unwrap().expose(), new.expose());
+        assert_eq!(read_retired(d.path()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_symlink_in_place_of_the_file_is_replaced_not_written_through() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("elsewhere.json");
+        std::fs::write(&target, "{}").unwrap();
+        std::os::unix::fs::symlink(&target, path(d.path())).unwrap();
+        save_token(d.path(), &Token::new("t".repeat(43)), &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
+        assert!(
+            !std::fs::symlink_metadata(path(d.path()))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]

@@ -54,6 +54,19 @@ impl StateLock {
     /// Takes the lock on `state_dir` (creating the directory, 0700, if needed), or fails naming the
     /// gateway that holds it. Never waits.
     pub fn acquire(state_dir: &Path) -> anyhow::Result<StateLock> {
+        match StateLock::try_acquire(state_dir)? {
+            Ok(lock) => Ok(lock),
+            Err(owner) => bail!(
+                "another gateway ({owner}) owns the state directory {}; stop it first, or give \
+                 this one a state directory of its own with OPENCLAW_STATE_DIR",
+                state_dir.display()
+            ),
+        }
+    }
+
+    /// Like [`StateLock::acquire`], but a lock held by another process is `Ok(Err(owner))`, for
+    /// callers that say it their own way (`openclaw gateway rotate-token`).
+    pub fn try_acquire(state_dir: &Path) -> anyhow::Result<Result<StateLock, Owner>> {
         // Created if missing, but its mode is set only once the lock is ours: a second gateway
         // changes nothing.
         std::fs::DirBuilder::new()
@@ -76,14 +89,7 @@ impl StateLock {
         .map_err(|e| anyhow::anyhow!("{}", describe(&path, "cannot open", &e)))?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let owner = read_owner(&file);
-                bail!(
-                    "another gateway ({owner}) owns the state directory {}; stop it first, or give \
-                     this one a state directory of its own with OPENCLAW_STATE_DIR",
-                    state_dir.display()
-                );
-            }
+            Err(TryLockError::WouldBlock) => return Ok(Err(read_owner(&file))),
             Err(TryLockError::Error(e)) => {
                 bail!("cannot lock {}: {e}", path.display())
             }
@@ -95,7 +101,7 @@ impl StateLock {
             pid: Some(std::process::id()),
             port: None,
         })?;
-        Ok(lock)
+        Ok(Ok(lock))
     }
 
     /// Records the port the gateway listens on, for the message a second gateway prints.

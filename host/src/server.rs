@@ -133,7 +133,14 @@ pub async fn run(
     let addr = listener.local_addr()?;
     state_lock.listening(addr.port())?;
     let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
+    if pairing_core::operator::is_weak(token.expose()) {
+        tracing::warn!(
+            "the operator token in {} is shorter than 128 bits; run `openclaw gateway rotate-token` for a random one",
+            gateway_config::path(&opts.state_dir).display()
+        );
+    }
     let mut config = Config::new(token.clone());
+    config.retired_operator_tokens = gateway_config::read_retired(&opts.state_dir)?;
     config.pending_ttl_ms = opts.pending_ttl_ms;
     config.pairing_enabled = opts.pairing_enabled;
     config.auto_approve_local = opts.auto_approve_local;
@@ -264,6 +271,9 @@ pub fn routes(
     let ws = warp::path::end()
         .and(upgrade::ws())
         .and(warp::ext::optional::<ConnInfo>())
+        .and(warp::header::optional::<String>(
+            pairing_core::challenge::CLIENT_NONCE_HEADER,
+        ))
         .and(with_core)
         .and(with_web)
         .then(upgrade);
@@ -274,6 +284,7 @@ pub fn routes(
 async fn upgrade(
     ws: Upgrade,
     info: Option<ConnInfo>,
+    client_nonce: Option<String>,
     to_core: mpsc::Sender<ToCore>,
     web: Arc<Web>,
 ) -> Box<dyn warp::Reply> {
@@ -299,6 +310,7 @@ async fn upgrade(
     };
     let open = ToCore::Open {
         ip,
+        client_nonce,
         out: out.clone(),
         reply,
     };

@@ -435,6 +435,35 @@ browserTest('a device asking at connect (an OpenClaw node host) is approved from
   await assertNoRawErrorText(page);
 });
 
+browserTest('after `openclaw gateway rotate-token` the open page asks for the new link at once; a pasted link connects it', {}, async ({ gw, gwState, page }) => {
+  await page.goto(gw.pageUrl);
+  await waitState(page, 'connected');
+  const r = await cli(gwState, ['gateway', 'rotate-token']);
+  assert.equal(r.code, 0, `rotate-token failed: ${r.stderr}`);
+  const link = r.stdout.match(/Approval page:\s*(http:\/\/\S+)/)?.[1];
+  assert.ok(link, `rotate-token printed the new link: ${r.stdout}`);
+  const fresh = new URL(link).hash.slice('#token='.length);
+  assert.notEqual(fresh, gw.token, 'a new token');
+  // The gateway closed the page's connection naming the rotation: the form, at once, in plain words.
+  await waitState(page, 'need-token');
+  const input = page.locator('form#token-form input#token-input');
+  await input.waitFor({ state: 'visible' });
+  assert.match(await assertNoRawErrorText(page), /^The operator token was rotated/);
+  const session = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+  assert.ok(!session.includes(gw.token), 'the rotated token is no longer kept in the tab');
+  // The old link is refused as rotated, in a new tab too.
+  const tab = await page.context().newPage();
+  await tab.goto(gw.pageUrl);
+  await waitState(tab, 'need-token');
+  assert.match(await text(tab.locator('#error')), /^The operator token was rotated/);
+  await tab.close();
+  // The new link, pasted whole into the form, connects.
+  await input.fill(link);
+  await input.press('Enter');
+  await waitState(page, 'connected');
+  assert.equal(await text(page.locator('#error')), '', 'the message is cleared once connected');
+});
+
 test('zero console errors and page errors across every test', () => {
   assert.deepEqual(allErrors, []);
 });

@@ -77,10 +77,13 @@ impl Page {
         self.model.socket_opening(ms(now))
     }
 
-    /// The socket closed; returns the delay in ms before reconnecting, or `undefined` to wait for a token.
+    /// The socket closed (with the close frame's reason, if any); returns the delay in ms before
+    /// reconnecting, or `undefined` to wait for a token.
     #[wasm_bindgen(js_name = socketClosed)]
-    pub fn socket_closed(&mut self, now: f64) -> Option<f64> {
-        self.model.socket_closed(ms(now)).map(|d| d as f64)
+    pub fn socket_closed(&mut self, now: f64, reason: Option<String>) -> Option<f64> {
+        self.model
+            .socket_closed_with(ms(now), reason.as_deref().unwrap_or(""))
+            .map(|d| d as f64)
     }
 
     /// A text frame from the gateway; returns the frames to send back.

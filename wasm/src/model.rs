@@ -255,9 +255,14 @@ impl PageModel {
         }
     }
 
-    /// Takes the operator token (from the URL fragment, sessionStorage or the form).
+    /// Takes the operator token (from the URL fragment, sessionStorage or the form). A whole page link
+    /// pasted into the form (`http://…/#token=…`) gives its token.
     pub fn set_token(&mut self, token: &str) -> Result<(), ActionError> {
         let token = token.trim();
+        let token = match token.split_once("#token=") {
+            Some((_, rest)) => rest.split('&').next().unwrap_or_default().trim(),
+            None => token,
+        };
         if token.is_empty() {
             self.error = ActionError::EmptyToken.to_string();
             return Err(ActionError::EmptyToken);
@@ -307,6 +312,18 @@ impl PageModel {
     /// The socket closed (or never opened). Returns the delay before the next attempt, or `None` while
     /// the page needs a token.
     pub fn socket_closed(&mut self, now: u64) -> Option<u64> {
+        self.socket_closed_with(now, "")
+    }
+
+    /// Like [`PageModel::socket_closed`], with the close frame's reason: a connection the gateway
+    /// closed because the operator token was rotated asks for the new one at once (the old token is
+    /// forgotten; reconnecting with it could only be refused).
+    pub fn socket_closed_with(&mut self, now: u64, reason: &str) -> Option<u64> {
+        if reason.starts_with(crate::words::ROTATED_PREFIX) {
+            self.token = None;
+            self.conn = Conn::NeedToken;
+            self.error = crate::words::ROTATED_TOKEN.to_owned();
+        }
         let calls = std::mem::take(&mut self.calls);
         for call in calls.values() {
             if let Some(action) = call.action() {

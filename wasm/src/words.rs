@@ -6,6 +6,14 @@ use crate::frames::WireError;
 pub const BAD_TOKEN: &str = "The gateway did not accept this token. Open the approval page link that \
      `openclaw gateway` prints, or paste the token from openclaw.json.";
 
+/// What the page says when the operator token was rotated (the gateway closed the page's connection
+/// naming it, or refused the old token as rotated).
+pub const ROTATED_TOKEN: &str = "The operator token was rotated. Paste the new link that `openclaw \
+     gateway rotate-token` printed (or the new token) here, or open that link.";
+
+/// The start of the gateway's close reason, and of its refusal message, for a rotated token.
+pub const ROTATED_PREFIX: &str = "the operator token was rotated";
+
 /// Why a request id or code is no longer pending, as `details.reason` says it.
 fn reason_words(reason: &str) -> Option<&'static str> {
     Some(match reason {
@@ -85,6 +93,9 @@ pub fn sentence(clause: &str) -> String {
 /// A failure on its own, as a sentence ("The request has expired.").
 pub fn explain(err: &WireError) -> String {
     if err.code == "UNAUTHORIZED" {
+        if err.reason() == Some("token-rotated") {
+            return ROTATED_TOKEN.to_owned();
+        }
         return BAD_TOKEN.to_owned();
     }
     sentence(&cause(err))

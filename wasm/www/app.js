@@ -73,13 +73,14 @@ function connect() {
     rememberToken();
     render();
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (ev) => {
     if (socket !== ws) return;
     socket = null;
-    const delay = page.socketClosed(Date.now());
+    const delay = page.socketClosed(Date.now(), ev.reason);
     rememberToken();
     if (delay !== undefined) retryTimer = setTimeout(connect, delay);
     render();
+    if (page.state === "need-token") $("token-input").focus();
   });
   render();
 }

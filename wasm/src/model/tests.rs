@@ -321,3 +321,45 @@ fn periodic_node_list_and_junk_frames() {
     );
     assert_eq!(m.view(T0).error, "");
 }
+
+#[test]
+fn a_rotation_asks_for_the_new_link_at_once_and_a_pasted_link_gives_its_token() {
+    let mut m = connected();
+    // The gateway closes the page's connection naming the rotation: no reconnect with the old token.
+    let delay = m.socket_closed_with(
+        T0,
+        "the operator token was rotated; open the new link or use the new token",
+    );
+    assert_eq!(delay, None);
+    assert_eq!(m.conn(), Conn::NeedToken);
+    assert_eq!(m.token(), None);
+    assert!(m.error().starts_with("The operator token was rotated"));
+    assert!(m.view(T0).show_token_form);
+    // The new link pasted whole into the form.
+    m.set_token("  http://127.0.0.1:18789/#token=NEW-token_1  ")
+        .unwrap();
+    assert_eq!(m.token(), Some("NEW-token_1"));
+    assert!(m.socket_opening(T0));
+    // A page that reconnects with a rotated token is told so by the refusal.
+    let mut m = PageModel::new("0.1.0");
+    m.set_token("old").unwrap();
+    assert!(m.socket_opening(T0));
+    m.receive(
+        &frame(json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":T0}})),
+        T0,
+    );
+    m.receive(
+        &frame(
+            json!({"type":"res","id":"1","ok":false,"error":{"code":"UNAUTHORIZED",
+        "message":"unauthorized: the operator token was rotated; …",
+        "details":{"code":"AUTH_TOKEN_MISMATCH","reason":"token-rotated"}}}),
+        ),
+        T0,
+    );
+    assert_eq!(m.conn(), Conn::NeedToken);
+    assert!(m.error().starts_with("The operator token was rotated"));
+    // Any other close reconnects as before.
+    let mut m = connected();
+    assert!(m.socket_closed_with(T0, "going away").is_some());
+    assert_eq!(m.token(), Some("tok"));
+}

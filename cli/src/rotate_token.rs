@@ -155,7 +155,7 @@ fn lock_state_dir(state_dir: &Path) -> anyhow::Result<StateLock> {
     match StateLock::try_acquire(state_dir).context("the token was not rotated")? {
         Ok(lock) => Ok(lock),
         Err(owner) => bail!(
-            "a gateway ({owner}) owns the state directory {} but does not answer on the port \
+            "a gateway owns the state directory {} ({owner}) but does not answer on the port \
              openclaw.json records; the token was not rotated — stop that gateway, or rotate through \
              it with --url",
             state_dir.display()

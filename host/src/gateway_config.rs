@@ -193,15 +193,16 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_in_place_of_the_file_is_replaced_not_written_through() {
+    fn a_symlink_in_place_of_the_file_is_refused_not_written_through() {
         let d = tempfile::tempdir().unwrap();
         let target = d.path().join("elsewhere.json");
         std::fs::write(&target, "{}").unwrap();
         std::os::unix::fs::symlink(&target, path(d.path())).unwrap();
-        save_token(d.path(), &Token::new("t".repeat(43)), &[]).unwrap();
+        let e = save_token(d.path(), &Token::new("t".repeat(43)), &[]).unwrap_err();
+        assert!(e.to_string().contains("is a symbolic link"), "{e}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
         assert!(
-            !std::fs::symlink_metadata(path(d.path()))
+            std::fs::symlink_metadata(path(d.path()))
                 .unwrap()
                 .file_type()
                 .is_symlink()

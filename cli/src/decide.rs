@@ -647,6 +647,64 @@ mod tests {
     }
 
     #[test]
+    fn a_request_that_replaced_another_is_asked_about_or_refused_unless_yes() {
+        let changed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n1",
+            "displayName": "pi", "verificationCode": "1111-2222", "caps": ["system"],
+            "commands": ["canvas.present", "system.run"],
+            "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present"]}}));
+        assert_eq!(
+            replaced(&changed, Family::Nodes, true, false).unwrap(),
+            Replaced::Go
+        );
+        let refused = replaced(&changed, Family::Nodes, false, false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            refused,
+            "request r2 of pi (code 1111-2222) changed after it was first listed: it replaced request r1 \
+             (commands added: system.run; caps added: system); it asks for caps: system; commands: \
+             canvas.present, system.run. Check it with `openclaw nodes pending` and approve it by \
+             requestId (`openclaw nodes approve r2`), or pass --yes"
+        );
+        let refused = replaced(&changed, Family::Devices, false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("`openclaw devices list`")
+                && refused.contains("`openclaw devices approve r2`"),
+            "{refused}"
+        );
+        let Replaced::Ask(q) = replaced(&changed, Family::Nodes, false, true).unwrap() else {
+            panic!("a terminal is asked");
+        };
+        assert!(
+            q.contains("Careful: it replaced request r1 (commands added: system.run")
+                && q.contains("It asks for caps: system; commands: canvas.present, system.run.")
+                && q.ends_with("Approve it? [y/N] "),
+            "{q}"
+        );
+        // A request that replaced nothing goes ahead, terminal or not.
+        let plain = req("r1", "pi", "1111-2222");
+        assert_eq!(
+            replaced(&plain, Family::Nodes, false, false).unwrap(),
+            Replaced::Go
+        );
+    }
+
+    #[test]
+    fn an_approval_says_what_it_granted() {
+        let s = |l: &[&str]| l.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            granted_line(&s(&["system"]), &s(&["canvas.present", "system.run"])),
+            "Granted caps: system; commands: canvas.present, system.run."
+        );
+        assert_eq!(
+            granted_line(&[], &[]),
+            "Granted caps: none; commands: none."
+        );
+    }
+
+    #[test]
     fn only_y_or_yes_confirms() {
         for yes in ["y", "Y", "yes", " YES\n"] {
             assert!(is_yes(Some(yes)), "{yes:?}");

@@ -2,7 +2,7 @@
 //! and `nodes approve CODE` shows the same code (it comes from the key). Approving by code or `--node`
 //! (either family) then says what changed and, without a terminal and without `--yes`, refuses: the node
 //! stays pending. `--yes` approves it, and every approval prints the surface it granted. Approving by
-//! requestId is exact and is not asked about.
+//! requestId is exact and is not asked about. `nodes pending` marks the changed request.
 
 use pairing_tests::client::{Client, device_id};
 use pairing_tests::process::{GatewayProcess, run_cli};
@@ -87,6 +87,18 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     assert_ne!(now["requestId"], seen["requestId"]);
     assert_eq!(now["supersedes"]["requestId"], seen["requestId"], "{now}");
     let rid = now["requestId"].as_str().unwrap_or_default().to_owned();
+    // Reading the list again shows it, next to the code.
+    let o = run_cli(&gw_state, &["nodes", "pending"])?;
+    let row = out(&o)
+        .lines()
+        .find(|l| l.contains(&rid))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        row.contains(&code) && row.contains("changed: commands added: system.run"),
+        "{}",
+        out(&o)
+    );
 
     // Approving by the code read before, by name, or through `devices`, without a terminal: refused.
     let o = run_cli(&gw_state, &["nodes", "approve", &code])?;

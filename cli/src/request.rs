@@ -105,9 +105,19 @@ impl Request {
         surface(&self.caps, &self.commands)
     }
 
-    /// When it replaced an earlier request: what changed since, in one phrase (`commands added:
-    /// system.run`); `None` when it replaced nothing.
+    /// When it replaced an earlier request: which one, and what changed since (`it replaced request r1
+    /// (commands added: system.run)`); `None` when it replaced nothing.
     pub fn changes(&self) -> Option<String> {
+        let s = self.supersedes.as_ref()?;
+        Some(format!(
+            "it replaced request {} ({})",
+            s.request_id.0,
+            self.changed()?
+        ))
+    }
+
+    /// What changed since the request it replaced, in one phrase (`commands added: system.run`).
+    pub fn changed(&self) -> Option<String> {
         let s = self.supersedes.as_ref()?;
         let diff = |word: &str, was: &[String], now: &[String]| {
             let added: Vec<&str> = now
@@ -137,11 +147,7 @@ impl Request {
         if parts.is_empty() {
             parts.push("caps and commands as before".to_owned());
         }
-        Some(format!(
-            "it replaced request {} ({})",
-            s.request_id.0,
-            parts.join("; ")
-        ))
+        Some(parts.join("; "))
     }
 
     /// Its name, else its short id.

@@ -120,7 +120,13 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let old = seen["requestId"].as_str().unwrap_or_default();
     let o = run_cli(&gw_state, &["nodes", "approve", old])?;
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains("superseded"), "{}", err(&o));
+    assert!(
+        err(&o).contains("superseded")
+            && err(&o)
+                .contains("check the new one with `openclaw nodes pending` before approving it"),
+        "{}",
+        err(&o)
+    );
 
     // With --yes the code approves it, and the output says what was granted.
     let o = run_cli(&gw_state, &["nodes", "approve", &code, "--yes"])?;

@@ -474,6 +474,11 @@ fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Err
     {
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
         Some("unknown") => anyhow!("{e}; {}", summary(pending)),
+        // Replaced (its caps, commands or key changed): the newer request is not approved in its place.
+        Some("superseded") => anyhow!(
+            "{e}; the node changed its request: check the new one with `{}` before approving it",
+            family.list_command()
+        ),
         Some("not-a-device") if family == Family::Devices => {
             anyhow!("{e} (decide it with `openclaw nodes approve` or `openclaw nodes reject`)")
         }

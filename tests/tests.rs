@@ -22,6 +22,8 @@ mod cli_ergonomics;
 mod cli_ssh_approval;
 // Issue #14's CLI items: durations need a unit, re-pairs keep names, failures on stderr, no token logged.
 mod cli_hardening;
+// Approving by code or name a request that changed (system.run added) after it was listed.
+mod cli_approve;
 // An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.
 mod import;
 // Seeded workloads with faults and crashes, invariants after every step.

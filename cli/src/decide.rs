@@ -7,13 +7,20 @@
 //! With no argument at all, the one pending request is meant: on a terminal the operator confirms it
 //! after seeing its name, IP and code (`--yes` skips the question); without a terminal `--yes` is
 //! required. Several pending requests, or none, are refused with exit 1 (the list says which exist).
+//!
+//! A code comes from the device key, so a request that replaced an earlier one (its caps, commands or
+//! key changed) shows the same code the operator may have read before the change. Approving by code,
+//! `--node` or no argument therefore approves exactly the request checked here, by its requestId, and
+//! when that request replaced another it first says what changed and asks (on a terminal) or refuses
+//! (without one) unless `--yes` is given. Approving by requestId is exact and is not asked about.
+//! Every approval prints the caps and commands it granted.
 
 use crate::args::ConnArgs;
 use crate::client::{Client, GatewayError};
 use crate::exit::Exit;
 use crate::nodes::operator;
 use crate::render::{label, text};
-use crate::request::{Request, summary};
+use crate::request::{Request, summary, surface};
 use crate::resolve::{Candidate, resolve};
 use anyhow::{anyhow, bail};
 use clap::Args;
@@ -31,7 +38,8 @@ pub struct Opt {
     /// Instead: the node (id, IP, name, id prefix ≥ 6) whose single pending request to decide.
     #[arg(long, value_name = "Q", conflicts_with = "target")]
     pub node: Option<String>,
-    /// With no request named: decide the only pending request without asking for confirmation.
+    /// Do not ask: with no request named, decide the only pending request; when approving by code or
+    /// --node a request that replaced an earlier one (other caps, commands or key), approve it anyway.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Connection flags.
@@ -272,6 +280,11 @@ pub fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover
     }
 }
 
+/// The line after an approval saying what it granted: `Granted caps: system; commands: system.run.`
+pub fn granted_line(caps: &[String], commands: &[String]) -> String {
+    format!("Granted {}.", surface(caps, commands))
+}
+
 /// The gateway's token delivery window in words (`10 minutes`).
 fn delivery_window() -> String {
     let ms = pairing_core::config::TOKEN_DELIVERY_WINDOW_MS;
@@ -296,9 +309,15 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
                     // Do not hold the connection open while a person thinks.
                     c.close().await;
                     let word = verb.word();
+                    let changed = match p.changes() {
+                        Some(c) if verb == Verb::Approve => format!("\nCareful: {c}."),
+                        _ => String::new(),
+                    };
                     let question = format!(
-                        "One request is pending: {}.\nCompare the code with the node's screen. {}{} it? [y/N] ",
+                        "One request is pending: {}.\nIt asks for {}.{changed}\nCompare the code with the \
+                         node's screen. {}{} it? [y/N] ",
                         p.line(),
+                        p.surface(),
                         word[..1].to_ascii_uppercase(),
                         &word[1..]
                     );
@@ -320,7 +339,33 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
                     summary(&pending)
                 )
             })?;
-            t = Target::Request(found.request_id.clone().unwrap_or_default());
+            let id = found.request_id.clone().unwrap_or_default();
+            if verb == Verb::Approve
+                && let Some(p) = pending.iter().find(|p| p.request_id == id)
+            {
+                match confirm_replacement(p, family, opt.yes, c, &opt.conn).await? {
+                    Some(next) => c = next,
+                    None => return Ok(Exit::Failure),
+                }
+            }
+            t = Target::Request(id);
+        }
+        Target::Code(code) if verb == Verb::Approve => {
+            // Approve exactly the request checked here: by its requestId, so a request that replaces
+            // it after this check is not approved in its place (the gateway answers `superseded`).
+            // A code several requests show, or none, still goes to the gateway, which says so.
+            let shows: Vec<&Request> = pending
+                .iter()
+                .filter(|p| p.code.as_deref() == Some(code.as_str()))
+                .collect();
+            if let [p] = shows.as_slice() {
+                let p = (*p).clone();
+                match confirm_replacement(&p, family, opt.yes, c, &opt.conn).await? {
+                    Some(next) => c = next,
+                    None => return Ok(Exit::Failure),
+                }
+                t = Target::Request(p.request_id);
+            }
         }
         Target::Request(_) | Target::Code(_) => {}
     }
@@ -359,6 +404,68 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// What to do about approving, by code or `--node`, a request that replaced an earlier one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replaced {
+    /// It replaced nothing, or `--yes` was given: approve.
+    Go,
+    /// Ask the person at the terminal this question first.
+    Ask(String),
+}
+
+/// Whether approving `p` named by code or name (not by requestId) needs a confirmation: it does when `p`
+/// replaced an earlier request, whose code it shows too. Without a terminal (and without `--yes`) the
+/// approval is refused, saying what changed and how to approve exactly what was read.
+pub fn replaced(p: &Request, family: Family, yes: bool, tty: bool) -> anyhow::Result<Replaced> {
+    let Some(changes) = p.changes() else {
+        return Ok(Replaced::Go);
+    };
+    if yes {
+        return Ok(Replaced::Go);
+    }
+    let fam = family.word();
+    if !tty {
+        bail!(
+            "request {} of {} (code {}) changed after it was first listed: {changes}; it asks for {}. \
+             Check it with `{}` and approve it by requestId (`openclaw {fam} approve {}`), or pass --yes",
+            p.request_id,
+            p.label(),
+            p.code(),
+            p.surface(),
+            family.list_command(),
+            p.request_id
+        );
+    }
+    Ok(Replaced::Ask(format!(
+        "This request changed after it was first listed: {}.\nCareful: {changes}.\nIt asks for {}.\n\
+         Approve it? [y/N] ",
+        p.line(),
+        p.surface()
+    )))
+}
+
+/// Applies [`replaced`] on this terminal: the connection to go on with, or `None` when the person did
+/// not confirm (the request stays pending, as said on stderr). The connection is closed while the
+/// person thinks and opened again after.
+async fn confirm_replacement(
+    p: &Request,
+    family: Family,
+    yes: bool,
+    c: Client,
+    conn: &ConnArgs,
+) -> anyhow::Result<Option<Client>> {
+    let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let Replaced::Ask(question) = replaced(p, family, yes, tty)? else {
+        return Ok(Some(c));
+    };
+    c.close().await;
+    if !is_yes(crate::watch::ask(question).await.as_deref()) {
+        eprintln!("Not approved; request {} is still pending.", p.request_id);
+        return Ok(None);
+    }
+    Ok(Some(operator(conn).await?))
+}
+
 /// Adds what the operator can do next to a refusal, decided by `details.reason`.
 fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {
     match e
@@ -367,6 +474,11 @@ fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Err
     {
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
         Some("unknown") => anyhow!("{e}; {}", summary(pending)),
+        // Replaced (its caps, commands or key changed): the newer request is not approved in its place.
+        Some("superseded") => anyhow!(
+            "{e}; the node changed its request: check the new one with `{}` before approving it",
+            family.list_command()
+        ),
         Some("not-a-device") if family == Family::Devices => {
             anyhow!("{e} (decide it with `openclaw nodes approve` or `openclaw nodes reject`)")
         }
@@ -394,16 +506,28 @@ fn print_result(
             Handover::Mail { online }
         }
     };
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
     let line = match (family, verb) {
         (Family::Nodes, _) if conn.json => result.to_string(),
         (Family::Nodes, Verb::Approve) => {
             let node = &result["node"];
             let device = device_made(node.get("clientId").is_some());
-            approved_line(
+            let line = approved_line(
                 text(&result, "requestId"),
                 &crate::render::node_label(node),
                 text(node, "nodeId"),
                 how(device, node.get("token").is_some()),
+            );
+            format!(
+                "{line}\n{}",
+                granted_line(&strings(&node["caps"]), &strings(&node["commands"]))
             )
         }
         (Family::Nodes, Verb::Reject) => format!(
@@ -417,12 +541,13 @@ fn print_result(
                 serde_json::to_string(&r)?
             } else {
                 let d = &r.device;
-                approved_line(
+                let line = approved_line(
                     &r.request_id,
                     &label(d.display_name.as_deref(), &d.device_id),
                     &d.device_id,
                     how(device_made(d.client_id.is_some()), false),
-                )
+                );
+                format!("{line}\n{}", granted_line(&d.caps, &d.commands))
             }
         }
         (Family::Devices, Verb::Reject) => {
@@ -524,6 +649,64 @@ mod tests {
         ] {
             assert!(many.contains(want), "{want} missing: {many}");
         }
+    }
+
+    #[test]
+    fn a_request_that_replaced_another_is_asked_about_or_refused_unless_yes() {
+        let changed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n1",
+            "displayName": "pi", "verificationCode": "1111-2222", "caps": ["system"],
+            "commands": ["canvas.present", "system.run"],
+            "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present"]}}));
+        assert_eq!(
+            replaced(&changed, Family::Nodes, true, false).unwrap(),
+            Replaced::Go
+        );
+        let refused = replaced(&changed, Family::Nodes, false, false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            refused,
+            "request r2 of pi (code 1111-2222) changed after it was first listed: it replaced request r1 \
+             (commands added: system.run; caps added: system); it asks for caps: system; commands: \
+             canvas.present, system.run. Check it with `openclaw nodes pending` and approve it by \
+             requestId (`openclaw nodes approve r2`), or pass --yes"
+        );
+        let refused = replaced(&changed, Family::Devices, false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("`openclaw devices list`")
+                && refused.contains("`openclaw devices approve r2`"),
+            "{refused}"
+        );
+        let Replaced::Ask(q) = replaced(&changed, Family::Nodes, false, true).unwrap() else {
+            panic!("a terminal is asked");
+        };
+        assert!(
+            q.contains("Careful: it replaced request r1 (commands added: system.run")
+                && q.contains("It asks for caps: system; commands: canvas.present, system.run.")
+                && q.ends_with("Approve it? [y/N] "),
+            "{q}"
+        );
+        // A request that replaced nothing goes ahead, terminal or not.
+        let plain = req("r1", "pi", "1111-2222");
+        assert_eq!(
+            replaced(&plain, Family::Nodes, false, false).unwrap(),
+            Replaced::Go
+        );
+    }
+
+    #[test]
+    fn an_approval_says_what_it_granted() {
+        let s = |l: &[&str]| l.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            granted_line(&s(&["system"]), &s(&["canvas.present", "system.run"])),
+            "Granted caps: system; commands: canvas.present, system.run."
+        );
+        assert_eq!(
+            granted_line(&[], &[]),
+            "Granted caps: none; commands: none."
+        );
     }
 
     #[test]

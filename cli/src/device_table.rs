@@ -63,6 +63,10 @@ pub fn pending_table(pending: &[DevicePending], now: u64) -> String {
         if p.is_repair {
             device.push_str(" · re-pair");
         }
+        // The code stays the same when caps or commands change: say so where the code is read.
+        if let Some(changed) = crate::request::Request::from_device(p).changed() {
+            device.push_str(&format!(" · changed: {changed}"));
+        }
         t.row(vec![
             p.request_id.clone(),
             device,
@@ -165,6 +169,20 @@ mod tests {
         let out = pending_table(&[many], NOW);
         assert!(
             out.contains("5 commands") && out.contains("· re-pair"),
+            "{out}"
+        );
+        let replaced = DevicePending {
+            supersedes: Some(pairing_core::Supersedes {
+                request_id: pairing_core::RequestId("r0".into()),
+                caps: vec![],
+                commands: vec!["camera.snap".into()],
+                key_changed: false,
+            }),
+            ..pending()
+        };
+        let out = pending_table(&[replaced], NOW);
+        assert!(
+            out.contains("kitchen-pi · 192.168.1.23 · changed: commands added: system.run"),
             "{out}"
         );
     }

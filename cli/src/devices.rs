@@ -50,7 +50,11 @@ pub enum DevicesCommand {
             are approved together. Name it by the verification code the device shows (compare it with \
             the device's screen first), by its requestId, or with --node when exactly one pending request \
             matches. With no argument, the only pending request is meant, after a y/N question on a \
-            terminal (--yes skips it; without a terminal --yes is required). A device that connected \
+            terminal (--yes skips it; without a terminal --yes is required). A request that replaced an \
+            earlier one (other caps, commands or key; with the same key it shows the same code) is, when \
+            named by code or --node, shown with what changed and asked about, or refused without a terminal unless --yes \
+            is given; by requestId it is approved as named. The caps and commands granted are printed. \
+            A device that connected \
             through device pairing gets its device token when it (re)connects; a protocol-v3 connection \
             waiting for the approval is paired in place.",
         after_help = "Examples:\n  openclaw devices approve 1234-5678\n  \

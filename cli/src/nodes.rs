@@ -39,6 +39,10 @@ pub enum NodesCommand {
             you are shown its name, IP and code and asked to confirm (--yes skips the question; without a \
             terminal --yes is required); when several are pending they are listed and nothing is done. \
             If the request already ended, the error says how (expired, superseded, approved, rejected). \
+            The code comes from the node's key, so a request re-sent with other caps or commands shows \
+            the same code: approving such a request by code or --node first says what changed \
+            (`commands added: system.run`) and asks, or without a terminal refuses unless --yes is \
+            given; approving by requestId is exact. The caps and commands granted are printed. \
             Approval issues the node a new token: a node that asked with `openclaw node pair` receives \
             it at once if it is connected, else when it reconnects within 10 minutes, a device that asked by connecting (an OpenClaw node host or app) gets it when it \
             (re)connects, and a protocol-v3 connection waiting for the approval is paired in place.",

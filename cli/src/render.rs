@@ -242,10 +242,14 @@ pub fn pending_table(pending: &[Value], now: u64) -> String {
     for p in pending {
         let mut notes = Vec::new();
         if p["isRepair"].as_bool() == Some(true) {
-            notes.push("re-pair (token rotates)");
+            notes.push("re-pair (token rotates)".to_owned());
         }
         if p["silent"].as_bool() == Some(true) {
-            notes.push("silent");
+            notes.push("silent".to_owned());
+        }
+        // The code stays the same when caps or commands change: say so where the code is read.
+        if let Some(changed) = crate::request::Request::from_node_json(p).changed() {
+            notes.push(format!("changed: {changed}"));
         }
         t.row(vec![
             text(p, "requestId").to_owned(),
@@ -323,6 +327,17 @@ mod tests {
         }
         let header = out.lines().next().unwrap();
         assert_eq!(header.find("CODE"), row.find("1234-5678"));
+        // A request that replaced one says what changed: its code is the one read before.
+        let p = json!({"requestId": "r2", "nodeId": "n", "commands": ["system.run"],
+            "supersedes": {"requestId": "r1", "commands": []}});
+        let out = pending_table(&[p], now);
+        assert!(
+            out.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("changed: commands added: system.run"),
+            "{out}"
+        );
     }
 
     #[test]

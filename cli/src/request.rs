@@ -4,6 +4,7 @@
 
 use crate::render::{bare_ip, label, scope_list, text};
 use crate::resolve::Candidate;
+use pairing_core::Supersedes;
 use pairing_core::protocol::DevicePending;
 use serde_json::Value;
 
@@ -28,6 +29,35 @@ pub struct Request {
     /// `connect` (an OpenClaw node host or app): no token then goes to the device by mail; it gets
     /// one in `hello-ok` when it connects.
     pub client_id: Option<String>,
+    /// Capabilities it declared: what approval grants.
+    pub caps: Vec<String>,
+    /// Commands it declared: what approval grants.
+    pub commands: Vec<String>,
+    /// The request it replaced, with what that one showed, when its caps, commands or key changed.
+    pub supersedes: Option<Supersedes>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `caps: a, b; commands: c, d` — what approving grants, in one phrase.
+pub fn surface(caps: &[String], commands: &[String]) -> String {
+    let list = |l: &[String]| {
+        if l.is_empty() {
+            "none".to_owned()
+        } else {
+            l.join(", ")
+        }
+    };
+    format!("caps: {}; commands: {}", list(caps), list(commands))
 }
 
 impl Request {
@@ -45,16 +75,11 @@ impl Request {
             remote_ip: s("remoteIp"),
             code: s("verificationCode"),
             is_repair: v["isRepair"].as_bool() == Some(true),
-            required_scopes: v["requiredApproveScopes"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            required_scopes: strings(&v["requiredApproveScopes"]),
             client_id: s("clientId"),
+            caps: strings(&v["caps"]),
+            commands: strings(&v["commands"]),
+            supersedes: serde_json::from_value(v["supersedes"].clone()).ok(),
         }
     }
 
@@ -69,7 +94,60 @@ impl Request {
             is_repair: p.is_repair,
             required_scopes: p.required_approve_scopes.clone(),
             client_id: p.client_id.clone(),
+            caps: p.caps.clone(),
+            commands: p.commands.clone(),
+            supersedes: p.supersedes.clone(),
         }
+    }
+
+    /// What approving it grants, in one phrase (see [`surface`]).
+    pub fn surface(&self) -> String {
+        surface(&self.caps, &self.commands)
+    }
+
+    /// When it replaced an earlier request: which one, and what changed since (`it replaced request r1
+    /// (commands added: system.run)`); `None` when it replaced nothing.
+    pub fn changes(&self) -> Option<String> {
+        let s = self.supersedes.as_ref()?;
+        Some(format!(
+            "it replaced request {} ({})",
+            s.request_id.0,
+            self.changed()?
+        ))
+    }
+
+    /// What changed since the request it replaced, in one phrase (`commands added: system.run`).
+    pub fn changed(&self) -> Option<String> {
+        let s = self.supersedes.as_ref()?;
+        let diff = |word: &str, was: &[String], now: &[String]| {
+            let added: Vec<&str> = now
+                .iter()
+                .filter(|c| !was.contains(c))
+                .map(String::as_str)
+                .collect();
+            let removed: Vec<&str> = was
+                .iter()
+                .filter(|c| !now.contains(c))
+                .map(String::as_str)
+                .collect();
+            let mut out = vec![];
+            if !added.is_empty() {
+                out.push(format!("{word} added: {}", added.join(", ")));
+            }
+            if !removed.is_empty() {
+                out.push(format!("{word} removed: {}", removed.join(", ")));
+            }
+            out
+        };
+        let mut parts = diff("commands", &s.commands, &self.commands);
+        parts.extend(diff("caps", &s.caps, &self.caps));
+        if s.key_changed {
+            parts.push("the device key changed".to_owned());
+        }
+        if parts.is_empty() {
+            parts.push("caps and commands as before".to_owned());
+        }
+        Some(parts.join("; "))
     }
 
     /// Its name, else its short id.
@@ -166,6 +244,35 @@ mod tests {
         assert!(!explicit.by_device_pairing());
         assert_eq!(explicit.label(), "abcdef012345");
         assert_eq!(explicit.candidate().request_id.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn a_replacing_request_says_what_changed() {
+        let p = Request::from_node_json(&json!({
+            "requestId": "r2", "nodeId": "n", "caps": ["system"],
+            "commands": ["canvas.present", "system.run"],
+            "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present", "x"]}
+        }));
+        assert_eq!(
+            p.changes().as_deref(),
+            Some(
+                "it replaced request r1 (commands added: system.run; commands removed: x; caps added: \
+                 system)"
+            )
+        );
+        assert_eq!(
+            p.surface(),
+            "caps: system; commands: canvas.present, system.run"
+        );
+        let keyed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n",
+            "supersedes": {"requestId": "r1", "keyChanged": true}}));
+        assert_eq!(
+            keyed.changes().as_deref(),
+            Some("it replaced request r1 (the device key changed)")
+        );
+        assert_eq!(keyed.surface(), "caps: none; commands: none");
+        let plain = Request::from_node_json(&json!({"requestId": "r1", "nodeId": "n"}));
+        assert_eq!(plain.changes(), None);
     }
 
     #[test]

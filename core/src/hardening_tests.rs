@@ -346,6 +346,23 @@ fn a_request_whose_commands_change_is_superseded_and_announced() {
             requested[0]["payload"]["commands"],
             json!(["canvas.present", "system.run"])
         );
+        // It says what it replaced, so a client approving by code or name can show what changed
+        // (the code is the same: it comes from the key).
+        let supersedes = &requested[0]["payload"]["supersedes"];
+        assert_eq!(supersedes["requestId"], first);
+        assert_eq!(supersedes["commands"], json!(["canvas.present"]));
+        // A retry with the same surface reuses it and keeps what it replaced.
+        let (again, _) = ask(&mut g, who, node, &["canvas.present", "system.run"]);
+        assert_eq!(again, second);
+        let stored = g
+            .state()
+            .pending(&crate::RequestId(second.as_str().unwrap().into()));
+        assert_eq!(
+            stored
+                .and_then(|p| p.supersedes.as_ref())
+                .map(|s| s.request_id.0.as_str()),
+            first.as_str()
+        );
 
         call(
             &mut g,

@@ -149,6 +149,7 @@ fn pending_device(key: &str, v: &Value) -> Result<PendingRequest, String> {
         public_key: Some(public_key),
         device: Some(device_client(v)),
         ts: number(v, "ts").ok_or("no ts")?,
+        supersedes: None,
         extra: Map::new(),
     })
 }

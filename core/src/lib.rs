@@ -71,6 +71,6 @@ pub use gateway::{Gateway, OpenError, Output};
 pub use ids::{ConnId, NodeId, RequestId};
 pub use memory::Decision;
 pub use notice::Notice;
-pub use record::{NodeMeta, PairedNode, PendingRequest};
+pub use record::{NodeMeta, PairedNode, PendingRequest, Supersedes};
 pub use secret::{Token, TokenHash};
 pub use store::{Batch, Change, MemoryStore, Snapshot, Store, StoreError};

@@ -8,7 +8,7 @@ use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
 use crate::notice::{Notice, What};
 use crate::protocol::{DevicePending, DeviceResolved};
-use crate::record::{DeviceClient, NodeMeta, PairedNode, PendingRequest};
+use crate::record::{DeviceClient, NodeMeta, PairedNode, PendingRequest, Supersedes};
 use crate::scopes::required_approve_scopes;
 use crate::secret::Token;
 use crate::store::Store;
@@ -96,6 +96,7 @@ pub(crate) fn device_pending(
             .collect(),
         ts: req.ts,
         expires_at_ms: req.ts.saturating_add(ttl_ms),
+        supersedes: req.supersedes.clone(),
     }
 }
 
@@ -150,9 +151,10 @@ impl<S: Store> Gateway<S> {
             ));
         }
         self.request_rate.spend(&ask.node_id, self.now);
-        if let Some(old) = existing {
+        let supersedes = existing.map(|old| {
             self.resolve_pending(&old.request_id, Decision::Superseded);
-        }
+            Supersedes::of(&old, ask.key.as_deref())
+        });
         let request_id = RequestId(self.rng.uuid());
         let req = PendingRequest {
             request_id: request_id.clone(),
@@ -163,6 +165,7 @@ impl<S: Store> Gateway<S> {
             public_key: ask.key,
             device: ask.device,
             ts: self.now,
+            supersedes,
             extra: Default::default(),
         };
         self.audit(

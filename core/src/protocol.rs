@@ -157,6 +157,10 @@ pub struct DevicePending {
     pub ts: u64,
     /// When it expires unless decided.
     pub expires_at_ms: u64,
+    /// The request it replaced (its caps or commands or key changed), with what that one showed:
+    /// a client deciding by code or name shows the operator what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<crate::record::Supersedes>,
 }
 
 /// One token of a paired device, without the secret (`device.pair.list`).

@@ -92,9 +92,57 @@ pub struct PendingRequest {
     pub device: Option<DeviceClient>,
     /// When the request was created (ms since the epoch); it expires `pending_ttl` later.
     pub ts: u64,
+    /// The request this one replaced, when the node's pending request was superseded (another key,
+    /// caps or commands): absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<Supersedes>,
     /// Fields this version does not interpret, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// What a superseding request replaced (SPEC §11): the verification code comes from the device key, so
+/// a request whose caps or commands changed shows the same code as the one an operator may have read.
+/// A client deciding by code or name (not by `requestId`) uses this to show what changed before it
+/// grants anything. Over a chain of replacements the surfaces are intersected, so whatever the new
+/// request asks beyond them is new to an operator who saw any earlier version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Supersedes {
+    /// The request replaced (resolved `superseded`).
+    pub request_id: RequestId,
+    /// Capabilities every replaced request showed, sorted.
+    #[serde(default)]
+    pub caps: Vec<String>,
+    /// Commands every replaced request showed, sorted.
+    #[serde(default)]
+    pub commands: Vec<String>,
+    /// Whether a replaced request was bound to another device key (or to none).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub key_changed: bool,
+}
+
+impl Supersedes {
+    /// What `old`, replaced by a request bound to `new_key`, leaves for its successor to record.
+    pub fn of(old: &PendingRequest, new_key: Option<&str>) -> Supersedes {
+        use std::collections::BTreeSet;
+        fn shown(v: &Option<Vec<String>>) -> BTreeSet<String> {
+            v.iter().flatten().cloned().collect()
+        }
+        let (mut caps, mut commands) = (shown(&old.meta.caps), shown(&old.meta.commands));
+        let mut key_changed = old.public_key.as_deref() != new_key;
+        if let Some(earlier) = &old.supersedes {
+            caps.retain(|c| earlier.caps.contains(c));
+            commands.retain(|c| earlier.commands.contains(c));
+            key_changed |= earlier.key_changed;
+        }
+        Supersedes {
+            request_id: old.request_id.clone(),
+            caps: caps.into_iter().collect(),
+            commands: commands.into_iter().collect(),
+            key_changed,
+        }
+    }
 }
 
 /// A paired node (`nodes/paired.json`, keyed by `nodeId`). Holds the hash of its token, never the token.
@@ -223,6 +271,49 @@ mod tests {
         assert!(!out.contains("\"token\""));
         assert!(out.contains("\"bins\":[\"git\"]"));
         assert!(out.contains("tokenHash"));
+    }
+
+    #[test]
+    fn a_chain_of_replacements_keeps_what_every_earlier_request_showed() {
+        let req = |id: &str, commands: &[&str], key: Option<&str>| PendingRequest {
+            request_id: RequestId(id.into()),
+            node_id: NodeId("n1".into()),
+            meta: NodeMeta {
+                commands: Some(commands.iter().map(|c| (*c).to_owned()).collect()),
+                ..NodeMeta::default()
+            },
+            remote_ip: None,
+            silent: false,
+            public_key: key.map(str::to_owned),
+            device: None,
+            ts: 1,
+            supersedes: None,
+            extra: Map::new(),
+        };
+        // a: {x}; b: {x, system.run}; c replaces b: whoever saw a never saw system.run.
+        let a = req("a", &["x"], Some("k"));
+        let mut b = req("b", &["x", "system.run"], Some("k"));
+        b.supersedes = Some(Supersedes::of(&a, Some("k")));
+        let s = Supersedes::of(&b, Some("k"));
+        assert_eq!(s.request_id.0, "b");
+        assert_eq!(s.commands, ["x"]);
+        assert!(!s.key_changed);
+        // Stored form: optional, absent when nothing was replaced.
+        let v = serde_json::to_value(&b).unwrap();
+        assert_eq!(
+            v["supersedes"],
+            json!({"requestId": "a", "caps": [], "commands": ["x"]})
+        );
+        assert!(
+            serde_json::to_value(&a)
+                .unwrap()
+                .get("supersedes")
+                .is_none()
+        );
+        assert_eq!(PendingRequest::from_stored(v).unwrap(), b);
+        // Another key (or none: an operator-made request) anywhere in the chain is remembered.
+        let c = req("c", &["x"], None);
+        assert!(Supersedes::of(&c, Some("k")).key_changed);
     }
 
     #[test]

@@ -323,6 +323,7 @@ mod tests {
             public_key: Some("AAAA".into()),
             device: None,
             ts,
+            supersedes: None,
             extra: Default::default(),
         }
     }

@@ -2,7 +2,7 @@
 //! None of them has a field for a token hash; a token appears only where the spec hands one over.
 
 use crate::ids::{NodeId, RequestId};
-use crate::record::{NodeMeta, PairedNode, PendingRequest};
+use crate::record::{NodeMeta, PairedNode, PendingRequest, Supersedes};
 use crate::scopes::required_approve_scopes;
 use serde::Serialize;
 
@@ -29,6 +29,8 @@ pub struct PendingView<'a> {
     ts: u64,
     expires_at_ms: u64,
     required_approve_scopes: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supersedes: Option<&'a Supersedes>,
 }
 
 impl<'a> PendingView<'a> {
@@ -48,6 +50,7 @@ impl<'a> PendingView<'a> {
             ts: req.ts,
             expires_at_ms: req.ts.saturating_add(ttl_ms),
             required_approve_scopes: required_approve_scopes(req.meta.commands.as_deref()),
+            supersedes: req.supersedes.as_ref(),
         }
     }
 }

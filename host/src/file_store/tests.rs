@@ -12,6 +12,7 @@ fn pending(id: &str, node: &str) -> PendingRequest {
         public_key: None,
         device: None,
         ts: 1,
+        supersedes: None,
         extra: Default::default(),
     }
 }

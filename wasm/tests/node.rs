@@ -101,7 +101,7 @@ fn page_connects_lists_and_approves() {
     assert_eq!(text(&f, "params.requestId"), "r1");
     let err = page.approve("nope").unwrap_err();
     assert_eq!(text(&err, "message"), "That is no longer on the list.");
-    assert_eq!(page.socket_closed(T0), Some(500.0));
+    assert_eq!(page.socket_closed(T0, None), Some(500.0));
     assert_eq!(page.state(), "reconnecting");
     let v = page.view(T0).unwrap();
     assert_eq!(text(&v, "notices.0.kind"), "failed");

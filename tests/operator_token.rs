@@ -379,7 +379,11 @@ fn rotate_token_with_the_gateway_stopped_rewrites_the_file_and_audits_it() {
             .success()
     );
     let out = run_cli(&state, &["nodes", "pending", "--token", &old]).unwrap();
-    assert!(stderr(&out).contains("the operator token was rotated"));
+    assert!(
+        stderr(&out).contains("the operator token was rotated"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_cli(&state, &["nodes", "audit", "--json"]).unwrap();
     let audit = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(audit.contains("\"token-rotated\""), "{audit}");

@@ -73,7 +73,7 @@ pub struct ConnArgs {
     pub url: Option<String>,
     /// Operator token [default: $OPENCLAW_GATEWAY_TOKEN, else the token in openclaw.json in the state
     /// directory, which is sent only to a loopback URL].
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub token: Option<String>,
     /// How long to wait for the gateway to connect or answer a call: 10s, 1m, 500ms (a unit is
     /// required).
@@ -153,6 +153,17 @@ mod tests {
         assert!(conn.json);
         assert_eq!(conn.timeout, 2000);
         assert_eq!(conn.url.as_deref(), Some("ws://127.0.0.1:1/"));
+    }
+
+    /// Tokens are base64url: one in 64 starts with '-', which must still be taken as the value.
+    #[test]
+    fn a_token_starting_with_a_dash_is_a_value() {
+        let cli =
+            Cli::try_parse_from(["openclaw", "nodes", "pending", "--token", "-uAbc_-x"]).unwrap();
+        let Command::Nodes(opt) = cli.command else {
+            panic!("nodes")
+        };
+        assert_eq!(opt.conn().unwrap().token.as_deref(), Some("-uAbc_-x"));
     }
 
     #[test]

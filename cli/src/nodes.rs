@@ -444,16 +444,7 @@ async fn describe(o: &NodeQuery) -> anyhow::Result<Exit> {
     field("Connected since", when("connectedAtMs"));
     field("Last connect", when("lastConnectedAtMs"));
     print!("{}", t.render());
-    let list = |k: &str| -> Vec<String> {
-        d[k].as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let list = |k: &str| crate::request::strings(&d[k]);
     for (title, key) in [("Caps", "caps"), ("Commands", "commands")] {
         let items = list(key);
         if !items.is_empty() {

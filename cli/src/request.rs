@@ -37,7 +37,8 @@ pub struct Request {
     pub supersedes: Option<Supersedes>,
 }
 
-fn strings(v: &Value) -> Vec<String> {
+/// The strings of a JSON array (none when `v` is not one).
+pub(crate) fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
             a.iter()

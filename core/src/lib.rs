@@ -40,8 +40,6 @@ pub mod config;
 mod devices;
 pub mod gateway;
 pub mod handshake;
-#[cfg(test)]
-mod hardening_tests;
 pub mod ids;
 pub mod import;
 pub mod limiter;

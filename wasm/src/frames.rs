@@ -1,7 +1,9 @@
 //! The page's side of the wire: the `connect` request it sends as an operator and `req` frames with
 //! increasing ids. Every record, param and frame shape comes from `pairing_core::protocol` and
-//! `pairing_core::wire`; only the method names are spelled here, once.
+//! `pairing_core::wire`, every method name from `pairing_core::method::Method`; only the names of the
+//! events the page follows are spelled here, once.
 
+use pairing_core::method::Method;
 use pairing_core::protocol::{ClientInfo, ConnectParams};
 use pairing_core::scopes;
 use pairing_core::wire::request_frame;
@@ -14,24 +16,6 @@ pub const CLIENT_ID: &str = "openclaw-control-ui";
 
 /// The scopes the page asks for: everything an approval of any request can need.
 pub const PAGE_SCOPES: [&str; 4] = [scopes::PAIRING, scopes::READ, scopes::WRITE, scopes::ADMIN];
-
-/// The methods the page calls.
-pub mod method {
-    /// `connect`.
-    pub const CONNECT: &str = "connect";
-    /// `node.pair.list`.
-    pub const PAIR_LIST: &str = "node.pair.list";
-    /// `node.list`.
-    pub const NODE_LIST: &str = "node.list";
-    /// `node.pair.approve`.
-    pub const APPROVE: &str = "node.pair.approve";
-    /// `node.pair.reject`.
-    pub const REJECT: &str = "node.pair.reject";
-    /// `node.rename`.
-    pub const RENAME: &str = "node.rename";
-    /// `node.pair.remove`.
-    pub const REMOVE: &str = "node.pair.remove";
-}
 
 /// The events the page follows.
 pub mod event {
@@ -75,7 +59,7 @@ impl Codec {
     pub fn connect(&mut self, token: &str, version: &str) -> (String, String) {
         let client = ClientInfo::new(CLIENT_ID, "ui", version, "web");
         self.request(
-            method::CONNECT,
+            Method::Connect.as_str(),
             &ConnectParams::operator(token, client, &PAGE_SCOPES),
         )
     }

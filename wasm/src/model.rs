@@ -17,8 +17,9 @@
 mod apply;
 mod calls;
 
-use crate::frames::{Codec, Incoming, method, parse};
+use crate::frames::{Codec, Incoming, parse};
 use calls::Call;
+use pairing_core::method::Method;
 use pairing_core::protocol::{NoParams, NodeEntry, NodePaired, NodePending};
 use pairing_core::resync::{Backoff, SeqTracker};
 use serde::Serialize;
@@ -238,7 +239,7 @@ impl PageModel {
             && !self.in_flight(|c| matches!(c, Call::NodeList))
         {
             self.last_node_list = now;
-            out.push(self.send(method::NODE_LIST, &NoParams {}, Call::NodeList));
+            out.push(self.send(Method::NodeList.as_str(), &NoParams {}, Call::NodeList));
         }
         out
     }
@@ -289,11 +290,11 @@ impl PageModel {
     fn resync(&mut self, now: u64, out: &mut Vec<String>) {
         if !self.resyncing {
             self.resyncing = true;
-            out.push(self.send(method::PAIR_LIST, &NoParams {}, Call::PairList));
+            out.push(self.send(Method::NodePairList.as_str(), &NoParams {}, Call::PairList));
         }
         if !self.in_flight(|c| matches!(c, Call::NodeList)) {
             self.last_node_list = now;
-            out.push(self.send(method::NODE_LIST, &NoParams {}, Call::NodeList));
+            out.push(self.send(Method::NodeList.as_str(), &NoParams {}, Call::NodeList));
         }
     }
 

@@ -24,7 +24,7 @@ fn connect_then_requests_with_increasing_ids() {
     );
     assert_eq!(p.client, ClientInfo::new(CLIENT_ID, "ui", "0.1.0", "web"));
     assert_eq!(p.scopes, PAGE_SCOPES);
-    let (id, text) = c.request(method::PAIR_LIST, &NoParams {});
+    let (id, text) = c.request(Method::NodePairList.as_str(), &NoParams {});
     assert_eq!(id, "2");
     assert_eq!(
         text,

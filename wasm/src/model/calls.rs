@@ -2,7 +2,7 @@
 //! each response is understood and each button knows whether its call awaits an answer.
 
 use super::{Conn, PageModel};
-use crate::frames::method;
+use pairing_core::method::Method;
 use pairing_core::protocol::{DecideParams, NodePaired, NodeRef, RenameParams};
 
 /// Why an action could not even be sent.
@@ -85,9 +85,17 @@ impl PageModel {
         let (request_id, name) = (p.request_id.as_str().to_owned(), p.name());
         let params = DecideParams::by_id(&request_id);
         Ok(if approve {
-            self.send(method::APPROVE, &params, Call::Approve { request_id, name })
+            self.send(
+                Method::NodePairApprove.as_str(),
+                &params,
+                Call::Approve { request_id, name },
+            )
         } else {
-            self.send(method::REJECT, &params, Call::Reject { request_id, name })
+            self.send(
+                Method::NodePairReject.as_str(),
+                &params,
+                Call::Reject { request_id, name },
+            )
         })
     }
 
@@ -150,7 +158,7 @@ impl PageModel {
             display_name: display_name.to_owned(),
         };
         Ok(self.send(
-            method::RENAME,
+            Method::NodeRename.as_str(),
             &params,
             Call::Rename {
                 node_id: node_id.to_owned(),
@@ -167,7 +175,7 @@ impl PageModel {
             node_id: node_id.to_owned(),
         };
         Ok(self.send(
-            method::REMOVE,
+            Method::NodePairRemove.as_str(),
             &params,
             Call::Remove {
                 node_id: node_id.to_owned(),

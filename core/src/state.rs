@@ -208,12 +208,10 @@ impl PairingState {
         !self.changes.is_empty() || !self.audit.is_empty()
     }
 
-    /// The staged changes and the state after them, for [`crate::Store::commit`].
+    /// The staged changes and audit entries, for [`crate::Store::commit`].
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             changes: &self.changes,
-            pending: &self.pending,
-            paired: &self.paired,
             audit: &self.audit,
         }
     }

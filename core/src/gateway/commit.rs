@@ -57,7 +57,7 @@ impl<S: Store> Gateway<S> {
             if let Some(r) = self.rotation.take() {
                 self.undo_rotation(r, false);
             }
-            Err(StoreError::Io(format!(
+            Err(StoreError::io(format!(
                 "storage is failing; not retried for another {wait} ms"
             )))
         } else {

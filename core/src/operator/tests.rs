@@ -32,7 +32,7 @@ impl Store for TokenStore {
         self.saves += 1;
         if self.fail_saves > 0 {
             self.fail_saves -= 1;
-            return Err(StoreError::Io("injected".into()));
+            return Err(StoreError::io("injected"));
         }
         self.token = Some(token.expose().to_owned());
         self.retired = retired.len();

@@ -1,6 +1,7 @@
 use super::*;
 use crate::challenge::{self, Verdict};
 use crate::gateway::tests::{T0, operator_params};
+use crate::secret::TokenHash;
 use crate::store::{Batch, MemoryStore, Snapshot};
 use crate::{Config, Gateway, Output};
 use serde_json::{Value, json};

@@ -258,7 +258,8 @@ impl<S: Store> Gateway<S> {
     }
 
     /// The pairing state (as of the last input; committed or not).
-    pub fn state(&self) -> &PairingState {
+    #[cfg(any(test, feature = "sim"))]
+    pub(crate) fn state(&self) -> &PairingState {
         &self.state
     }
 

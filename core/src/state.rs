@@ -199,6 +199,7 @@ impl PairingState {
     }
 
     /// The end of the audit chain, including entries staged this round.
+    #[cfg(any(test, feature = "sim"))]
     pub fn audit_head(&self) -> &Head {
         &self.audit_head
     }

@@ -38,6 +38,7 @@ mod output;
 pub(crate) mod tests;
 mod timers;
 
+pub(crate) use commit::Rotation;
 pub use commit::{STORE_RETRY_MAX_MS, STORE_RETRY_MIN_MS, StoreFailing};
 pub(crate) use conns::{Admission, Client, Conn, Role, Session};
 pub use output::{CloseReason, Output};
@@ -99,8 +100,8 @@ pub struct Gateway<S: Store> {
     out: VecDeque<Output>,
     /// The failure episode of the store, if one is under way.
     store_failing: Option<StoreFailing>,
-    /// An operator token rotation staged this round ([`crate::operator`]).
-    pub(crate) rotation: Option<crate::operator::Rotation>,
+    /// An operator token rotation staged this round (`gateway.token.rotate`).
+    pub(crate) rotation: Option<Rotation>,
 }
 
 impl<S: Store> Gateway<S> {
@@ -257,7 +258,8 @@ impl<S: Store> Gateway<S> {
     }
 
     /// The pairing state (as of the last input; committed or not).
-    pub fn state(&self) -> &PairingState {
+    #[cfg(any(test, feature = "sim"))]
+    pub(crate) fn state(&self) -> &PairingState {
         &self.state
     }
 

@@ -11,28 +11,35 @@
 //!  ───────────────────────────────────▶  Gateway ───────▶ Store ────────────────────────────────────▶
 //! ```
 //!
-//! Modules, by what they own:
-//! - [`gateway`]: connections, timers, group commit, outputs (and the call-order contract);
-//! - [`handshake`]: `connect` — protocol range, operator token, node device proof, `hello-ok`;
-//! - `admission`: device pairing at `connect` (SPEC §11) — admitted, refused, or admitted to wait;
-//! - `methods`: the `node.pair.*`, `node.rename`, `node.list` and `node.describe` methods;
-//! - `devices`: the `device.pair.*` and `device.token.*` methods;
-//! - `pairing`: asking and approving, shared by every way in;
-//! - [`protocol`]: the typed wire records of device pairing, for the gateway and its clients;
-//! - [`state`]: pending requests and paired nodes with their indices, staged and undoable changes;
-//! - [`store`]: the [`Store`] trait and [`MemoryStore`];
-//! - [`record`] and [`view`]: what is stored, and what clients see;
-//! - [`mod@format`]: people-facing formatting (ages, countdowns, labels), one rule for every client;
-//! - [`resync`]: the seq-gap resync and reconnect backoff of every client, sans-IO;
-//! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
-//! - [`audit`]: the hash-chained audit trail of decisions and its verification;
-//! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records;
-//! - [`limiter`]: the rate of new pairing requests per node;
-//! - [`memory`]: bounded memories of resolved requests and of decisions for offline nodes;
-//! - [`notice`]: log-worthy happenings (requests, decisions, rate limiting) for the host's log;
-//! - [`wire`] and [`params`]: frames and parameter validation;
-//! - [`sim`]: the deterministic simulator — a scripted scenario in, a JSON transcript out;
-//! - [`workload`]: a seeded random workload with faults and crashes, invariants checked every step.
+//! # What a shell may touch
+//!
+//! - [`Gateway`] ([`gateway`]): the inputs, [`Gateway::commit`], [`Output`]s and timers, with the
+//!   call-order contract; started from a [`Config`] and its [`Limits`] ([`config`]); log-worthy
+//!   [`Notice`]s ([`notice`]) and the store's health ([`gateway::StoreFailing`]) come out of it.
+//! - [`Store`] ([`store`]): what a host implements to persist a [`Batch`] of [`Change`]s and load a
+//!   [`Snapshot`], failing with a [`StoreError`]; [`MemoryStore`] for tests and the simulator.
+//! - What is stored: [`record`] ([`PendingRequest`], [`PairedNode`]) and the hash-chained [`audit`]
+//!   trail, with its reader and verification.
+//! - The protocol, for clients: [`protocol`] (typed wire records), [`Method`] ([`method`]), [`wire`]
+//!   (frames and the protocol version), [`view`] (what clients see of the records); [`mod@format`]
+//!   (ages, countdowns, node labels, decision words: one rule for every client) and [`resync`] (the
+//!   seq-gap resync and reconnect backoff every client follows, sans-IO).
+//! - Credentials and names: [`proof`] (device proofs), [`challenge`] (the gateway's proof that it
+//!   knows the operator token), [`secret`] ([`Token`], [`TokenHash`]), [`code`] (verification codes),
+//!   [`scopes`], [`ids`], [`operator`] (rotation's wording, token strength).
+//! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records.
+//! - With the `sim` feature only (never in a gateway build): `sim`, the deterministic simulator (a
+//!   scripted scenario in, a JSON transcript out), and `workload`, a seeded random workload with faults
+//!   and crashes, invariants checked every step.
+//!
+//! # Inside (private)
+//!
+//! `handshake` (`connect`: protocol range, operator token, node device proof, `hello-ok`), `admission`
+//! (device pairing at `connect`, SPEC §11), `methods` (`node.pair.*`, `node.rename`, `node.list`,
+//! `node.describe`) and `devices` (`device.pair.*`, `device.token.*`), `pairing` (asking and approving,
+//! shared by every way in), `state` (pending requests and paired nodes with their indices, staged and
+//! undoable changes), `memory` (resolved requests and decisions for offline nodes), `limiter` (new
+//! requests per node), `params` (parameter validation) and `rng` (the seeded RNG).
 
 mod admission;
 pub mod audit;
@@ -42,29 +49,29 @@ pub mod config;
 mod devices;
 pub mod format;
 pub mod gateway;
-pub mod handshake;
+mod handshake;
 pub mod ids;
 pub mod import;
-pub mod limiter;
-pub mod memory;
+mod limiter;
+mod memory;
 pub mod method;
 mod methods;
 pub mod notice;
 pub mod operator;
 mod pairing;
-pub mod params;
+mod params;
 pub mod proof;
 #[cfg(test)]
 mod props;
 pub mod protocol;
 pub mod record;
 pub mod resync;
-pub mod rng;
+mod rng;
 pub mod scopes;
 pub mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;
-pub mod state;
+mod state;
 pub mod store;
 pub mod view;
 pub mod wire;

@@ -83,15 +83,13 @@ impl RequestLimiter {
             self.noted.remove(&n);
         }
     }
+}
 
+#[cfg(test)]
+impl RequestLimiter {
     /// Nodes remembered (bounded by the capacity).
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.full_at.len()
-    }
-
-    /// Whether no node is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.full_at.is_empty()
     }
 }
 

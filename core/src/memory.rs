@@ -90,11 +90,6 @@ impl Resolved {
     pub fn len(&self) -> usize {
         self.order.len()
     }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
 }
 
 /// Devices whose request an operator rejected, until they next try to connect: that attempt is told
@@ -129,16 +124,6 @@ impl Rejections {
         let before = self.order.len();
         self.order.retain(|d| d != device);
         self.order.len() != before
-    }
-
-    /// Number of remembered devices (bounded by the capacity).
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
     }
 }
 
@@ -223,11 +208,6 @@ impl Mailbox {
     /// Number of held decisions.
     pub fn len(&self) -> usize {
         self.items.len()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
     }
 }
 

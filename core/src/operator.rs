@@ -11,18 +11,17 @@
 //! [`Config::retired_operator_tokens`]: crate::Config::retired_operator_tokens
 
 use crate::audit::{Action, Actor};
-use crate::gateway::{Gateway, Held, Role};
+use crate::gateway::{Gateway, Held, Role, Rotation};
 use crate::ids::{ConnId, NodeId};
 use crate::method::Method;
 use crate::params::Params;
 use crate::scopes;
-use crate::secret::{Token, TokenHash};
+use crate::secret::Token;
 use crate::store::{Store, StoreError};
 use crate::wire::{ApiError, ok_frame};
 use std::sync::Arc;
 
-/// How many rotated operator tokens are remembered (by hash) to be refused as rotated.
-pub const MAX_RETIRED: usize = 8;
+pub use crate::config::MAX_RETIRED;
 
 /// The close code for operator connections ended by a rotation (policy).
 pub const ROTATED_CLOSE_CODE: u16 = 1008;
@@ -41,14 +40,6 @@ pub const AUDIT_NODE_ID: &str = "";
 
 /// The name shown for those entries.
 pub const AUDIT_LABEL: &str = "operator token";
-
-/// How to undo a rotation whose writes failed.
-pub(crate) struct Rotation {
-    old: Token,
-    old_retired: Vec<TokenHash>,
-    /// The caller, closed after its answer.
-    caller: Option<ConnId>,
-}
 
 /// A rough estimate of a token's strength in bits: its length times the bits per character of the
 /// smallest usual alphabet its characters fit (digits, hex, lowercase alphanumerics, base64url,

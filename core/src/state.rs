@@ -199,6 +199,7 @@ impl PairingState {
     }
 
     /// The end of the audit chain, including entries staged this round.
+    #[cfg(any(test, feature = "sim"))]
     pub fn audit_head(&self) -> &Head {
         &self.audit_head
     }
@@ -208,12 +209,10 @@ impl PairingState {
         !self.changes.is_empty() || !self.audit.is_empty()
     }
 
-    /// The staged changes and the state after them, for [`crate::Store::commit`].
+    /// The staged changes and audit entries, for [`crate::Store::commit`].
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             changes: &self.changes,
-            pending: &self.pending,
-            paired: &self.paired,
             audit: &self.audit,
         }
     }

@@ -4,10 +4,12 @@
 //! `Host` ([`crate::hosts`]) before anything else.
 
 use crate::accept::{self, ConnInfo, NetLimits, Slots};
-use crate::driver::{self, Outbox, OutboxReader, ReaderState, SlowConsumer, ToCore, now_ms};
+use crate::clock::now_ms;
+use crate::driver::{self, ToCore};
 use crate::file_store::FileStore;
 use crate::gateway_config;
 use crate::hosts::AllowedHosts;
+use crate::outbox::{self, Outbox, OutboxReader, ReaderState, SlowConsumer};
 use crate::upgrade::{self, Socket, Upgrade};
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -414,7 +416,7 @@ fn text_of(bytes: bytes::Bytes) -> String {
 }
 
 /// How long a socket the gateway closed keeps reading what its peer still sends.
-const LINGER: std::time::Duration = driver::LINGER;
+const LINGER: std::time::Duration = outbox::LINGER;
 /// How much it reads at most meanwhile.
 const LINGER_BYTES: usize = 1024 * 1024;
 
@@ -431,7 +433,7 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
     let (code, reason) = loop {
         let (close, released, reader) = out.outbox().take(&mut frames, &mut control);
         if !frames.is_empty() || !control.is_empty() {
-            let bytes: usize = frames.iter().map(driver::Piece::bytes).sum();
+            let bytes: usize = frames.iter().map(outbox::Piece::bytes).sum();
             // Boxed: the watchdog's timer would otherwise be part of every socket task's state.
             let sent = tokio::select! {
                 sent = writer.send(&control, &frames) => sent,

@@ -15,7 +15,8 @@
 //!   copied into a write buffer (which would also keep token bytes after the frame is wiped), and
 //!   each run of broadcasts straight from the round's shared, already framed block.
 
-use crate::driver::{Outbox, Piece};
+use crate::outbox::{Outbox, Piece};
+use crate::ws_frame;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
@@ -131,20 +132,6 @@ pub struct FrameWriter {
     headers: Vec<u8>,
 }
 
-/// Appends the header of an unmasked, final frame with `opcode` and a payload of `len` bytes.
-pub(crate) fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
-    out.push(0x80 | opcode);
-    if len < 126 {
-        out.push(len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        out.push(126);
-        out.extend_from_slice(&len.to_be_bytes());
-    } else {
-        out.push(127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-}
-
 impl FrameWriter {
     /// Writes `control` (already framed), then every piece of `frames`: an own frame as a text
     /// frame, a shared run as it is (already framed). Then flushes. One vectored write per
@@ -159,7 +146,7 @@ impl FrameWriter {
             self.headers.clear();
             for piece in chunk.clone() {
                 if let Piece::Own(text) = piece {
-                    frame_header(&mut self.headers, 0x1, text.len());
+                    ws_frame::header(&mut self.headers, ws_frame::TEXT, text.len());
                 }
             }
             let mut slices = Vec::with_capacity(2 * chunk.len() + 1);
@@ -170,7 +157,7 @@ impl FrameWriter {
             for piece in chunk {
                 match piece {
                     Piece::Own(text) => {
-                        let len = header_len(text.len());
+                        let len = ws_frame::header_len(text.len());
                         slices.push(IoSlice::new(&self.headers[at..at + len]));
                         slices.push(IoSlice::new(text.as_bytes()));
                         at += len;
@@ -189,7 +176,7 @@ impl FrameWriter {
     pub async fn close(&mut self, code: u16, reason: &str) -> std::io::Result<()> {
         let reason = &reason.as_bytes()[..reason.len().min(123)];
         let mut frame = Vec::with_capacity(4 + reason.len());
-        frame_header(&mut frame, 0x8, 2 + reason.len());
+        ws_frame::header(&mut frame, ws_frame::CLOSE, 2 + reason.len());
         frame.extend_from_slice(&code.to_be_bytes());
         frame.extend_from_slice(reason);
         self.write.write_all(&frame).await?;
@@ -197,15 +184,6 @@ impl FrameWriter {
         // Nothing follows a close frame: end the sending direction now (FIN), whatever the reading
         // side is still doing.
         self.write.shutdown().await
-    }
-}
-
-/// The length of [`frame_header`] for a payload of `len` bytes.
-pub(crate) fn header_len(len: usize) -> usize {
-    match len {
-        0..126 => 2,
-        126..=65535 => 4,
-        _ => 10,
     }
 }
 
@@ -355,23 +333,6 @@ mod tests {
             h.insert(*k, v.parse().unwrap());
         }
         h
-    }
-
-    #[test]
-    fn frame_headers_are_what_tungstenite_reads() {
-        use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
-        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-        for len in [0, 1, 125, 126, 127, 65_535, 65_536, 1 << 20] {
-            let mut bytes = Vec::new();
-            frame_header(&mut bytes, 0x1, len);
-            assert_eq!(bytes.len(), header_len(len), "{len}");
-            let mut cursor = std::io::Cursor::new(&bytes);
-            let (h, payload) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
-            assert_eq!(payload, len as u64);
-            assert_eq!(cursor.position() as usize, bytes.len());
-            assert!(h.is_final && !h.rsv1 && h.mask.is_none());
-            assert_eq!(h.opcode, OpCode::Data(Data::Text));
-        }
     }
 
     #[test]

@@ -18,7 +18,8 @@
 use crate::args::ConnArgs;
 use crate::client::{Client, GatewayError};
 use crate::exit::Exit;
-use crate::nodes::operator;
+use crate::operator;
+use crate::prompt::is_yes;
 use crate::render::{label, text};
 use crate::request::{Request, summary, surface};
 use crate::resolve::{Candidate, resolve};
@@ -198,17 +199,6 @@ pub fn sole(
     }
 }
 
-/// Reads a yes/no answer: only `y` or `yes` (any case) is yes.
-pub fn is_yes(answer: Option<&str>) -> bool {
-    matches!(
-        answer
-            .map(str::trim)
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("y" | "yes")
-    )
-}
-
 /// The pending request the operator named, as listed before the call (for the message afterwards).
 fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
     pending.iter().find(|p| match t {
@@ -298,7 +288,7 @@ fn delivery_window() -> String {
 /// Runs `nodes|devices approve|reject`.
 pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
     let mut t = target(opt.target.as_deref(), opt.node.as_deref(), family)?;
-    let mut c = operator(&opt.conn).await?;
+    let mut c = operator::connect(&opt.conn).await?;
     let pending = family.pending(&mut c).await?;
     match &t {
         Target::Sole => {
@@ -321,11 +311,11 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
                         word[..1].to_ascii_uppercase(),
                         &word[1..]
                     );
-                    if !is_yes(crate::watch::ask(question).await.as_deref()) {
+                    if !is_yes(crate::prompt::ask(question).await.as_deref()) {
                         eprintln!("Not {word}d; request {} is still pending.", p.request_id);
                         return Ok(Exit::Failure);
                     }
-                    c = operator(&opt.conn).await?;
+                    c = operator::connect(&opt.conn).await?;
                     p
                 }
             };
@@ -459,11 +449,11 @@ async fn confirm_replacement(
         return Ok(Some(c));
     };
     c.close().await;
-    if !is_yes(crate::watch::ask(question).await.as_deref()) {
+    if !is_yes(crate::prompt::ask(question).await.as_deref()) {
         eprintln!("Not approved; request {} is still pending.", p.request_id);
         return Ok(None);
     }
-    Ok(Some(operator(conn).await?))
+    Ok(Some(operator::connect(conn).await?))
 }
 
 /// Adds what the operator can do next to a refusal, decided by `details.reason`.

@@ -2,15 +2,14 @@
 //! over the same requests and records as `openclaw nodes` (the gateway keeps one store), through the
 //! `device.pair.*` and `device.token.*` methods and their typed records in
 //! [`pairing_core::protocol`]. Approve and reject share [`crate::decide`] with `nodes`; the tables are in
-//! [`crate::device_table`].
+//! [`table`].
 
-use crate::args::ConnArgs;
+use crate::args::{ConnArgs, ConnOnly};
 use crate::client::Client;
 use crate::decide::{Family, Verb};
-use crate::device_table::{named, paired_table, pending_table};
 use crate::exit::Exit;
 use crate::identity::now_ms;
-use crate::nodes::{ConnOnly, operator};
+use crate::operator;
 use crate::render::abbrev;
 use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
@@ -21,6 +20,9 @@ use pairing_core::protocol::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use table::{named, paired_table, pending_table};
+
+mod table;
 
 /// `openclaw devices`.
 #[derive(Debug, Args)]
@@ -172,7 +174,7 @@ fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
-    let mut c = operator(conn).await?;
+    let mut c = operator::connect(conn).await?;
     let list: DevicePairList = typed(&mut c, "device.pair.list", json!({})).await?;
     c.close().await;
     if conn.json {
@@ -216,7 +218,7 @@ async fn paired_device(c: &mut Client, query: &str) -> anyhow::Result<DevicePair
 }
 
 async fn remove(o: &RemoveOpt) -> anyhow::Result<Exit> {
-    let mut c = operator(&o.conn).await?;
+    let mut c = operator::connect(&o.conn).await?;
     let device = paired_device(&mut c, &o.device).await?;
     let r: DeviceRemoved = typed(
         &mut c,
@@ -283,7 +285,7 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
     if role.is_empty() {
         anyhow::bail!("--role must not be blank (devices here pair as `node`)");
     }
-    let mut c = operator(&o.conn).await?;
+    let mut c = operator::connect(&o.conn).await?;
     let device = paired_device(&mut c, &o.device).await?;
     let params = json!({ "deviceId": device.device_id, "role": role });
     let line = match change {

@@ -10,13 +10,13 @@
 //! a machine without the trail the output says where to look.
 
 use crate::args::ConnArgs;
-use crate::audit::{Line, match_node, short_request};
 use crate::client::{Client, Role};
 use crate::endpoint::{self, Sources};
 use crate::exit::Exit;
 use crate::identity::{self, now_ms};
 use crate::render::{ago, expires_in, ip, node_label, text};
 use crate::resolve::{Candidate, resolve};
+use crate::trail::{Line, match_node, short_request};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -602,7 +602,7 @@ async fn local_view(conn: &ConnArgs) -> anyhow::Result<Local> {
         let name = token
             .display_name
             .clone()
-            .unwrap_or_else(crate::node::hostname);
+            .unwrap_or_else(identity::hostname);
         let role = Role::Node {
             identity: id,
             display_name: &name,
@@ -629,7 +629,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     };
     let remembered = local.as_ref().and_then(|l| l.token_url.clone());
     let (url, operator) = operator_view(&opt.conn, remembered).await;
-    let trail = crate::audit::read_trail(&crate::audit::audit_dir())
+    let trail = crate::trail::read_trail(&crate::trail::audit_dir())
         .ok()
         .filter(|t| !t.files.is_empty())
         .map(|t| t.lines);

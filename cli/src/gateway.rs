@@ -7,6 +7,8 @@ use pairing_host::server::{self, Bind, Options, Started};
 use pairing_host::tls::TlsFiles;
 use std::path::PathBuf;
 
+mod rotate_token;
+
 /// The long help of the subcommand (set on its variant, whose doc comment would override it here).
 pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to, and the \
         browser approval page on the same port. It prints the page's link (with the operator token in \
@@ -120,10 +122,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 pub enum Action {
     /// Replace the operator token: old links, open pages and CLIs stop working at once.
     #[command(
-        long_about = crate::rotate_token::LONG_ABOUT,
-        after_help = crate::rotate_token::AFTER_HELP
+        long_about = rotate_token::LONG_ABOUT,
+        after_help = rotate_token::AFTER_HELP
     )]
-    RotateToken(crate::rotate_token::Opt),
+    RotateToken(rotate_token::Opt),
 }
 
 /// `--bind`.
@@ -181,7 +183,7 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
 /// Runs the gateway until a signal arrives.
 pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     if let Some(Action::RotateToken(o)) = opt.action {
-        return crate::rotate_token::run(o).await;
+        return rotate_token::run(o).await;
     }
     let opts = options(&opt)?;
     let on_ready = |s: &Started| {
@@ -225,7 +227,7 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::{Cli, Command};
     use clap::Parser;
 
     fn parse(args: &[&str]) -> Opt {

@@ -225,6 +225,21 @@ pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
     }))
 }
 
+/// This machine's name, the default display name of a node.
+pub fn hostname() -> String {
+    let from_env = std::env::var("HOSTNAME").ok();
+    let from_file = || {
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+    };
+    from_env
+        .or_else(from_file)
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! `openclaw node …`: act as a node — pair with a gateway ([`crate::node_pair`]), check the stored token
+//! `openclaw node …`: act as a node — pair with a gateway ([`pair`]), check the stored token
 //! (`verify`), or stay connected as the paired node (`connect`).
 
 use crate::args::{ConnArgs, parse_duration};
@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::path::Path;
+
+mod pair;
 
 /// `openclaw node`.
 #[derive(Debug, Args)]
@@ -23,8 +25,8 @@ pub struct Opt {
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
     /// Ask a gateway to pair this machine as a node, show the verification code, wait for the decision.
-    #[command(long_about = crate::node_pair::LONG_ABOUT)]
-    Pair(crate::node_pair::Opt),
+    #[command(long_about = pair::LONG_ABOUT)]
+    Pair(pair::Opt),
     /// Check that the gateway still accepts this node's stored token.
     Verify(VerifyOpt),
     /// Verify, then stay connected as the paired node until Ctrl-C.
@@ -114,7 +116,7 @@ pub struct VerifyOpt {
 /// Runs a `node` subcommand.
 pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     match opt.command {
-        NodeCommand::Pair(o) => crate::node_pair::run(o).await,
+        NodeCommand::Pair(o) => pair::run(o).await,
         NodeCommand::Verify(o) => verify(o).await,
         NodeCommand::Connect(o) => connect(o).await,
         NodeCommand::Identity(o) => show_identity(&o),
@@ -142,21 +144,6 @@ fn show_identity(opt: &IdentityOpt) -> anyhow::Result<Exit> {
         println!("Verification code: {}", id.verification_code());
     }
     Ok(Exit::Ok)
-}
-
-/// This machine's name, the default display name of a node.
-pub fn hostname() -> String {
-    let from_env = std::env::var("HOSTNAME").ok();
-    let from_file = || {
-        ["/proc/sys/kernel/hostname", "/etc/hostname"]
-            .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok())
-    };
-    from_env
-        .or_else(from_file)
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "node".to_owned())
 }
 
 /// What `verify` and `connect` need: identity, token, URL.
@@ -190,7 +177,7 @@ fn load_paired(state: &Path, opt: &VerifyOpt) -> anyhow::Result<Paired> {
         .name
         .clone()
         .or_else(|| token.display_name.clone())
-        .unwrap_or_else(hostname);
+        .unwrap_or_else(identity::hostname);
     Ok(Paired {
         identity,
         token,

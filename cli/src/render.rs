@@ -227,52 +227,9 @@ pub fn last_seen(times: &[Option<u64>], now: u64) -> String {
         .map_or_else(|| "-".into(), |&ts| ago(ts, now))
 }
 
-/// The pending-requests table.
-pub fn pending_table(pending: &[Value], now: u64) -> String {
-    let mut t = Table::new(&[
-        "REQUEST",
-        "NODE",
-        "IP",
-        "CODE",
-        "REQUESTED",
-        "EXPIRES",
-        "SCOPES",
-        "NOTES",
-    ]);
-    for p in pending {
-        let mut notes = Vec::new();
-        if p["isRepair"].as_bool() == Some(true) {
-            notes.push("re-pair (token rotates)".to_owned());
-        }
-        if p["silent"].as_bool() == Some(true) {
-            notes.push("silent".to_owned());
-        }
-        // The code stays the same when caps or commands change: say so where the code is read.
-        if let Some(changed) = crate::request::Request::from_node_json(p).changed() {
-            notes.push(format!("changed: {changed}"));
-        }
-        t.row(vec![
-            text(p, "requestId").to_owned(),
-            node_label(p),
-            ip(p),
-            p["verificationCode"].as_str().unwrap_or("-").to_owned(),
-            p["ts"]
-                .as_u64()
-                .map_or_else(|| "-".into(), |ts| ago(ts, now)),
-            p["expiresAtMs"]
-                .as_u64()
-                .map_or_else(|| "-".into(), |at| expires_in(at, now)),
-            scopes(p),
-            notes.join(", "),
-        ]);
-    }
-    t.render()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn ages_are_compact() {
@@ -300,44 +257,6 @@ mod tests {
         t.row(vec!["wide cell".into(), "x".into()]);
         t.row(vec!["é".into(), "".into()]);
         assert_eq!(t.render(), "A          LONGER\nwide cell  x\né\n");
-    }
-
-    #[test]
-    fn pending_rows_show_name_code_and_markers() {
-        let now = 1_000_000;
-        let p = json!({
-            "requestId": "r1", "nodeId": "abcdef0123456789", "remoteIp": "::ffff:10.0.0.2",
-            "verificationCode": "1234-5678", "ts": now - 120_000, "expiresAtMs": now + 180_000,
-            "requiredApproveScopes": ["operator.pairing"], "isRepair": true, "silent": true
-        });
-        let out = pending_table(&[p], now);
-        let row = out.lines().nth(1).unwrap();
-        for want in [
-            "r1",
-            "abcdef012345",
-            "10.0.0.2",
-            "1234-5678",
-            "2m ago",
-            "expires in 3m",
-            "pairing",
-            "re-pair",
-            "silent",
-        ] {
-            assert!(row.contains(want), "{want} missing in {row}");
-        }
-        let header = out.lines().next().unwrap();
-        assert_eq!(header.find("CODE"), row.find("1234-5678"));
-        // A request that replaced one says what changed: its code is the one read before.
-        let p = json!({"requestId": "r2", "nodeId": "n", "commands": ["system.run"],
-            "supersedes": {"requestId": "r1", "commands": []}});
-        let out = pending_table(&[p], now);
-        assert!(
-            out.lines()
-                .nth(1)
-                .unwrap()
-                .ends_with("changed: commands added: system.run"),
-            "{out}"
-        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! files — no gateway needed, so it works while the gateway is down.
 //!
 //! Listing shows every entry that reads, oldest first; lines that do not read (or no longer match their
-//! hash) are counted on stderr, never dropped silently, and `--verify` ([`crate::audit_verify`]) names
+//! hash) are counted on stderr, never dropped silently, and `--verify` ([`verify`]) names
 //! the first of them. `--node Q` follows the CLI's `--node` rules ([`crate::resolve`]) over the nodes
 //! the trail names; a query that matches one node shows all of that node's entries, whatever its name
 //! was at the time (a renamed node keeps its history), and one that matches several nodes is refused
@@ -12,11 +12,12 @@
 use crate::exit::Exit;
 use crate::identity::now_ms;
 use crate::render::{Table, ago, short_id};
-use crate::resolve::{Candidate, ambiguous, best_matches};
+use crate::trail::{Line, Trail, audit_dir, match_node, read_trail, short_request};
 use clap::Args;
-use pairing_core::audit::{Broken, ReadEntry, read_line};
-use pairing_host::audit_log::{self, Place};
-use std::path::{Path, PathBuf};
+use pairing_core::audit::ReadEntry;
+use pairing_host::audit_log;
+
+mod verify;
 
 /// The long help of `nodes audit`.
 pub const LONG_ABOUT: &str = "Show the audit trail: one entry per pairing decision (requested, approved, rejected, \
@@ -78,154 +79,11 @@ pub fn parse_since(text: &str) -> Result<Since, String> {
     })
 }
 
-/// The audit directory of this machine's state: `<state>/nodes`.
-pub fn audit_dir() -> PathBuf {
-    pairing_host::paths::nodes_dir(&pairing_host::paths::state_dir())
-}
-
-/// One readable entry and its line as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Line {
-    /// The parsed entry.
-    pub entry: ReadEntry,
-    /// The line exactly as in the file (without its newline).
-    pub raw: String,
-}
-
-/// What reading the trail gave, for display ([`crate::audit_verify`] is the check).
-#[derive(Debug, Default)]
-pub struct Trail {
-    /// The files read, oldest first.
-    pub files: Vec<PathBuf>,
-    /// Readable entries in file order.
-    pub lines: Vec<Line>,
-    /// Lines that do not read, or whose content no longer gives their hash.
-    pub bad: Vec<(Place, Broken)>,
-    /// Files that end in a line cut short (an append in progress, or a crash during one).
-    pub torn: Vec<Place>,
-}
-
-/// Reads every audit file in `dir`, oldest first.
-pub fn read_trail(dir: &Path) -> std::io::Result<Trail> {
-    let mut t = Trail {
-        files: audit_log::files(dir)?,
-        ..Trail::default()
-    };
-    for path in &t.files {
-        let file = audit_log::read_lines(path)?;
-        for (n, raw) in file.lines.iter().enumerate() {
-            let place = || Place {
-                path: path.clone(),
-                line: n + 1,
-            };
-            match read_line(raw) {
-                Ok(entry) => t.lines.push(Line {
-                    entry,
-                    raw: raw.clone(),
-                }),
-                Err(b) => t.bad.push((place(), b)),
-            }
-        }
-        if file.torn.is_some() {
-            t.torn.push(Place {
-                path: path.clone(),
-                line: file.lines.len() + 1,
-            });
-        }
-    }
-    Ok(t)
-}
-
-/// The candidates a `--node` query is matched against: every (node, name, node's IP) the trail shows.
-/// The IP is the actor's when the node itself acted (its request), never an operator's.
-fn candidates(lines: &[Line]) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = Vec::new();
-    // Entries about no node (the operator token's rotations have an empty node id) name no candidate.
-    for l in lines.iter().filter(|l| !l.entry.node_id.is_empty()) {
-        let e = &l.entry;
-        let actor = &e.json["actor"];
-        let remote_ip = (actor["role"].as_str() == Some("node"))
-            .then(|| actor["remoteIp"].as_str().map(str::to_owned))
-            .flatten();
-        let c = Candidate {
-            node_id: e.node_id.clone(),
-            display_name: e.display_name.clone().filter(|n| !n.trim().is_empty()),
-            remote_ip,
-            ..Candidate::default()
-        };
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// One candidate per node, oldest node first, with the latest name and IP the trail shows for it.
-fn latest_per_node(all: &[Candidate]) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = Vec::new();
-    for c in all {
-        match out.iter_mut().find(|n| n.node_id == c.node_id) {
-            Some(n) => {
-                if c.display_name.is_some() {
-                    n.display_name.clone_from(&c.display_name);
-                }
-                if c.remote_ip.is_some() {
-                    n.remote_ip.clone_from(&c.remote_ip);
-                }
-            }
-            None => out.push(c.clone()),
-        }
-    }
-    out
-}
-
-/// The node a `--node` query names among the trail's entries: its id and a label (its latest name).
-pub fn match_node(query: &str, lines: &[Line]) -> anyhow::Result<(String, String)> {
-    let all = candidates(lines);
-    let top = match best_matches(query, &all) {
-        Ok(top) => top,
-        // Name the known nodes once each (their latest name and IP), not once per name they had.
-        Err(_) => {
-            return Err(best_matches(query, &latest_per_node(&all))
-                .err()
-                .unwrap_or_else(|| anyhow::anyhow!("unknown node: {}", query.trim())));
-        }
-    };
-    // One representative per node, the latest candidate seen (the newest name).
-    let mut nodes: Vec<&Candidate> = Vec::new();
-    for c in top.iter().rev() {
-        if !nodes.iter().any(|n| n.node_id == c.node_id) {
-            nodes.push(c);
-        }
-    }
-    let [one] = nodes.as_slice() else {
-        nodes.reverse();
-        return Err(ambiguous(query, &nodes));
-    };
-    let latest_name = lines
-        .iter()
-        .rev()
-        .filter(|l| l.entry.node_id == one.node_id)
-        .find_map(|l| l.entry.display_name.clone());
-    Ok((
-        one.node_id.clone(),
-        latest_name.unwrap_or_else(|| short_id(&one.node_id)),
-    ))
-}
-
 /// A node's label in an entry: the name it had then, else its short id.
 fn node_label(e: &ReadEntry) -> String {
     match e.display_name.as_deref().map(str::trim) {
         Some(n) if !n.is_empty() => n.to_owned(),
         _ => short_id(&e.node_id),
-    }
-}
-
-/// A request id shortened to its first 8 characters (a UUID's first group); `-` when there is none.
-pub fn short_request(id: Option<&str>) -> String {
-    match id {
-        Some(r) if !r.is_empty() => r.chars().take(8).collect(),
-        _ => "-".to_owned(),
     }
 }
 
@@ -277,11 +135,11 @@ pub fn warnings(t: &Trail) -> Vec<String> {
     out
 }
 
-/// Runs `nodes audit` (listing; `--verify` goes to [`crate::audit_verify::run`]).
+/// Runs `nodes audit` (listing; `--verify` goes to [`verify::run`]).
 pub fn run(opt: &Opt) -> anyhow::Result<Exit> {
     let dir = audit_dir();
     if opt.verify {
-        return crate::audit_verify::run(&dir, opt.json);
+        return verify::run(&dir, opt.json);
     }
     let trail = read_trail(&dir)
         .map_err(|e| anyhow::anyhow!("cannot read the audit trail in {}: {e}", dir.display()))?;

@@ -177,8 +177,8 @@ pub fn run(dir: &Path, json: bool) -> anyhow::Result<Exit> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{entry, sample};
     use super::*;
-    use crate::audit::tests::{entry, sample};
     use pairing_core::audit::{Action, Head};
 
     const NOW: u64 = 100_000_000_000;

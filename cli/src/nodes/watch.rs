@@ -16,7 +16,7 @@ use crate::args::ConnArgs;
 use crate::client::{Backoff, Client, Event};
 use crate::exit::Exit;
 use crate::identity::now_ms;
-use crate::nodes::operator;
+use crate::operator;
 use crate::render::{expires_in, ip, node_label, short_id, text};
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
@@ -130,7 +130,7 @@ impl Watcher {
         let mut backoff = Backoff::default();
         let mut first = true;
         loop {
-            let err = match operator(&self.opt.conn).await {
+            let err = match operator::connect(&self.opt.conn).await {
                 Ok(mut c) => {
                     backoff.reset();
                     eprintln!("Watching pairing events on {} (Ctrl-C to stop)", c.url());
@@ -308,7 +308,7 @@ impl Watcher {
                 ip(p),
                 p["verificationCode"].as_str().unwrap_or("-")
             );
-            match ask(question).await.as_deref() {
+            match crate::prompt::ask(question).await.as_deref() {
                 Some("a" | "approve") => {
                     self.decide(c, &rid, "node.pair.approve", &format!("approved {rid}"))
                         .await?
@@ -378,21 +378,6 @@ fn describe_request(p: &Value) -> String {
         line.push_str(&format!("  {}", expires_in(at, now_ms())));
     }
     line
-}
-
-/// Asks on stderr and reads one answer line from stdin (lower-cased); `None` at end of input.
-pub async fn ask(question: String) -> Option<String> {
-    eprint!("{question}");
-    tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        match std::io::stdin().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim().to_ascii_lowercase()),
-        }
-    })
-    .await
-    .ok()
-    .flatten()
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@
 //! `hello-ok` it makes one cheap round trip first, so a decision the gateway held for this node while it
 //! was away is read before anything is re-sent — re-sending after an approval would open a re-pair.
 
+use super::NodeConnArgs;
 use crate::client::{Backoff, Client, Event, GatewayError, Role};
 use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
-use crate::identity::{self, Identity, NodeToken, now_ms};
-use crate::node::{NodeConnArgs, hostname};
+use crate::identity::{self, Identity, NodeToken, hostname, now_ms};
 use crate::render::{countdown, short_id};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;

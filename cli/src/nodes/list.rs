@@ -1,0 +1,34 @@
+//! `nodes list`: pending requests and paired nodes, from `node.pair.list`.
+
+use super::table::{paired_table, pending_table};
+use crate::args::ConnArgs;
+use crate::exit::Exit;
+use crate::identity::now_ms;
+use crate::operator;
+use serde_json::json;
+
+/// Runs `nodes list`.
+pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
+    let mut c = operator::connect(conn).await?;
+    let list = c.call("node.pair.list", json!({})).await?;
+    c.close().await;
+    if conn.json {
+        println!("{list}");
+        return Ok(Exit::Ok);
+    }
+    let (pending, paired) = (
+        operator::array(&list["pending"]),
+        operator::array(&list["paired"]),
+    );
+    let now = now_ms();
+    println!("Pending: {} · Paired: {}", pending.len(), paired.len());
+    if !pending.is_empty() {
+        println!("\nPending");
+        print!("{}", pending_table(&pending, now));
+    }
+    if !paired.is_empty() {
+        println!("\nPaired");
+        print!("{}", paired_table(&paired, now));
+    }
+    Ok(Exit::Ok)
+}

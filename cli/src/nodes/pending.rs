@@ -1,0 +1,28 @@
+//! `nodes pending`: the pending pairing requests with their verification codes.
+
+use super::table::pending_table;
+use crate::args::ConnArgs;
+use crate::exit::Exit;
+use crate::identity::now_ms;
+use crate::operator;
+use serde_json::{Value, json};
+
+/// Runs `nodes pending`.
+pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
+    let mut c = operator::connect(conn).await?;
+    let list = c.call("node.pair.list", json!({})).await?;
+    c.close().await;
+    let pending = operator::array(&list["pending"]);
+    if conn.json {
+        println!("{}", Value::Array(pending));
+    } else if pending.is_empty() {
+        println!("No pending pairing requests.");
+    } else {
+        println!("Pending ({})", pending.len());
+        print!("{}", pending_table(&pending, now_ms()));
+        println!(
+            "\nApprove with: openclaw nodes approve <CODE|REQUEST>   (compare the code with the node's screen)"
+        );
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,26 @@
+//! `nodes remove --node Q`: unpair a node; its token stops verifying at once.
+
+use super::NodeQuery;
+use crate::exit::Exit;
+use crate::operator;
+use serde_json::json;
+
+/// Runs `nodes remove`.
+pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
+    let mut c = operator::connect(&o.conn).await?;
+    let node = operator::resolve_node(&mut c, &o.node).await?;
+    let r = c
+        .call("node.pair.remove", json!({ "nodeId": node.node_id }))
+        .await?;
+    c.close().await;
+    if o.conn.json {
+        println!("{r}");
+    } else {
+        let label = node.display_name.as_deref().unwrap_or(&node.node_id);
+        println!(
+            "Removed {label} ({}); its token no longer verifies.",
+            node.node_id
+        );
+    }
+    Ok(Exit::Ok)
+}

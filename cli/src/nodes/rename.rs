@@ -1,0 +1,35 @@
+//! `nodes rename --node Q --name NAME`: give a node a display name (kept across re-pairing).
+
+use super::RenameOpt;
+use crate::exit::Exit;
+use crate::operator;
+use crate::render::text;
+use serde_json::json;
+
+/// Runs `nodes rename`.
+pub async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
+    let name = o.name.trim();
+    if name.is_empty() {
+        anyhow::bail!("--name must not be blank");
+    }
+    let mut c = operator::connect(&o.conn).await?;
+    let node = operator::resolve_node(&mut c, &o.node).await?;
+    let r = c
+        .call(
+            "node.rename",
+            json!({ "nodeId": node.node_id, "displayName": name }),
+        )
+        .await?;
+    c.close().await;
+    if o.conn.json {
+        println!("{r}");
+    } else {
+        let old = node.display_name.as_deref().unwrap_or("(no name)");
+        println!(
+            "Renamed {}: {old} -> {}",
+            node.node_id,
+            text(&r, "displayName")
+        );
+    }
+    Ok(Exit::Ok)
+}

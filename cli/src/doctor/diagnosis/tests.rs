@@ -1,6 +1,9 @@
 use super::*;
+use crate::doctor::gather::Local;
+use crate::doctor::history::short_key;
 use pairing_core::audit::{Action, Actor, AuditEntry, Head};
 use pairing_core::ids::{ConnId, NodeId, RequestId};
+use serde_json::json;
 
 const DEV: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const URL: &str = "ws://127.0.0.1:18789/";
@@ -51,21 +54,21 @@ fn each_cause_is_told_with_its_next_command() {
         local(false, None),
         Operator::Unreachable("refused".into()),
     ));
-    assert_eq!(d.cause, "gateway-unreachable");
+    assert_eq!(d.cause.as_str(), "gateway-unreachable");
     assert!(d.next.unwrap().starts_with("openclaw gateway"));
 
     let d = cause(&facts(
         local(false, None),
         Operator::WrongToken("no".into()),
     ));
-    assert_eq!(d.cause, "wrong-operator-token");
+    assert_eq!(d.cause.as_str(), "wrong-operator-token");
     assert!(d.next.unwrap().contains("--token"));
 
     let d = cause(&facts(Some(Local::default()), lists(vec![], vec![])));
-    assert_eq!(d.cause, "no-identity");
+    assert_eq!(d.cause.as_str(), "no-identity");
 
     let d = cause(&facts(local(false, None), lists(vec![], vec![])));
-    assert_eq!(d.cause, "no-request");
+    assert_eq!(d.cause.as_str(), "no-request");
     assert!(
         d.lines.iter().any(|l| l.contains("has no audit trail")
             && l.contains(&format!("openclaw nodes audit --node {DEV}"))),
@@ -77,7 +80,7 @@ fn each_cause_is_told_with_its_next_command() {
     );
 
     let d = cause(&facts(local(false, None), lists(vec![req()], vec![])));
-    assert_eq!(d.cause, "pending");
+    assert_eq!(d.cause.as_str(), "pending");
     let all = d.lines.join("\n");
     assert!(
         all.contains("code 1234-5678") && all.contains("expires in 3m"),
@@ -93,25 +96,25 @@ fn each_cause_is_told_with_its_next_command() {
         local(true, Some(true)),
         lists(vec![], vec![paired()]),
     ));
-    assert_eq!((d.cause, d.paired), ("paired", true));
+    assert_eq!((d.cause.as_str(), d.paired), ("paired", true));
 
     let d = cause(&facts(
         local(true, Some(false)),
         lists(vec![], vec![paired()]),
     ));
-    assert_eq!(d.cause, "token-mismatch");
+    assert_eq!(d.cause.as_str(), "token-mismatch");
     assert!(d.next.unwrap().starts_with("openclaw node pair"));
 
     let d = cause(&facts(local(true, Some(false)), lists(vec![], vec![])));
-    assert_eq!(d.cause, "removed");
+    assert_eq!(d.cause.as_str(), "removed");
 
     let d = cause(&facts(local(false, None), lists(vec![], vec![paired()])));
-    assert_eq!(d.cause, "token-missing");
+    assert_eq!(d.cause.as_str(), "token-missing");
 
     let mut other = local(true, None).unwrap();
     other.token_node_id = Some("bbbb".into());
     let d = cause(&facts(Some(other), lists(vec![], vec![])));
-    assert_eq!(d.cause, "token-mismatch");
+    assert_eq!(d.cause.as_str(), "token-mismatch");
 }
 
 /// A trail of `(action, node, key, minutes ago)`, decided by an operator (expiry by the gateway).
@@ -167,7 +170,7 @@ fn a_pairing_made_for_an_operator_request_is_explained() {
     let mut f = facts(local(false, None), lists(vec![], vec![paired()]));
     f.trail = Some(rows.clone());
     let d = diagnose(&f, now);
-    assert_eq!(d.cause, "token-missing");
+    assert_eq!(d.cause.as_str(), "token-missing");
     assert!(
         d.lines
             .iter()
@@ -194,7 +197,7 @@ fn the_trail_tells_how_the_last_request_ended() {
         diagnose(&f, now)
     };
     let d = with(&[(Requested, DEV, "k1", 30), (Expired, DEV, "k1", 25)]);
-    assert_eq!(d.cause, "expired");
+    assert_eq!(d.cause.as_str(), "expired");
     assert!(
         d.lines.contains(
             &"its last request (10000000) expired 25m ago: nobody approved it in time".into()
@@ -208,7 +211,7 @@ fn the_trail_tells_how_the_last_request_ended() {
     );
 
     let d = with(&[(Requested, DEV, "k1", 30), (Rejected, DEV, "k1", 2)]);
-    assert_eq!(d.cause, "rejected");
+    assert_eq!(d.cause.as_str(), "rejected");
     assert!(
         d.lines.contains(
             &"its last request (10000000) was rejected 2m ago by operator openclaw-cli@127.0.0.1"
@@ -223,14 +226,18 @@ fn the_trail_tells_how_the_last_request_ended() {
         (Requested, DEV, "k2", 20),
         (Rejected, "other", "k3", 1),
     ]);
-    assert_eq!(d.cause, "no-request", "a request without a decision: {d:?}");
+    assert_eq!(
+        d.cause.as_str(),
+        "no-request",
+        "a request without a decision: {d:?}"
+    );
     let d = with(&[
         (Requested, DEV, "k1", 30),
         (Superseded, DEV, "k1", 20),
         (Requested, DEV, "k2", 20),
         (Renamed, DEV, "k2", 19),
     ]);
-    assert_eq!(d.cause, "no-request", "{d:?}");
+    assert_eq!(d.cause.as_str(), "no-request", "{d:?}");
     let rows = trail(&[
         (Requested, DEV, "k1", 30),
         (Requested, DEV, "k2", 20),
@@ -238,7 +245,7 @@ fn the_trail_tells_how_the_last_request_ended() {
     ]);
     // The superseding request logged before the superseded one's entry still names the new key.
     let end = last_end(&rows, DEV, now).unwrap();
-    assert_eq!(end.cause, "superseded");
+    assert_eq!(end.cause.as_str(), "superseded");
     let rows = trail(&[
         (Requested, DEV, "k1", 30),
         (Superseded, DEV, "k1", 20),
@@ -247,7 +254,7 @@ fn the_trail_tells_how_the_last_request_ended() {
     let mut rows2 = rows.clone();
     rows2.truncate(2);
     let end = last_end(&rows2, DEV, now).unwrap();
-    assert_eq!(end.cause, "superseded");
+    assert_eq!(end.cause.as_str(), "superseded");
     assert!(
         end.line
             .ends_with("was superseded 20m ago by a newer request"),
@@ -272,7 +279,7 @@ fn the_trail_tells_how_the_last_request_ended() {
         (Approved, DEV, "k1", 89),
         (Removed, DEV, "k1", 60),
     ]);
-    assert_eq!(d.cause, "removed");
+    assert_eq!(d.cause.as_str(), "removed");
     assert!(
         d.lines
             .contains(&"it was removed 1h ago by operator openclaw-cli@127.0.0.1".into()),
@@ -280,7 +287,7 @@ fn the_trail_tells_how_the_last_request_ended() {
     );
 
     let d = with(&[(Requested, "other", "k1", 9)]);
-    assert_eq!(d.cause, "no-request");
+    assert_eq!(d.cause.as_str(), "no-request");
     assert!(
         d.lines
             .iter()
@@ -292,7 +299,7 @@ fn the_trail_tells_how_the_last_request_ended() {
     let mut f = facts(local(true, Some(false)), lists(vec![], vec![]));
     f.trail = Some(trail(&[(Approved, DEV, "k1", 90), (Removed, DEV, "k1", 3)]));
     let d = diagnose(&f, now);
-    assert_eq!(d.cause, "removed");
+    assert_eq!(d.cause.as_str(), "removed");
     assert!(
         d.lines
             .iter()
@@ -312,7 +319,7 @@ fn a_named_node_that_is_gone_is_found_in_the_trail() {
         (Rejected, DEV, "k1", 5),
     ]));
     let d = diagnose(&f, now);
-    assert_eq!(d.cause, "rejected");
+    assert_eq!(d.cause.as_str(), "rejected");
     assert_eq!(
         d.lines[0],
         format!("pi ({DEV}) is not paired, not pending and not connected")
@@ -324,7 +331,7 @@ fn a_named_node_that_is_gone_is_found_in_the_trail() {
     );
     f.query = Some("garage".into());
     let d = diagnose(&f, now);
-    assert_eq!(d.cause, "no-request");
+    assert_eq!(d.cause.as_str(), "no-request");
     assert!(d.lines[1].contains("no node matching garage"), "{d:?}");
 }
 
@@ -334,12 +341,12 @@ fn a_verified_node_needs_no_operator_token() {
         local(true, Some(true)),
         Operator::NoToken("no gateway token".into()),
     ));
-    assert_eq!((d.cause, d.paired), ("paired", true));
+    assert_eq!((d.cause.as_str(), d.paired), ("paired", true));
     let d = cause(&facts(
         local(true, Some(false)),
         Operator::NoToken("no gateway token".into()),
     ));
-    assert_eq!(d.cause, "removed");
+    assert_eq!(d.cause.as_str(), "removed");
     assert!(
         d.lines.iter().any(|l| l.contains("cannot be seen")),
         "{d:?}"
@@ -350,12 +357,12 @@ fn a_verified_node_needs_no_operator_token() {
 fn a_named_node_is_found_among_pending_and_paired() {
     let mut f = facts(None, lists(vec![req()], vec![]));
     f.query = Some("pi".into());
-    assert_eq!(cause(&f).cause, "pending");
+    assert_eq!(cause(&f).cause.as_str(), "pending");
     f.operator = lists(vec![], vec![paired()]);
-    assert_eq!(cause(&f).cause, "paired");
+    assert_eq!(cause(&f).cause.as_str(), "paired");
     f.query = Some("nobody".into());
     let d = cause(&f);
-    assert_eq!(d.cause, "no-request");
+    assert_eq!(d.cause.as_str(), "no-request");
     assert!(
         d.lines
             .iter()

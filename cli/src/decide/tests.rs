@@ -1,3 +1,4 @@
+use super::outcome::{Handover, approved_line, granted_line};
 use super::*;
 
 #[test]

@@ -9,6 +9,7 @@ use pairing_core::proof::{self, SignedFields};
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
 
 /// `client.id` a node connects with (OpenClaw's id for a headless node host).
 pub const NODE_CLIENT_ID: &str = "node-host";
@@ -34,8 +35,9 @@ impl fmt::Debug for Identity {
 
 impl Drop for Identity {
     fn drop(&mut self) {
-        // Best effort; the key also sits in the file, so this only shortens its life in memory.
-        self.secret = [0; 32];
+        // The key also sits in the file, so this only shortens its life in memory; `zeroize` writes
+        // the zeros so that the compiler cannot drop the store as dead (a plain assignment it may).
+        self.secret.zeroize();
     }
 }
 
@@ -105,12 +107,13 @@ impl Identity {
         let bad =
             |what: &str| format!("{} is not a usable device identity: {what}", file.display());
         let v: Value = serde_json::from_str(text).with_context(|| bad("not JSON"))?;
-        let secret = v["secretKey"]
+        let mut secret = v["secretKey"]
             .as_str()
             .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .with_context(|| bad("secretKey must be 32 bytes of base64url"))?;
         let id = Identity::from_secret(secret, v["createdAtMs"].as_u64().unwrap_or(0));
+        secret.zeroize();
         if v["deviceId"]
             .as_str()
             .is_some_and(|d| !d.eq_ignore_ascii_case(&id.device_id))
@@ -141,9 +144,11 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
     let fresh = Identity::from_secret(secret, now_ms());
-    let text = serde_json::to_string_pretty(&fresh.to_json()).expect("JSON serialises");
-    let created = create_private(&file, text.as_bytes())
-        .with_context(|| format!("cannot create {}", file.display()))?;
+    secret.zeroize();
+    let mut text = serde_json::to_string_pretty(&fresh.to_json()).expect("JSON serialises");
+    let created = create_private(&file, text.as_bytes());
+    text.zeroize();
+    let created = created.with_context(|| format!("cannot create {}", file.display()))?;
     if created {
         return Ok((fresh, true));
     }

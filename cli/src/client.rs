@@ -85,6 +85,29 @@ impl fmt::Display for GatewayError {
 
 impl std::error::Error for GatewayError {}
 
+/// The gateway refused this client's token at `connect` (`UNAUTHORIZED`): the operator token, or a
+/// node's credentials. Callers tell it apart by type, never by its text.
+#[derive(Clone, Debug)]
+pub struct TokenRefused {
+    /// The URL dialled.
+    pub url: String,
+    /// The gateway's error.
+    pub error: GatewayError,
+}
+
+impl fmt::Display for TokenRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the gateway at {} refused the token: {} (check --token, OPENCLAW_GATEWAY_TOKEN or \
+             <state>/openclaw.json)",
+            self.url, self.error
+        )
+    }
+}
+
+impl std::error::Error for TokenRefused {}
+
 /// Why the CLI did not send the operator token: the other end is not the gateway that knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NotTheGateway {
@@ -244,16 +267,15 @@ impl Client {
             }
         }
         let params = connect_params(&role, &nonce);
-        client
-            .call("connect", params)
-            .await
-            .map_err(|e| match e.downcast_ref::<GatewayError>() {
-                Some(g) if g.code == "UNAUTHORIZED" => anyhow!(
-                    "the gateway at {url} refused the token: {g} (check --token, OPENCLAW_GATEWAY_TOKEN or \
-                     <state>/openclaw.json)"
-                ),
+        client.call("connect", params).await.map_err(|e| {
+            match e.downcast_ref::<GatewayError>() {
+                Some(g) if g.code == "UNAUTHORIZED" => anyhow::Error::new(TokenRefused {
+                    url: url.to_owned(),
+                    error: g.clone(),
+                }),
                 _ => e.context(format!("the gateway at {url} refused the connection")),
-            })?;
+            }
+        })?;
         Ok(client)
     }
 

@@ -2,7 +2,7 @@
 //! and the node connection's answer. Failures become facts, not errors.
 
 use crate::args::ConnArgs;
-use crate::client::{Client, Role};
+use crate::client::{Client, NotTheGateway, Role, TokenRefused};
 use crate::endpoint::{self, Sources};
 use crate::identity;
 use crate::trail::Line;
@@ -80,15 +80,13 @@ pub async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (Stri
         Err(e) => {
             let text = format!("{e:#}");
             // Something answered with a challenge but proved no knowledge of this token: most likely
-            // the gateway, and a token that is not (or no longer) its own.
+            // the gateway, and a token that is not (or no longer) its own. Or the gateway refused it.
             let unproven = matches!(
-                e.downcast_ref::<crate::client::NotTheGateway>(),
-                Some(
-                    crate::client::NotTheGateway::Unproven(_)
-                        | crate::client::NotTheGateway::Rotated(_)
-                )
+                e.downcast_ref::<NotTheGateway>(),
+                Some(NotTheGateway::Unproven(_) | NotTheGateway::Rotated(_))
             );
-            return if unproven || text.contains("refused the token") {
+            let refused = e.downcast_ref::<TokenRefused>().is_some();
+            return if unproven || refused {
                 (url, Operator::WrongToken(text))
             } else {
                 (url, Operator::Unreachable(text))

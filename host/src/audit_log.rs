@@ -348,17 +348,43 @@ pub fn verify(dir: &Path) -> io::Result<Verified> {
 /// A line that could not be read as an entry, and why.
 pub type Unreadable = (Place, Broken);
 
-/// Every entry that parses, oldest first, with the lines that do not (for display; [`verify`] is the
-/// check).
-pub fn read_all(dir: &Path) -> io::Result<(Vec<ReadEntry>, Vec<Unreadable>)> {
-    let mut entries = Vec::new();
-    let mut bad = Vec::new();
-    for path in files(dir)? {
-        let FileLines { lines, .. } = read_lines(&path)?;
-        for (n, line) in lines.iter().enumerate() {
-            match pairing_core::audit::read_line(line) {
-                Ok(e) => entries.push(e),
-                Err(b) => bad.push((
+/// One entry that reads, and its line as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    /// The parsed entry.
+    pub entry: ReadEntry,
+    /// The line exactly as in the file (without its newline).
+    pub raw: String,
+}
+
+/// The whole trail as read for display (`openclaw nodes audit`); [`verify`] is the check.
+#[derive(Debug, Default)]
+pub struct Trail {
+    /// The files read, oldest first.
+    pub files: Vec<PathBuf>,
+    /// Entries that read, in file order.
+    pub lines: Vec<Line>,
+    /// Lines that do not read, or whose content no longer gives their hash.
+    pub bad: Vec<Unreadable>,
+    /// Files that end in a line cut short (an append in progress, or a crash during one).
+    pub torn: Vec<Place>,
+}
+
+/// Reads every audit file in `dir`, oldest first (each without following a link): every entry that
+/// reads, the lines that do not, and the files that end mid-line. A missing directory is an empty
+/// trail.
+pub fn read_trail(dir: &Path) -> io::Result<Trail> {
+    let mut t = Trail {
+        files: files(dir)?,
+        ..Trail::default()
+    };
+    for path in &t.files {
+        let FileLines { lines, torn } = read_lines(path)?;
+        let count = lines.len();
+        for (n, raw) in lines.into_iter().enumerate() {
+            match pairing_core::audit::read_line(&raw) {
+                Ok(entry) => t.lines.push(Line { entry, raw }),
+                Err(b) => t.bad.push((
                     Place {
                         path: path.clone(),
                         line: n + 1,
@@ -367,75 +393,22 @@ pub fn read_all(dir: &Path) -> io::Result<(Vec<ReadEntry>, Vec<Unreadable>)> {
                 )),
             }
         }
+        if torn.is_some() {
+            t.torn.push(Place {
+                path: path.clone(),
+                line: count + 1,
+            });
+        }
     }
-    Ok((entries, bad))
+    Ok(t)
+}
+
+/// Every entry that parses, oldest first, with the lines that do not (for display; [`verify`] is the
+/// check): [`read_trail`] without the raw lines and torn tails.
+pub fn read_all(dir: &Path) -> io::Result<(Vec<ReadEntry>, Vec<Unreadable>)> {
+    let t = read_trail(dir)?;
+    Ok((t.lines.into_iter().map(|l| l.entry).collect(), t.bad))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotated_names() {
-        assert_eq!(rotated_number("audit.1.jsonl"), Some(1));
-        assert_eq!(rotated_number("audit.12.jsonl"), Some(12));
-        assert_eq!(rotated_number("audit.jsonl"), None);
-        assert_eq!(rotated_number("audit.01.jsonl"), None);
-        assert_eq!(rotated_number("audit.x.jsonl"), None);
-    }
-
-    #[test]
-    fn lines_and_a_torn_tail() {
-        let l = split_lines(b"a\nb\nc");
-        assert_eq!(l.lines, ["a", "b"]);
-        assert_eq!(l.torn.as_deref(), Some(&b"c"[..]));
-        let l = split_lines(b"a\n");
-        assert_eq!(l.lines, ["a"]);
-        assert!(l.torn.is_none());
-        let l = split_lines(b"");
-        assert!(l.lines.is_empty() && l.torn.is_none());
-    }
-
-    #[test]
-    fn the_tail_is_found_without_reading_the_whole_file() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("a");
-        let t = |content: &[u8]| {
-            std::fs::write(&p, content).unwrap();
-            let t = tail(&p).unwrap();
-            (t.torn, t.last)
-        };
-        assert_eq!(t(b""), (0, None));
-        assert_eq!(t(b"abc"), (3, None));
-        assert_eq!(t(b"a\nb\n"), (0, Some("b".into())));
-        assert_eq!(t(b"a\nb\n\n  \ncut"), (3, Some("b".into())));
-        // A last line longer than the first window, and many lines before it.
-        let long = "x".repeat(300_000);
-        let mut big = "y\n".repeat(100_000);
-        big.push_str(&long);
-        big.push_str("\nto");
-        assert_eq!(t(big.as_bytes()), (2, Some(long.clone())));
-        big.truncate(big.len() - 3);
-        big.push('\n');
-        assert_eq!(t(big.as_bytes()), (0, Some(long)));
-    }
-
-    #[test]
-    fn files_are_ordered_oldest_first() {
-        let d = tempfile::tempdir().unwrap();
-        for name in [
-            "audit.jsonl",
-            "audit.10.jsonl",
-            "audit.2.jsonl",
-            "other.jsonl",
-        ] {
-            std::fs::write(d.path().join(name), "").unwrap();
-        }
-        let names: Vec<String> = files(d.path())
-            .unwrap()
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, ["audit.2.jsonl", "audit.10.jsonl", "audit.jsonl"]);
-    }
-}
+mod tests;

@@ -1,5 +1,12 @@
-//! Private files: written atomically (temp file in the same directory, fsync, rename, fsync
-//! directory), and opened without following links.
+//! Private files: written atomically (temp file in the same directory, fsync, rename — or a link, to
+//! create a file only if it is absent — fsync the directory), and opened without following links.
+//! The gateway's state directory and the CLI's own files both use these:
+//!
+//! - reading: [`open_private`], [`read_private`], [`read_private_text`];
+//! - writing: [`write_atomic`] (in an existing directory), [`write_private`] (creating the directory
+//!   0700), [`create_private`] (only if the file is absent);
+//! - directories: [`private_dir`], [`private_subdir`] (no link in its place), [`sync_dir`];
+//! - errors: [`describe`], one line naming the file.
 //!
 //! Every file of the state directory is opened with `O_NOFOLLOW` ([`open_private`], [`read_private`]):
 //! a symbolic link planted in its place (to truncate its target, or to make the gateway adopt a
@@ -9,8 +16,7 @@
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
 
 /// Opens `path` with `options` plus `O_NOFOLLOW`; refuses anything but a regular file, and tightens
 /// a file others may read or write to 0600. A symbolic link (or a directory, a FIFO…) is an error of
@@ -52,7 +58,22 @@ pub fn read_private(path: &Path) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
-/// A file refused by [`open_private`]; its message names the file and says what to do.
+/// [`read_private`] for a text file: content that is not UTF-8 is an error of kind
+/// [`io::ErrorKind::InvalidData`] naming the file ([`describe`] adds nothing to it).
+pub fn read_private_text(path: &Path) -> io::Result<Option<String>> {
+    match read_private(path)? {
+        Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            refused_as(
+                io::ErrorKind::InvalidData,
+                format!("{} is not UTF-8 text", path.display()),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+/// A file refused by [`open_private`] (or text that is not UTF-8); its message names the file and
+/// says what to do.
 #[derive(Debug)]
 struct Refused(String);
 
@@ -65,7 +86,11 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 fn refused(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, Refused(message))
+    refused_as(io::ErrorKind::InvalidInput, message)
+}
+
+fn refused_as(kind: io::ErrorKind, message: String) -> io::Error {
+    io::Error::new(kind, Refused(message))
 }
 
 fn symlink_error(path: &Path) -> io::Error {
@@ -119,61 +144,80 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Replaces `path` with `bytes` atomically and durably, as a 0600 file: after a crash the file holds
-/// either the old or the new content, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("file has no parent directory"))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+/// The directory `path` is in (`.` for a bare file name).
+fn parent(path: &Path) -> io::Result<&Path> {
+    match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Ok(Path::new(".")),
+        Some(p) => Ok(p),
+        None => Err(io::Error::other(format!(
+            "{} has no parent directory",
+            path.display()
+        ))),
     }
-    result
+}
+
+/// Writes `bytes` to a fresh 0600 temp file beside `path` (`.<name>.<pid>.<random>.tmp`), synced;
+/// returns its path. A random part, not a counter: a temp file a crashed process left behind never
+/// blocks a later one that got the same pid.
+fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let dir = parent(path)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:016x}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(nonce)
+    ));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
+/// Replaces `path` with `bytes` atomically and durably, as a 0600 file: after a crash the file holds
+/// either the old or the new content, never a mix. The directory must exist (see [`write_private`]).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = write_temp(path, bytes)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(parent(path)?)
+}
+
+/// [`write_atomic`] into a directory created (with its missing parents) 0700 if need be, and
+/// tightened to 0700 ([`private_dir`]): for files outside the state directory, such as a CLI's key.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    private_dir(parent(path)?)?;
+    write_atomic(path, bytes)
+}
+
+/// Creates `path` with `bytes`, as a 0600 file, only if it does not exist yet, atomically and
+/// durably (the content is written to a temp file first, then linked in place), in a directory
+/// created 0700 if need be. Returns `false`, leaving the file alone, when it exists already (another
+/// process created it first).
+pub fn create_private(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let dir = parent(path)?;
+    private_dir(dir)?;
+    let tmp = write_temp(path, bytes)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_dir(dir)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_write_is_private_and_replaces() {
-        let d = tempfile::tempdir().unwrap();
-        let dir = d.path().join("a/b");
-        private_dir(&dir).unwrap();
-        assert_eq!(
-            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
-        let f = dir.join("x.json");
-        write_atomic(&f, b"one").unwrap();
-        write_atomic(&f, b"two").unwrap();
-        assert_eq!(fs::read(&f).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            fs::read_dir(&dir).unwrap().count(),
-            1,
-            "no temp file left behind"
-        );
-    }
-}
+mod tests;

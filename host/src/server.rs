@@ -4,10 +4,12 @@
 //! `Host` ([`crate::hosts`]) before anything else.
 
 use crate::accept::{self, ConnInfo, NetLimits, Slots};
-use crate::driver::{self, Outbox, OutboxReader, ReaderState, SlowConsumer, ToCore, now_ms};
+use crate::clock::now_ms;
+use crate::driver::{self, ToCore};
 use crate::file_store::FileStore;
 use crate::gateway_config;
 use crate::hosts::AllowedHosts;
+use crate::outbox::{self, Outbox, OutboxReader, ReaderState, SlowConsumer};
 use crate::upgrade::{self, Socket, Upgrade};
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -329,11 +331,13 @@ async fn upgrade(
 
 /// One socket: this task reads and passes frames to the core; a second task writes.
 ///
-/// Reading ends when the peer closes or goes, when a frame is too large (1009), when the socket is
-/// evicted from the unauthenticated pool (1013), or when the writer ended because the gateway closed
-/// the socket. In the last three cases the peer may still be sending: the socket is read for a short
-/// linger at most ([`LINGER`], [`LINGER_BYTES`]) so that the close frame reaches it rather than a reset,
-/// and then dropped — a closed socket never keeps its descriptor until its peer chooses to go.
+/// Reading ends when the peer closes or goes (an I/O error too: the socket is dropped without a
+/// close frame), when a read fails (a frame too large 1009, a protocol error 1002, invalid UTF-8
+/// 1007: [`upgrade::read_failure`]), when the socket is evicted from the unauthenticated pool (1013),
+/// or when the writer ended because the gateway closed the socket. After a failed read or the
+/// gateway's close the peer may still be sending: the socket is read for a short linger at most
+/// ([`LINGER`], [`LINGER_BYTES`]) so that the close frame reaches it rather than a reset, and then
+/// dropped — a closed socket never keeps its descriptor until its peer chooses to go.
 async fn connection(
     socket: Socket,
     conn: ConnId,
@@ -373,7 +377,7 @@ async fn connection(
             Ok(_) => continue,
             Err(e) => {
                 tracing::debug!(%conn, "socket error: {e}");
-                why = ReaderState::Failed(1009, "frame too large");
+                why = upgrade::read_failure(&e);
                 break;
             }
         };
@@ -381,7 +385,8 @@ async fn connection(
             break;
         }
     }
-    // Before the core hears of it: the writer must see why (1009) before it sees the driver let go.
+    // Before the core hears of it: the writer must see why (the close code of a failed read) before
+    // it sees the driver let go.
     linger |= matches!(why, ReaderState::Failed(..));
     out.reader_stopped(why);
     let _ = to_core.send(ToCore::Closed { conn }).await;
@@ -414,13 +419,13 @@ fn text_of(bytes: bytes::Bytes) -> String {
 }
 
 /// How long a socket the gateway closed keeps reading what its peer still sends.
-const LINGER: std::time::Duration = driver::LINGER;
+const LINGER: std::time::Duration = outbox::LINGER;
 /// How much it reads at most meanwhile.
 const LINGER_BYTES: usize = 1024 * 1024;
 
 /// The socket's writer: takes everything its outbox holds, writes it in one vectored write (see
 /// [`upgrade::FrameWriter`]), wipes what it let go of, and waits for more. Ends with the core's close,
-/// 1009 after a frame too large, the reason of a slow consumer (unread bytes over the budget for too
+/// the code of a failed read (1009 after a frame too large, …), the reason of a slow consumer (unread bytes over the budget for too
 /// long), 1008 when the driver let go of a socket, or silently when the peer closed or went away (its
 /// close was answered by the reading side). A write that does not finish is given up on
 /// ([`Outbox::stuck`]): the socket is dropped, as is one whose close frame is not taken within
@@ -431,7 +436,7 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
     let (code, reason) = loop {
         let (close, released, reader) = out.outbox().take(&mut frames, &mut control);
         if !frames.is_empty() || !control.is_empty() {
-            let bytes: usize = frames.iter().map(driver::Piece::bytes).sum();
+            let bytes: usize = frames.iter().map(outbox::Piece::bytes).sum();
             // Boxed: the watchdog's timer would otherwise be part of every socket task's state.
             let sent = tokio::select! {
                 sent = writer.send(&control, &frames) => sent,
@@ -463,27 +468,4 @@ async fn write_frames(mut writer: upgrade::FrameWriter, out: OutboxReader) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The size of the future `f` returns, without calling it.
-    fn future_size<A, B, F: Future>(_: impl FnOnce(A, B) -> F) -> usize {
-        std::mem::size_of::<F>()
-    }
-
-    /// Every connected socket keeps its reading task and its writing task alive: their state is part
-    /// of the memory every idle node costs (issue #7: ≤ 16 KiB per idle connected node). A buffer or
-    /// timer held across an `.await` (the lingering close's once were) would add to every socket.
-    #[test]
-    fn socket_tasks_stay_small() {
-        let reading = future_size(|socket: Socket, conn: ConnId| {
-            let out = Arc::new(Outbox::new());
-            let (to_core, _) = mpsc::channel(1);
-            connection(socket, conn, out.clone(), OutboxReader::new(out), to_core)
-        });
-        let writing = future_size(write_frames);
-        eprintln!("reading task {reading} B, writing task {writing} B");
-        assert!(reading <= 2048, "reading task state {reading} B");
-        assert!(writing <= 2048, "writing task state {writing} B");
-    }
-}
+mod tests;

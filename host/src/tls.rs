@@ -9,7 +9,6 @@ use anyhow::{Context, anyhow};
 use rustls::ServerConfig;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,12 +21,6 @@ pub struct TlsFiles {
     /// (`BEGIN EC PRIVATE KEY`).
     pub key: PathBuf,
 }
-
-/// The address of the peer of a connection, set as a request extension on every request of that
-/// connection (warp's own `RemoteAddr` cannot be set from outside warp); see also
-/// [`crate::accept::ConnInfo`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// The crypto provider of every TLS configuration here: `ring`, chosen explicitly (rustls' default,
 /// aws-lc-rs, needs cmake and a C toolchain to build).

@@ -15,7 +15,8 @@
 //!   copied into a write buffer (which would also keep token bytes after the frame is wiped), and
 //!   each run of broadcasts straight from the round's shared, already framed block.
 
-use crate::driver::{Outbox, Piece};
+use crate::outbox::{Outbox, Piece, ReaderState};
+use crate::ws_frame;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use warp::Filter;
@@ -47,12 +49,59 @@ pub struct Socket {
 /// Until the core admits the connection it reads at most [`PRE_ADMISSION_BYTES`] in all: a peer can
 /// then make tungstenite buffer no more than that (the 64 KiB handshake frame limit, enforced on the
 /// bytes of a partial frame, not only on whole frames the core sees). Past it, reading fails and the
-/// socket is closed with 1009.
+/// socket is closed with 1009 ([`read_failure`]).
 pub struct ReadSide {
     read: ReadHalf<Io>,
     out: Arc<Outbox>,
     /// Bytes read before the core admitted the connection.
     before_admission: usize,
+}
+
+/// The error reading fails with past [`PRE_ADMISSION_BYTES`] before the core admitted the connection:
+/// a frame too large for the handshake ([`read_failure`] closes with 1009).
+#[derive(Debug)]
+struct OverPreAdmissionLimit;
+
+impl std::fmt::Display for OverPreAdmissionLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("more than the handshake frame limit before the handshake")
+    }
+}
+
+impl std::error::Error for OverPreAdmissionLimit {}
+
+/// What the writer must do after reading a socket failed with `e`: close with the code that fits
+/// the failure (RFC 6455 §7.4.1), or, when the connection itself failed, drop it without a close.
+///
+/// - 1009 "frame too large": a frame or message over the limit (after the handshake,
+///   [`socket_config`]'s; before it, [`PRE_ADMISSION_BYTES`]);
+/// - 1002 "protocol error": a frame against the protocol (unmasked, a reserved opcode or bit, a
+///   fragmented or oversized control frame, a continuation of nothing, data after a close…);
+/// - 1007 "invalid UTF-8": a text frame (or a close reason) that is not UTF-8;
+/// - an I/O error, or the peer gone without a close frame: [`ReaderState::Ended`], no close frame
+///   (there is no one to read it, or the connection is broken);
+/// - anything else tungstenite reports (not expected while reading): 1011.
+pub fn read_failure(e: &tungstenite::Error) -> ReaderState {
+    use tungstenite::error::ProtocolError;
+    match e {
+        tungstenite::Error::Capacity(_) => ReaderState::Failed(1009, "frame too large"),
+        tungstenite::Error::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<OverPreAdmissionLimit>()) =>
+        {
+            ReaderState::Failed(1009, "frame too large")
+        }
+        tungstenite::Error::Io(_)
+        | tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            ReaderState::Ended
+        }
+        tungstenite::Error::Protocol(_) => ReaderState::Failed(1002, "protocol error"),
+        tungstenite::Error::Utf8(_) => ReaderState::Failed(1007, "invalid UTF-8"),
+        _ => ReaderState::Failed(1011, "unexpected error"),
+    }
 }
 
 /// What a connection may send before the core admits it: one `connect` frame of at most 64 KiB
@@ -93,7 +142,7 @@ impl AsyncRead for ReadSide {
         if self.before_admission > PRE_ADMISSION_BYTES && !self.out.is_admitted() {
             return Poll::Ready(Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                "more than the handshake frame limit before the handshake",
+                OverPreAdmissionLimit,
             )));
         }
         ready
@@ -131,20 +180,6 @@ pub struct FrameWriter {
     headers: Vec<u8>,
 }
 
-/// Appends the header of an unmasked, final frame with `opcode` and a payload of `len` bytes.
-pub(crate) fn frame_header(out: &mut Vec<u8>, opcode: u8, len: usize) {
-    out.push(0x80 | opcode);
-    if len < 126 {
-        out.push(len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        out.push(126);
-        out.extend_from_slice(&len.to_be_bytes());
-    } else {
-        out.push(127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-}
-
 impl FrameWriter {
     /// Writes `control` (already framed), then every piece of `frames`: an own frame as a text
     /// frame, a shared run as it is (already framed). Then flushes. One vectored write per
@@ -159,7 +194,7 @@ impl FrameWriter {
             self.headers.clear();
             for piece in chunk.clone() {
                 if let Piece::Own(text) = piece {
-                    frame_header(&mut self.headers, 0x1, text.len());
+                    ws_frame::header(&mut self.headers, ws_frame::TEXT, text.len());
                 }
             }
             let mut slices = Vec::with_capacity(2 * chunk.len() + 1);
@@ -170,7 +205,7 @@ impl FrameWriter {
             for piece in chunk {
                 match piece {
                     Piece::Own(text) => {
-                        let len = header_len(text.len());
+                        let len = ws_frame::header_len(text.len());
                         slices.push(IoSlice::new(&self.headers[at..at + len]));
                         slices.push(IoSlice::new(text.as_bytes()));
                         at += len;
@@ -189,7 +224,7 @@ impl FrameWriter {
     pub async fn close(&mut self, code: u16, reason: &str) -> std::io::Result<()> {
         let reason = &reason.as_bytes()[..reason.len().min(123)];
         let mut frame = Vec::with_capacity(4 + reason.len());
-        frame_header(&mut frame, 0x8, 2 + reason.len());
+        ws_frame::header(&mut frame, ws_frame::CLOSE, 2 + reason.len());
         frame.extend_from_slice(&code.to_be_bytes());
         frame.extend_from_slice(reason);
         self.write.write_all(&frame).await?;
@@ -197,15 +232,6 @@ impl FrameWriter {
         // Nothing follows a close frame: end the sending direction now (FIN), whatever the reading
         // side is still doing.
         self.write.shutdown().await
-    }
-}
-
-/// The length of [`frame_header`] for a payload of `len` bytes.
-pub(crate) fn header_len(len: usize) -> usize {
-    match len {
-        0..126 => 2,
-        126..=65535 => 4,
-        _ => 10,
     }
 }
 
@@ -233,7 +259,7 @@ pub struct Upgrade {
 }
 
 /// Buffers and limits of the reading side of every gateway socket. `max_message` bounds what is read
-/// at all (larger frames end the socket with an error, which the gateway turns into close 1009).
+/// at all (larger frames end the socket with an error, which [`read_failure`] turns into close 1009).
 /// tungstenite writes only control frames here, each passed on at once.
 pub fn socket_config(max_message: usize) -> WebSocketConfig {
     WebSocketConfig::default()
@@ -346,56 +372,4 @@ impl Upgrade {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn frame_headers_are_what_tungstenite_reads() {
-        use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
-        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-        for len in [0, 1, 125, 126, 127, 65_535, 65_536, 1 << 20] {
-            let mut bytes = Vec::new();
-            frame_header(&mut bytes, 0x1, len);
-            assert_eq!(bytes.len(), header_len(len), "{len}");
-            let mut cursor = std::io::Cursor::new(&bytes);
-            let (h, payload) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
-            assert_eq!(payload, len as u64);
-            assert_eq!(cursor.position() as usize, bytes.len());
-            assert!(h.is_final && !h.rsv1 && h.mask.is_none());
-            assert_eq!(h.opcode, OpCode::Data(Data::Text));
-        }
-    }
-
-    #[test]
-    fn only_the_gateways_own_pages_may_open_a_socket() {
-        assert_eq!(
-            foreign_origin(&headers(&[("host", "127.0.0.1:18789")])),
-            None
-        );
-        let own = headers(&[
-            ("host", "127.0.0.1:18789"),
-            ("origin", "http://127.0.0.1:18789"),
-        ]);
-        assert_eq!(foreign_origin(&own), None);
-        let tls = headers(&[("host", "gw.lan:18789"), ("origin", "https://GW.lan:18789")]);
-        assert_eq!(foreign_origin(&tls), None);
-        let evil = headers(&[
-            ("host", "127.0.0.1:18789"),
-            ("origin", "https://evil.example"),
-        ]);
-        assert_eq!(
-            foreign_origin(&evil).as_deref(),
-            Some("https://evil.example")
-        );
-        let null = headers(&[("host", "127.0.0.1:18789"), ("origin", "null")]);
-        assert!(foreign_origin(&null).is_some());
-    }
-}
+mod tests;

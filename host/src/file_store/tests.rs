@@ -2,7 +2,7 @@ use super::*;
 use pairing_core::{MemoryStore, NodeMeta, Token};
 use std::os::unix::fs::PermissionsExt;
 
-fn pending(id: &str, node: &str) -> PendingRequest {
+pub(super) fn pending(id: &str, node: &str) -> PendingRequest {
     PendingRequest {
         request_id: RequestId(id.into()),
         node_id: NodeId(node.into()),
@@ -17,7 +17,7 @@ fn pending(id: &str, node: &str) -> PendingRequest {
     }
 }
 
-fn paired(node: &str, token: &str) -> PairedNode {
+pub(super) fn paired(node: &str, token: &str) -> PairedNode {
     PairedNode {
         node_id: NodeId(node.into()),
         token_hash: Token::new(token).hash(),
@@ -166,16 +166,7 @@ fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
     let jp = s.journal_path();
     drop(s);
     let good = std::fs::read(&jp).unwrap();
-    let (pending_map, paired_map) = (BTreeMap::new(), BTreeMap::new());
-    let torn = journal_line(
-        &Batch {
-            changes: &[Change::PutPending(pending("r2", "n2"))],
-            pending: &pending_map,
-            paired: &paired_map,
-            audit: &[],
-        },
-        &[],
-    );
+    let torn = journal::line(&[Change::PutPending(pending("r2", "n2"))], &[]).unwrap();
     let mut with_torn = good.clone();
     with_torn.extend_from_slice(&torn[..torn.len() / 2]);
     std::fs::write(&jp, &with_torn).unwrap();
@@ -391,16 +382,16 @@ fn a_seen_change_is_a_small_journal_entry_that_survives_a_crash() {
         &mut mirror,
         vec![Change::PutPaired(paired("n1", "t"))],
     );
-    let before = s.journal_bytes;
+    let before = s.journal.bytes();
     commit(
         &mut s,
         &mut mirror,
         vec![Change::Seen(NodeId("n1".into()), 42)],
     );
     assert!(
-        s.journal_bytes - before < 200,
+        s.journal.bytes() - before < 200,
         "{} bytes",
-        s.journal_bytes - before
+        s.journal.bytes() - before
     );
     drop(s); // a crash before any checkpoint
     let snap = FileStore::new(d.path()).load().unwrap();

@@ -43,8 +43,6 @@ mod devices;
 pub mod format;
 pub mod gateway;
 pub mod handshake;
-#[cfg(test)]
-mod hardening_tests;
 pub mod ids;
 pub mod import;
 pub mod limiter;

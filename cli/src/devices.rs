@@ -8,7 +8,6 @@ use crate::args::{ConnArgs, ConnOnly};
 use crate::client::Client;
 use crate::decide::{Family, Verb};
 use crate::exit::Exit;
-use crate::identity::now_ms;
 use crate::operator;
 use crate::render::abbrev;
 use crate::resolve::{Candidate, resolve};
@@ -17,6 +16,7 @@ use clap::{Args, Subcommand};
 use pairing_core::protocol::{
     DevicePairList, DevicePaired, DeviceRemoved, DeviceTokenRevoked, DeviceTokenRotated,
 };
+use pairing_host::clock::now_ms;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

@@ -11,10 +11,10 @@
 
 use crate::args::ConnArgs;
 use crate::exit::Exit;
-use crate::identity::now_ms;
 use clap::Args;
 use diagnosis::diagnose;
 use gather::{Facts, local_view, operator_view};
+use pairing_host::clock::now_ms;
 
 mod diagnosis;
 mod gather;

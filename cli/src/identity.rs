@@ -1,11 +1,12 @@
 //! The node's private files: its Ed25519 device identity (`<state>/identity/device.json`, created once)
 //! and the token it received on approval (`<state>/node/token.json`). Both are 0600 in 0700 directories.
 
-use crate::files::{create_private, write_private};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pairing_core::proof::{self, SignedFields};
+use pairing_host::clock::now_ms;
+use pairing_host::fsutil::{self, create_private, write_private};
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -39,13 +40,6 @@ impl Drop for Identity {
         // the zeros so that the compiler cannot drop the store as dead (a plain assignment it may).
         self.secret.zeroize();
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Identity {
@@ -124,6 +118,13 @@ impl Identity {
     }
 }
 
+/// Reads a private text file without following a link (a planted link is refused naming the file; a
+/// file open to other users is tightened to 0600); `None` when it does not exist.
+fn read_text(path: &Path) -> anyhow::Result<Option<String>> {
+    fsutil::read_private_text(path)
+        .map_err(|e| anyhow::anyhow!(fsutil::describe(path, "cannot read", &e)))
+}
+
 /// `<state>/identity/device.json`.
 pub fn identity_path(state: &Path) -> PathBuf {
     state.join("identity").join("device.json")
@@ -160,7 +161,7 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
 /// Loads the device identity at `file` without creating it; `None` when it does not exist.
 pub fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
     // Not through a link: a planted one would make this node sign with someone else's key.
-    match crate::files::read_private_text(file)? {
+    match read_text(file)? {
         Some(text) => Identity::from_json(file, &text).map(Some),
         None => Ok(None),
     }
@@ -211,7 +212,7 @@ pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
 /// Reads `<state>/node/token.json`; `None` if this node was never paired.
 pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
     let file = token_path(state);
-    let Some(text) = crate::files::read_private_text(&file)? else {
+    let Some(text) = read_text(&file)? else {
         return Ok(None);
     };
     let v: Value = serde_json::from_str(&text)

@@ -17,7 +17,7 @@
 //!
 //! Shared pieces (they import no command): [`args`] (the common flags), [`endpoint`] (which URL and
 //! token), [`client`] (the WebSocket RPC client), [`operator`] (the operator's connection and `--node`
-//! lookups), [`identity`] and [`files`] (the node's private files), [`tls`] (trust for `wss://`),
+//! lookups), [`identity`] (the node's private files, written with `pairing_host::fsutil`), [`tls`] (trust for `wss://`),
 //! [`resolve`] (`--node` queries), [`request`] (a pending request as it is checked before a decision),
 //! [`trail`] (the audit trail on this machine), [`ssh_proof`] (the key proof behind `watch
 //! --auto-approve-silent`), [`render`] (tables and relative ages), [`prompt`] (terminal questions),
@@ -31,7 +31,6 @@ mod devices;
 mod doctor;
 mod endpoint;
 mod exit;
-mod files;
 mod gateway;
 mod identity;
 mod node;

@@ -1,69 +1,16 @@
 //! The audit trail as this machine's files hold it (`<state>/nodes/audit*.jsonl`, present on the
-//! gateway host): every entry that reads, the lines that do not, and which node a `--node` query names
-//! among them. `nodes audit` lists it; `doctor` reads how a node's last request ended.
+//! gateway host), read by `pairing_host::audit_log` (the gateway's own reader: every entry that reads,
+//! the lines that do not), and which node a `--node` query names among its entries. `nodes audit`
+//! lists it; `doctor` reads how a node's last request ended.
 
 use crate::render::short_id;
 use crate::resolve::{Candidate, ambiguous, best_matches};
-use pairing_core::audit::{Broken, ReadEntry, read_line};
-use pairing_host::audit_log::{self, Place};
-use std::path::{Path, PathBuf};
+pub use pairing_host::audit_log::{Line, Trail, read_trail};
+use std::path::PathBuf;
 
 /// The audit directory of this machine's state: `<state>/nodes`.
 pub fn audit_dir() -> PathBuf {
     pairing_host::paths::nodes_dir(&pairing_host::paths::state_dir())
-}
-
-/// One readable entry and its line as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Line {
-    /// The parsed entry.
-    pub entry: ReadEntry,
-    /// The line exactly as in the file (without its newline).
-    pub raw: String,
-}
-
-/// What reading the trail gave, for display (`nodes audit --verify` is the check).
-#[derive(Debug, Default)]
-pub struct Trail {
-    /// The files read, oldest first.
-    pub files: Vec<PathBuf>,
-    /// Readable entries in file order.
-    pub lines: Vec<Line>,
-    /// Lines that do not read, or whose content no longer gives their hash.
-    pub bad: Vec<(Place, Broken)>,
-    /// Files that end in a line cut short (an append in progress, or a crash during one).
-    pub torn: Vec<Place>,
-}
-
-/// Reads every audit file in `dir`, oldest first.
-pub fn read_trail(dir: &Path) -> std::io::Result<Trail> {
-    let mut t = Trail {
-        files: audit_log::files(dir)?,
-        ..Trail::default()
-    };
-    for path in &t.files {
-        let file = audit_log::read_lines(path)?;
-        for (n, raw) in file.lines.iter().enumerate() {
-            let place = || Place {
-                path: path.clone(),
-                line: n + 1,
-            };
-            match read_line(raw) {
-                Ok(entry) => t.lines.push(Line {
-                    entry,
-                    raw: raw.clone(),
-                }),
-                Err(b) => t.bad.push((place(), b)),
-            }
-        }
-        if file.torn.is_some() {
-            t.torn.push(Place {
-                path: path.clone(),
-                line: file.lines.len() + 1,
-            });
-        }
-    }
-    Ok(t)
 }
 
 /// The candidates a `--node` query is matched against: every (node, name, node's IP) the trail shows.

@@ -10,12 +10,12 @@
 //! with the candidates, as everywhere else.
 
 use crate::exit::Exit;
-use crate::identity::now_ms;
 use crate::render::{Table, ago, short_id};
 use crate::trail::{Line, Trail, audit_dir, match_node, read_trail, short_request};
 use clap::Args;
 use pairing_core::audit::ReadEntry;
 use pairing_host::audit_log;
+use pairing_host::clock::now_ms;
 
 mod verify;
 

@@ -2,9 +2,9 @@
 
 use super::NodeQuery;
 use crate::exit::Exit;
-use crate::identity::now_ms;
 use crate::operator;
 use crate::render::{self, Table, ago, approved, ip, node_label};
+use pairing_host::clock::now_ms;
 use serde_json::json;
 
 /// Runs `nodes describe`.

@@ -3,8 +3,8 @@
 use super::table::pending_table;
 use crate::args::ConnArgs;
 use crate::exit::Exit;
-use crate::identity::now_ms;
 use crate::operator;
+use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
 
 /// Runs `nodes pending`.

@@ -15,12 +15,12 @@
 use crate::args::ConnArgs;
 use crate::client::{Backoff, Client, Event};
 use crate::exit::Exit;
-use crate::identity::now_ms;
 use crate::operator;
 use crate::render::{expires_in, ip, node_label, short_id, text};
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
+use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;

@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pairing_core::proof::{self, SignedFields};
+use pairing_core::protocol::ConnectDevice;
 use pairing_host::clock::now_ms;
 use pairing_host::fsutil::{self, create_private, write_private};
 use serde_json::{Value, json};
@@ -67,7 +68,7 @@ impl Identity {
     }
 
     /// The `device` block of a node's `connect`: a v3 proof over the challenge nonce.
-    pub fn prove(&self, nonce: &str, platform: &str) -> Value {
+    pub fn prove(&self, nonce: &str, platform: &str) -> ConnectDevice {
         let fields = SignedFields {
             client_id: NODE_CLIENT_ID,
             client_mode: "node",
@@ -77,14 +78,7 @@ impl Identity {
             platform,
             device_family: "",
         };
-        let p = proof::sign(&self.secret, &fields, now_ms(), nonce);
-        json!({
-            "id": p.id,
-            "publicKey": p.public_key,
-            "signature": p.signature,
-            "signedAt": p.signed_at,
-            "nonce": p.nonce,
-        })
+        proof::sign(&self.secret, &fields, now_ms(), nonce).into()
     }
 
     fn to_json(&self) -> Value {

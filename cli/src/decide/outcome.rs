@@ -75,6 +75,7 @@ pub fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow:
     match e
         .downcast_ref::<GatewayError>()
         .and_then(GatewayError::reason)
+        .as_deref()
     {
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
         Some("unknown") => anyhow!("{e}; {}", summary(pending)),

@@ -46,11 +46,11 @@ fn proofs_verify_with_the_core() {
     let id = Identity::from_secret([3; 32], 0);
     let device = id.prove("n", "linux");
     let p = pairing_core::proof::DeviceProof {
-        id: device["id"].as_str().unwrap().into(),
-        public_key: device["publicKey"].as_str().unwrap().into(),
-        signature: device["signature"].as_str().unwrap().into(),
-        signed_at: device["signedAt"].as_u64().unwrap(),
-        nonce: Some("n".into()),
+        id: device.id,
+        public_key: device.public_key,
+        signature: device.signature,
+        signed_at: device.signed_at,
+        nonce: device.nonce,
     };
     let fields = SignedFields {
         client_id: NODE_CLIENT_ID,

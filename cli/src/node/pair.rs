@@ -8,6 +8,7 @@
 
 use super::NodeConnArgs;
 use crate::client::{Backoff, Client, Event, GatewayError, Role};
+use pairing_core::protocol::ErrorCode;
 use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken, hostname};
@@ -221,7 +222,7 @@ impl Pairing {
             Ok(r) => r,
             Err(e) => {
                 return Err(match e.downcast_ref::<GatewayError>() {
-                    Some(g) if g.code == "RATE_LIMITED" => {
+                    Some(GatewayError(g)) if g.code == ErrorCode::RateLimited => {
                         let after = g.retry_after_ms.map(Duration::from_millis);
                         Failure::Retry(e.context("node.pair.request"), after)
                     }

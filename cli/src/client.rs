@@ -10,8 +10,8 @@ use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
 use pairing_core::protocol::{ApiError, Challenge, ClientInfo, ConnectParams, ErrorCode};
 use pairing_core::wire::{self, Incoming};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::fmt;
@@ -176,6 +176,11 @@ impl Event {
     }
 }
 
+/// Reads a payload the gateway sent (kept as sent for `--json`) as the record `T`.
+pub fn read<T: DeserializeOwned>(v: &Value) -> anyhow::Result<T> {
+    T::deserialize(v).context("the gateway's answer did not read as expected")
+}
+
 /// A connected, handshaken gateway connection.
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -265,10 +270,12 @@ impl Client {
         let params = connect_params(&role, &nonce);
         client.call("connect", params).await.map_err(|e| {
             match e.downcast_ref::<GatewayError>() {
-                Some(g) if g.0.code == ErrorCode::Unauthorized => anyhow::Error::new(TokenRefused {
-                    url: url.to_owned(),
-                    error: g.clone(),
-                }),
+                Some(g) if g.0.code == ErrorCode::Unauthorized => {
+                    anyhow::Error::new(TokenRefused {
+                        url: url.to_owned(),
+                        error: g.clone(),
+                    })
+                }
                 _ => e.context(format!("the gateway at {url} refused the connection")),
             }
         })?;
@@ -394,11 +401,13 @@ impl Client {
                     event,
                     payload,
                     seq,
-                }) => return Ok(Frame::Event(Event {
-                    event,
-                    payload,
-                    seq,
-                })),
+                }) => {
+                    return Ok(Frame::Event(Event {
+                        event,
+                        payload,
+                        seq,
+                    }));
+                }
                 None => tracing::debug!("ignoring a frame that is not a response or an event"),
             }
         }

@@ -20,13 +20,12 @@ use crate::client::Client;
 use crate::exit::Exit;
 use crate::operator;
 use crate::prompt::is_yes;
-use crate::render::text;
 use crate::request::{Request, summary};
 use crate::resolve::{Candidate, resolve};
 use anyhow::anyhow;
 use clap::Args;
 use outcome::{explain, print_result};
-use pairing_core::protocol::DevicePairList;
+use pairing_core::protocol::{DevicePairList, NodeList, NodePairList};
 use serde_json::json;
 use std::io::IsTerminal;
 use target::{Replaced, Sole, Target, named, replaced, sole, target};
@@ -110,15 +109,11 @@ impl Family {
     async fn pending(self, c: &mut Client) -> anyhow::Result<Vec<Request>> {
         Ok(match self {
             Family::Nodes => {
-                let list = c.call("node.pair.list", json!({})).await?;
-                list["pending"]
-                    .as_array()
-                    .map(|a| a.iter().map(Request::from_node_json).collect())
-                    .unwrap_or_default()
+                let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
+                list.pending.iter().map(Request::from_node).collect()
             }
             Family::Devices => {
-                let list: DevicePairList =
-                    serde_json::from_value(c.call("device.pair.list", json!({})).await?)?;
+                let list: DevicePairList = c.call_as("device.pair.list", json!({})).await?;
                 list.pending.iter().map(Request::from_device).collect()
             }
         })
@@ -127,12 +122,11 @@ impl Family {
 
 /// Whether a key-proven connection of `node_id` is open now (`node.list`); `false` when unknown.
 async fn connected(c: &mut Client, node_id: &str) -> bool {
-    match c.call("node.list", json!({})).await {
-        Ok(list) => list["nodes"].as_array().is_some_and(|nodes| {
-            nodes
-                .iter()
-                .any(|n| text(n, "nodeId") == node_id && n["connected"].as_bool() == Some(true))
-        }),
+    match c.call_as::<NodeList, _>("node.list", json!({})).await {
+        Ok(list) => list
+            .nodes
+            .iter()
+            .any(|n| n.node_id.as_str() == node_id && n.connected),
         Err(e) => {
             tracing::debug!(
                 "node.list failed ({e:#}); the approval message cannot say if it is connected"

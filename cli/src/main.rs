@@ -41,6 +41,8 @@ mod render;
 mod request;
 mod resolve;
 mod ssh_proof;
+#[cfg(test)]
+mod testdata;
 mod tls;
 mod trail;
 

@@ -5,7 +5,8 @@ use crate::args::ConnArgs;
 use crate::client::{Client, Role};
 use crate::endpoint::{self, Sources};
 use crate::resolve::{Candidate, resolve};
-use serde_json::{Value, json};
+use pairing_core::protocol::{NodeList, NodePairList};
+use serde_json::json;
 
 /// Connects as an operator with the resolved URL and token.
 pub async fn connect(conn: &ConnArgs) -> anyhow::Result<Client> {
@@ -14,20 +15,15 @@ pub async fn connect(conn: &ConnArgs) -> anyhow::Result<Client> {
     Client::connect(&ep.url, Role::Operator { token }, conn.timeout).await
 }
 
-/// The elements of a JSON array, or none when `v` is not one.
-pub fn array(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
-}
-
 /// Resolves `--node` against `node.list`, falling back to the paired nodes of `node.pair.list`.
 pub async fn resolve_node(c: &mut Client, query: &str) -> anyhow::Result<Candidate> {
-    let nodes = match c.call("node.list", json!({})).await {
-        Ok(r) => array(&r["nodes"]),
+    let candidates: Vec<Candidate> = match c.call_as::<NodeList, _>("node.list", json!({})).await {
+        Ok(list) => list.nodes.iter().map(Candidate::from_entry).collect(),
         Err(e) => {
             tracing::debug!("node.list failed ({e:#}); using node.pair.list");
-            array(&c.call("node.pair.list", json!({})).await?["paired"])
+            let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
+            list.paired.iter().map(Candidate::from_paired).collect()
         }
     };
-    let candidates: Vec<Candidate> = nodes.iter().map(Candidate::from_json).collect();
     resolve(query, &candidates).cloned()
 }

@@ -165,15 +165,6 @@ pub fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
         .join(",")
 }
 
-/// Required approval scopes without the `operator.` prefix: `pairing,write`.
-pub fn scopes(v: &Value) -> String {
-    let list: Vec<&str> = v["requiredApproveScopes"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    scope_list(&list)
-}
-
 /// The client a node or device connected with: `node-host/node v2026.9.6` (`client.id`/`client.mode`
 /// and the app version); the mode is left out when it repeats the id, and `-` stands for nothing known.
 pub fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> String {
@@ -196,15 +187,6 @@ pub fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> St
     } else {
         parts.join(" ")
     }
-}
-
-/// The `client` cell of a `node.list` entry or a paired node.
-pub fn client_of(v: &Value) -> String {
-    client(
-        v["clientId"].as_str(),
-        v["clientMode"].as_str(),
-        v["version"].as_str(),
-    )
 }
 
 /// When and how a pairing was approved: `2m ago · owner` (`owner`: a person, `local`:

@@ -2,11 +2,10 @@
 //! list — `node.pair.list` (`nodes approve`) or `device.pair.list` (`devices approve`), which show the
 //! same requests of the gateway's one store in two shapes.
 
-use crate::render::{bare_ip, label, scope_list, text};
-use crate::resolve::Candidate;
+use crate::render::{bare_ip, label, scope_list};
+use crate::resolve::{Candidate, present};
 use pairing_core::Supersedes;
-use pairing_core::protocol::DevicePending;
-use serde_json::Value;
+use pairing_core::protocol::{DevicePending, NodePending};
 
 /// What the decision commands need to know about one pending request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,18 +36,6 @@ pub struct Request {
     pub supersedes: Option<Supersedes>,
 }
 
-/// The strings of a JSON array (none when `v` is not one).
-pub(crate) fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `caps: a, b; commands: c, d` — what approving grants, in one phrase.
 pub fn surface(caps: &[String], commands: &[String]) -> String {
     let list = |l: &[String]| {
@@ -62,25 +49,24 @@ pub fn surface(caps: &[String], commands: &[String]) -> String {
 }
 
 impl Request {
-    /// Reads a pending entry of `node.pair.list` (the shape `nodes pending --json` prints).
-    pub fn from_node_json(v: &Value) -> Request {
-        let s = |k: &str| {
-            v[k].as_str()
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_owned)
-        };
+    /// Reads a pending request of `node.pair.list` (the shape `nodes pending --json` prints).
+    pub fn from_node(p: &NodePending) -> Request {
         Request {
-            request_id: text(v, "requestId").to_owned(),
-            node_id: text(v, "nodeId").to_owned(),
-            display_name: s("displayName"),
-            remote_ip: s("remoteIp"),
-            code: s("verificationCode"),
-            is_repair: v["isRepair"].as_bool() == Some(true),
-            required_scopes: strings(&v["requiredApproveScopes"]),
-            client_id: s("clientId"),
-            caps: strings(&v["caps"]),
-            commands: strings(&v["commands"]),
-            supersedes: serde_json::from_value(v["supersedes"].clone()).ok(),
+            request_id: p.request_id.as_str().to_owned(),
+            node_id: p.node_id.as_str().to_owned(),
+            display_name: present(p.meta.display_name.as_deref()),
+            remote_ip: present(p.remote_ip.as_deref()),
+            code: present(Some(&p.verification_code)),
+            is_repair: p.is_repair,
+            required_scopes: p
+                .required_approve_scopes
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            client_id: present(p.client_id.as_deref()),
+            caps: p.meta.caps.clone().unwrap_or_default(),
+            commands: p.meta.commands.clone().unwrap_or_default(),
+            supersedes: p.supersedes.as_deref().cloned(),
         }
     }
 

@@ -3,7 +3,12 @@
 //! Unknown or ambiguous queries list the candidates so the operator can be more specific.
 
 use anyhow::bail;
-use serde_json::Value;
+use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
+
+/// A field that says something: `None` when absent or blank.
+pub fn present(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty()).map(str::to_owned)
+}
 
 /// One node a query may name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,20 +28,39 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Reads a candidate from a `node.list` entry, a paired node or a pending request.
-    pub fn from_json(v: &Value) -> Candidate {
-        let s = |k: &str| {
-            v[k].as_str()
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_owned)
-        };
+    /// Reads a candidate from a `node.list` entry.
+    pub fn from_entry(n: &NodeEntry) -> Candidate {
         Candidate {
-            node_id: s("nodeId").unwrap_or_default(),
-            display_name: s("displayName"),
-            remote_ip: s("remoteIp"),
-            client_id: s("clientId"),
-            connected: v["connected"].as_bool().unwrap_or(false),
-            request_id: s("requestId"),
+            node_id: n.node_id.as_str().to_owned(),
+            display_name: present(n.meta.display_name.as_deref()),
+            remote_ip: present(n.remote_ip.as_deref()),
+            client_id: present(n.client_id.as_deref()),
+            connected: n.connected,
+            request_id: None,
+        }
+    }
+
+    /// Reads a candidate from a paired node of `node.pair.list`.
+    pub fn from_paired(p: &NodePaired) -> Candidate {
+        Candidate {
+            node_id: p.node_id.as_str().to_owned(),
+            display_name: present(p.meta.display_name.as_deref()),
+            remote_ip: present(p.remote_ip.as_deref()),
+            client_id: present(p.client_id.as_deref()),
+            connected: false,
+            request_id: None,
+        }
+    }
+
+    /// Reads a candidate from a pending request of `node.pair.list`.
+    pub fn from_pending(p: &NodePending) -> Candidate {
+        Candidate {
+            node_id: p.node_id.as_str().to_owned(),
+            display_name: present(p.meta.display_name.as_deref()),
+            remote_ip: present(p.remote_ip.as_deref()),
+            client_id: present(p.client_id.as_deref()),
+            connected: false,
+            request_id: present(Some(p.request_id.as_str())),
         }
     }
 

@@ -30,8 +30,7 @@ fn gateway_errors_show_message_and_reason_once() {
         "code": "INVALID_REQUEST", "message": "unknown requestId: expired", "details": {"reason": "expired"}
     }));
     assert_eq!(e.to_string(), "unknown requestId: expired");
-    let e =
-        error(json!({"code": "UNAVAILABLE", "message": "pairing disabled"}));
+    let e = error(json!({"code": "UNAVAILABLE", "message": "pairing disabled"}));
     assert_eq!(
         (e.to_string().as_str(), e.reason()),
         ("pairing disabled", None::<String>)
@@ -41,7 +40,10 @@ fn gateway_errors_show_message_and_reason_once() {
 #[test]
 fn operator_connect_params_carry_token_and_scopes() {
     let p = connect_params(&Role::Operator { token: "t" }, "n");
-    assert_eq!((p.client.id.as_str(), p.client.mode.as_str()), ("cli", "cli"));
+    assert_eq!(
+        (p.client.id.as_str(), p.client.mode.as_str()),
+        ("cli", "cli")
+    );
     assert_eq!(p.auth.and_then(|a| a.token).as_deref(), Some("t"));
     assert_eq!(p.scopes.len(), 4);
 }

@@ -1,5 +1,6 @@
 use super::outcome::{Handover, approved_line, granted_line};
 use super::*;
+use crate::testdata;
 
 #[test]
 fn codes_ids_and_queries_are_told_apart() {
@@ -29,9 +30,11 @@ fn codes_ids_and_queries_are_told_apart() {
 }
 
 fn req(rid: &str, name: &str, code: &str) -> Request {
-    Request::from_node_json(&json!({"requestId": rid, "nodeId": format!("node-{rid}"),
+    Request::from_node(&testdata::pending(
+        json!({"requestId": rid, "nodeId": format!("node-{rid}"),
            "displayName": name, "remoteIp": "::ffff:10.0.0.2", "verificationCode": code,
-           "requiredApproveScopes": ["operator.pairing"], "isRepair": true}))
+           "requiredApproveScopes": ["operator.pairing"], "isRepair": true}),
+    ))
 }
 
 #[test]
@@ -83,10 +86,12 @@ fn no_argument_means_the_only_pending_request() {
 
 #[test]
 fn a_request_that_replaced_another_is_asked_about_or_refused_unless_yes() {
-    let changed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n1",
+    let changed = Request::from_node(&testdata::pending(
+        json!({"requestId": "r2", "nodeId": "n1",
         "displayName": "pi", "verificationCode": "1111-2222", "caps": ["system"],
         "commands": ["canvas.present", "system.run"],
-        "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present"]}}));
+        "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present"]}}),
+    ));
     assert_eq!(
         replaced(&changed, Family::Nodes, true, false).unwrap(),
         Replaced::Go

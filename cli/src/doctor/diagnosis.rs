@@ -3,10 +3,12 @@
 
 use super::gather::{Facts, Operator};
 use super::history::{approved_without_key, last_end};
-use crate::render::{expires_in, ip, node_label, text};
+use crate::render::bare_ip;
 use crate::resolve::{Candidate, resolve};
 use crate::trail::{Line, match_node};
-use serde_json::Value;
+use pairing_core::format::expires_in;
+use pairing_core::ids::NodeId;
+use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
 
 /// Why a node is or is not paired: one cause per diagnosis, printed as a stable word for scripts
 /// ([`Cause::as_str`], the `cause` of `--json`).
@@ -122,29 +124,25 @@ fn diag(cause: Cause, paired: bool, lines: Vec<String>, next: Option<String>) ->
     }
 }
 
-fn pending_line(p: &Value, now: u64) -> String {
+fn pending_line(p: &NodePending, now: u64) -> String {
     let mut l = format!(
         "a pairing request is pending: {} ({}), code {}, request {}",
-        node_label(p),
-        ip(p),
-        p["verificationCode"].as_str().unwrap_or("-"),
-        text(p, "requestId")
+        p.name(),
+        bare_ip(p.remote_ip.as_deref()),
+        p.verification_code,
+        p.request_id.as_str()
     );
-    if let Some(at) = p["expiresAtMs"].as_u64() {
-        l.push_str(&format!(", {}", expires_in(at, now)));
-    }
-    if p["isRepair"].as_bool() == Some(true) {
+    l.push_str(&format!(", {}", expires_in(p.expires_at_ms, now)));
+    if p.is_repair {
         l.push_str(" (re-pair: the node's token rotates)");
     }
     l
 }
 
-fn approve_next(p: &Value) -> Option<String> {
+fn approve_next(p: &NodePending) -> Option<String> {
     Some(format!(
         "openclaw nodes approve {}   # on the gateway host, after comparing the code with the node's screen",
-        p["verificationCode"]
-            .as_str()
-            .unwrap_or(text(p, "requestId"))
+        p.verification_code
     ))
 }
 
@@ -194,9 +192,9 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
             Some(pair),
         );
     };
-    let mine = |v: &&Value| text(v, "nodeId").eq_ignore_ascii_case(device);
-    let my_pending = pending.and_then(|p| p.iter().find(mine));
-    let my_paired = paired.and_then(|p| p.iter().find(mine));
+    let mine = |id: &NodeId| id.as_str().eq_ignore_ascii_case(device);
+    let my_pending = pending.and_then(|p| p.iter().find(|p| mine(&p.node_id)));
+    let my_paired = paired.and_then(|p| p.iter().find(|p| mine(&p.node_id)));
     let mut lines = vec![format!("this machine is node {device}")];
     if let Some(tok) = &local.token_node_id
         && !tok.eq_ignore_ascii_case(device)
@@ -289,9 +287,9 @@ pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
 
 fn diagnose_query(
     q: &str,
-    pending: Option<&Vec<Value>>,
-    paired: Option<&Vec<Value>>,
-    nodes: Option<&Vec<Value>>,
+    pending: Option<&Vec<NodePending>>,
+    paired: Option<&Vec<NodePaired>>,
+    nodes: Option<&Vec<NodeEntry>>,
     trail: Option<&Vec<Line>>,
     now: u64,
     pair: &str,
@@ -307,11 +305,11 @@ fn diagnose_query(
             Some("openclaw doctor --token TOKEN --node Q".into()),
         );
     };
-    let candidates: Vec<Candidate> = pending.iter().map(Candidate::from_json).collect();
+    let candidates: Vec<Candidate> = pending.iter().map(Candidate::from_pending).collect();
     if let Ok(c) = resolve(q, &candidates)
         && let Some(p) = pending
             .iter()
-            .find(|p| text(p, "requestId") == c.request_id.as_deref().unwrap_or(""))
+            .find(|p| p.request_id.as_str() == c.request_id.as_deref().unwrap_or(""))
     {
         return diag(
             Cause::Pending,
@@ -321,16 +319,15 @@ fn diagnose_query(
         );
     }
     // node.list already lists the paired nodes; add only those it lacks, so none is counted twice.
-    let mut known: Vec<&Value> = nodes.iter().collect();
+    let mut candidates: Vec<Candidate> = nodes.iter().map(Candidate::from_entry).collect();
     for p in paired {
-        if !nodes.iter().any(|n| text(n, "nodeId") == text(p, "nodeId")) {
-            known.push(p);
+        if !nodes.iter().any(|n| n.node_id == *p.node_id) {
+            candidates.push(Candidate::from_paired(p));
         }
     }
-    let candidates: Vec<Candidate> = known.iter().map(|v| Candidate::from_json(v)).collect();
     match resolve(q, &candidates) {
         Ok(c) => {
-            let is_paired = paired.iter().any(|p| text(p, "nodeId") == c.node_id);
+            let is_paired = paired.iter().any(|p| p.node_id.as_str() == c.node_id);
             let connected = c.connected;
             let label = c.display_name.clone().unwrap_or_else(|| c.node_id.clone());
             if is_paired {

@@ -2,11 +2,15 @@
 //! and the node connection's answer. Failures become facts, not errors.
 
 use crate::args::ConnArgs;
+use crate::client::read;
 use crate::client::{Client, NotTheGateway, Role, TokenRefused};
 use crate::endpoint::{self, Sources};
 use crate::identity;
 use crate::trail::Line;
-use serde_json::{Value, json};
+use pairing_core::protocol::{
+    NodeEntry, NodeList, NodePairList, NodePaired, NodePending, NodeVerified,
+};
+use serde_json::json;
 
 /// What the operator connection gave.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,11 +18,11 @@ pub enum Operator {
     /// Connected: `node.pair.list`'s `pending` and `paired`, and `node.list`'s `nodes`.
     Lists {
         /// Pending requests.
-        pending: Vec<Value>,
+        pending: Vec<NodePending>,
         /// Paired nodes.
-        paired: Vec<Value>,
+        paired: Vec<NodePaired>,
         /// Known nodes (paired or connected).
-        nodes: Vec<Value>,
+        nodes: Vec<NodeEntry>,
     },
     /// No operator token to present (so pending requests cannot be seen).
     NoToken(String),
@@ -94,13 +98,12 @@ pub async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (Stri
         }
     };
     let lists = async {
-        let list = c.call("node.pair.list", json!({})).await?;
-        let nodes = c.call("node.list", json!({})).await?;
-        let arr = |v: &Value| v.as_array().cloned().unwrap_or_default();
+        let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
+        let nodes: NodeList = c.call_as("node.list", json!({})).await?;
         anyhow::Ok(Operator::Lists {
-            pending: arr(&list["pending"]),
-            paired: arr(&list["paired"]),
-            nodes: arr(&nodes["nodes"]),
+            pending: list.pending,
+            paired: list.paired,
+            nodes: nodes.nodes,
         })
     }
     .await;
@@ -145,7 +148,7 @@ pub async fn local_view(conn: &ConnArgs) -> anyhow::Result<Local> {
                 )
                 .await;
             c.close().await;
-            local.verified = r.ok().map(|v| v["ok"].as_bool() == Some(true));
+            local.verified = r.ok().map(|v| read::<NodeVerified>(&v).is_ok_and(|v| v.ok));
         }
     }
     Ok(local)

@@ -8,13 +8,13 @@
 
 use super::NodeConnArgs;
 use crate::client::{Backoff, Client, Event, GatewayError, Role};
-use pairing_core::protocol::ErrorCode;
 use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken, hostname};
 use crate::render::{countdown, short_id};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::protocol::ErrorCode;
 use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};

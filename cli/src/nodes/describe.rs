@@ -1,9 +1,12 @@
 //! `nodes describe --node Q`: everything the gateway knows about one node.
 
 use super::NodeQuery;
+use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
-use crate::render::{self, Table, ago, approved, ip, node_label};
+use crate::render::{Table, approved, bare_ip, client};
+use pairing_core::format::ago;
+use pairing_core::protocol::NodeDescribed;
 use pairing_host::clock::now_ms;
 use serde_json::json;
 
@@ -26,49 +29,44 @@ pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
             t.row(vec![name.to_owned(), value]);
         }
     };
-    let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
-    let when = |k: &str| d[k].as_u64().map(|ts| ago(ts, now)).unwrap_or_default();
-    let yes = |k: &str| {
-        if d[k].as_bool() == Some(true) {
-            "yes"
-        } else {
-            "no"
-        }
-        .to_owned()
-    };
-    field("Node", node_label(&d));
-    field("ID", s("nodeId"));
+    let e = read::<NodeDescribed>(&d)?.entry;
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let when = |at: Option<u64>| at.map(|ts| ago(ts, now)).unwrap_or_default();
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    field("Node", e.name());
+    field("ID", e.node_id.as_str().to_owned());
     field(
         "IP",
-        d["remoteIp"].as_str().map(|_| ip(&d)).unwrap_or_default(),
+        e.remote_ip
+            .as_deref()
+            .map(|ip| bare_ip(Some(ip)))
+            .unwrap_or_default(),
     );
-    field("Platform", s("platform"));
-    field("Version", s("version"));
-    field("Device", s("deviceFamily"));
-    field("Model", s("modelIdentifier"));
+    field("Platform", s(&e.meta.platform));
+    field("Version", s(&e.meta.version));
+    field("Device", s(&e.meta.device_family));
+    field("Model", s(&e.meta.model_identifier));
     field(
         "Client",
-        d["clientId"]
-            .as_str()
-            .map(|_| render::client(d["clientId"].as_str(), d["clientMode"].as_str(), None))
+        e.client_id
+            .as_deref()
+            .map(|id| client(Some(id), e.client_mode.as_deref(), None))
             .unwrap_or_default(),
     );
-    field("Paired", yes("paired"));
-    field("Connected", yes("connected"));
+    field("Paired", yes(e.paired));
+    field("Connected", yes(e.connected));
     field(
         "Approved",
-        d["approvedAtMs"]
-            .as_u64()
-            .map(|at| approved(Some(at), d["approvedVia"].as_str(), now))
+        e.approved_at_ms
+            .map(|at| approved(Some(at), e.approved_via.as_deref(), now))
             .unwrap_or_default(),
     );
-    field("Last seen", when("lastSeenAtMs"));
-    field("Connected since", when("connectedAtMs"));
-    field("Last connect", when("lastConnectedAtMs"));
+    field("Last seen", when(e.last_seen_at_ms));
+    field("Connected since", when(e.connected_at_ms));
+    field("Last connect", when(e.last_connected_at_ms));
     print!("{}", t.render());
-    let list = |k: &str| crate::request::strings(&d[k]);
-    for (title, key) in [("Caps", "caps"), ("Commands", "commands")] {
-        let items = list(key);
+    for (title, items) in [("Caps", &e.meta.caps), ("Commands", &e.meta.commands)] {
+        let items = items.as_deref().unwrap_or_default();
         if !items.is_empty() {
             println!("\n{title}");
             for item in items {

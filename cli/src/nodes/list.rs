@@ -2,8 +2,10 @@
 
 use super::table::{paired_table, pending_table};
 use crate::args::ConnArgs;
+use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::protocol::NodePairList;
 use pairing_host::clock::now_ms;
 use serde_json::json;
 
@@ -16,10 +18,7 @@ pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
         println!("{list}");
         return Ok(Exit::Ok);
     }
-    let (pending, paired) = (
-        operator::array(&list["pending"]),
-        operator::array(&list["paired"]),
-    );
+    let NodePairList { pending, paired } = read(&list)?;
     let now = now_ms();
     println!("Pending: {} · Paired: {}", pending.len(), paired.len());
     if !pending.is_empty() {

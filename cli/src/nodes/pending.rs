@@ -4,17 +4,18 @@ use super::table::pending_table;
 use crate::args::ConnArgs;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::protocol::NodePairList;
 use pairing_host::clock::now_ms;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Runs `nodes pending`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list = c.call("node.pair.list", json!({})).await?;
+    let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
     c.close().await;
-    let pending = operator::array(&list["pending"]);
+    let pending = list.pending;
     if conn.json {
-        println!("{}", Value::Array(pending));
+        println!("{}", serde_json::to_value(&pending)?);
     } else if pending.is_empty() {
         println!("No pending pairing requests.");
     } else {

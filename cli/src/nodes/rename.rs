@@ -1,9 +1,10 @@
 //! `nodes rename --node Q --name NAME`: give a node a display name (kept across re-pairing).
 
 use super::RenameOpt;
+use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
-use crate::render::text;
+use pairing_core::protocol::NodeRenamed;
 use serde_json::json;
 
 /// Runs `nodes rename`.
@@ -25,10 +26,10 @@ pub async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
         println!("{r}");
     } else {
         let old = node.display_name.as_deref().unwrap_or("(no name)");
+        let renamed: NodeRenamed = read(&r)?;
         println!(
             "Renamed {}: {old} -> {}",
-            node.node_id,
-            text(&r, "displayName")
+            node.node_id, renamed.display_name
         );
     }
     Ok(Exit::Ok)

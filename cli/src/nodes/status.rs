@@ -2,8 +2,10 @@
 
 use super::table::{pending_table, status_table};
 use crate::args::ConnArgs;
+use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::protocol::{NodeEntry, NodeList, NodePairList};
 use pairing_host::clock::now_ms;
 use serde_json::json;
 
@@ -19,25 +21,20 @@ pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     // The pending requests (codes, scopes, re-pair) come from node.pair.list, which needs the pairing
     // scope; an operator with read access alone still gets the node table.
     let pending = match c.call("node.pair.list", json!({})).await {
-        Ok(list) => Some(operator::array(&list["pending"])),
+        Ok(list) => Some(read::<NodePairList>(&list)?.pending),
         Err(e) => {
             eprintln!("openclaw: pending requests not shown: {e:#}");
             None
         }
     };
     c.close().await;
-    let nodes = operator::array(&result["nodes"]);
-    let count = |k: &str| {
-        nodes
-            .iter()
-            .filter(|n| n[k].as_bool() == Some(true))
-            .count()
-    };
+    let nodes = read::<NodeList>(&result)?.nodes;
+    let count = |which: fn(&NodeEntry) -> bool| nodes.iter().filter(|n| which(n)).count();
     let mut head = format!(
         "Known: {} · Paired: {} · Connected: {}",
         nodes.len(),
-        count("paired"),
-        count("connected")
+        count(|n| n.paired),
+        count(|n| n.connected)
     );
     if let Some(p) = &pending {
         head.push_str(&format!(" · Pending: {}", p.len()));

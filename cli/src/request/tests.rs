@@ -1,13 +1,14 @@
 use super::*;
+use crate::testdata;
 use serde_json::json;
 
 #[test]
 fn both_shapes_read_the_same() {
-    let node = Request::from_node_json(&json!({
+    let node = Request::from_node(&testdata::pending(json!({
         "requestId": "r1", "nodeId": "d1", "displayName": "pi", "remoteIp": "127.0.0.1",
         "verificationCode": "1111-2222", "isRepair": false, "clientId": "node-host",
         "requiredApproveScopes": ["operator.pairing", "operator.write"]
-    }));
+    })));
     let device = Request::from_device(&DevicePending {
         request_id: "r1".into(),
         device_id: "d1".into(),
@@ -24,8 +25,9 @@ fn both_shapes_read_the_same() {
         node.line(),
         "pi (127.0.0.1), code 1111-2222, request r1, needs scopes pairing,write"
     );
-    let explicit =
-        Request::from_node_json(&json!({"requestId": "r2", "nodeId": "abcdef0123456789"}));
+    let explicit = Request::from_node(&testdata::pending(
+        json!({"requestId": "r2", "nodeId": "abcdef0123456789"}),
+    ));
     assert!(!explicit.by_device_pairing());
     assert_eq!(explicit.label(), "abcdef012345");
     assert_eq!(explicit.candidate().request_id.as_deref(), Some("r2"));
@@ -33,11 +35,11 @@ fn both_shapes_read_the_same() {
 
 #[test]
 fn a_replacing_request_says_what_changed() {
-    let p = Request::from_node_json(&json!({
+    let p = Request::from_node(&testdata::pending(json!({
         "requestId": "r2", "nodeId": "n", "caps": ["system"],
         "commands": ["canvas.present", "system.run"],
         "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present", "x"]}
-    }));
+    })));
     assert_eq!(
         p.changes().as_deref(),
         Some(
@@ -49,22 +51,24 @@ fn a_replacing_request_says_what_changed() {
         p.surface(),
         "caps: system; commands: canvas.present, system.run"
     );
-    let keyed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n",
-        "supersedes": {"requestId": "r1", "keyChanged": true}}));
+    let keyed = Request::from_node(&testdata::pending(json!({"requestId": "r2", "nodeId": "n",
+        "supersedes": {"requestId": "r1", "keyChanged": true}})));
     assert_eq!(
         keyed.changes().as_deref(),
         Some("it replaced request r1 (the device key changed)")
     );
     assert_eq!(keyed.surface(), "caps: none; commands: none");
-    let plain = Request::from_node_json(&json!({"requestId": "r1", "nodeId": "n"}));
+    let plain = Request::from_node(&testdata::pending(
+        json!({"requestId": "r1", "nodeId": "n"}),
+    ));
     assert_eq!(plain.changes(), None);
 }
 
 #[test]
 fn the_summary_names_ids_codes_and_nodes() {
     assert_eq!(summary(&[]), "no requests are pending");
-    let p = Request::from_node_json(
-        &json!({"requestId": "r1", "verificationCode": "1111-2222", "nodeId": "n", "displayName": "pi"}),
-    );
+    let p = Request::from_node(&testdata::pending(
+        json!({"requestId": "r1", "verificationCode": "1111-2222", "nodeId": "n", "displayName": "pi"}),
+    ));
     assert_eq!(summary(&[p]), "pending now: r1 (code 1111-2222, pi)");
 }

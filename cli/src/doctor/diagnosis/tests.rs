@@ -1,18 +1,19 @@
 use super::*;
 use crate::doctor::gather::Local;
 use crate::doctor::history::short_key;
+use crate::testdata;
 use pairing_core::audit::{Action, Actor, AuditEntry, Head};
 use pairing_core::ids::{ConnId, NodeId, RequestId};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const DEV: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const URL: &str = "ws://127.0.0.1:18789/";
 
 fn lists(pending: Vec<Value>, paired: Vec<Value>) -> Operator {
     Operator::Lists {
-        nodes: paired.clone(),
-        pending,
-        paired,
+        nodes: paired.iter().cloned().map(testdata::entry).collect(),
+        pending: pending.into_iter().map(testdata::pending).collect(),
+        paired: paired.into_iter().map(testdata::paired).collect(),
     }
 }
 

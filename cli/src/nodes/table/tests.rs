@@ -1,18 +1,21 @@
 use super::*;
+use crate::testdata;
 use serde_json::json;
 
 #[test]
 fn status_rows_say_paired_and_connected() {
     let now = 10_000_000;
-    let nodes = vec![
+    let nodes = [
         json!({"nodeId": "abcdef0123456789", "displayName": "pi", "paired": true, "connected": true,
                "connectedAtMs": now - 300_000, "platform": "linux", "caps": ["camera"]}),
         json!({"nodeId": "n2", "paired": false, "connected": false, "remoteIp": "10.0.0.9"}),
-    ];
-    let pending = vec![
+    ]
+    .map(testdata::entry);
+    let pending = [
         json!({"nodeId": "n2", "requestId": "r2"}),
         json!({"nodeId": "abcdef0123456789", "requestId": "r3", "isRepair": true}),
-    ];
+    ]
+    .map(testdata::pending);
     let out = status_table(&nodes, &[], now);
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -41,16 +44,18 @@ fn status_rows_say_paired_and_connected() {
 fn paired_rows_show_ages_approval_client_and_last_seen() {
     let now = 10_000_000;
     let out = paired_table(
-        &[json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000})],
+        &[testdata::paired(
+            json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000}),
+        )],
         now,
     );
     assert!(out.lines().nth(1).unwrap().contains("2h ago"), "{out}");
     let out = paired_table(
-        &[
+        &[testdata::paired(
             json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000, "approvedVia": "local",
                  "clientId": "node-host", "clientMode": "node", "version": "2026.9.6",
                  "lastSeenAtMs": now - 60_000, "lastConnectedAtMs": now - 600_000}),
-        ],
+        )],
         now,
     );
     let row = out.lines().nth(1).unwrap();
@@ -67,7 +72,7 @@ fn pending_rows_show_name_code_and_markers() {
         "verificationCode": "1234-5678", "ts": now - 120_000, "expiresAtMs": now + 180_000,
         "requiredApproveScopes": ["operator.pairing"], "isRepair": true, "silent": true
     });
-    let out = pending_table(&[p], now);
+    let out = pending_table(&[testdata::pending(p)], now);
     let row = out.lines().nth(1).unwrap();
     for want in [
         "r1",
@@ -87,7 +92,7 @@ fn pending_rows_show_name_code_and_markers() {
     // A request that replaced one says what changed: its code is the one read before.
     let p = json!({"requestId": "r2", "nodeId": "n", "commands": ["system.run"],
         "supersedes": {"requestId": "r1", "commands": []}});
-    let out = pending_table(&[p], now);
+    let out = pending_table(&[testdata::pending(p)], now);
     assert!(
         out.lines()
             .nth(1)

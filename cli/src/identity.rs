@@ -8,6 +8,7 @@ use pairing_core::proof::{self, SignedFields};
 use pairing_core::protocol::ConnectDevice;
 use pairing_host::clock::now_ms;
 use pairing_host::fsutil::{self, create_private, write_private};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,17 @@ use zeroize::Zeroize;
 
 /// `client.id` a node connects with (OpenClaw's id for a headless node host).
 pub const NODE_CLIENT_ID: &str = "node-host";
+
+/// What `openclaw node identity --json` prints, and what `nodes watch --auto-approve-silent` reads
+/// back over SSH: the device id and the raw Ed25519 public key (base64url). Never the secret key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityJson {
+    /// Hex SHA-256 of the raw public key.
+    pub device_id: String,
+    /// Raw Ed25519 public key, base64url.
+    pub public_key: String,
+}
 
 /// A node's device identity. The secret key never appears in `Debug` output.
 pub struct Identity {
@@ -79,6 +91,14 @@ impl Identity {
             device_family: "",
         };
         proof::sign(&self.secret, &fields, now_ms(), nonce).into()
+    }
+
+    /// The public half, as `node identity --json` prints it.
+    pub fn public(&self) -> IdentityJson {
+        IdentityJson {
+            device_id: self.device_id.clone(),
+            public_key: self.public_key.clone(),
+        }
     }
 
     fn to_json(&self) -> Value {

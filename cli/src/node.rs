@@ -134,10 +134,7 @@ fn show_identity(opt: &IdentityOpt) -> anyhow::Result<Exit> {
         );
     };
     if opt.json {
-        println!(
-            "{}",
-            json!({ "deviceId": id.device_id, "publicKey": id.public_key })
-        );
+        println!("{}", serde_json::to_value(id.public())?);
     } else {
         println!("Device id:         {}", id.device_id);
         println!("Public key:        {}", id.public_key);

@@ -148,11 +148,6 @@ pub fn bare_ip(ip: Option<&str>) -> String {
     }
 }
 
-/// An IP for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
-pub fn ip(v: &Value) -> String {
-    bare_ip(v["remoteIp"].as_str())
-}
-
 /// Scopes without the `operator.` prefix, comma-joined (`pairing,write`), or `-` for none.
 pub fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
     if list.is_empty() {

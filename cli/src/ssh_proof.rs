@@ -9,7 +9,8 @@
 //! Only a first pairing qualifies; a re-pair (which may widen what the node may run) is left for a
 //! person, as OpenClaw leaves upgrades. [`judge`] is the pure decision, [`probe`] the SSH call.
 
-use serde_json::Value;
+use crate::identity::IdentityJson;
+use pairing_core::protocol::NodePending;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -60,8 +61,8 @@ fn short(id: &str) -> &str {
 }
 
 /// The checks that need no SSH call: `Some` refusal when the request cannot qualify.
-pub fn precheck(request: &Value) -> Option<String> {
-    let Some(key) = request["publicKey"].as_str().filter(|k| !k.is_empty()) else {
+pub fn precheck(request: &NodePending) -> Option<String> {
+    let Some(key) = request.public_key.as_deref().filter(|k| !k.is_empty()) else {
         return Some(
             "it carries no device key (an operator made it), so nothing can prove it comes from the \
              SSH host"
@@ -71,7 +72,7 @@ pub fn precheck(request: &Value) -> Option<String> {
     if raw_key(key).is_none() {
         return Some("its device key is not a raw Ed25519 key".to_owned());
     }
-    if request["isRepair"].as_bool() == Some(true) {
+    if request.is_repair {
         return Some(
             "it re-pairs a node that is already paired, which may widen what it may run; silent \
              approval is for a first pairing only"
@@ -82,7 +83,7 @@ pub fn precheck(request: &Value) -> Option<String> {
 }
 
 /// Decides on `request` from HOST's `answer` to `openclaw node identity --json`.
-pub fn judge(host: &str, request: &Value, answer: Answer) -> Verdict {
+pub fn judge(host: &str, request: &NodePending, answer: Answer) -> Verdict {
     if let Some(why) = precheck(request) {
         return Verdict::Refused(why);
     }
@@ -90,10 +91,11 @@ pub fn judge(host: &str, request: &Value, answer: Answer) -> Verdict {
         Ok(out) => out,
         Err(why) => return Verdict::Refused(why),
     };
-    let remote: Option<(String, [u8; 32])> =
-        serde_json::from_slice::<Value>(&output).ok().and_then(|v| {
-            let id = v["deviceId"].as_str()?.trim().to_ascii_lowercase();
-            Some((id, raw_key(v["publicKey"].as_str()?)?))
+    let remote: Option<(String, [u8; 32])> = serde_json::from_slice::<IdentityJson>(&output)
+        .ok()
+        .and_then(|v| {
+            let id = v.device_id.trim().to_ascii_lowercase();
+            Some((id, raw_key(&v.public_key)?))
         });
     let Some((remote_id, remote_key)) = remote else {
         return Verdict::Refused(format!(
@@ -101,14 +103,12 @@ pub fn judge(host: &str, request: &Value, answer: Answer) -> Verdict {
             REMOTE_COMMAND.join(" ")
         ));
     };
-    let key = request["publicKey"]
-        .as_str()
+    let key = request
+        .public_key
+        .as_deref()
         .and_then(raw_key)
         .expect("prechecked");
-    let node_id = request["nodeId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let node_id = request.node_id.as_str().to_ascii_lowercase();
     if remote_key != key {
         return Verdict::Refused(format!(
             "the node on {host} has another device key (device {}) than this request (device {})",

@@ -4,10 +4,11 @@
 use super::{Family, Verb};
 use crate::args::ConnArgs;
 use crate::client::GatewayError;
-use crate::render::{label, text};
+use crate::client::read;
+use crate::render::label;
 use crate::request::{Request, summary, surface};
 use anyhow::anyhow;
-use pairing_core::protocol::{DeviceApproved, DeviceRejected};
+use pairing_core::protocol::{DeviceApproved, DeviceRejected, NodeApproved, NodeRejected};
 use serde_json::Value;
 
 /// How an approved node gets what it needs to connect as paired.
@@ -111,35 +112,32 @@ pub fn print_result(
             Handover::Mail { online }
         }
     };
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
     let line = match (family, verb) {
         (Family::Nodes, _) if conn.json => result.to_string(),
         (Family::Nodes, Verb::Approve) => {
-            let node = &result["node"];
-            let device = device_made(node.get("clientId").is_some());
+            let r: NodeApproved = read(&result)?;
+            let node = &r.node;
+            let device = device_made(node.client_id.is_some());
             let line = approved_line(
-                text(&result, "requestId"),
-                &crate::render::node_label(node),
-                text(node, "nodeId"),
-                how(device, node.get("token").is_some()),
+                r.request_id.as_str(),
+                &node.name(),
+                node.node_id.as_str(),
+                how(device, node.token.is_some()),
             );
+            let list = |l: &Option<Vec<String>>| l.clone().unwrap_or_default();
             format!(
                 "{line}\n{}",
-                granted_line(&strings(&node["caps"]), &strings(&node["commands"]))
+                granted_line(&list(&node.meta.caps), &list(&node.meta.commands))
             )
         }
-        (Family::Nodes, Verb::Reject) => format!(
-            "Rejected request {} (node {}).",
-            text(&result, "requestId"),
-            text(&result, "nodeId")
-        ),
+        (Family::Nodes, Verb::Reject) => {
+            let r: NodeRejected = read(&result)?;
+            format!(
+                "Rejected request {} (node {}).",
+                r.request_id.as_str(),
+                r.node_id.as_str()
+            )
+        }
         (Family::Devices, Verb::Approve) => {
             let r: DeviceApproved = serde_json::from_value(result)?;
             if conn.json {

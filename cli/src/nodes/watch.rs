@@ -16,7 +16,10 @@ use crate::args::ConnArgs;
 use crate::client::{Backoff, Client, Event};
 use crate::exit::Exit;
 use crate::operator;
-use crate::render::{expires_in, ip, node_label, short_id, text};
+use crate::render::bare_ip;
+use pairing_core::format::{decision_word, expires_in, short_id};
+use pairing_core::protocol::{NodePairList, NodePending, PairResolved};
+use pairing_core::resync::SeqTracker;
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
@@ -163,7 +166,7 @@ impl Watcher {
         if let Err(e) = self.sync(c).await {
             return e;
         }
-        let mut last_seq: Option<u64> = None;
+        let mut seq = SeqTracker::new();
         loop {
             let ev = match c.next_event().await {
                 Ok(ev) => ev,
@@ -173,21 +176,17 @@ impl Watcher {
                 tracing::debug!("tick");
                 continue;
             }
-            if let (Some(last), Some(seq)) = (last_seq, ev.seq)
-                && seq > last + 1
-            {
-                tracing::info!(
-                    missed = seq - last - 1,
-                    "event sequence skipped; re-syncing"
-                );
+            let missed = ev.seq.and_then(|s| seq.missed(s));
+            if seq.observe(ev.seq) {
+                tracing::info!(?missed, "event sequence skipped; re-syncing");
                 if let Err(e) = self.sync(c).await {
                     return e;
                 }
             }
-            last_seq = ev.seq.or(last_seq);
             self.print(&ev);
             if ev.event == "node.pair.requested"
-                && let Err(e) = self.consider(c, &ev.payload).await
+                && let Some(p) = ev.payload_as::<NodePending>()
+                && let Err(e) = self.consider(c, &p).await
             {
                 return e;
             }
@@ -196,20 +195,18 @@ impl Watcher {
 
     /// Reads the pending list; in auto-approve mode, considers every request not tried yet.
     async fn sync(&mut self, c: &mut Client) -> anyhow::Result<()> {
-        let list = c.call("node.pair.list", json!({})).await?;
-        let pending = list["pending"].as_array().cloned().unwrap_or_default();
-        for n in list["paired"].as_array().into_iter().flatten() {
-            self.labels
-                .insert(text(n, "nodeId").to_owned(), node_label(n));
+        let NodePairList { pending, paired } = c.call_as("node.pair.list", json!({})).await?;
+        for n in &paired {
+            self.labels.insert(n.node_id.as_str().to_owned(), n.name());
         }
         for p in &pending {
-            let rid = text(p, "requestId").to_owned();
-            self.labels.insert(rid.clone(), node_label(p));
+            let rid = p.request_id.as_str().to_owned();
+            self.labels.insert(rid.clone(), p.name());
             if self.shown.insert(rid) {
                 if self.opt.conn.json {
-                    println!("{}", pending_json(p));
+                    println!("{}", pending_json(p)?);
                 } else {
-                    println!("{}", line("pending", &describe_request(p), self.colour));
+                    println!("{}", line("pending", &describe_request(p, now_ms()), self.colour));
                 }
             }
         }
@@ -222,30 +219,31 @@ impl Watcher {
     /// Prints one event: NDJSON with `--json`, else a human line.
     fn print(&mut self, ev: &Event) {
         if self.opt.conn.json {
-            if ev.event == "node.pair.requested" {
-                self.shown.insert(text(&ev.payload, "requestId").to_owned());
+            if ev.event == "node.pair.requested"
+                && let Some(p) = ev.payload_as::<NodePending>()
+            {
+                self.shown.insert(p.request_id.as_str().to_owned());
             }
             println!("{}", ev.to_json());
             return;
         }
         let p = &ev.payload;
         match ev.event.as_str() {
-            "node.pair.requested" => {
-                let rid = text(p, "requestId").to_owned();
-                self.labels.insert(rid.clone(), node_label(p));
-                self.labels
-                    .insert(text(p, "nodeId").to_owned(), node_label(p));
+            "node.pair.requested" if let Some(p) = ev.payload_as::<NodePending>() => {
+                let rid = p.request_id.as_str().to_owned();
+                self.labels.insert(rid.clone(), p.name());
+                self.labels.insert(p.node_id.as_str().to_owned(), p.name());
                 self.shown.insert(rid);
-                println!("{}", line("requested", &describe_request(p), self.colour));
+                println!("{}", line("requested", &describe_request(&p, now_ms()), self.colour));
             }
-            "node.pair.resolved" => {
-                let rid = text(p, "requestId");
+            "node.pair.resolved" if let Some(r) = ev.payload_as::<PairResolved>() => {
+                let rid = r.request_id.as_str();
                 let label = self
                     .labels
                     .get(rid)
-                    .or_else(|| self.labels.get(text(p, "nodeId")))
+                    .or_else(|| self.labels.get(r.node_id.as_str()))
                     .cloned()
-                    .unwrap_or_else(|| short_id(text(p, "nodeId")));
+                    .unwrap_or_else(|| short_id(r.node_id.as_str()).to_owned());
                 let what = if rid.is_empty() {
                     String::new()
                 } else {
@@ -253,7 +251,11 @@ impl Watcher {
                 };
                 println!(
                     "{}",
-                    line(text(p, "decision"), &format!("{what}{label}"), self.colour)
+                    line(
+                        decision_word(r.decision),
+                        &format!("{what}{label}"),
+                        self.colour
+                    )
                 );
             }
             // The same decisions in OpenClaw's device vocabulary: already shown as node events.
@@ -263,7 +265,7 @@ impl Watcher {
     }
 
     /// The auto-approver: silent requests pass the SSH check or go to a person.
-    async fn consider(&mut self, c: &mut Client, p: &Value) -> anyhow::Result<()> {
+    async fn consider(&mut self, c: &mut Client, p: &NodePending) -> anyhow::Result<()> {
         let Some(host) = self
             .opt
             .ssh
@@ -272,12 +274,12 @@ impl Watcher {
         else {
             return Ok(());
         };
-        let rid = text(p, "requestId").to_owned();
+        let rid = p.request_id.as_str().to_owned();
         if rid.is_empty() || !self.tried.insert(rid.clone()) {
             return Ok(());
         }
-        let label = node_label(p);
-        if p["silent"].as_bool() == Some(true) {
+        let label = p.name();
+        if p.silent {
             // No SSH call for a request that cannot qualify anyway.
             let verdict = match ssh_proof::precheck(p) {
                 Some(why) => Verdict::Refused(why),
@@ -305,8 +307,8 @@ impl Watcher {
         if self.interactive {
             let question = format!(
                 "Approve {label} ({}, code {})? [a]pprove / [r]eject / [l]ater: ",
-                ip(p),
-                p["verificationCode"].as_str().unwrap_or("-")
+                bare_ip(p.remote_ip.as_deref()),
+                p.verification_code
             );
             match crate::prompt::ask(question).await.as_deref() {
                 Some("a" | "approve") => {
@@ -355,28 +357,27 @@ impl Watcher {
 /// A request already pending when the watcher (re)connects, as an NDJSON line:
 /// `{"type":"sync","event":"node.pair.pending","payload":<the request as node.pair.list gives it>}`.
 /// `type` tells it from the gateway's live events (`"type":"event"`), which it precedes.
-pub fn pending_json(p: &Value) -> Value {
-    json!({ "type": "sync", "event": "node.pair.pending", "payload": p })
+pub fn pending_json(p: &NodePending) -> anyhow::Result<Value> {
+    let payload = serde_json::to_value(p)?;
+    Ok(json!({ "type": "sync", "event": "node.pair.pending", "payload": payload }))
 }
 
 /// A pending request on one line.
-fn describe_request(p: &Value) -> String {
+fn describe_request(p: &NodePending, now: u64) -> String {
     let mut line = format!(
         "{}  {} ({})  code {}",
-        text(p, "requestId"),
-        node_label(p),
-        ip(p),
-        p["verificationCode"].as_str().unwrap_or("-")
+        p.request_id.as_str(),
+        p.name(),
+        bare_ip(p.remote_ip.as_deref()),
+        p.verification_code
     );
-    if p["silent"].as_bool() == Some(true) {
+    if p.silent {
         line.push_str("  silent");
     }
-    if p["isRepair"].as_bool() == Some(true) {
+    if p.is_repair {
         line.push_str("  re-pair");
     }
-    if let Some(at) = p["expiresAtMs"].as_u64() {
-        line.push_str(&format!("  {}", expires_in(at, now_ms())));
-    }
+    line.push_str(&format!("  {}", expires_in(p.expires_at_ms, now)));
     line
 }
 

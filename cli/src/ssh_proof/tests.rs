@@ -1,7 +1,8 @@
 use super::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde_json::json;
+use crate::testdata;
+use serde_json::{Value, json};
 
 fn key(n: u8) -> [u8; 32] {
     ed25519_dalek::SigningKey::from_bytes(&[n; 32])
@@ -25,6 +26,7 @@ fn only_the_requests_own_key_on_the_host_is_proof() {
     let (mine, other) = (key(1), key(2));
     let req = request(&mine);
     let own = identity(&mine, URL_SAFE_NO_PAD.encode(mine));
+    let req = testdata::pending(req);
     assert_eq!(judge("gw", &req, own), Verdict::Proven);
     // The same key in standard base64 with padding is the same key.
     let padded = identity(&mine, STANDARD.encode(mine));
@@ -52,7 +54,7 @@ fn no_key_a_re_pair_no_answer_or_garbage_is_left_for_a_person() {
     let own = || identity(&mine, URL_SAFE_NO_PAD.encode(mine));
     let mut no_key = request(&mine);
     no_key.as_object_mut().unwrap().remove("publicKey");
-    let refused = |req: &Value, answer: Answer| match judge("gw", req, answer) {
+    let refused = |req: &Value, answer: Answer| match judge("gw", &testdata::pending(req.clone()), answer) {
         Verdict::Refused(why) => why,
         Verdict::Proven => panic!("approved: {req}"),
     };

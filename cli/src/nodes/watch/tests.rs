@@ -1,4 +1,5 @@
 use super::*;
+use crate::testdata;
 
 #[test]
 fn ssh_hosts_are_checked() {
@@ -12,21 +13,26 @@ fn ssh_hosts_are_checked() {
 
 #[test]
 fn request_lines_carry_code_and_markers() {
-    let p = json!({"requestId": "r1", "nodeId": "n1", "displayName": "pi", "remoteIp": "10.0.0.2",
-                   "verificationCode": "1234-5678", "silent": true, "isRepair": true});
+    let now = 1_000_000;
+    let p = testdata::pending(
+        json!({"requestId": "r1", "nodeId": "n1", "displayName": "pi", "remoteIp": "10.0.0.2",
+               "verificationCode": "1234-5678", "silent": true, "isRepair": true,
+               "expiresAtMs": now + 180_000}),
+    );
     assert_eq!(
-        describe_request(&p),
-        "r1  pi (10.0.0.2)  code 1234-5678  silent  re-pair"
+        describe_request(&p, now),
+        "r1  pi (10.0.0.2)  code 1234-5678  silent  re-pair  expires in 3m"
     );
 }
 
 #[test]
 fn pending_requests_at_connect_are_sync_lines() {
-    let p = json!({"requestId": "r1", "nodeId": "n1", "verificationCode": "1234-5678"});
-    let v = pending_json(&p);
+    let sent = json!({"requestId": "r1", "nodeId": "n1", "verificationCode": "1234-5678", "ts": 5,
+                      "expiresAtMs": 6, "isRepair": false, "requiredApproveScopes": []});
+    let v = pending_json(&testdata::pending(sent.clone())).unwrap();
     assert_eq!(v["type"], "sync");
     assert_eq!(v["event"], "node.pair.pending");
-    assert_eq!(v["payload"], p);
+    assert_eq!(v["payload"], sent, "the request as node.pair.list gave it");
     assert!(v.get("seq").is_none());
 }
 

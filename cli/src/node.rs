@@ -2,12 +2,13 @@
 //! (`verify`), or stay connected as the paired node (`connect`).
 
 use crate::args::{ConnArgs, parse_duration};
-use crate::client::{Backoff, Client, Role};
+use crate::client::{Backoff, Client, Role, read};
 use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use pairing_core::protocol::{NodeVerified, Tick};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -209,12 +210,16 @@ async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
     let p = load_paired(&state, &opt)?;
     let (client, result) = connect_verified(&p, opt.conn.timeout).await?;
     client.close().await;
-    let ok = result["ok"].as_bool() == Some(true);
+    let verified = read::<NodeVerified>(&result).ok();
+    let ok = verified.as_ref().is_some_and(|v| v.ok);
     if opt.conn.json {
         // The result is the answer either way; the exit code tells success from failure.
         println!("{result}");
     } else if ok {
-        let name = crate::render::node_label(&result["node"]);
+        let name = verified
+            .and_then(|v| v.node)
+            .map(|n| n.name())
+            .unwrap_or_default();
         println!(
             "ok: paired with {} as {name} ({})",
             p.url.url, p.identity.device_id
@@ -241,7 +246,7 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
         loop {
             match connect_verified(&p, opt.conn.timeout).await {
                 Ok((mut client, result)) => {
-                    if result["ok"].as_bool() != Some(true) {
+                    if !read::<NodeVerified>(&result).is_ok_and(|v| v.ok) {
                         eprintln!(
                             "openclaw: not paired: the gateway at {} no longer accepts this node's token; \
                              pair again with `openclaw node pair`",
@@ -261,7 +266,8 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
                     loop {
                         match client.next_event().await {
                             Ok(ev) if ev.event == "tick" => {
-                                tracing::debug!(ts = %ev.payload["ts"], "tick")
+                                let ts = ev.payload_as::<Tick>().map(|t| t.ts);
+                                tracing::debug!(?ts, "tick")
                             }
                             Ok(ev) => tracing::debug!(event = %ev.event, "event"),
                             Err(e) => {

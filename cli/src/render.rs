@@ -1,6 +1,8 @@
-//! Human output: aligned tables, relative ages ("2m ago", "expires in 3m"), short ids.
+//! Human output: aligned tables and the CLI's table cells (addresses, scopes, clients, approvals).
+//! Ages, time left, countdowns, short ids, node labels and decision words follow the core's one rule
+//! each ([`pairing_core::format`]); this module has none of its own.
 
-use serde_json::Value;
+use pairing_core::format::{ago, short_id};
 
 /// A table of left-aligned columns separated by two spaces, with a header row.
 #[derive(Debug, Default)]
@@ -50,94 +52,14 @@ impl Table {
     }
 }
 
-/// A compact span: `45s`, `3m`, `2h`, `5d`.
-pub fn span(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..172_800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
-
-/// How long ago `ts` was: `just now`, `45s ago`, `2m ago`.
-pub fn ago(ts: u64, now: u64) -> String {
-    if ts > now {
-        return "just now".into();
-    }
-    let d = now - ts;
-    if d < 1000 {
-        "just now".into()
-    } else {
-        format!("{} ago", span(d))
-    }
-}
-
-/// Time left until `at`: `expires in 3m`, or `expired`. Rounded to the nearest unit shown, so a fresh
-/// request (4m59s left) reads "expires in 5m" and one with 4m20s left "expires in 4m".
-pub fn expires_in(at: u64, now: u64) -> String {
-    if at <= now {
-        return "expired".into();
-    }
-    let left = at - now;
-    let unit = match left {
-        0..60_000 => 1_000,
-        60_000..3_600_000 => 60_000,
-        3_600_000..172_800_000 => 3_600_000,
-        _ => 86_400_000,
-    };
-    format!(
-        "expires in {}",
-        span(((left + unit / 2) / unit).max(1) * unit)
-    )
-}
-
-/// A countdown with seconds, for the waiting node: `4m 05s`, `12s`.
-pub fn countdown(ms: u64) -> String {
-    let s = ms.div_ceil(1000);
-    if s >= 60 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// The first 12 characters of a long id, enough to tell nodes apart and to use as a `--node` prefix.
-pub fn short_id(id: &str) -> String {
-    if id.chars().count() > 12 {
-        id.chars().take(12).collect()
-    } else {
-        id.to_owned()
-    }
-}
-
-/// A string field, or `""`.
-pub fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
-}
-
 /// A long id cut to [`short_id`] with `…` when something was cut: `3f1c2a0b9d8e…`.
 pub fn abbrev(id: &str) -> String {
     let short = short_id(id);
     if short.len() < id.len() {
         format!("{short}…")
     } else {
-        short
+        short.to_owned()
     }
-}
-
-/// A label: the display name, else the short id.
-pub fn label(display_name: Option<&str>, id: &str) -> String {
-    match display_name.map(str::trim) {
-        Some(name) if !name.is_empty() => name.to_owned(),
-        _ => short_id(id),
-    }
-}
-
-/// A node's label: its display name, else its short id.
-pub fn node_label(v: &Value) -> String {
-    label(v["displayName"].as_str(), text(v, "nodeId"))
 }
 
 /// An address for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.

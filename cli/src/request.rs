@@ -2,9 +2,10 @@
 //! list — `node.pair.list` (`nodes approve`) or `device.pair.list` (`devices approve`), which show the
 //! same requests of the gateway's one store in two shapes.
 
-use crate::render::{bare_ip, label, scope_list};
+use crate::render::{bare_ip, scope_list};
 use crate::resolve::{Candidate, present};
 use pairing_core::Supersedes;
+use pairing_core::format::node_label as label;
 use pairing_core::protocol::{DevicePending, NodePending};
 
 /// What the decision commands need to know about one pending request.

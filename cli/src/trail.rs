@@ -3,8 +3,8 @@
 //! the lines that do not), and which node a `--node` query names among its entries. `nodes audit`
 //! lists it; `doctor` reads how a node's last request ended.
 
-use crate::render::short_id;
 use crate::resolve::{Candidate, ambiguous, best_matches};
+use pairing_core::format::short_id;
 pub use pairing_host::audit_log::{Line, Trail, read_trail};
 use std::path::PathBuf;
 
@@ -86,7 +86,7 @@ pub fn match_node(query: &str, lines: &[Line]) -> anyhow::Result<(String, String
         .find_map(|l| l.entry.display_name.clone());
     Ok((
         one.node_id.clone(),
-        latest_name.unwrap_or_else(|| short_id(&one.node_id)),
+        latest_name.unwrap_or_else(|| short_id(&one.node_id).to_owned()),
     ))
 }
 

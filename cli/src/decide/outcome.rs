@@ -5,9 +5,9 @@ use super::{Family, Verb};
 use crate::args::ConnArgs;
 use crate::client::GatewayError;
 use crate::client::read;
-use crate::render::label;
 use crate::request::{Request, summary, surface};
 use anyhow::anyhow;
+use pairing_core::format::node_label as label;
 use pairing_core::protocol::{DeviceApproved, DeviceRejected, NodeApproved, NodeRejected};
 use serde_json::Value;
 

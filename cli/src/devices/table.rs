@@ -1,10 +1,8 @@
 //! The tables of `openclaw devices list`: pending requests and paired devices, read from the typed
 //! records of `device.pair.list`.
 
-use crate::render::{
-    Table, abbrev, ago, approved, bare_ip, client, expires_in, label, last_seen, scope_list,
-    short_id,
-};
+use crate::render::{Table, abbrev, approved, bare_ip, client, last_seen, scope_list};
+use pairing_core::format::{ago, expires_in, node_label as label, short_id};
 use pairing_core::protocol::{DevicePaired, DevicePending, DeviceTokenSummary};
 
 /// Commands listed by name up to this many; more are counted.
@@ -95,7 +93,7 @@ pub fn paired_table(paired: &[DevicePaired], now: u64) -> String {
                 &d.device_id,
                 d.remote_ip.as_deref(),
             ),
-            short_id(&d.device_id),
+            short_id(&d.device_id).to_owned(),
             client(
                 d.client_id.as_deref(),
                 d.client_mode.as_deref(),

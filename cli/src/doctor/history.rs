@@ -2,8 +2,8 @@
 //! ([`last_end`]), and whether its pairing went to an operator's request ([`approved_without_key`]).
 
 use super::diagnosis::Cause;
-use crate::render::ago;
 use crate::trail::{Line, short_request};
+use pairing_core::format::ago;
 
 /// How a node's last request or pairing ended, as the audit trail tells it.
 #[derive(Clone, Debug, PartialEq)]

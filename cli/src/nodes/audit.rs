@@ -10,10 +10,11 @@
 //! with the candidates, as everywhere else.
 
 use crate::exit::Exit;
-use crate::render::{Table, ago, short_id};
+use crate::render::Table;
 use crate::trail::{Line, Trail, audit_dir, match_node, read_trail, short_request};
 use clap::Args;
 use pairing_core::audit::ReadEntry;
+use pairing_core::format::{self, ago, short_id};
 use pairing_host::audit_log;
 use pairing_host::clock::now_ms;
 
@@ -81,10 +82,7 @@ pub fn parse_since(text: &str) -> Result<Since, String> {
 
 /// A node's label in an entry: the name it had then, else its short id.
 fn node_label(e: &ReadEntry) -> String {
-    match e.display_name.as_deref().map(str::trim) {
-        Some(n) if !n.is_empty() => n.to_owned(),
-        _ => short_id(&e.node_id),
-    }
+    format::node_label(e.display_name.as_deref(), &e.node_id)
 }
 
 /// The table of entries, oldest first.

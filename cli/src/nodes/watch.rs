@@ -17,12 +17,12 @@ use crate::client::{Backoff, Client, Event};
 use crate::exit::Exit;
 use crate::operator;
 use crate::render::bare_ip;
-use pairing_core::format::{decision_word, expires_in, short_id};
-use pairing_core::protocol::{NodePairList, NodePending, PairResolved};
-use pairing_core::resync::SeqTracker;
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
+use pairing_core::format::{decision_word, expires_in, short_id};
+use pairing_core::protocol::{NodePairList, NodePending, PairResolved};
+use pairing_core::resync::SeqTracker;
 use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -206,7 +206,10 @@ impl Watcher {
                 if self.opt.conn.json {
                     println!("{}", pending_json(p)?);
                 } else {
-                    println!("{}", line("pending", &describe_request(p, now_ms()), self.colour));
+                    println!(
+                        "{}",
+                        line("pending", &describe_request(p, now_ms()), self.colour)
+                    );
                 }
             }
         }
@@ -234,7 +237,10 @@ impl Watcher {
                 self.labels.insert(rid.clone(), p.name());
                 self.labels.insert(p.node_id.as_str().to_owned(), p.name());
                 self.shown.insert(rid);
-                println!("{}", line("requested", &describe_request(&p, now_ms()), self.colour));
+                println!(
+                    "{}",
+                    line("requested", &describe_request(&p, now_ms()), self.colour)
+                );
             }
             "node.pair.resolved" if let Some(r) = ev.payload_as::<PairResolved>() => {
                 let rid = r.request_id.as_str();

@@ -1,26 +1,6 @@
 use super::*;
 
 #[test]
-fn ages_are_compact() {
-    let now = 100_000_000_000;
-    assert_eq!(ago(now, now), "just now");
-    assert_eq!(ago(now + 5, now), "just now");
-    assert_eq!(ago(now - 45_000, now), "45s ago");
-    assert_eq!(ago(now - 125_000, now), "2m ago");
-    assert_eq!(ago(now - 3 * 3_600_000, now), "3h ago");
-    assert_eq!(ago(0, 3 * 86_400_000), "3d ago");
-    assert_eq!(expires_in(now + 180_000, now), "expires in 3m");
-    assert_eq!(expires_in(now + 59_999, now), "expires in 1m");
-    assert_eq!(expires_in(now + 45_000, now), "expires in 45s");
-    assert_eq!(expires_in(now + 299_000, now), "expires in 5m");
-    assert_eq!(expires_in(now + 260_000, now), "expires in 4m");
-    assert_eq!(expires_in(now + 1, now), "expires in 1s");
-    assert_eq!(expires_in(now, now), "expired");
-    assert_eq!(countdown(245_000), "4m 05s");
-    assert_eq!(countdown(1), "1s");
-}
-
-#[test]
 fn tables_align_columns_without_trailing_space() {
     let mut t = Table::new(&["A", "LONGER"]);
     t.row(vec!["wide cell".into(), "x".into()]);
@@ -46,8 +26,8 @@ fn clients_approvals_and_ids_read_short() {
     assert_eq!(approved(Some(now), None, now), "just now");
     assert_eq!(approved(None, None, now), "-");
     assert_eq!(
-        last_seen(&[Some(now - 60_000), None, Some(now - 5_000)], now),
-        "5s ago"
+        last_seen(&[Some(now - 60_000), None, Some(now - 15_000)], now),
+        "15s ago"
     );
     assert_eq!(last_seen(&[None], now), "-");
     assert_eq!(abbrev("3f1c2a0b9d8e7f6a"), "3f1c2a0b9d8e…");

@@ -1,7 +1,7 @@
 use super::*;
+use crate::testdata;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use crate::testdata;
 use serde_json::{Value, json};
 
 fn key(n: u8) -> [u8; 32] {
@@ -54,10 +54,11 @@ fn no_key_a_re_pair_no_answer_or_garbage_is_left_for_a_person() {
     let own = || identity(&mine, URL_SAFE_NO_PAD.encode(mine));
     let mut no_key = request(&mine);
     no_key.as_object_mut().unwrap().remove("publicKey");
-    let refused = |req: &Value, answer: Answer| match judge("gw", &testdata::pending(req.clone()), answer) {
-        Verdict::Refused(why) => why,
-        Verdict::Proven => panic!("approved: {req}"),
-    };
+    let refused =
+        |req: &Value, answer: Answer| match judge("gw", &testdata::pending(req.clone()), answer) {
+            Verdict::Refused(why) => why,
+            Verdict::Proven => panic!("approved: {req}"),
+        };
     assert!(refused(&no_key, own()).contains("carries no device key"));
     let mut repair = request(&mine);
     repair["isRepair"] = json!(true);

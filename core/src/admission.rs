@@ -163,7 +163,7 @@ impl<S: Store> Gateway<S> {
 
         if !self.config.pairing_enabled {
             return Err(Refusal(
-                ApiError::new(ErrorCode::Unavailable, "pairing disabled"),
+                ApiError::pairing_disabled(),
                 1008,
                 "pairing disabled".into(),
             ));

@@ -207,9 +207,7 @@ impl<S: Store> Gateway<S> {
             .paired(device_id)
             .filter(|n| n.public_key.is_some())
             .cloned()
-            .ok_or_else(|| {
-                ApiError::invalid("unknown deviceId").with_details(json!({ "deviceId": device_id }))
-            })
+            .ok_or_else(|| ApiError::unknown_device(device_id.as_str()))
     }
 
     /// Ends the device's current token at once (its hash is replaced by one of a token nobody holds)

@@ -26,9 +26,7 @@ impl<S: Store> Gateway<S> {
         let node_id = NodeId(p.node_id("nodeId")?);
         let name = p.req_str_max("displayName", self.config.limits.max_string_chars)?;
         let Some(mut node) = self.state.paired(&node_id).cloned() else {
-            return Err(
-                ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
-            );
+            return Err(ApiError::unknown_node(node_id.as_str()));
         };
         node.meta.display_name = Some(name.clone());
         node.renamed_at_ms = Some(self.now);
@@ -128,9 +126,9 @@ impl<S: Store> Gateway<S> {
     pub(super) fn describe(&self, id: &str, params: serde_json::Value) -> Reply {
         let p = Params::new("node.describe", params, &["nodeId"], &self.config.limits)?;
         let node_id = NodeId(p.node_id("nodeId")?);
-        let entry = self.node_entry(&node_id).ok_or_else(|| {
-            ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
-        })?;
+        let entry = self
+            .node_entry(&node_id)
+            .ok_or_else(|| ApiError::unknown_node(node_id.as_str()))?;
         #[derive(Serialize)]
         struct Described<'a> {
             ts: u64,

@@ -10,7 +10,7 @@ use crate::params::Params;
 use crate::record::{NodeMeta, PairedNode, PendingRequest};
 use crate::store::Store;
 use crate::view::{PairedView, PendingView};
-use crate::wire::{ApiError, ErrorCode, ok_frame};
+use crate::wire::{ApiError, ok_frame};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -39,16 +39,6 @@ struct RequestResult<'a> {
     created: bool,
 }
 
-fn reason_phrase(d: Decision) -> &'static str {
-    match d {
-        Decision::Approved => "it was already approved",
-        Decision::Rejected => "it was rejected",
-        Decision::Expired => "it expired",
-        Decision::Superseded => "it was superseded by a newer request",
-        Decision::Removed => "its node was removed",
-    }
-}
-
 impl<S: Store> Gateway<S> {
     pub(super) fn pair_request(
         &mut self,
@@ -57,7 +47,7 @@ impl<S: Store> Gateway<S> {
         params: serde_json::Value,
     ) -> Reply {
         if !self.config.pairing_enabled {
-            return Err(ApiError::new(ErrorCode::Unavailable, "pairing disabled"));
+            return Err(ApiError::pairing_disabled());
         }
         let p = Params::new(
             "node.pair.request",
@@ -138,14 +128,10 @@ impl<S: Store> Gateway<S> {
                 if let Some(req) = self.state.pending(&rid) {
                     return Ok(req.clone());
                 }
-                Err(match self.resolved.by_id(&rid) {
-                    None => ApiError::invalid("unknown requestId")
-                        .with_details(json!({ "reason": "unknown", "requestId": rid })),
-                    Some(d) => {
-                        ApiError::invalid(format!("unknown requestId: {}", reason_phrase(d)))
-                            .with_details(json!({ "reason": d, "requestId": rid }))
-                    }
-                })
+                Err(ApiError::request_gone(
+                    rid.as_str(),
+                    self.resolved.by_id(&rid),
+                ))
             }
             (false, true) => {
                 let raw = p.req_str_max("code", 32)?;
@@ -157,25 +143,15 @@ impl<S: Store> Gateway<S> {
                 })?;
                 match self.state.pending_by_code(&code).as_slice() {
                     [one] => Ok((*one).clone()),
-                    [] => Err(match self.resolved.by_code(&code) {
-                        None => ApiError::invalid(format!(
-                            "unknown code {code}: no pending request shows it"
-                        ))
-                        .with_details(json!({ "reason": "unknown", "code": code })),
-                        Some((rid, d)) => {
-                            ApiError::invalid(format!("unknown code {code}: {}", reason_phrase(d)))
-                                .with_details(
-                                    json!({ "reason": d, "code": code, "requestId": rid }),
-                                )
-                        }
-                    }),
+                    [] => Err(ApiError::code_gone(
+                        &code,
+                        self.resolved
+                            .by_code(&code)
+                            .map(|(rid, d)| (rid.as_str(), d)),
+                    )),
                     many => {
-                        let ids: Vec<&RequestId> = many.iter().map(|r| &r.request_id).collect();
-                        Err(ApiError::invalid(format!(
-                            "ambiguous code {code}: {} pending requests show it; use the requestId",
-                            ids.len()
-                        ))
-                        .with_details(json!({ "reason": "ambiguous", "requestIds": ids })))
+                        let ids: Vec<&str> = many.iter().map(|r| r.request_id.as_str()).collect();
+                        Err(ApiError::ambiguous_code(&code, &ids))
                     }
                 }
             }
@@ -293,9 +269,7 @@ impl<S: Store> Gateway<S> {
     /// is closed (1008 `removed`), so its next attempt is a new request.
     pub(crate) fn remove_paired(&mut self, node_id: &NodeId) -> Result<PairedNode, ApiError> {
         let Some(old) = self.state.delete_paired(node_id) else {
-            return Err(
-                ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
-            );
+            return Err(ApiError::unknown_node(node_id.as_str()));
         };
         self.audit(
             Action::Removed,

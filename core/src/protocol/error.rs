@@ -5,7 +5,7 @@
 use super::DetailCode;
 use crate::memory::Decision;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Error codes of the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,9 +100,77 @@ impl ApiError {
         let mut e = Self::new(
             ErrorCode::Unavailable,
             "storage write failed; the change was not made",
-        );
+        )
+        .with_details(json!({ "code": DetailCode::StorageFailed }));
         e.retryable = Some(true);
         e
+    }
+
+    /// `UNAVAILABLE`: the gateway runs with pairing turned off.
+    pub fn pairing_disabled() -> Self {
+        Self::new(ErrorCode::Unavailable, "pairing disabled")
+            .with_details(json!({ "code": DetailCode::PairingDisabled }))
+    }
+
+    /// No node has this id.
+    pub fn unknown_node(node_id: &str) -> Self {
+        Self::invalid("unknown nodeId")
+            .with_details(json!({ "code": DetailCode::UnknownNode, "nodeId": node_id }))
+    }
+
+    /// No paired device has this id.
+    pub fn unknown_device(device_id: &str) -> Self {
+        Self::invalid("unknown deviceId")
+            .with_details(json!({ "code": DetailCode::UnknownDevice, "deviceId": device_id }))
+    }
+
+    /// No pending request has this id: it ended as `gone` (see [`crate::format::why_gone`]), or the
+    /// gateway does not remember it.
+    pub fn request_gone(request_id: &str, gone: Option<Decision>) -> Self {
+        let message = match gone {
+            Some(d) => format!("unknown requestId: {}", crate::format::why_gone(d)),
+            None => "unknown requestId".to_owned(),
+        };
+        Self::invalid(message).with_details(json!({
+            "code": DetailCode::UnknownRequest,
+            "reason": gone.map_or("unknown", Decision::as_str),
+            "requestId": request_id,
+        }))
+    }
+
+    /// No pending request shows verification `code`: the request that did ended as `gone`.
+    pub fn code_gone(code: &str, gone: Option<(&str, Decision)>) -> Self {
+        match gone {
+            None => Self::invalid(format!("unknown code {code}: no pending request shows it"))
+                .with_details(json!({
+                    "code": DetailCode::UnknownRequest,
+                    "reason": "unknown",
+                    "verificationCode": code,
+                })),
+            Some((request_id, d)) => Self::invalid(format!(
+                "unknown code {code}: {}",
+                crate::format::why_gone(d)
+            ))
+            .with_details(json!({
+                "code": DetailCode::UnknownRequest,
+                "reason": d,
+                "verificationCode": code,
+                "requestId": request_id,
+            })),
+        }
+    }
+
+    /// More than one pending request shows verification `code`.
+    pub fn ambiguous_code(code: &str, request_ids: &[&str]) -> Self {
+        Self::invalid(format!(
+            "ambiguous code {code}: {} pending requests show it; use the requestId",
+            request_ids.len()
+        ))
+        .with_details(json!({
+            "code": DetailCode::AmbiguousCode,
+            "reason": "ambiguous",
+            "requestIds": request_ids,
+        }))
     }
 
     /// `details` read as [`ErrorDetails`]: every field optional, anything unreadable left out.
@@ -158,6 +226,9 @@ pub struct ErrorDetails {
     /// The request concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The verification code a call named (`UNKNOWN_REQUEST` by code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_code: Option<String>,
     /// The requests an ambiguous verification code matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_ids: Option<Vec<String>>,

@@ -8,6 +8,7 @@
 //! - [`device`]: the same in OpenClaw's device shape (`device.pair.*`, `device.token.*`, SPEC §11);
 //! - [`error`]: the `error` of a failed response ([`ApiError`], [`ErrorCode`], [`ErrorDetails`] with
 //!   its [`DetailCode`]);
+//! - [`params`]: the params clients send ([`DecideParams`], [`RenameParams`], …);
 //! - here: the protocol numbers, in one place.
 //!
 //! Names and shapes follow OpenClaw 2026.9.6 (its `devices` and `nodes` commands read them); fields
@@ -18,6 +19,7 @@ pub mod connect;
 pub mod device;
 pub mod error;
 pub mod node;
+pub mod params;
 
 pub use crate::memory::Decision;
 pub use crate::view::{NodeEntry, TokenText};
@@ -34,8 +36,16 @@ pub use node::{
     NodeApproved, NodeDescribed, NodeList, NodePairList, NodePaired, NodePending, NodeRejected,
     NodeRemoved, NodeRenamed, NodeVerified, PairResolved, RequestResult,
 };
+pub use params::{
+    DecideParams, DeviceRef, DeviceTokenParams, NoParams, NodeRef, PairRequestParams, RenameParams,
+    VerifyParams,
+};
 
 use serde::{Deserialize, Serialize};
+
+/// `details.reason` of a refused operator token that was rotated away (with
+/// [`DetailCode::AuthTokenMismatch`]).
+pub const REASON_TOKEN_ROTATED: &str = "token-rotated";
 
 /// The protocol version this project's own clients (the CLI, the page) speak: what
 /// [`ConnectParams`] asks for unless told otherwise.
@@ -86,6 +96,19 @@ pub enum DetailCode {
     DeviceAuthNonceMismatch,
     /// A device proof's signature does not verify.
     DeviceAuthSignatureInvalid,
+    /// The gateway runs with pairing turned off (`--no-pairing`): no request can be made or decided.
+    PairingDisabled,
+    /// The store could not make the change durable, so it was not made; retry.
+    StorageFailed,
+    /// No pending request has this id or verification code; `details.reason` says what became of
+    /// it: a [`Decision`] (`expired`, `approved`, …) or `unknown`.
+    UnknownRequest,
+    /// More than one pending request shows this verification code; `details.requestIds` lists them.
+    AmbiguousCode,
+    /// No node (paired or connected) has this id.
+    UnknownNode,
+    /// No paired device has this id.
+    UnknownDevice,
     /// Any code this version does not know.
     #[serde(other)]
     Unknown,

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// The gateway's clock, here for callers that found it in this module first; see
-/// [`crate::clock::now_ms`].
+/// The gateway's clock, [`crate::clock::now_ms`], re-exported here for the callers that still use
+/// this path (the CLI and the test kit); new code uses `clock::now_ms`.
 pub use crate::clock::now_ms;
 
 /// Most inputs fed to the core between two commits.

@@ -25,8 +25,8 @@ use crate::resolve::{Candidate, resolve};
 use anyhow::anyhow;
 use clap::Args;
 use outcome::{explain, print_result};
+use pairing_core::protocol::params::{DecideParams, NoParams};
 use pairing_core::protocol::{DevicePairList, NodeList, NodePairList};
-use serde_json::json;
 use std::io::IsTerminal;
 use target::{Replaced, Sole, Target, named, replaced, sole, target};
 
@@ -109,11 +109,11 @@ impl Family {
     async fn pending(self, c: &mut Client) -> anyhow::Result<Vec<Request>> {
         Ok(match self {
             Family::Nodes => {
-                let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
+                let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
                 list.pending.iter().map(Request::from_node).collect()
             }
             Family::Devices => {
-                let list: DevicePairList = c.call_as("device.pair.list", json!({})).await?;
+                let list: DevicePairList = c.call_as("device.pair.list", NoParams {}).await?;
                 list.pending.iter().map(Request::from_device).collect()
             }
         })
@@ -122,7 +122,7 @@ impl Family {
 
 /// Whether a key-proven connection of `node_id` is open now (`node.list`); `false` when unknown.
 async fn connected(c: &mut Client, node_id: &str) -> bool {
-    match c.call_as::<NodeList, _>("node.list", json!({})).await {
+    match c.call_as::<NodeList, _>("node.list", NoParams {}).await {
         Ok(list) => list
             .nodes
             .iter()
@@ -224,8 +224,8 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
             .as_ref()
             .is_some_and(|p| p.by_device_pairing() && !p.is_repair);
     let params = match &t {
-        Target::Code(code) => json!({ "code": code }),
-        Target::Request(id) => json!({ "requestId": id }),
+        Target::Code(code) => DecideParams::by_code(code),
+        Target::Request(id) => DecideParams::by_id(id),
         Target::Node(_) | Target::Sole => unreachable!("resolved to a requestId above"),
     };
     let result = match c.call(family.method(verb), params).await {

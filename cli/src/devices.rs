@@ -13,13 +13,13 @@ use crate::render::abbrev;
 use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use pairing_core::protocol::params::{DeviceRef, DeviceTokenParams, NoParams};
 use pairing_core::protocol::{
     DevicePairList, DevicePaired, DeviceRemoved, DeviceTokenRevoked, DeviceTokenRotated,
 };
 use pairing_host::clock::now_ms;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 use table::{named, paired_table, pending_table};
 
 mod table;
@@ -157,10 +157,10 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
 }
 
 /// Calls `method` and reads its result as `T`.
-async fn typed<T: DeserializeOwned>(
+async fn typed<T: DeserializeOwned, P: Serialize>(
     c: &mut Client,
     method: &str,
-    params: Value,
+    params: P,
 ) -> anyhow::Result<T> {
     let v = c.call(method, params).await?;
     serde_json::from_value(v)
@@ -175,7 +175,7 @@ fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list: DevicePairList = typed(&mut c, "device.pair.list", json!({})).await?;
+    let list: DevicePairList = typed(&mut c, "device.pair.list", NoParams {}).await?;
     c.close().await;
     if conn.json {
         print_json(&list)?;
@@ -203,7 +203,7 @@ async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
 
 /// Resolves a device query among the paired devices.
 async fn paired_device(c: &mut Client, query: &str) -> anyhow::Result<DevicePaired> {
-    let list: DevicePairList = typed(c, "device.pair.list", json!({})).await?;
+    let list: DevicePairList = typed(c, "device.pair.list", NoParams {}).await?;
     let candidates: Vec<Candidate> = list.paired.iter().map(Candidate::from_device).collect();
     let id = resolve(query, &candidates)
         .map_err(|e| {
@@ -223,7 +223,9 @@ async fn remove(o: &RemoveOpt) -> anyhow::Result<Exit> {
     let r: DeviceRemoved = typed(
         &mut c,
         "device.pair.remove",
-        json!({ "deviceId": device.device_id }),
+        DeviceRef {
+            device_id: device.device_id.clone(),
+        },
     )
     .await?;
     c.close().await;
@@ -287,7 +289,11 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
     }
     let mut c = operator::connect(&o.conn).await?;
     let device = paired_device(&mut c, &o.device).await?;
-    let params = json!({ "deviceId": device.device_id, "role": role });
+    let params = DeviceTokenParams {
+        device_id: device.device_id.clone(),
+        role: role.to_owned(),
+        scopes: None,
+    };
     let line = match change {
         Change::Rotate => {
             let r: DeviceTokenRotated = typed(&mut c, "device.token.rotate", params).await?;

@@ -8,8 +8,9 @@ use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use pairing_core::protocol::params::VerifyParams;
 use pairing_core::protocol::{NodeVerified, Tick};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::Path;
 
 mod pair;
@@ -198,7 +199,10 @@ async fn connect_verified(p: &Paired, timeout: u64) -> anyhow::Result<(Client, V
     let result = client
         .call(
             "node.pair.verify",
-            json!({ "nodeId": p.identity.device_id, "token": p.token.token }),
+            VerifyParams {
+                node_id: p.identity.device_id.clone(),
+                token: p.token.token.clone(),
+            },
         )
         .await
         .context("node.pair.verify")?;

@@ -8,7 +8,9 @@ use crate::client::read;
 use crate::request::{Request, summary, surface};
 use anyhow::anyhow;
 use pairing_core::format::node_label as label;
-use pairing_core::protocol::{DeviceApproved, DeviceRejected, NodeApproved, NodeRejected};
+use pairing_core::protocol::{
+    Decision, DetailCode, DeviceApproved, DeviceRejected, NodeApproved, NodeRejected,
+};
 use serde_json::Value;
 
 /// How an approved node gets what it needs to connect as paired.
@@ -71,21 +73,48 @@ fn delivery_window() -> String {
     }
 }
 
-/// Adds what the operator can do next to a refusal, decided by `details.reason`.
+/// Why a decision was refused, as far as what to say next goes: read from `details.code` and, for the
+/// request that is gone, the [`Decision`] in `details.reason`.
+enum Refusal {
+    /// No pending request has this id or code, and the gateway does not remember one.
+    Unknown,
+    /// The request was replaced by a newer one (its caps, commands or key changed).
+    Superseded,
+    /// `devices approve|reject` named a request that no device made.
+    NotADevice,
+    /// Anything else: the gateway's message says it.
+    Other,
+}
+
+impl Refusal {
+    fn of(e: &anyhow::Error) -> Refusal {
+        let Some(GatewayError(api)) = e.downcast_ref::<GatewayError>() else {
+            return Refusal::Other;
+        };
+        match (api.detail_code(), api.gone()) {
+            (Some(DetailCode::UnknownRequest), None) => Refusal::Unknown,
+            (Some(DetailCode::UnknownRequest), Some(Decision::Superseded)) => Refusal::Superseded,
+            // No detail code names it; `details.reason` does (a reason, never the message).
+            _ if api.reason().as_deref() == Some(NOT_A_DEVICE) => Refusal::NotADevice,
+            _ => Refusal::Other,
+        }
+    }
+}
+
+/// `details.reason` of a device decision on a request no device made.
+const NOT_A_DEVICE: &str = "not-a-device";
+
+/// Adds what the operator can do next to a refusal, decided by `details.code` (see [`Refusal`]).
 pub fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {
-    match e
-        .downcast_ref::<GatewayError>()
-        .and_then(GatewayError::reason)
-        .as_deref()
-    {
+    match Refusal::of(&e) {
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
-        Some("unknown") => anyhow!("{e}; {}", summary(pending)),
+        Refusal::Unknown => anyhow!("{e}; {}", summary(pending)),
         // Replaced (its caps, commands or key changed): the newer request is not approved in its place.
-        Some("superseded") => anyhow!(
+        Refusal::Superseded => anyhow!(
             "{e}; the node changed its request: check the new one with `{}` before approving it",
             family.list_command()
         ),
-        Some("not-a-device") if family == Family::Devices => {
+        Refusal::NotADevice if family == Family::Devices => {
             anyhow!("{e} (decide it with `openclaw nodes approve` or `openclaw nodes reject`)")
         }
         _ => e,

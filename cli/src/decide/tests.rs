@@ -1,6 +1,7 @@
 use super::outcome::{Handover, approved_line, granted_line};
 use super::*;
 use crate::testdata;
+use serde_json::json;
 
 #[test]
 fn codes_ids_and_queries_are_told_apart() {

@@ -1,5 +1,6 @@
 use super::*;
 use pairing_core::protocol::DeviceRejected;
+use serde_json::json;
 
 #[test]
 fn rotation_and_revocation_say_what_happened_to_the_connections() {

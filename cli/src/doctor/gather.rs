@@ -7,10 +7,10 @@ use crate::client::{Client, NotTheGateway, Role, TokenRefused};
 use crate::endpoint::{self, Sources};
 use crate::identity;
 use crate::trail::Line;
+use pairing_core::protocol::params::{NoParams, VerifyParams};
 use pairing_core::protocol::{
     NodeEntry, NodeList, NodePairList, NodePaired, NodePending, NodeVerified,
 };
-use serde_json::json;
 
 /// What the operator connection gave.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,8 +98,8 @@ pub async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (Stri
         }
     };
     let lists = async {
-        let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
-        let nodes: NodeList = c.call_as("node.list", json!({})).await?;
+        let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
+        let nodes: NodeList = c.call_as("node.list", NoParams {}).await?;
         anyhow::Ok(Operator::Lists {
             pending: list.pending,
             paired: list.paired,
@@ -144,7 +144,10 @@ pub async fn local_view(conn: &ConnArgs) -> anyhow::Result<Local> {
             let r = c
                 .call(
                     "node.pair.verify",
-                    json!({ "nodeId": id.device_id, "token": token.token }),
+                    VerifyParams {
+                        node_id: id.device_id.clone(),
+                        token: token.token.clone(),
+                    },
                 )
                 .await;
             c.close().await;

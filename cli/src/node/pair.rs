@@ -14,8 +14,10 @@ use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken, hostname};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::NodeMeta;
 use pairing_core::format::{countdown, decision_word, short_id};
 use pairing_core::protocol::ErrorCode;
+use pairing_core::protocol::params::{PairRequestParams, VerifyParams};
 use pairing_core::protocol::{Decision, PairResolved, RequestResult};
 use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
@@ -196,7 +198,10 @@ impl Pairing {
         client
             .call(
                 "node.pair.verify",
-                json!({ "nodeId": node_id, "token": "" }),
+                VerifyParams {
+                    node_id,
+                    token: String::new(),
+                },
             )
             .await?;
         while let Some(ev) = client.take_queued() {
@@ -211,15 +216,16 @@ impl Pairing {
 
     /// Sends `node.pair.request` and reports the request.
     async fn request(&mut self, client: &mut Client) -> Result<Request, Failure> {
-        let mut params = json!({
-            "nodeId": self.identity.device_id,
-            "displayName": self.name,
-            "platform": std::env::consts::OS,
-            "version": env!("CARGO_PKG_VERSION"),
-        });
-        if self.silent {
-            params["silent"] = json!(true);
-        }
+        let params = PairRequestParams {
+            node_id: self.identity.device_id.clone(),
+            meta: NodeMeta {
+                display_name: Some(self.name.clone()),
+                platform: Some(std::env::consts::OS.to_owned()),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                ..NodeMeta::default()
+            },
+            silent: self.silent,
+        };
         let result = match client.call("node.pair.request", params).await {
             Ok(r) => r,
             Err(e) => {

@@ -7,15 +7,20 @@ use crate::operator;
 use crate::render::{Table, approved, bare_ip, client};
 use pairing_core::format::ago;
 use pairing_core::protocol::NodeDescribed;
+use pairing_core::protocol::params::NodeRef;
 use pairing_host::clock::now_ms;
-use serde_json::json;
 
 /// Runs `nodes describe`.
 pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let mut c = operator::connect(&o.conn).await?;
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let d = c
-        .call("node.describe", json!({ "nodeId": node.node_id }))
+        .call(
+            "node.describe",
+            NodeRef {
+                node_id: node.node_id.clone(),
+            },
+        )
         .await?;
     c.close().await;
     if o.conn.json {

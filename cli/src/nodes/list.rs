@@ -6,13 +6,13 @@ use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
 use pairing_core::protocol::NodePairList;
+use pairing_core::protocol::params::NoParams;
 use pairing_host::clock::now_ms;
-use serde_json::json;
 
 /// Runs `nodes list`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list = c.call("node.pair.list", json!({})).await?;
+    let list = c.call("node.pair.list", NoParams {}).await?;
     c.close().await;
     if conn.json {
         println!("{list}");

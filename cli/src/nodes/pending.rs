@@ -5,13 +5,13 @@ use crate::args::ConnArgs;
 use crate::exit::Exit;
 use crate::operator;
 use pairing_core::protocol::NodePairList;
+use pairing_core::protocol::params::NoParams;
 use pairing_host::clock::now_ms;
-use serde_json::json;
 
 /// Runs `nodes pending`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list: NodePairList = c.call_as("node.pair.list", json!({})).await?;
+    let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
     c.close().await;
     let pending = list.pending;
     if conn.json {

@@ -3,14 +3,19 @@
 use super::NodeQuery;
 use crate::exit::Exit;
 use crate::operator;
-use serde_json::json;
+use pairing_core::protocol::params::NodeRef;
 
 /// Runs `nodes remove`.
 pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let mut c = operator::connect(&o.conn).await?;
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let r = c
-        .call("node.pair.remove", json!({ "nodeId": node.node_id }))
+        .call(
+            "node.pair.remove",
+            NodeRef {
+                node_id: node.node_id.clone(),
+            },
+        )
         .await?;
     c.close().await;
     if o.conn.json {

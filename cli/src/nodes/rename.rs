@@ -5,7 +5,7 @@ use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
 use pairing_core::protocol::NodeRenamed;
-use serde_json::json;
+use pairing_core::protocol::params::RenameParams;
 
 /// Runs `nodes rename`.
 pub async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
@@ -18,7 +18,10 @@ pub async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
     let r = c
         .call(
             "node.rename",
-            json!({ "nodeId": node.node_id, "displayName": name }),
+            RenameParams {
+                node_id: node.node_id.clone(),
+                display_name: name.to_owned(),
+            },
         )
         .await?;
     c.close().await;

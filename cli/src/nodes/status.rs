@@ -5,14 +5,14 @@ use crate::args::ConnArgs;
 use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::protocol::params::NoParams;
 use pairing_core::protocol::{NodeEntry, NodeList, NodePairList};
 use pairing_host::clock::now_ms;
-use serde_json::json;
 
 /// Runs `nodes status`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let result = c.call("node.list", json!({})).await?;
+    let result = c.call("node.list", NoParams {}).await?;
     if conn.json {
         c.close().await;
         println!("{result}");
@@ -20,7 +20,7 @@ pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     }
     // The pending requests (codes, scopes, re-pair) come from node.pair.list, which needs the pairing
     // scope; an operator with read access alone still gets the node table.
-    let pending = match c.call("node.pair.list", json!({})).await {
+    let pending = match c.call("node.pair.list", NoParams {}).await {
         Ok(list) => Some(read::<NodePairList>(&list)?.pending),
         Err(e) => {
             eprintln!("openclaw: pending requests not shown: {e:#}");

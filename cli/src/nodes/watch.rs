@@ -21,6 +21,7 @@ use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
 use pairing_core::format::{decision_word, expires_in, short_id};
+use pairing_core::protocol::params::{DecideParams, NoParams};
 use pairing_core::protocol::{NodePairList, NodePending, PairResolved};
 use pairing_core::resync::SeqTracker;
 use pairing_host::clock::now_ms;
@@ -195,7 +196,7 @@ impl Watcher {
 
     /// Reads the pending list; in auto-approve mode, considers every request not tried yet.
     async fn sync(&mut self, c: &mut Client) -> anyhow::Result<()> {
-        let NodePairList { pending, paired } = c.call_as("node.pair.list", json!({})).await?;
+        let NodePairList { pending, paired } = c.call_as("node.pair.list", NoParams {}).await?;
         for n in &paired {
             self.labels.insert(n.node_id.as_str().to_owned(), n.name());
         }
@@ -339,7 +340,7 @@ impl Watcher {
         method: &str,
         done: &str,
     ) -> anyhow::Result<()> {
-        match c.call(method, json!({ "requestId": rid })).await {
+        match c.call(method, DecideParams::by_id(rid)).await {
             Ok(_) => self.note(done),
             // An error, so stderr in either mode; the watcher goes on.
             Err(e) if e.downcast_ref::<crate::client::GatewayError>().is_some() => {

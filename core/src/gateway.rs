@@ -97,9 +97,6 @@ pub struct Gateway<S: Store> {
     pub(crate) now: u64,
     pub(crate) held: Vec<Held>,
     out: VecDeque<Output>,
-    pub(crate) close_after: Option<(ConnId, u16, &'static str)>,
-    /// Who the decisions being made now are by: the calling connection, or the gateway.
-    pub(crate) actor: Actor,
     /// The failure episode of the store, if one is under way.
     store_failing: Option<StoreFailing>,
     /// An operator token rotation staged this round ([`crate::operator`]).
@@ -162,8 +159,6 @@ impl<S: Store> Gateway<S> {
             now,
             held: Vec::new(),
             out: VecDeque::new(),
-            close_after: None,
-            actor: Actor::Gateway,
             store_failing: None,
             rotation: None,
         })
@@ -236,9 +231,6 @@ impl<S: Store> Gateway<S> {
             return;
         }
         self.request(conn, text);
-        if let Some((c, code, reason)) = self.close_after.take() {
-            self.close(c, code, reason);
-        }
     }
 
     /// The socket of `conn` ended (by either side).

@@ -10,9 +10,10 @@
 //!
 //! [`Config::retired_operator_tokens`]: crate::Config::retired_operator_tokens
 
-use crate::audit::Action;
+use crate::audit::{Action, Actor};
 use crate::gateway::{Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId};
+use crate::method::Method;
 use crate::params::Params;
 use crate::scopes;
 use crate::secret::{Token, TokenHash};
@@ -89,11 +90,16 @@ impl<S: Store> Gateway<S> {
         id: &str,
         params: serde_json::Value,
     ) -> Result<Arc<str>, ApiError> {
-        Params::new("gateway.token.rotate", params, &[], &self.config.limits)?;
+        Params::new(
+            Method::GatewayTokenRotate.as_str(),
+            params,
+            &[],
+            &self.config.limits,
+        )?;
         if !caller.scopes.unwrap_or_default().satisfies(scopes::ADMIN) {
             return Err(caller.missing_scope(scopes::ADMIN, &[scopes::ADMIN]));
         }
-        let token = self.rotate_operator_token(Some(caller.conn));
+        let token = self.rotate_operator_token_by(&caller.actor, Some(caller.conn));
         // Serialised from the borrowed secret (no copy in a JSON value); the token itself is wiped
         // when dropped, the frame by the host once sent.
         #[derive(serde::Serialize)]
@@ -112,6 +118,11 @@ impl<S: Store> Gateway<S> {
     /// `openclaw gateway rotate-token` on a stopped gateway): see the module documentation. The
     /// returned token is the new one; it becomes durable at the next [`Gateway::commit`].
     pub fn rotate_operator_token(&mut self, caller: Option<ConnId>) -> Token {
+        self.rotate_operator_token_by(&Actor::Gateway, caller)
+    }
+
+    /// [`Gateway::rotate_operator_token`], audited as decided `by` someone.
+    fn rotate_operator_token_by(&mut self, by: &Actor, caller: Option<ConnId>) -> Token {
         let new = self.rng.token();
         let old = std::mem::replace(&mut self.config.gateway_token, new.clone());
         let old_hash = old.hash();
@@ -128,6 +139,7 @@ impl<S: Store> Gateway<S> {
         retired.truncate(MAX_RETIRED);
         // Audited (and noticed in the gateway's log) as a decision about no node: never the token.
         self.audit(
+            by,
             Action::TokenRotated,
             None,
             &NodeId(AUDIT_NODE_ID.to_owned()),

@@ -3,7 +3,6 @@
 
 use super::notify::mail_frame;
 use super::{Admission, Gateway, Held, Kind, Output, Role};
-use crate::audit::Actor;
 use crate::store::{Store, StoreError};
 use crate::wire::{ApiError, err_frame};
 
@@ -46,9 +45,7 @@ impl<S: Store> Gateway<S> {
             .as_ref()
             .is_some_and(|f| now >= f.retry_at)
         {
-            let actor = std::mem::replace(&mut self.actor, Actor::Gateway);
             self.expire_due(now);
-            self.actor = actor;
         }
         // A staged rotation makes the state dirty (its audit entry), so it is never skipped here.
         let mut rotation = None;
@@ -96,7 +93,7 @@ impl<S: Store> Gateway<S> {
             if let Some(r) = rotation {
                 self.undo_rotation(r, true);
             }
-            self.state.roll_back(self.config.pending_ttl_ms);
+            self.state.roll_back();
             self.seq = self.committed_seq;
         }
         for held in std::mem::take(&mut self.held) {

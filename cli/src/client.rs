@@ -8,11 +8,12 @@ use crate::endpoint::GatewayUrl;
 use crate::identity::Identity;
 use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
+use pairing_core::Method;
 use pairing_core::protocol::{ApiError, Challenge, ClientInfo, ConnectParams, ErrorCode};
 use pairing_core::wire::{self, Incoming};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
@@ -166,13 +167,10 @@ impl Event {
         T::deserialize(&self.payload).ok()
     }
 
-    /// The event as one JSON object, for NDJSON output.
+    /// The event as one JSON object, for NDJSON output: the gateway's event frame (core `wire`).
     pub fn to_json(&self) -> Value {
-        let mut v = json!({ "type": "event", "event": self.event, "payload": self.payload });
-        if let Some(seq) = self.seq {
-            v["seq"] = json!(seq);
-        }
-        v
+        let frame = wire::event_frame(&self.event, &self.payload, self.seq);
+        serde_json::from_str(&frame).unwrap_or_default()
     }
 }
 
@@ -268,7 +266,7 @@ impl Client {
             }
         }
         let params = connect_params(&role, &nonce);
-        client.call("connect", params).await.map_err(|e| {
+        client.call(Method::Connect, params).await.map_err(|e| {
             match e.downcast_ref::<GatewayError>() {
                 Some(g) if g.0.code == ErrorCode::Unauthorized => {
                     anyhow::Error::new(TokenRefused {
@@ -301,10 +299,10 @@ impl Client {
 
     /// Calls `method` and returns the response payload as sent, or the gateway's error as a
     /// [`GatewayError`].
-    pub async fn call<P: Serialize>(&mut self, method: &str, params: P) -> anyhow::Result<Value> {
+    pub async fn call<P: Serialize>(&mut self, method: Method, params: P) -> anyhow::Result<Value> {
         self.next_id += 1;
         let id = self.next_id.to_string();
-        let frame = wire::request_frame(&id, method, &params);
+        let frame = wire::request_frame(&id, method.as_str(), &params);
         self.ws
             .send(Message::text(frame))
             .await
@@ -327,7 +325,7 @@ impl Client {
     /// [`Client::call`], the payload read as the record `T`.
     pub async fn call_as<T: DeserializeOwned, P: Serialize>(
         &mut self,
-        method: &str,
+        method: Method,
         params: P,
     ) -> anyhow::Result<T> {
         let v = self.call(method, params).await?;

@@ -25,6 +25,7 @@ use crate::resolve::{Candidate, resolve};
 use anyhow::anyhow;
 use clap::Args;
 use outcome::{explain, print_result};
+use pairing_core::Method;
 use pairing_core::protocol::params::{DecideParams, NoParams};
 use pairing_core::protocol::{DevicePairList, NodeList, NodePairList};
 use std::io::IsTerminal;
@@ -88,12 +89,12 @@ impl Family {
         }
     }
 
-    fn method(self, verb: Verb) -> &'static str {
+    fn method(self, verb: Verb) -> Method {
         match (self, verb) {
-            (Family::Nodes, Verb::Approve) => "node.pair.approve",
-            (Family::Nodes, Verb::Reject) => "node.pair.reject",
-            (Family::Devices, Verb::Approve) => "device.pair.approve",
-            (Family::Devices, Verb::Reject) => "device.pair.reject",
+            (Family::Nodes, Verb::Approve) => Method::NodePairApprove,
+            (Family::Nodes, Verb::Reject) => Method::NodePairReject,
+            (Family::Devices, Verb::Approve) => Method::DevicePairApprove,
+            (Family::Devices, Verb::Reject) => Method::DevicePairReject,
         }
     }
 
@@ -109,11 +110,11 @@ impl Family {
     async fn pending(self, c: &mut Client) -> anyhow::Result<Vec<Request>> {
         Ok(match self {
             Family::Nodes => {
-                let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
+                let list: NodePairList = c.call_as(Method::NodePairList, NoParams {}).await?;
                 list.pending.iter().map(Request::from_node).collect()
             }
             Family::Devices => {
-                let list: DevicePairList = c.call_as("device.pair.list", NoParams {}).await?;
+                let list: DevicePairList = c.call_as(Method::DevicePairList, NoParams {}).await?;
                 list.pending.iter().map(Request::from_device).collect()
             }
         })
@@ -122,7 +123,10 @@ impl Family {
 
 /// Whether a key-proven connection of `node_id` is open now (`node.list`); `false` when unknown.
 async fn connected(c: &mut Client, node_id: &str) -> bool {
-    match c.call_as::<NodeList, _>("node.list", NoParams {}).await {
+    match c
+        .call_as::<NodeList, _>(Method::NodeList, NoParams {})
+        .await
+    {
         Ok(list) => list
             .nodes
             .iter()

@@ -13,6 +13,7 @@ use crate::render::abbrev;
 use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use pairing_core::Method;
 use pairing_core::protocol::params::{DeviceRef, DeviceTokenParams, NoParams};
 use pairing_core::protocol::{
     DevicePairList, DevicePaired, DeviceRemoved, DeviceTokenRevoked, DeviceTokenRotated,
@@ -159,7 +160,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
 /// Calls `method` and reads its result as `T`.
 async fn typed<T: DeserializeOwned, P: Serialize>(
     c: &mut Client,
-    method: &str,
+    method: Method,
     params: P,
 ) -> anyhow::Result<T> {
     let v = c.call(method, params).await?;
@@ -175,7 +176,7 @@ fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 
 async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list: DevicePairList = typed(&mut c, "device.pair.list", NoParams {}).await?;
+    let list: DevicePairList = typed(&mut c, Method::DevicePairList, NoParams {}).await?;
     c.close().await;
     if conn.json {
         print_json(&list)?;
@@ -203,7 +204,7 @@ async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
 
 /// Resolves a device query among the paired devices.
 async fn paired_device(c: &mut Client, query: &str) -> anyhow::Result<DevicePaired> {
-    let list: DevicePairList = typed(c, "device.pair.list", NoParams {}).await?;
+    let list: DevicePairList = typed(c, Method::DevicePairList, NoParams {}).await?;
     let candidates: Vec<Candidate> = list.paired.iter().map(Candidate::from_device).collect();
     let id = resolve(query, &candidates)
         .map_err(|e| {
@@ -222,7 +223,7 @@ async fn remove(o: &RemoveOpt) -> anyhow::Result<Exit> {
     let device = paired_device(&mut c, &o.device).await?;
     let r: DeviceRemoved = typed(
         &mut c,
-        "device.pair.remove",
+        Method::DevicePairRemove,
         DeviceRef {
             device_id: device.device_id.clone(),
         },
@@ -296,7 +297,7 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
     };
     let line = match change {
         Change::Rotate => {
-            let r: DeviceTokenRotated = typed(&mut c, "device.token.rotate", params).await?;
+            let r: DeviceTokenRotated = typed(&mut c, Method::DeviceTokenRotate, params).await?;
             if o.conn.json {
                 serde_json::to_string(&r)?
             } else {
@@ -304,7 +305,7 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
             }
         }
         Change::Revoke => {
-            let r: DeviceTokenRevoked = typed(&mut c, "device.token.revoke", params).await?;
+            let r: DeviceTokenRevoked = typed(&mut c, Method::DeviceTokenRevoke, params).await?;
             if o.conn.json {
                 serde_json::to_string(&r)?
             } else {

@@ -8,6 +8,7 @@ use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use pairing_core::Method;
 use pairing_core::protocol::params::VerifyParams;
 use pairing_core::protocol::{NodeVerified, Tick};
 use serde_json::Value;
@@ -198,14 +199,14 @@ async fn connect_verified(p: &Paired, timeout: u64) -> anyhow::Result<(Client, V
     .await?;
     let result = client
         .call(
-            "node.pair.verify",
+            Method::NodePairVerify,
             VerifyParams {
                 node_id: p.identity.device_id.clone(),
                 token: p.token.token.clone(),
             },
         )
         .await
-        .context("node.pair.verify")?;
+        .context(Method::NodePairVerify.as_str())?;
     Ok((client, result))
 }
 

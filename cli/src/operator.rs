@@ -5,6 +5,7 @@ use crate::args::ConnArgs;
 use crate::client::{Client, Role};
 use crate::endpoint::{self, Sources};
 use crate::resolve::{Candidate, resolve};
+use pairing_core::Method;
 use pairing_core::protocol::params::NoParams;
 use pairing_core::protocol::{NodeList, NodePairList};
 
@@ -17,12 +18,14 @@ pub async fn connect(conn: &ConnArgs) -> anyhow::Result<Client> {
 
 /// Resolves `--node` against `node.list`, falling back to the paired nodes of `node.pair.list`.
 pub async fn resolve_node(c: &mut Client, query: &str) -> anyhow::Result<Candidate> {
-    let candidates: Vec<Candidate> = match c.call_as::<NodeList, _>("node.list", NoParams {}).await
+    let candidates: Vec<Candidate> = match c
+        .call_as::<NodeList, _>(Method::NodeList, NoParams {})
+        .await
     {
         Ok(list) => list.nodes.iter().map(Candidate::from_entry).collect(),
         Err(e) => {
             tracing::debug!("node.list failed ({e:#}); using node.pair.list");
-            let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
+            let list: NodePairList = c.call_as(Method::NodePairList, NoParams {}).await?;
             list.paired.iter().map(Candidate::from_paired).collect()
         }
     };

@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::json;
 
 #[test]
 fn backoff_grows_to_a_cap_and_resets() {

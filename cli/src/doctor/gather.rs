@@ -7,6 +7,7 @@ use crate::client::{Client, NotTheGateway, Role, TokenRefused};
 use crate::endpoint::{self, Sources};
 use crate::identity;
 use crate::trail::Line;
+use pairing_core::Method;
 use pairing_core::protocol::params::{NoParams, VerifyParams};
 use pairing_core::protocol::{
     NodeEntry, NodeList, NodePairList, NodePaired, NodePending, NodeVerified,
@@ -98,8 +99,8 @@ pub async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (Stri
         }
     };
     let lists = async {
-        let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
-        let nodes: NodeList = c.call_as("node.list", NoParams {}).await?;
+        let list: NodePairList = c.call_as(Method::NodePairList, NoParams {}).await?;
+        let nodes: NodeList = c.call_as(Method::NodeList, NoParams {}).await?;
         anyhow::Ok(Operator::Lists {
             pending: list.pending,
             paired: list.paired,
@@ -143,7 +144,7 @@ pub async fn local_view(conn: &ConnArgs) -> anyhow::Result<Local> {
         if let Ok(mut c) = Client::connect(&url, role, conn.timeout).await {
             let r = c
                 .call(
-                    "node.pair.verify",
+                    Method::NodePairVerify,
                     VerifyParams {
                         node_id: id.device_id.clone(),
                         token: token.token.clone(),

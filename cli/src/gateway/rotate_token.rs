@@ -12,6 +12,7 @@ use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::Method;
 use pairing_core::protocol::params::NoParams;
 use pairing_core::{Config, Gateway, Token};
 use pairing_host::file_store::FileStore;
@@ -69,7 +70,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         match Client::connect(&ep.url, Role::Operator { token }, opt.conn.timeout).await {
             Ok(mut c) => {
                 let answer = c
-                    .call("gateway.token.rotate", NoParams {})
+                    .call(Method::GatewayTokenRotate, NoParams {})
                     .await
                     .map_err(|e| {
                         e.context(format!(

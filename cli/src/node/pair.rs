@@ -14,6 +14,7 @@ use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken, hostname};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::Method;
 use pairing_core::NodeMeta;
 use pairing_core::format::{countdown, decision_word, short_id};
 use pairing_core::protocol::ErrorCode;
@@ -197,7 +198,7 @@ impl Pairing {
         let node_id = self.identity.device_id.clone();
         client
             .call(
-                "node.pair.verify",
+                Method::NodePairVerify,
                 VerifyParams {
                     node_id,
                     token: String::new(),
@@ -226,13 +227,13 @@ impl Pairing {
             },
             silent: self.silent,
         };
-        let result = match client.call("node.pair.request", params).await {
+        let result = match client.call(Method::NodePairRequest, params).await {
             Ok(r) => r,
             Err(e) => {
                 return Err(match e.downcast_ref::<GatewayError>() {
                     Some(GatewayError(g)) if g.code == ErrorCode::RateLimited => {
                         let after = g.retry_after_ms.map(Duration::from_millis);
-                        Failure::Retry(e.context("node.pair.request"), after)
+                        Failure::Retry(e.context(Method::NodePairRequest.as_str()), after)
                     }
                     Some(_) => Failure::Fatal(e.context("the gateway refused the pairing request")),
                     None => Failure::Retry(e, None),

@@ -5,6 +5,7 @@ use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
 use crate::render::{Table, approved, bare_ip, client};
+use pairing_core::Method;
 use pairing_core::format::ago;
 use pairing_core::protocol::NodeDescribed;
 use pairing_core::protocol::params::NodeRef;
@@ -16,7 +17,7 @@ pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let d = c
         .call(
-            "node.describe",
+            Method::NodeDescribe,
             NodeRef {
                 node_id: node.node_id.clone(),
             },

@@ -5,6 +5,7 @@ use crate::args::ConnArgs;
 use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::Method;
 use pairing_core::protocol::NodePairList;
 use pairing_core::protocol::params::NoParams;
 use pairing_host::clock::now_ms;
@@ -12,7 +13,7 @@ use pairing_host::clock::now_ms;
 /// Runs `nodes list`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list = c.call("node.pair.list", NoParams {}).await?;
+    let list = c.call(Method::NodePairList, NoParams {}).await?;
     c.close().await;
     if conn.json {
         println!("{list}");

@@ -4,6 +4,7 @@ use super::table::pending_table;
 use crate::args::ConnArgs;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::Method;
 use pairing_core::protocol::NodePairList;
 use pairing_core::protocol::params::NoParams;
 use pairing_host::clock::now_ms;
@@ -11,7 +12,7 @@ use pairing_host::clock::now_ms;
 /// Runs `nodes pending`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let list: NodePairList = c.call_as("node.pair.list", NoParams {}).await?;
+    let list: NodePairList = c.call_as(Method::NodePairList, NoParams {}).await?;
     c.close().await;
     let pending = list.pending;
     if conn.json {

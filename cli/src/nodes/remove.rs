@@ -3,6 +3,7 @@
 use super::NodeQuery;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::Method;
 use pairing_core::protocol::params::NodeRef;
 
 /// Runs `nodes remove`.
@@ -11,7 +12,7 @@ pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let r = c
         .call(
-            "node.pair.remove",
+            Method::NodePairRemove,
             NodeRef {
                 node_id: node.node_id.clone(),
             },

@@ -4,6 +4,7 @@ use super::RenameOpt;
 use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::Method;
 use pairing_core::protocol::NodeRenamed;
 use pairing_core::protocol::params::RenameParams;
 
@@ -17,7 +18,7 @@ pub async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let r = c
         .call(
-            "node.rename",
+            Method::NodeRename,
             RenameParams {
                 node_id: node.node_id.clone(),
                 display_name: name.to_owned(),

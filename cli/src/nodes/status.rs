@@ -5,6 +5,7 @@ use crate::args::ConnArgs;
 use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
+use pairing_core::Method;
 use pairing_core::protocol::params::NoParams;
 use pairing_core::protocol::{NodeEntry, NodeList, NodePairList};
 use pairing_host::clock::now_ms;
@@ -12,7 +13,7 @@ use pairing_host::clock::now_ms;
 /// Runs `nodes status`.
 pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
-    let result = c.call("node.list", NoParams {}).await?;
+    let result = c.call(Method::NodeList, NoParams {}).await?;
     if conn.json {
         c.close().await;
         println!("{result}");
@@ -20,7 +21,7 @@ pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     }
     // The pending requests (codes, scopes, re-pair) come from node.pair.list, which needs the pairing
     // scope; an operator with read access alone still gets the node table.
-    let pending = match c.call("node.pair.list", NoParams {}).await {
+    let pending = match c.call(Method::NodePairList, NoParams {}).await {
         Ok(list) => Some(read::<NodePairList>(&list)?.pending),
         Err(e) => {
             eprintln!("openclaw: pending requests not shown: {e:#}");

@@ -20,6 +20,7 @@ use crate::render::bare_ip;
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
+use pairing_core::Method;
 use pairing_core::format::{decision_word, expires_in, short_id};
 use pairing_core::protocol::params::{DecideParams, NoParams};
 use pairing_core::protocol::{NodePairList, NodePending, PairResolved};
@@ -196,7 +197,7 @@ impl Watcher {
 
     /// Reads the pending list; in auto-approve mode, considers every request not tried yet.
     async fn sync(&mut self, c: &mut Client) -> anyhow::Result<()> {
-        let NodePairList { pending, paired } = c.call_as("node.pair.list", NoParams {}).await?;
+        let NodePairList { pending, paired } = c.call_as(Method::NodePairList, NoParams {}).await?;
         for n in &paired {
             self.labels.insert(n.node_id.as_str().to_owned(), n.name());
         }
@@ -297,7 +298,7 @@ impl Watcher {
                     self.decide(
                         c,
                         &rid,
-                        "node.pair.approve",
+                        Method::NodePairApprove,
                         &format!(
                             "auto-approved {rid} ({label}): the node on {host} holds its device key \
                              (checked over ssh)"
@@ -319,11 +320,11 @@ impl Watcher {
             );
             match crate::prompt::ask(question).await.as_deref() {
                 Some("a" | "approve") => {
-                    self.decide(c, &rid, "node.pair.approve", &format!("approved {rid}"))
+                    self.decide(c, &rid, Method::NodePairApprove, &format!("approved {rid}"))
                         .await?
                 }
                 Some("r" | "reject") => {
-                    self.decide(c, &rid, "node.pair.reject", &format!("rejected {rid}"))
+                    self.decide(c, &rid, Method::NodePairReject, &format!("rejected {rid}"))
                         .await?
                 }
                 _ => self.note(&format!("left {rid} pending")),
@@ -337,7 +338,7 @@ impl Watcher {
         &self,
         c: &mut Client,
         rid: &str,
-        method: &str,
+        method: Method,
         done: &str,
     ) -> anyhow::Result<()> {
         match c.call(method, DecideParams::by_id(rid)).await {

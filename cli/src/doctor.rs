@@ -3,11 +3,12 @@
 //! files (`<state>/identity/device.json`, `<state>/node/token.json`), and prints the next command.
 //!
 //! Without `--node` it looks at this machine's node; with `--node Q` at the node or pending request Q
-//! names. Gathering the facts ([`gather`]) is separate from reading them ([`diagnosis`], a pure function
-//! giving a [`Cause`]), so every cause is unit-tested without a gateway, and from printing ([`render`]). When the node is neither paired nor pending, the audit trail
-//! in this machine's state (`<state>/nodes/audit*.jsonl`, present on the gateway host) tells how its
-//! last request or pairing ended — expired, rejected, superseded by another key, removed — and when; on
-//! a machine without the trail the output says where to look.
+//! names. Gathering the facts ([`gather`]) is separate from reading them ([`diagnosis`], a pure
+//! function giving a [`diagnosis::Cause`]), so every cause is unit-tested without a gateway, and from
+//! printing ([`render`]). When the node is neither paired nor pending, the audit trail in this
+//! machine's state (`<state>/nodes/audit*.jsonl`, present on the gateway host) tells how its last
+//! request or pairing ended ([`history`]) — expired, rejected, superseded by another key, removed —
+//! and when; on a machine without the trail the output says where to look.
 
 use crate::args::ConnArgs;
 use crate::exit::Exit;

@@ -3,10 +3,11 @@
 //!
 //! Times cross the boundary as JavaScript numbers of milliseconds since the epoch (`Date.now()`).
 
-use crate::format;
-use crate::frames::{self, WireError};
+use crate::frames;
 use crate::model::PageModel;
 use crate::words;
+use pairing_core::format;
+use pairing_core::protocol::ApiError;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -165,10 +166,10 @@ impl Codec {
     }
 }
 
-/// "4:59" until `expiresAtMs`, or "expired".
+/// "4m 59s" until `expiresAtMs`, or "expired".
 #[wasm_bindgen(js_name = formatCountdown)]
 pub fn format_countdown(expires_at_ms: f64, now: f64) -> String {
-    format::countdown(ms(expires_at_ms), ms(now)).unwrap_or_else(|| "expired".to_owned())
+    format::countdown_to(ms(expires_at_ms), ms(now)).unwrap_or_else(|| "expired".to_owned())
 }
 
 /// "just now", "45s ago", "3m ago", …
@@ -189,7 +190,7 @@ pub fn required_approve_scopes(commands: Vec<String>) -> Vec<String> {
 /// An error object from a `res` frame (as JSON) in plain words.
 #[wasm_bindgen(js_name = explainError)]
 pub fn explain_error(error_json: &str) -> String {
-    match serde_json::from_str::<WireError>(error_json) {
+    match serde_json::from_str::<ApiError>(error_json) {
         Ok(e) => words::explain(&e),
         Err(_) => "The gateway sent an error this page cannot read.".to_owned(),
     }

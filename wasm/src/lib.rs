@@ -4,10 +4,14 @@
 //! the WebSocket, this model and the DOM.
 //!
 //! - [`frames`]: the `connect` request, `req` frames with increasing ids, parsing `res`/`event` frames;
-//! - [`model`]: the state machine — pending and paired lists, seq-gap resync, reconnect backoff,
-//!   what each response means;
-//! - [`view`]: what the page shows, in order and in words;
-//! - [`mod@format`] and [`words`]: countdowns, relative ages, and error frames in plain words;
+//! - [`model`]: the state machine — pending and paired lists, what each response means (seq-gap
+//!   resync and reconnect backoff are `pairing_core::resync`'s);
+//! - [`view`]: what the page shows, in order and in words (ages and countdowns are
+//!   `pairing_core::format`'s, as in the CLI);
+//! - [`words`]: error frames in plain words, chosen by the error's codes;
+//!
+//! Every record the page reads — pending requests, paired nodes, `node.list` entries, events, errors —
+//! is the core's own type (`pairing_core::protocol`); the page spells no JSON key of the protocol.
 //! - [`bindings`]: the `#[wasm_bindgen]` exports (`Page`, `Codec`, `formatCountdown`, …);
 //! - `sim` (feature `sim`): the core's deterministic simulator for JavaScript (`simulate`,
 //!   `runWorkload`), left out of the page's bundle to keep it small.
@@ -16,7 +20,6 @@
 //! builds this crate for `wasm32-unknown-unknown`, runs wasm-bindgen on it and embeds everything.
 
 pub mod bindings;
-pub mod format;
 pub mod frames;
 pub mod model;
 #[cfg(feature = "sim")]

@@ -1,7 +1,8 @@
 //! What the page shows, ready to render: every string already in words, every list already in order.
 
-use crate::format::{ago, countdown};
-use crate::model::{Conn, PageModel, Pending};
+use crate::model::{Conn, PageModel};
+use pairing_core::format::{ago, countdown_to, short_id};
+use pairing_core::protocol::NodePending;
 use pairing_core::scopes::required_approve_scopes;
 use serde::Serialize;
 
@@ -63,7 +64,7 @@ pub struct PendingView {
     pub code: String,
     /// "Check that the device shows 1234-5678".
     pub code_hint: String,
-    /// "4:59", or "expired".
+    /// "4m 59s", or "expired".
     pub countdown: String,
     /// Whether the countdown reached zero.
     pub expired: bool,
@@ -139,32 +140,27 @@ fn conn_text(m: &PageModel) -> String {
     }
 }
 
-/// The first 12 characters of an id, as the CLI shows it.
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
-fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
-    let commands = p.commands.as_deref().unwrap_or_default();
+fn pending_view(p: &NodePending, gw_now: u64, busy: bool) -> PendingView {
+    let meta = &p.meta;
+    let commands = meta.commands.as_deref().unwrap_or_default();
+    let expires_at = (p.expires_at_ms > 0).then_some(p.expires_at_ms);
     // Never more than the request's whole lifetime, whatever the clocks say.
-    let left = p
-        .expires_at_ms
-        .map(|at| countdown(at, gw_now.max(p.ts.min(at))));
-    let code = p.verification_code.clone().unwrap_or_default();
+    let left = expires_at.map(|at| countdown_to(at, gw_now.max(p.ts.min(at))));
+    let code = p.verification_code.to_string();
+    let name = p.name();
     PendingView {
-        request_id: p.request_id.clone(),
-        node_id: p.node_id.clone(),
-        name: p.name().to_owned(),
+        request_id: p.request_id.as_str().to_owned(),
+        node_id: p.node_id.as_str().to_owned(),
         device: joined(&[
-            p.platform.as_ref(),
-            p.device_family.as_ref(),
-            p.model_identifier.as_ref(),
+            meta.platform.as_ref(),
+            meta.device_family.as_ref(),
+            meta.model_identifier.as_ref(),
         ]),
-        remote_ip: p.remote_ip.clone().unwrap_or_default(),
+        remote_ip: p.remote_ip.as_deref().unwrap_or_default().to_owned(),
         client: p
             .client_id
             .as_deref()
-            .map(|c| match &p.version {
+            .map(|c| match &meta.version {
                 Some(v) => format!("OpenClaw {c} {v}"),
                 None => format!("OpenClaw {c}"),
             })
@@ -179,14 +175,14 @@ fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
                     .unwrap_or_default(),
             })
             .collect(),
-        required_scopes: required_approve_scopes(p.commands.as_deref()).to_vec(),
+        required_scopes: required_approve_scopes(meta.commands.as_deref()).to_vec(),
         code_hint: if code.is_empty() {
             "This request carries no verification code; approve it only if you made it.".to_owned()
         } else if p.client_id.is_some() {
             // OpenClaw's node hosts and apps do not display this gateway's code.
             format!(
                 "OpenClaw clients don't display a code; this one is {code}, from device {}",
-                short(&p.node_id)
+                short_id(p.node_id.as_str())
             )
         } else {
             format!("Check that the device shows {code}")
@@ -200,9 +196,10 @@ fn pending_view(p: &Pending, gw_now: u64) -> PendingView {
         expired: matches!(left, Some(None)),
         is_repair: p.is_repair,
         requested: format!("requested {}", ago(p.ts, gw_now)),
-        approve_label: format!("Approve {}", p.name()),
-        reject_label: format!("Reject {}", p.name()),
-        busy: false,
+        approve_label: format!("Approve {name}"),
+        reject_label: format!("Reject {name}"),
+        name,
+        busy,
     }
 }
 
@@ -210,12 +207,12 @@ impl PageModel {
     /// Everything the page shows at page time `now`.
     pub fn view(&self, now: u64) -> View {
         let gw_now = self.gateway_now(now);
-        let mut pending: Vec<&Pending> = self
+        let mut pending: Vec<&NodePending> = self
             .pending
             .values()
             .filter(|p| {
-                p.expires_at_ms
-                    .is_none_or(|at| at.saturating_add(HIDE_EXPIRED_AFTER_MS) > gw_now)
+                p.expires_at_ms == 0
+                    || p.expires_at_ms.saturating_add(HIDE_EXPIRED_AFTER_MS) > gw_now
             })
             .collect();
         pending.sort_by(|a, b| {
@@ -226,25 +223,28 @@ impl PageModel {
             .paired
             .values()
             .map(|n| {
-                let live = self.live.get(&n.node_id);
-                let name = self.display_name(n).to_owned();
+                let id = n.node_id.as_str();
+                let live = self.live.get(id);
+                let name = self.display_name(n);
                 let connected = live.is_some_and(|l| l.connected);
                 let last = [
                     n.last_connected_at_ms,
                     live.and_then(|l| l.last_connected_at_ms),
-                    self.seen.get(&n.node_id).copied(),
+                    self.seen.get(id).copied(),
                 ]
                 .into_iter()
                 .flatten()
                 .max();
-                let approved_at = live.and_then(|l| l.approved_at_ms).or(n.approved_at_ms);
+                let approved_at = live
+                    .and_then(|l| l.approved_at_ms)
+                    .or((n.approved_at_ms > 0).then_some(n.approved_at_ms));
                 NodeView {
-                    node_id: n.node_id.clone(),
+                    node_id: id.to_owned(),
                     device: joined(&[
-                        live.and_then(|l| l.platform.as_ref())
-                            .or(n.platform.as_ref()),
-                        live.and_then(|l| l.device_family.as_ref())
-                            .or(n.device_family.as_ref()),
+                        live.and_then(|l| l.meta.platform.as_ref())
+                            .or(n.meta.platform.as_ref()),
+                        live.and_then(|l| l.meta.device_family.as_ref())
+                            .or(n.meta.device_family.as_ref()),
                     ]),
                     connected,
                     status: match (connected, last) {
@@ -256,11 +256,11 @@ impl PageModel {
                         .map_or_else(String::new, |t| format!("approved {}", ago(t, gw_now))),
                     remote_ip: live
                         .and_then(|l| l.remote_ip.clone())
-                        .or_else(|| n.remote_ip.clone())
+                        .or_else(|| n.remote_ip.as_deref().map(str::to_owned))
                         .unwrap_or_default(),
                     rename_label: format!("Rename {name}"),
                     remove_label: format!("Remove {name}"),
-                    busy: self.node_busy(&n.node_id),
+                    busy: self.node_busy(id),
                     name,
                 }
             })
@@ -278,7 +278,7 @@ impl PageModel {
             synced: self.synced,
             pending: pending
                 .into_iter()
-                .map(|p| pending_view(p, gw_now))
+                .map(|p| pending_view(p, gw_now, self.request_busy(p.request_id.as_str())))
                 .collect(),
             paired,
             notices: self

@@ -1,6 +1,8 @@
-//! Error frames in plain words. The page never shows an error's JSON; it shows one of these sentences.
+//! Error frames in plain words. The page never shows an error's JSON; it shows one of these sentences,
+//! chosen by the error's codes ([`ErrorCode`], [`DetailCode`], `details.reason`), never by its message.
 
-use crate::frames::WireError;
+use pairing_core::format::why_gone;
+use pairing_core::protocol::{ApiError, DetailCode, ErrorCode, REASON_TOKEN_ROTATED};
 
 /// What the page says when the gateway refuses its token.
 pub const BAD_TOKEN: &str = "The gateway did not accept this token. Open the approval page link that \
@@ -11,65 +13,62 @@ pub const BAD_TOKEN: &str = "The gateway did not accept this token. Open the app
 pub const ROTATED_TOKEN: &str = "The operator token was rotated. Paste the new link that `openclaw \
      gateway rotate-token` printed (or the new token) here, or open that link.";
 
-/// The start of the gateway's close reason, and of its refusal message, for a rotated token.
-pub const ROTATED_PREFIX: &str = "the operator token was rotated";
-
-/// Why a request id or code is no longer pending, as `details.reason` says it.
-fn reason_words(reason: &str) -> Option<&'static str> {
-    Some(match reason {
-        "expired" => "the request has expired",
-        "approved" => "the request was already approved",
-        "rejected" => "the request was already rejected",
-        "superseded" => "a newer request from the same device replaced it",
-        "unknown" => "the gateway does not know this request",
-        _ => return None,
-    })
+/// Whether a close frame's reason is the gateway's for a rotated operator token.
+pub fn closed_for_rotation(reason: &str) -> bool {
+    reason == pairing_core::operator::ROTATED_CLOSE_REASON
 }
 
-/// The cause of a failure, as a clause without a capital or full stop ("the request has expired").
-pub fn cause(err: &WireError) -> String {
-    if let Some(words) = err.reason().and_then(reason_words) {
-        return words.to_owned();
+/// The cause of a failure, as a clause without a capital or full stop ("it expired").
+pub fn cause(err: &ApiError) -> String {
+    let detail = err.detail();
+    match detail.code {
+        Some(DetailCode::UnknownRequest) => {
+            return match err.gone() {
+                Some(d) => why_gone(d).to_owned(),
+                None => "the gateway does not know this request".to_owned(),
+            };
+        }
+        Some(DetailCode::PairingDisabled) => {
+            return "pairing is turned off on this gateway (--no-pairing)".to_owned();
+        }
+        Some(DetailCode::StorageFailed) => {
+            return "the gateway could not save the change, so nothing changed; try again"
+                .to_owned();
+        }
+        Some(DetailCode::MissingScope) => {
+            let scope = detail.missing_scope.as_deref().unwrap_or("needed");
+            return format!("this page lacks the {scope} permission");
+        }
+        Some(DetailCode::UnknownNode) => {
+            return "the gateway does not know this node (it may have been removed)".to_owned();
+        }
+        Some(DetailCode::ProtocolMismatch) => {
+            return "this page and the gateway speak different protocol versions; reload the page"
+                .to_owned();
+        }
+        _ => {}
     }
-    let message = err.message.trim();
-    match err.code.as_str() {
-        "UNAUTHORIZED" => "the gateway did not accept this token".to_owned(),
-        "RATE_LIMITED" => match err.retry_after_ms {
+    match err.code {
+        ErrorCode::Unauthorized => "the gateway did not accept this token".to_owned(),
+        ErrorCode::RateLimited => match err.retry_after_ms {
             Some(ms) => format!(
                 "the gateway is busy; try again in {} s",
                 ms.div_ceil(1000).max(1)
             ),
             None => "the gateway is busy; try again shortly".to_owned(),
         },
-        "NOT_PAIRED" => "that node is not paired".to_owned(),
-        "UNAVAILABLE" if message == "pairing disabled" => {
-            "pairing is turned off on this gateway (--no-pairing)".to_owned()
+        ErrorCode::NotPaired => "that node is not paired".to_owned(),
+        _ if err.message.trim().is_empty() => {
+            "the gateway refused it without saying why".to_owned()
         }
-        "UNAVAILABLE" if message.starts_with("storage write failed") => {
-            "the gateway could not save the change, so nothing changed; try again".to_owned()
-        }
-        _ => {
-            if let Some(scope) = message.strip_prefix("missing scope: ") {
-                format!("this page lacks the {scope} permission")
-            } else if message.starts_with("unknown nodeId") {
-                "the gateway does not know this node (it may have been removed)".to_owned()
-            } else if message.starts_with("unknown requestId") {
-                "the gateway does not know this request".to_owned()
-            } else if message == "protocol mismatch" {
-                "this page and the gateway speak different protocol versions; reload the page"
-                    .to_owned()
-            } else if message.is_empty() {
-                "the gateway refused it without saying why".to_owned()
-            } else {
-                clause(message)
-            }
-        }
+        _ => clause(&err.message),
     }
 }
 
-/// A gateway message as a clause: one line, at most 200 characters, no trailing full stop.
+/// A gateway message shown as a clause: one line, at most 200 characters, no trailing full stop.
 fn clause(message: &str) -> String {
     let line: String = message
+        .trim()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(200)
@@ -90,10 +89,10 @@ pub fn sentence(clause: &str) -> String {
     out
 }
 
-/// A failure on its own, as a sentence ("The request has expired.").
-pub fn explain(err: &WireError) -> String {
-    if err.code == "UNAUTHORIZED" {
-        if err.reason() == Some("token-rotated") {
+/// A failure on its own, as a sentence ("It expired.").
+pub fn explain(err: &ApiError) -> String {
+    if err.code == ErrorCode::Unauthorized {
+        if err.reason().as_deref() == Some(REASON_TOKEN_ROTATED) {
             return ROTATED_TOKEN.to_owned();
         }
         return BAD_TOKEN.to_owned();
@@ -101,54 +100,10 @@ pub fn explain(err: &WireError) -> String {
     sentence(&cause(err))
 }
 
-/// A failed action as a sentence: "Could not approve Kitchen iPad: the request has expired."
-pub fn failed(action: &str, err: &WireError) -> String {
+/// A failed action as a sentence: "Could not approve Kitchen iPad: it expired."
+pub fn failed(action: &str, err: &ApiError) -> String {
     sentence(&format!("Could not {action}: {}", cause(err)))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn err(code: &str, message: &str) -> WireError {
-        WireError {
-            code: code.into(),
-            message: message.into(),
-            ..WireError::default()
-        }
-    }
-
-    #[test]
-    fn reasons_and_codes_read_as_sentences() {
-        let mut e = err("INVALID_REQUEST", "unknown requestId: it expired");
-        e.details = Some(json!({"reason": "expired"}));
-        assert_eq!(
-            failed("approve iPad", &e),
-            "Could not approve iPad: the request has expired."
-        );
-        assert_eq!(
-            failed(
-                "approve iPad",
-                &err("INVALID_REQUEST", "missing scope: operator.admin")
-            ),
-            "Could not approve iPad: this page lacks the operator.admin permission."
-        );
-        let mut e = err("RATE_LIMITED", "too many");
-        e.retry_after_ms = Some(1500);
-        assert_eq!(explain(&e), "The gateway is busy; try again in 2 s.");
-        assert_eq!(explain(&err("UNAUTHORIZED", "bad token")), BAD_TOKEN);
-        assert_eq!(
-            explain(&err("UNAVAILABLE", "pairing disabled")),
-            "Pairing is turned off on this gateway (--no-pairing)."
-        );
-        assert_eq!(
-            explain(&err("INVALID_REQUEST", "displayName: too long.\n")),
-            "DisplayName: too long."
-        );
-        assert_eq!(
-            explain(&err("WHATEVER", "")),
-            "The gateway refused it without saying why."
-        );
-    }
-}
+mod tests;

@@ -27,7 +27,7 @@ fn text(v: &JsValue, path: &str) -> String {
 
 #[wasm_bindgen_test]
 fn formatting_and_scopes() {
-    assert_eq!(format_countdown(T0 + 299_000.0, T0), "4:59");
+    assert_eq!(format_countdown(T0 + 299_000.0, T0), "4m 59s");
     assert_eq!(format_countdown(T0, T0), "expired");
     assert_eq!(format_age(T0 - 180_000.0, T0), "3m ago");
     assert_eq!(format_age(T0, T0), "just now");
@@ -38,9 +38,9 @@ fn formatting_and_scopes() {
     assert_eq!(required_approve_scopes(vec![]), ["operator.pairing"]);
     assert_eq!(
         explain_error(
-            r#"{"code":"INVALID_REQUEST","message":"unknown requestId: it expired","details":{"reason":"expired"}}"#
+            r#"{"code":"INVALID_REQUEST","message":"unknown requestId: it expired","details":{"code":"UNKNOWN_REQUEST","reason":"expired"}}"#
         ),
-        "The request has expired."
+        "It expired."
     );
     assert_eq!(
         explain_error("nonsense"),
@@ -94,14 +94,21 @@ fn page_connects_lists_and_approves() {
     let v = page.view(T0 + 1_000.0).unwrap();
     assert_eq!(text(&v, "conn"), "connected");
     assert_eq!(text(&v, "pending.0.code"), "1234-5678");
-    assert_eq!(text(&v, "pending.0.countdown"), "4:59");
+    assert_eq!(text(&v, "pending.0.countdown"), "4m 59s");
     assert_eq!(text(&v, "pending.0.approveLabel"), "Approve Kitchen iPad");
     let f = JSON::parse(&page.approve("r1").unwrap()).unwrap();
     assert_eq!(text(&f, "method"), "node.pair.approve");
     assert_eq!(text(&f, "params.requestId"), "r1");
     let err = page.approve("nope").unwrap_err();
     assert_eq!(text(&err, "message"), "That is no longer on the list.");
-    assert_eq!(page.socket_closed(T0, None), Some(500.0));
+    let v = page.view(T0).unwrap();
+    assert_eq!(
+        get(&v, "pending.0.busy").as_bool(),
+        Some(true),
+        "Approve waits for its answer"
+    );
+    let delay = page.socket_closed(T0, None).unwrap();
+    assert!((500.0..=600.0).contains(&delay), "{delay}");
     assert_eq!(page.state(), "reconnecting");
     let v = page.view(T0).unwrap();
     assert_eq!(text(&v, "notices.0.kind"), "failed");

@@ -1,7 +1,8 @@
 //! The page model driven with the frames a real gateway sends.
 
 use super::*;
-use serde_json::json;
+use pairing_core::resync::{BACKOFF_FIRST_MS, BACKOFF_MAX_MS};
+use serde_json::{Value, json};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -80,7 +81,7 @@ fn handshake_lists_and_view() {
     let p = &v.pending[0];
     assert_eq!(p.code, "1234-5678");
     assert_eq!(p.code_hint, "Check that the device shows 1234-5678");
-    assert_eq!(p.countdown, "3:59");
+    assert_eq!(p.countdown, "3m 59s");
     assert_eq!(p.approve_label, "Approve a iPad");
     assert_eq!(p.commands[0].scope, "operator.write");
     assert_eq!(p.commands[1].scope, "operator.admin");
@@ -207,13 +208,10 @@ fn a_failed_approval_is_explained_and_drops_the_stale_request() {
         .as_str()
         .unwrap()
         .to_owned();
-    let out = m.receive(&frame(json!({"type":"res","id":id,"ok":false,"error":{"code":"INVALID_REQUEST","message":"unknown requestId: it expired","details":{"reason":"expired"}}})), T0);
+    let out = m.receive(&frame(json!({"type":"res","id":id,"ok":false,"error":{"code":"INVALID_REQUEST","message":"unknown requestId: it expired","details":{"code":"UNKNOWN_REQUEST","reason":"expired"}}})), T0);
     assert_eq!(sent(&out)[0].1, "node.pair.list");
     let v = m.view(T0);
-    assert_eq!(
-        v.error,
-        "Could not approve a iPad: the request has expired."
-    );
+    assert_eq!(v.error, "Could not approve a iPad: it expired.");
     assert_eq!(v.notices[0].kind, "failed");
     assert!(v.pending.is_empty());
 }
@@ -248,21 +246,25 @@ fn rename_and_remove() {
 fn reconnect_backs_off_and_resyncs() {
     let mut m = connected();
     let _ = m.approve("r1").unwrap();
-    assert_eq!(m.socket_closed(T0), Some(500));
+    let within = |d: Option<u64>, base: u64| {
+        let d = d.expect("a delay");
+        assert!((base..=base + base / 5).contains(&d), "{d} for {base}");
+    };
+    within(m.socket_closed(T0), BACKOFF_FIRST_MS);
     let v = m.view(T0);
     assert_eq!(v.conn, "reconnecting");
     assert_eq!(v.notices[0].kind, "failed");
     assert_eq!(m.approve("r1"), Err(ActionError::NotConnected));
     assert!(m.socket_opening(T0));
     assert_eq!(m.view(T0).conn, "reconnecting");
-    assert_eq!(m.socket_closed(T0), Some(1_000));
+    within(m.socket_closed(T0 + 1), 1_000);
     assert!(m.socket_opening(T0));
-    assert_eq!(m.socket_closed(T0), Some(2_000));
+    within(m.socket_closed(T0 + 2), 2_000);
     for _ in 0..10 {
         m.socket_opening(T0);
         m.socket_closed(T0);
     }
-    assert_eq!(m.socket_closed(T0), Some(BACKOFF_MAX_MS));
+    within(m.socket_closed(T0 + 3), BACKOFF_MAX_MS);
     m.socket_opening(T0);
     m.receive(
         &frame(json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":T0}})),
@@ -293,10 +295,10 @@ fn countdown_uses_the_gateway_clock_and_hides_long_expired_requests() {
         page_now,
     );
     m.receive(&frame(json!({"type":"event","event":"node.pair.requested","payload":pending_json("r9","z",T0),"seq":4})), page_now);
-    assert_eq!(m.view(page_now).pending[0].countdown, "5:00");
+    assert_eq!(m.view(page_now).pending[0].countdown, "5m 00s");
     assert_eq!(m.view(page_now + 300_000).pending[0].countdown, "expired");
     // A gateway clock a little behind (travel time) never shows more than the whole lifetime.
-    assert_eq!(m.view(page_now - 500).pending[0].countdown, "5:00");
+    assert_eq!(m.view(page_now - 500).pending[0].countdown, "5m 00s");
     assert!(m.view(page_now + 300_000).pending[0].expired);
     assert!(m.view(page_now + 306_000).pending.is_empty());
 }
@@ -362,4 +364,63 @@ fn a_rotation_asks_for_the_new_link_at_once_and_a_pasted_link_gives_its_token() 
     let mut m = connected();
     assert!(m.socket_closed_with(T0, "going away").is_some());
     assert_eq!(m.token(), Some("tok"));
+}
+
+#[test]
+fn approve_and_reject_are_disabled_while_their_call_is_in_flight() {
+    let mut m = connected();
+    assert!(!m.view(T0).pending[0].busy);
+    let f = m.approve("r1").unwrap();
+    assert!(
+        m.view(T0).pending[0].busy,
+        "the buttons wait for the answer"
+    );
+    assert!(m.request_busy("r1"));
+    let id = serde_json::from_str::<Value>(&f).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A refusal that leaves the request pending (a missing scope) frees the buttons again.
+    m.receive(
+        &frame(
+            json!({"type":"res","id":id,"ok":false,"error":{"code":"INVALID_REQUEST",
+        "message":"missing scope: operator.admin",
+        "details":{"code":"MISSING_SCOPE","missingScope":"operator.admin"}}}),
+        ),
+        T0,
+    );
+    let v = m.view(T0);
+    assert!(!v.pending[0].busy);
+    assert_eq!(
+        v.error,
+        "Could not approve a iPad: this page lacks the operator.admin permission."
+    );
+    let _ = m.reject("r1").unwrap();
+    assert!(m.view(T0).pending[0].busy);
+    // A dropped connection frees them too.
+    m.socket_closed(T0);
+    assert!(!m.request_busy("r1"));
+}
+
+#[test]
+fn an_unknown_node_on_rename_re_reads_the_lists() {
+    let mut m = connected();
+    let f = m.rename("p1", "Office").unwrap();
+    assert!(m.view(T0).paired[0].busy);
+    let id = serde_json::from_str::<Value>(&f).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = m.receive(
+        &frame(
+            json!({"type":"res","id":id,"ok":false,"error":{"code":"INVALID_REQUEST",
+        "message":"unknown nodeId","details":{"code":"UNKNOWN_NODE","nodeId":"p1"}}}),
+        ),
+        T0,
+    );
+    assert_eq!(sent(&out)[0].1, "node.pair.list");
+    assert_eq!(
+        m.error(),
+        "Could not rename Desk: the gateway does not know this node (it may have been removed)."
+    );
 }

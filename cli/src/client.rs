@@ -8,7 +8,12 @@ use crate::endpoint::GatewayUrl;
 use crate::identity::Identity;
 use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use pairing_core::Method;
+use pairing_core::protocol::{ApiError, Challenge, ClientInfo, ConnectParams, ErrorCode};
+use pairing_core::wire::{self, Incoming};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
@@ -24,9 +29,6 @@ pub const OPERATOR_SCOPES: [&str; 4] = [
     "operator.write",
     "operator.pairing",
 ];
-
-/// The protocol version this client speaks.
-const PROTOCOL: u64 = 3;
 
 /// Who this client connects as.
 pub enum Role<'a> {
@@ -44,46 +46,57 @@ pub enum Role<'a> {
     },
 }
 
-/// An error response from the gateway: `{code, message, details?}`.
+/// An error response from the gateway (the core's [`ApiError`]), as the CLI shows it: the message,
+/// then `details.reason` when the message does not say it already.
 #[derive(Clone, Debug)]
-pub struct GatewayError {
-    /// `UNAUTHORIZED`, `INVALID_REQUEST`, …
-    pub code: String,
-    /// The gateway's message.
-    pub message: String,
-    /// `details`, if any.
-    pub details: Option<Value>,
-    /// `retryAfterMs`, if any.
-    pub retry_after_ms: Option<u64>,
-}
+pub struct GatewayError(pub ApiError);
 
 impl GatewayError {
-    fn from_value(v: &Value) -> GatewayError {
-        GatewayError {
-            code: v["code"].as_str().unwrap_or("UNKNOWN").to_owned(),
-            message: v["message"].as_str().unwrap_or("(no message)").to_owned(),
-            details: v.get("details").cloned().filter(|d| !d.is_null()),
-            retry_after_ms: v["retryAfterMs"].as_u64(),
-        }
-    }
-
     /// `details.reason`, if present.
-    pub fn reason(&self) -> Option<&str> {
-        self.details.as_ref()?.get("reason")?.as_str()
+    pub fn reason(&self) -> Option<String> {
+        self.0.reason()
     }
 }
 
 impl fmt::Display for GatewayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        let message = if self.0.message.is_empty() {
+            "(no message)"
+        } else {
+            &self.0.message
+        };
+        f.write_str(message)?;
         match self.reason() {
-            Some(r) if !self.message.contains(r) => write!(f, " (reason: {r})"),
+            Some(r) if !message.contains(r.as_str()) => write!(f, " (reason: {r})"),
             _ => Ok(()),
         }
     }
 }
 
 impl std::error::Error for GatewayError {}
+
+/// The gateway refused this client's token at `connect` (`UNAUTHORIZED`): the operator token, or a
+/// node's credentials. Callers tell it apart by type, never by its text.
+#[derive(Clone, Debug)]
+pub struct TokenRefused {
+    /// The URL dialled.
+    pub url: String,
+    /// The gateway's error.
+    pub error: GatewayError,
+}
+
+impl fmt::Display for TokenRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the gateway at {} refused the token: {} (check --token, OPENCLAW_GATEWAY_TOKEN or \
+             <state>/openclaw.json)",
+            self.url, self.error
+        )
+    }
+}
+
+impl std::error::Error for TokenRefused {}
 
 /// Why the CLI did not send the operator token: the other end is not the gateway that knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,14 +162,21 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event as one JSON object, for NDJSON output.
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({ "type": "event", "event": self.event, "payload": self.payload });
-        if let Some(seq) = self.seq {
-            v["seq"] = json!(seq);
-        }
-        v
+    /// The payload read as the record `T` (`None` when it has another shape).
+    pub fn payload_as<T: DeserializeOwned>(&self) -> Option<T> {
+        T::deserialize(&self.payload).ok()
     }
+
+    /// The event as one JSON object, for NDJSON output: the gateway's event frame (core `wire`).
+    pub fn to_json(&self) -> Value {
+        let frame = wire::event_frame(&self.event, &self.payload, self.seq);
+        serde_json::from_str(&frame).unwrap_or_default()
+    }
+}
+
+/// Reads a payload the gateway sent (kept as sent for `--json`) as the record `T`.
+pub fn read<T: DeserializeOwned>(v: &Value) -> anyhow::Result<T> {
+    T::deserialize(v).context("the gateway's answer did not read as expected")
 }
 
 /// A connected, handshaken gateway connection.
@@ -169,8 +189,11 @@ pub struct Client {
 }
 
 /// One frame read from the socket.
-enum Incoming {
-    Response { id: String, frame: Value },
+enum Frame {
+    Response {
+        id: String,
+        result: Result<Value, ApiError>,
+    },
     Event(Event),
 }
 
@@ -231,9 +254,8 @@ impl Client {
             url: url.to_owned(),
         };
         let challenge = client.challenge().await?;
-        let nonce = challenge["nonce"]
-            .as_str()
-            .map(str::to_owned)
+        let nonce = Challenge::deserialize(&challenge)
+            .map(|c| c.nonce)
             .context("connect.challenge carried no nonce")?;
         if let (Role::Operator { token }, Some(mine)) = (&role, &client_nonce) {
             use pairing_core::challenge::{Verdict, check};
@@ -244,16 +266,17 @@ impl Client {
             }
         }
         let params = connect_params(&role, &nonce);
-        client
-            .call("connect", params)
-            .await
-            .map_err(|e| match e.downcast_ref::<GatewayError>() {
-                Some(g) if g.code == "UNAUTHORIZED" => anyhow!(
-                    "the gateway at {url} refused the token: {g} (check --token, OPENCLAW_GATEWAY_TOKEN or \
-                     <state>/openclaw.json)"
-                ),
+        client.call(Method::Connect, params).await.map_err(|e| {
+            match e.downcast_ref::<GatewayError>() {
+                Some(g) if g.0.code == ErrorCode::Unauthorized => {
+                    anyhow::Error::new(TokenRefused {
+                        url: url.to_owned(),
+                        error: g.clone(),
+                    })
+                }
                 _ => e.context(format!("the gateway at {url} refused the connection")),
-            })?;
+            }
+        })?;
         Ok(client)
     }
 
@@ -261,7 +284,7 @@ impl Client {
     async fn challenge(&mut self) -> anyhow::Result<Value> {
         loop {
             match self.read().await? {
-                Incoming::Event(e) if e.event == "connect.challenge" => {
+                Frame::Event(e) if e.event == "connect.challenge" => {
                     return Ok(e.payload);
                 }
                 _ => continue,
@@ -274,13 +297,14 @@ impl Client {
         &self.url
     }
 
-    /// Calls `method` and returns the response payload, or the gateway's error as a [`GatewayError`].
-    pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+    /// Calls `method` and returns the response payload as sent, or the gateway's error as a
+    /// [`GatewayError`].
+    pub async fn call<P: Serialize>(&mut self, method: Method, params: P) -> anyhow::Result<Value> {
         self.next_id += 1;
         let id = self.next_id.to_string();
-        let frame = json!({ "type": "req", "id": id, "method": method, "params": params });
+        let frame = wire::request_frame(&id, method.as_str(), &params);
         self.ws
-            .send(Message::text(frame.to_string()))
+            .send(Message::text(frame))
             .await
             .with_context(|| format!("sending {method} to {}", self.url))?;
         loop {
@@ -289,16 +313,23 @@ impl Client {
                 .await
                 .with_context(|| format!("waiting for the answer to {method}"))?
             {
-                Incoming::Response { id: got, frame } if got == id => {
-                    if frame["ok"].as_bool() == Some(true) {
-                        return Ok(frame.get("payload").cloned().unwrap_or(Value::Null));
-                    }
-                    return Err(GatewayError::from_value(&frame["error"]).into());
+                Frame::Response { id: got, result } if got == id => {
+                    return result.map_err(|e| GatewayError(e).into());
                 }
-                Incoming::Response { .. } => continue,
-                Incoming::Event(e) => self.events.push_back(e),
+                Frame::Response { .. } => continue,
+                Frame::Event(e) => self.events.push_back(e),
             }
         }
+    }
+
+    /// [`Client::call`], the payload read as the record `T`.
+    pub async fn call_as<T: DeserializeOwned, P: Serialize>(
+        &mut self,
+        method: Method,
+        params: P,
+    ) -> anyhow::Result<T> {
+        let v = self.call(method, params).await?;
+        T::deserialize(&v).with_context(|| format!("the gateway's answer to {method} did not read"))
     }
 
     /// The next event: a queued one first, else the next one from the socket (waiting as long as it
@@ -308,7 +339,7 @@ impl Client {
             return Ok(e);
         }
         loop {
-            if let Incoming::Event(e) = self.read_frame().await? {
+            if let Frame::Event(e) = self.read_frame().await? {
                 return Ok(e);
             }
         }
@@ -320,7 +351,7 @@ impl Client {
     }
 
     /// Reads one frame, bounded by the call timeout.
-    async fn read(&mut self) -> anyhow::Result<Incoming> {
+    async fn read(&mut self) -> anyhow::Result<Frame> {
         let ms = self.timeout.as_millis();
         tokio::time::timeout(self.timeout, self.read_frame())
             .await
@@ -328,7 +359,7 @@ impl Client {
     }
 
     /// Reads the next protocol frame, skipping pings and frames that are not JSON objects.
-    async fn read_frame(&mut self) -> anyhow::Result<Incoming> {
+    async fn read_frame(&mut self) -> anyhow::Result<Frame> {
         loop {
             let msg = match self.ws.next().await {
                 None => bail!("the gateway closed the connection"),
@@ -350,23 +381,32 @@ impl Client {
                 },
                 _ => continue,
             };
-            let Ok(frame) = serde_json::from_str::<Value>(&text) else {
-                tracing::debug!("ignoring a frame that is not JSON");
-                continue;
-            };
-            match frame["type"].as_str() {
-                Some("res") => {
-                    let id = frame["id"].as_str().unwrap_or_default().to_owned();
-                    return Ok(Incoming::Response { id, frame });
+            match Incoming::parse(&text) {
+                Some(Incoming::Response {
+                    id,
+                    ok,
+                    payload,
+                    error,
+                }) => {
+                    let result = if ok {
+                        Ok(payload)
+                    } else {
+                        Err(error.unwrap_or_else(|| ApiError::new(ErrorCode::Unknown, "")))
+                    };
+                    return Ok(Frame::Response { id, result });
                 }
-                Some("event") => {
-                    return Ok(Incoming::Event(Event {
-                        event: frame["event"].as_str().unwrap_or_default().to_owned(),
-                        payload: frame.get("payload").cloned().unwrap_or(Value::Null),
-                        seq: frame["seq"].as_u64(),
+                Some(Incoming::Event {
+                    event,
+                    payload,
+                    seq,
+                }) => {
+                    return Ok(Frame::Event(Event {
+                        event,
+                        payload,
+                        seq,
                     }));
                 }
-                _ => tracing::debug!("ignoring an unknown frame type"),
+                None => tracing::debug!("ignoring a frame that is not a response or an event"),
             }
         }
     }
@@ -377,47 +417,33 @@ impl Client {
     }
 }
 
-/// Reconnect delays: 0.5 s doubling to 10 s, each with up to 20% jitter so many nodes do not retry
-/// in lockstep after a gateway restart.
+/// Reconnect delays by the core's one rule ([`pairing_core::resync::Backoff`]: 0.5 s doubling to
+/// 10 s, plus up to 20 % jitter), with the jitter drawn from the OS.
 #[derive(Debug, Default)]
-pub struct Backoff {
-    attempt: u32,
-}
+pub struct Backoff(pairing_core::resync::Backoff);
 
 impl Backoff {
     /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
-        let base = 500u64.saturating_mul(1 << self.attempt.min(5)).min(10_000);
-        self.attempt = self.attempt.saturating_add(1);
         let mut r = [0u8; 2];
-        let jitter = match getrandom::fill(&mut r) {
-            Ok(()) => base * u64::from(u16::from_le_bytes(r)) / u64::from(u16::MAX) / 5,
+        let random = match getrandom::fill(&mut r) {
+            Ok(()) => u16::from_le_bytes(r),
             Err(_) => 0,
         };
-        Duration::from_millis(base + jitter)
+        Duration::from_millis(self.0.next_delay(random))
     }
 
     /// Starts over after a connection that worked.
     pub fn reset(&mut self) {
-        self.attempt = 0;
+        self.0.reset();
     }
 }
 
 /// The `client` block every connection sends.
-fn client_block(id: &str, mode: &str, display_name: Option<&str>) -> Value {
-    let mut c = json!({
-        "id": id,
-        "version": env!("CARGO_PKG_VERSION"),
-        "platform": std::env::consts::OS,
-        "mode": mode,
-    });
-    if let Some(name) = display_name {
-        c["displayName"] = json!(name);
-    }
-    c
+fn client_info(id: &str, mode: &str) -> ClientInfo {
+    ClientInfo::new(id, mode, env!("CARGO_PKG_VERSION"), std::env::consts::OS)
 }
 
-/// The `connect` params for `role`, signing the challenge nonce for a node.
 /// A client nonce for the challenge's proof: 32 bytes from the OS, base64url.
 fn fresh_nonce() -> anyhow::Result<String> {
     use base64::Engine;
@@ -426,96 +452,21 @@ fn fresh_nonce() -> anyhow::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn connect_params(role: &Role<'_>, nonce: &str) -> Value {
+/// The `connect` params for `role`, signing the challenge nonce for a node.
+fn connect_params(role: &Role<'_>, nonce: &str) -> ConnectParams {
     match role {
-        Role::Operator { token } => json!({
-            "minProtocol": PROTOCOL,
-            "maxProtocol": PROTOCOL,
-            "client": client_block("cli", "cli", None),
-            "role": "operator",
-            "scopes": OPERATOR_SCOPES,
-            "caps": [],
-            "auth": { "token": token },
-        }),
+        Role::Operator { token } => {
+            ConnectParams::operator(token, client_info("cli", "cli"), &OPERATOR_SCOPES)
+        }
         Role::Node {
             identity,
             display_name,
-        } => {
-            let device = identity.prove(nonce, std::env::consts::OS);
-            json!({
-                "minProtocol": PROTOCOL,
-                "maxProtocol": PROTOCOL,
-                "client": client_block(crate::identity::NODE_CLIENT_ID, "node", Some(display_name)),
-                "role": "node",
-                "scopes": [],
-                "caps": [],
-                "commands": [],
-                "device": device,
-            })
-        }
+        } => ConnectParams::node(
+            client_info(crate::identity::NODE_CLIENT_ID, "node").named(display_name),
+            identity.prove(nonce, std::env::consts::OS),
+        ),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_to_a_cap_and_resets() {
-        let mut b = Backoff::default();
-        let first = b.next_delay();
-        assert!(first >= Duration::from_millis(500) && first <= Duration::from_millis(600));
-        for _ in 0..10 {
-            b.next_delay();
-        }
-        let capped = b.next_delay();
-        assert!(capped >= Duration::from_secs(10) && capped <= Duration::from_secs(12));
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(600));
-    }
-
-    #[test]
-    fn gateway_errors_show_message_and_reason_once() {
-        let e = GatewayError::from_value(&json!({
-            "code": "INVALID_REQUEST", "message": "unknown requestId", "details": {"reason": "expired"}
-        }));
-        assert_eq!(e.to_string(), "unknown requestId (reason: expired)");
-        let e = GatewayError::from_value(&json!({
-            "code": "INVALID_REQUEST", "message": "unknown requestId: expired", "details": {"reason": "expired"}
-        }));
-        assert_eq!(e.to_string(), "unknown requestId: expired");
-        let e = GatewayError::from_value(
-            &json!({"code": "UNAVAILABLE", "message": "pairing disabled"}),
-        );
-        assert_eq!(
-            (e.to_string().as_str(), e.reason()),
-            ("pairing disabled", None)
-        );
-    }
-
-    #[test]
-    fn operator_connect_params_carry_token_and_scopes() {
-        let p = connect_params(&Role::Operator { token: "t" }, "n");
-        assert_eq!(p["client"]["id"], "cli");
-        assert_eq!(p["client"]["mode"], "cli");
-        assert_eq!(p["auth"]["token"], "t");
-        assert_eq!(p["scopes"].as_array().unwrap().len(), 4);
-    }
-
-    #[test]
-    fn node_connect_params_carry_a_proof_over_the_nonce() {
-        let id = Identity::from_secret([7; 32], 1);
-        let p = connect_params(
-            &Role::Node {
-                identity: &id,
-                display_name: "pi",
-            },
-            "nonce-1",
-        );
-        assert_eq!(p["role"], "node");
-        assert_eq!(p["device"]["id"], id.device_id.as_str());
-        assert_eq!(p["device"]["nonce"], "nonce-1");
-        assert_eq!(p["client"]["displayName"], "pi");
-        assert!(p.get("auth").is_none());
-    }
-}
+mod tests;

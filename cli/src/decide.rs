@@ -16,18 +16,23 @@
 //! Every approval prints the caps and commands it granted.
 
 use crate::args::ConnArgs;
-use crate::client::{Client, GatewayError};
+use crate::client::Client;
 use crate::exit::Exit;
-use crate::nodes::operator;
-use crate::render::{label, text};
-use crate::request::{Request, summary, surface};
+use crate::operator;
+use crate::prompt::is_yes;
+use crate::request::{Request, summary};
 use crate::resolve::{Candidate, resolve};
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use clap::Args;
-use pairing_core::protocol::DevicePairList;
-use pairing_core::protocol::{DeviceApproved, DeviceRejected};
-use serde_json::{Value, json};
+use outcome::{explain, print_result};
+use pairing_core::Method;
+use pairing_core::protocol::params::{DecideParams, NoParams};
+use pairing_core::protocol::{DevicePairList, NodeList, NodePairList};
 use std::io::IsTerminal;
+use target::{Replaced, Sole, Target, named, replaced, sole, target};
+
+mod outcome;
+mod target;
 
 /// `nodes approve|reject` / `devices approve|reject`.
 #[derive(Debug, Args)]
@@ -84,12 +89,12 @@ impl Family {
         }
     }
 
-    fn method(self, verb: Verb) -> &'static str {
+    fn method(self, verb: Verb) -> Method {
         match (self, verb) {
-            (Family::Nodes, Verb::Approve) => "node.pair.approve",
-            (Family::Nodes, Verb::Reject) => "node.pair.reject",
-            (Family::Devices, Verb::Approve) => "device.pair.approve",
-            (Family::Devices, Verb::Reject) => "device.pair.reject",
+            (Family::Nodes, Verb::Approve) => Method::NodePairApprove,
+            (Family::Nodes, Verb::Reject) => Method::NodePairReject,
+            (Family::Devices, Verb::Approve) => Method::DevicePairApprove,
+            (Family::Devices, Verb::Reject) => Method::DevicePairReject,
         }
     }
 
@@ -105,127 +110,27 @@ impl Family {
     async fn pending(self, c: &mut Client) -> anyhow::Result<Vec<Request>> {
         Ok(match self {
             Family::Nodes => {
-                let list = c.call("node.pair.list", json!({})).await?;
-                list["pending"]
-                    .as_array()
-                    .map(|a| a.iter().map(Request::from_node_json).collect())
-                    .unwrap_or_default()
+                let list: NodePairList = c.call_as(Method::NodePairList, NoParams {}).await?;
+                list.pending.iter().map(Request::from_node).collect()
             }
             Family::Devices => {
-                let list: DevicePairList =
-                    serde_json::from_value(c.call("device.pair.list", json!({})).await?)?;
+                let list: DevicePairList = c.call_as(Method::DevicePairList, NoParams {}).await?;
                 list.pending.iter().map(Request::from_device).collect()
             }
         })
     }
 }
 
-/// What the operator named.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// A requestId.
-    Request(String),
-    /// A verification code, normalised to `1234-5678`.
-    Code(String),
-    /// A `--node` query.
-    Node(String),
-    /// Nothing named: the only pending request, if there is exactly one.
-    Sole,
-}
-
-/// Reads the positional argument or `--node`.
-pub fn target(
-    positional: Option<&str>,
-    node: Option<&str>,
-    family: Family,
-) -> anyhow::Result<Target> {
-    match (positional.map(str::trim), node.map(str::trim)) {
-        (Some(t), None) if !t.is_empty() => Ok(match pairing_core::code::parse_code(t) {
-            Some(code) => Target::Code(code),
-            None => Target::Request(t.to_owned()),
-        }),
-        (None, Some(q)) if !q.is_empty() => Ok(Target::Node(q.to_owned())),
-        (Some(_), Some(_)) => bail!("give a requestId or code, or --node, not both"),
-        (None, None) => Ok(Target::Sole),
-        _ => bail!(
-            "say which request: its requestId, the verification code shown on the node (1234-5678), or \
-             --node Q (see `{}`)",
-            family.list_command()
-        ),
-    }
-}
-
-/// What to do when no request was named.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Sole {
-    /// Decide this request without asking (`--yes`).
-    Decide(Request),
-    /// Ask the person at the terminal about this request first.
-    Ask(Request),
-}
-
-/// Picks the only pending request, or refuses: none, several (listed), or no terminal and no `--yes`.
-pub fn sole(
-    pending: &[Request],
-    verb: Verb,
-    family: Family,
-    yes: bool,
-    tty: bool,
-) -> anyhow::Result<Sole> {
-    let (word, fam) = (verb.word(), family.word());
-    match pending {
-        [] => bail!(
-            "no pairing requests are pending, so there is nothing to {word} (a node asks with `openclaw node \
-             pair`, an OpenClaw node host by connecting; see `{}`)",
-            family.list_command()
-        ),
-        [p] if yes => Ok(Sole::Decide(p.clone())),
-        [p] if tty => Ok(Sole::Ask(p.clone())),
-        [p] => bail!(
-            "one request is pending ({}), but stdin is not a terminal to confirm it: pass --yes to {word} \
-             it, or name it by its code or requestId (`openclaw {fam} {word} CODE`)",
-            p.line()
-        ),
-        many => bail!(
-            "{} requests are pending; name the one to {word} by its code or requestId (`openclaw {fam} \
-             {word} CODE`): {}",
-            many.len(),
-            many.iter()
-                .map(|p| format!("{} ({}, code {})", p.request_id, p.label(), p.code()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// Reads a yes/no answer: only `y` or `yes` (any case) is yes.
-pub fn is_yes(answer: Option<&str>) -> bool {
-    matches!(
-        answer
-            .map(str::trim)
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("y" | "yes")
-    )
-}
-
-/// The pending request the operator named, as listed before the call (for the message afterwards).
-fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
-    pending.iter().find(|p| match t {
-        Target::Request(id) => &p.request_id == id,
-        Target::Code(code) => p.code.as_deref() == Some(code.as_str()),
-        Target::Node(_) | Target::Sole => false,
-    })
-}
-
 /// Whether a key-proven connection of `node_id` is open now (`node.list`); `false` when unknown.
 async fn connected(c: &mut Client, node_id: &str) -> bool {
-    match c.call("node.list", json!({})).await {
-        Ok(list) => list["nodes"].as_array().is_some_and(|nodes| {
-            nodes
-                .iter()
-                .any(|n| text(n, "nodeId") == node_id && n["connected"].as_bool() == Some(true))
-        }),
+    match c
+        .call_as::<NodeList, _>(Method::NodeList, NoParams {})
+        .await
+    {
+        Ok(list) => list
+            .nodes
+            .iter()
+            .any(|n| n.node_id.as_str() == node_id && n.connected),
         Err(e) => {
             tracing::debug!(
                 "node.list failed ({e:#}); the approval message cannot say if it is connected"
@@ -235,70 +140,10 @@ async fn connected(c: &mut Client, node_id: &str) -> bool {
     }
 }
 
-/// How an approved node gets what it needs to connect as paired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Handover {
-    /// Device pairing made the request at `connect`; no token goes by mail. `in_place`: a protocol-v3
-    /// connection of it was waiting and is paired in place.
-    Device {
-        /// Its waiting connection was upgraded in place.
-        in_place: bool,
-    },
-    /// A node's own `node.pair.request`: the gateway sends it the token over its key-proven connection
-    /// — at once when `online`, else when it next connects within the delivery window.
-    Mail {
-        /// A connection of the node was open at approval.
-        online: bool,
-    },
-    /// An operator made the request: the token is in the result, for the operator to hand over.
-    Operator,
-}
-
-/// The line printed after an approval.
-pub fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover) -> String {
-    let head = format!("Approved request {request_id}: {label} ({node_id})");
-    match how {
-        Handover::Device { in_place: true } => format!(
-            "{head} is paired in place on its open connection (no reconnect needed); it gets its device \
-             token when it next connects."
-        ),
-        Handover::Device { in_place: false } => {
-            format!("{head} is paired; it gets its device token when it (re)connects.")
-        }
-        Handover::Mail { online: true } => format!(
-            "{head} is paired; the node receives its new token now, over its open connection."
-        ),
-        Handover::Mail { online: false } => format!(
-            "{head} is paired. The node is not connected: it receives its new token when it reconnects \
-             within {} of now (`openclaw node pair` keeps retrying); after that it must pair again.",
-            delivery_window()
-        ),
-        Handover::Operator => format!(
-            "{head} is paired. This request was made by an operator, so the gateway returned the node's \
-             token in the result; it is printed only with --json."
-        ),
-    }
-}
-
-/// The line after an approval saying what it granted: `Granted caps: system; commands: system.run.`
-pub fn granted_line(caps: &[String], commands: &[String]) -> String {
-    format!("Granted {}.", surface(caps, commands))
-}
-
-/// The gateway's token delivery window in words (`10 minutes`).
-fn delivery_window() -> String {
-    let ms = pairing_core::config::TOKEN_DELIVERY_WINDOW_MS;
-    match ms / 60_000 {
-        0 => format!("{} seconds", ms / 1000),
-        1 => "1 minute".to_owned(),
-        m => format!("{m} minutes"),
-    }
-}
-
 /// Runs `nodes|devices approve|reject`.
 pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
     let mut t = target(opt.target.as_deref(), opt.node.as_deref(), family)?;
-    let mut c = operator(&opt.conn).await?;
+    let mut c = operator::connect(&opt.conn).await?;
     let pending = family.pending(&mut c).await?;
     match &t {
         Target::Sole => {
@@ -321,11 +166,11 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
                         word[..1].to_ascii_uppercase(),
                         &word[1..]
                     );
-                    if !is_yes(crate::watch::ask(question).await.as_deref()) {
+                    if !is_yes(crate::prompt::ask(question).await.as_deref()) {
                         eprintln!("Not {word}d; request {} is still pending.", p.request_id);
                         return Ok(Exit::Failure);
                     }
-                    c = operator(&opt.conn).await?;
+                    c = operator::connect(&opt.conn).await?;
                     p
                 }
             };
@@ -383,8 +228,8 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
             .as_ref()
             .is_some_and(|p| p.by_device_pairing() && !p.is_repair);
     let params = match &t {
-        Target::Code(code) => json!({ "code": code }),
-        Target::Request(id) => json!({ "requestId": id }),
+        Target::Code(code) => DecideParams::by_code(code),
+        Target::Request(id) => DecideParams::by_id(id),
         Target::Node(_) | Target::Sole => unreachable!("resolved to a requestId above"),
     };
     let result = match c.call(family.method(verb), params).await {
@@ -404,46 +249,6 @@ pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// What to do about approving, by code or `--node`, a request that replaced an earlier one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Replaced {
-    /// It replaced nothing, or `--yes` was given: approve.
-    Go,
-    /// Ask the person at the terminal this question first.
-    Ask(String),
-}
-
-/// Whether approving `p` named by code or name (not by requestId) needs a confirmation: it does when `p`
-/// replaced an earlier request, whose code it shows too. Without a terminal (and without `--yes`) the
-/// approval is refused, saying what changed and how to approve exactly what was read.
-pub fn replaced(p: &Request, family: Family, yes: bool, tty: bool) -> anyhow::Result<Replaced> {
-    let Some(changes) = p.changes() else {
-        return Ok(Replaced::Go);
-    };
-    if yes {
-        return Ok(Replaced::Go);
-    }
-    let fam = family.word();
-    if !tty {
-        bail!(
-            "request {} of {} (code {}) changed after it was first listed: {changes}; it asks for {}. \
-             Check it with `{}` and approve it by requestId (`openclaw {fam} approve {}`), or pass --yes",
-            p.request_id,
-            p.label(),
-            p.code(),
-            p.surface(),
-            family.list_command(),
-            p.request_id
-        );
-    }
-    Ok(Replaced::Ask(format!(
-        "This request changed after it was first listed: {}.\nCareful: {changes}.\nIt asks for {}.\n\
-         Approve it? [y/N] ",
-        p.line(),
-        p.surface()
-    )))
-}
-
 /// Applies [`replaced`] on this terminal: the connection to go on with, or `None` when the person did
 /// not confirm (the request stays pending, as said on stderr). The connection is closed while the
 /// person thinks and opened again after.
@@ -459,312 +264,12 @@ async fn confirm_replacement(
         return Ok(Some(c));
     };
     c.close().await;
-    if !is_yes(crate::watch::ask(question).await.as_deref()) {
+    if !is_yes(crate::prompt::ask(question).await.as_deref()) {
         eprintln!("Not approved; request {} is still pending.", p.request_id);
         return Ok(None);
     }
-    Ok(Some(operator(conn).await?))
-}
-
-/// Adds what the operator can do next to a refusal, decided by `details.reason`.
-fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {
-    match e
-        .downcast_ref::<GatewayError>()
-        .and_then(GatewayError::reason)
-    {
-        // An id or code that matches nothing: show what is pending, so the operator can pick again.
-        Some("unknown") => anyhow!("{e}; {}", summary(pending)),
-        // Replaced (its caps, commands or key changed): the newer request is not approved in its place.
-        Some("superseded") => anyhow!(
-            "{e}; the node changed its request: check the new one with `{}` before approving it",
-            family.list_command()
-        ),
-        Some("not-a-device") if family == Family::Devices => {
-            anyhow!("{e} (decide it with `openclaw nodes approve` or `openclaw nodes reject`)")
-        }
-        _ => e,
-    }
-}
-
-/// Prints the result: the gateway's JSON (typed for `devices`) or one line.
-fn print_result(
-    conn: &ConnArgs,
-    verb: Verb,
-    family: Family,
-    result: Value,
-    shown: Option<&Request>,
-    in_place: bool,
-    online: bool,
-) -> anyhow::Result<()> {
-    let device_made = |fallback: bool| shown.map_or(fallback, Request::by_device_pairing);
-    let how = |device: bool, operator: bool| {
-        if device {
-            Handover::Device { in_place }
-        } else if operator {
-            Handover::Operator
-        } else {
-            Handover::Mail { online }
-        }
-    };
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
-    let line = match (family, verb) {
-        (Family::Nodes, _) if conn.json => result.to_string(),
-        (Family::Nodes, Verb::Approve) => {
-            let node = &result["node"];
-            let device = device_made(node.get("clientId").is_some());
-            let line = approved_line(
-                text(&result, "requestId"),
-                &crate::render::node_label(node),
-                text(node, "nodeId"),
-                how(device, node.get("token").is_some()),
-            );
-            format!(
-                "{line}\n{}",
-                granted_line(&strings(&node["caps"]), &strings(&node["commands"]))
-            )
-        }
-        (Family::Nodes, Verb::Reject) => format!(
-            "Rejected request {} (node {}).",
-            text(&result, "requestId"),
-            text(&result, "nodeId")
-        ),
-        (Family::Devices, Verb::Approve) => {
-            let r: DeviceApproved = serde_json::from_value(result)?;
-            if conn.json {
-                serde_json::to_string(&r)?
-            } else {
-                let d = &r.device;
-                let line = approved_line(
-                    &r.request_id,
-                    &label(d.display_name.as_deref(), &d.device_id),
-                    &d.device_id,
-                    how(device_made(d.client_id.is_some()), false),
-                );
-                format!("{line}\n{}", granted_line(&d.caps, &d.commands))
-            }
-        }
-        (Family::Devices, Verb::Reject) => {
-            let r: DeviceRejected = serde_json::from_value(result)?;
-            if conn.json {
-                serde_json::to_string(&r)?
-            } else {
-                let name = shown.map_or_else(|| r.device_id.clone(), Request::label);
-                format!(
-                    "Rejected request {} of {name} (device {}).",
-                    r.request_id, r.device_id
-                )
-            }
-        }
-    };
-    println!("{line}");
-    Ok(())
+    Ok(Some(operator::connect(conn).await?))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_ids_and_queries_are_told_apart() {
-        let t = |p: Option<&str>, n: Option<&str>| target(p, n, Family::Nodes);
-        assert_eq!(
-            t(Some("1234-5678"), None).unwrap(),
-            Target::Code("1234-5678".into())
-        );
-        assert_eq!(
-            t(Some("12345678"), None).unwrap(),
-            Target::Code("1234-5678".into())
-        );
-        let uuid = "6f1c0c2e-8a8e-4f0e-9a55-2b8d3c1e7a10";
-        assert_eq!(t(Some(uuid), None).unwrap(), Target::Request(uuid.into()));
-        assert_eq!(t(None, Some(" pi ")).unwrap(), Target::Node("pi".into()));
-        assert_eq!(t(None, None).unwrap(), Target::Sole);
-        let blank = t(Some(" "), None).unwrap_err().to_string();
-        assert!(
-            blank.contains("verification code") && blank.contains("nodes pending"),
-            "{blank}"
-        );
-        let blank = target(Some(" "), None, Family::Devices)
-            .unwrap_err()
-            .to_string();
-        assert!(blank.contains("openclaw devices list"), "{blank}");
-        assert!(t(Some("x"), Some("y")).is_err());
-    }
-
-    fn req(rid: &str, name: &str, code: &str) -> Request {
-        Request::from_node_json(&json!({"requestId": rid, "nodeId": format!("node-{rid}"),
-               "displayName": name, "remoteIp": "::ffff:10.0.0.2", "verificationCode": code,
-               "requiredApproveScopes": ["operator.pairing"], "isRepair": true}))
-    }
-
-    #[test]
-    fn no_argument_means_the_only_pending_request() {
-        let one = [req("r1", "pi", "1111-2222")];
-        let (n, d) = (Family::Nodes, Family::Devices);
-        assert_eq!(
-            sole(&one, Verb::Approve, n, true, false).unwrap(),
-            Sole::Decide(one[0].clone())
-        );
-        assert_eq!(
-            sole(&one, Verb::Approve, n, false, true).unwrap(),
-            Sole::Ask(one[0].clone())
-        );
-        let refused = sole(&one, Verb::Reject, n, false, false)
-            .unwrap_err()
-            .to_string();
-        for want in [
-            "--yes",
-            "pi (10.0.0.2), code 1111-2222",
-            "re-pair",
-            "nodes reject CODE",
-        ] {
-            assert!(refused.contains(want), "{want} missing: {refused}");
-        }
-        let refused = sole(&one, Verb::Reject, d, false, false)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            refused.contains("openclaw devices reject CODE"),
-            "{refused}"
-        );
-        let none = sole(&[], Verb::Approve, n, true, true)
-            .unwrap_err()
-            .to_string();
-        assert!(none.contains("no pairing requests are pending"), "{none}");
-        let two = [req("r1", "pi", "1111-2222"), req("r2", "mac", "3333-4444")];
-        let many = sole(&two, Verb::Approve, n, true, true)
-            .unwrap_err()
-            .to_string();
-        for want in [
-            "2 requests are pending",
-            "r1 (pi, code 1111-2222)",
-            "r2 (mac, code 3333-4444)",
-        ] {
-            assert!(many.contains(want), "{want} missing: {many}");
-        }
-    }
-
-    #[test]
-    fn a_request_that_replaced_another_is_asked_about_or_refused_unless_yes() {
-        let changed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n1",
-            "displayName": "pi", "verificationCode": "1111-2222", "caps": ["system"],
-            "commands": ["canvas.present", "system.run"],
-            "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present"]}}));
-        assert_eq!(
-            replaced(&changed, Family::Nodes, true, false).unwrap(),
-            Replaced::Go
-        );
-        let refused = replaced(&changed, Family::Nodes, false, false)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            refused,
-            "request r2 of pi (code 1111-2222) changed after it was first listed: it replaced request r1 \
-             (commands added: system.run; caps added: system); it asks for caps: system; commands: \
-             canvas.present, system.run. Check it with `openclaw nodes pending` and approve it by \
-             requestId (`openclaw nodes approve r2`), or pass --yes"
-        );
-        let refused = replaced(&changed, Family::Devices, false, false)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            refused.contains("`openclaw devices list`")
-                && refused.contains("`openclaw devices approve r2`"),
-            "{refused}"
-        );
-        let Replaced::Ask(q) = replaced(&changed, Family::Nodes, false, true).unwrap() else {
-            panic!("a terminal is asked");
-        };
-        assert!(
-            q.contains("Careful: it replaced request r1 (commands added: system.run")
-                && q.contains("It asks for caps: system; commands: canvas.present, system.run.")
-                && q.ends_with("Approve it? [y/N] "),
-            "{q}"
-        );
-        // A request that replaced nothing goes ahead, terminal or not.
-        let plain = req("r1", "pi", "1111-2222");
-        assert_eq!(
-            replaced(&plain, Family::Nodes, false, false).unwrap(),
-            Replaced::Go
-        );
-    }
-
-    #[test]
-    fn an_approval_says_what_it_granted() {
-        let s = |l: &[&str]| l.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            granted_line(&s(&["system"]), &s(&["canvas.present", "system.run"])),
-            "Granted caps: system; commands: canvas.present, system.run."
-        );
-        assert_eq!(
-            granted_line(&[], &[]),
-            "Granted caps: none; commands: none."
-        );
-    }
-
-    #[test]
-    fn only_y_or_yes_confirms() {
-        for yes in ["y", "Y", "yes", " YES\n"] {
-            assert!(is_yes(Some(yes)), "{yes:?}");
-        }
-        for no in ["", "n", "no", "yep", "approve"] {
-            assert!(!is_yes(Some(no)), "{no:?}");
-        }
-        assert!(!is_yes(None));
-    }
-
-    #[test]
-    fn the_confirmation_shows_name_ip_code_and_markers() {
-        assert_eq!(
-            req("r1", "pi", "1111-2222").line(),
-            "pi (10.0.0.2), code 1111-2222, request r1, re-pair: the node's token rotates, needs scopes pairing"
-        );
-    }
-
-    #[test]
-    fn the_named_request_is_found_by_id_or_code() {
-        let list = [req("r1", "pi", "1111-2222"), req("r2", "mac", "3333-4444")];
-        let by_code = named(&list, &Target::Code("3333-4444".into()));
-        assert_eq!(by_code.map(|r| r.request_id.as_str()), Some("r2"));
-        let by_id = named(&list, &Target::Request("r1".into()));
-        assert_eq!(by_id.map(|r| r.request_id.as_str()), Some("r1"));
-        assert_eq!(named(&list, &Target::Request("r9".into())), None);
-    }
-
-    #[test]
-    fn a_device_is_not_told_a_token_comes_by_mail() {
-        let line = approved_line("r1", "pi", "d1", Handover::Device { in_place: false });
-        assert!(
-            line.contains("is paired; it gets its device token when it (re)connects"),
-            "{line}"
-        );
-        assert!(!line.contains("receives its new token"), "{line}");
-        let line = approved_line("r1", "pi", "d1", Handover::Device { in_place: true });
-        assert!(line.contains("paired in place"), "{line}");
-        let line = approved_line("r1", "pi", "d1", Handover::Mail { online: true });
-        assert!(
-            line.ends_with(
-                "is paired; the node receives its new token now, over its open connection."
-            ),
-            "{line}"
-        );
-        // A node that quit is told when it gets it: on reconnecting, within the gateway's window.
-        let line = approved_line("r1", "pi", "d1", Handover::Mail { online: false });
-        assert!(
-            line.contains(
-                "The node is not connected: it receives its new token when it reconnects within 10 \
-                 minutes of now"
-            ) && line.ends_with("after that it must pair again."),
-            "{line}"
-        );
-        let line = approved_line("r1", "pi", "d1", Handover::Operator);
-        assert!(line.contains("printed only with --json"), "{line}");
-    }
-}
+mod tests;

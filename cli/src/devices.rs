@@ -2,25 +2,28 @@
 //! over the same requests and records as `openclaw nodes` (the gateway keeps one store), through the
 //! `device.pair.*` and `device.token.*` methods and their typed records in
 //! [`pairing_core::protocol`]. Approve and reject share [`crate::decide`] with `nodes`; the tables are in
-//! [`crate::device_table`].
+//! [`table`].
 
-use crate::args::ConnArgs;
+use crate::args::{ConnArgs, ConnOnly};
 use crate::client::Client;
 use crate::decide::{Family, Verb};
-use crate::device_table::{named, paired_table, pending_table};
 use crate::exit::Exit;
-use crate::identity::now_ms;
-use crate::nodes::{ConnOnly, operator};
+use crate::operator;
 use crate::render::abbrev;
 use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use pairing_core::Method;
+use pairing_core::protocol::params::{DeviceRef, DeviceTokenParams, NoParams};
 use pairing_core::protocol::{
     DevicePairList, DevicePaired, DeviceRemoved, DeviceTokenRevoked, DeviceTokenRotated,
 };
+use pairing_host::clock::now_ms;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use table::{named, paired_table, pending_table};
+
+mod table;
 
 /// `openclaw devices`.
 #[derive(Debug, Args)]
@@ -155,10 +158,10 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
 }
 
 /// Calls `method` and reads its result as `T`.
-async fn typed<T: DeserializeOwned>(
+async fn typed<T: DeserializeOwned, P: Serialize>(
     c: &mut Client,
-    method: &str,
-    params: Value,
+    method: Method,
+    params: P,
 ) -> anyhow::Result<T> {
     let v = c.call(method, params).await?;
     serde_json::from_value(v)
@@ -172,8 +175,8 @@ fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
-    let mut c = operator(conn).await?;
-    let list: DevicePairList = typed(&mut c, "device.pair.list", json!({})).await?;
+    let mut c = operator::connect(conn).await?;
+    let list: DevicePairList = typed(&mut c, Method::DevicePairList, NoParams {}).await?;
     c.close().await;
     if conn.json {
         print_json(&list)?;
@@ -201,7 +204,7 @@ async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
 
 /// Resolves a device query among the paired devices.
 async fn paired_device(c: &mut Client, query: &str) -> anyhow::Result<DevicePaired> {
-    let list: DevicePairList = typed(c, "device.pair.list", json!({})).await?;
+    let list: DevicePairList = typed(c, Method::DevicePairList, NoParams {}).await?;
     let candidates: Vec<Candidate> = list.paired.iter().map(Candidate::from_device).collect();
     let id = resolve(query, &candidates)
         .map_err(|e| {
@@ -216,12 +219,14 @@ async fn paired_device(c: &mut Client, query: &str) -> anyhow::Result<DevicePair
 }
 
 async fn remove(o: &RemoveOpt) -> anyhow::Result<Exit> {
-    let mut c = operator(&o.conn).await?;
+    let mut c = operator::connect(&o.conn).await?;
     let device = paired_device(&mut c, &o.device).await?;
     let r: DeviceRemoved = typed(
         &mut c,
-        "device.pair.remove",
-        json!({ "deviceId": device.device_id }),
+        Method::DevicePairRemove,
+        DeviceRef {
+            device_id: device.device_id.clone(),
+        },
     )
     .await?;
     c.close().await;
@@ -283,12 +288,16 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
     if role.is_empty() {
         anyhow::bail!("--role must not be blank (devices here pair as `node`)");
     }
-    let mut c = operator(&o.conn).await?;
+    let mut c = operator::connect(&o.conn).await?;
     let device = paired_device(&mut c, &o.device).await?;
-    let params = json!({ "deviceId": device.device_id, "role": role });
+    let params = DeviceTokenParams {
+        device_id: device.device_id.clone(),
+        role: role.to_owned(),
+        scopes: None,
+    };
     let line = match change {
         Change::Rotate => {
-            let r: DeviceTokenRotated = typed(&mut c, "device.token.rotate", params).await?;
+            let r: DeviceTokenRotated = typed(&mut c, Method::DeviceTokenRotate, params).await?;
             if o.conn.json {
                 serde_json::to_string(&r)?
             } else {
@@ -296,7 +305,7 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
             }
         }
         Change::Revoke => {
-            let r: DeviceTokenRevoked = typed(&mut c, "device.token.revoke", params).await?;
+            let r: DeviceTokenRevoked = typed(&mut c, Method::DeviceTokenRevoke, params).await?;
             if o.conn.json {
                 serde_json::to_string(&r)?
             } else {
@@ -310,60 +319,4 @@ async fn token(o: &TokenOpt, change: Change) -> anyhow::Result<Exit> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pairing_core::protocol::DeviceRejected;
-
-    #[test]
-    fn rotation_and_revocation_say_what_happened_to_the_connections() {
-        let r = DeviceTokenRotated {
-            device_id: "3f1c2a0b9d8e7f6a".into(),
-            role: "node".into(),
-            scopes: vec![],
-            rotated_at_ms: 1,
-            token_delivery: "on-reconnect".into(),
-            closed_connections: 1,
-        };
-        assert_eq!(
-            rotated_line("kitchen-pi (3f1c2a0b9d8e…)", &r),
-            "Rotated the node token of kitchen-pi (3f1c2a0b9d8e…); its 1 live connection was closed and it \
-             gets its new token when it reconnects."
-        );
-        let idle = DeviceTokenRotated {
-            closed_connections: 0,
-            ..r
-        };
-        assert!(
-            rotated_line("pi", &idle).ends_with(
-                "it is not connected now and it gets its new token when it next connects."
-            ),
-            "{}",
-            rotated_line("pi", &idle)
-        );
-        let v = DeviceTokenRevoked {
-            device_id: "3f1c2a0b9d8e7f6a".into(),
-            role: "node".into(),
-            revoked_at_ms: 1,
-            closed_connections: 2,
-        };
-        let line = revoked_line("pi", &v);
-        assert!(
-            line.contains("its 2 live connections were closed"),
-            "{line}"
-        );
-        assert!(
-            line.contains("openclaw devices remove 3f1c2a0b9d8e)"),
-            "{line}"
-        );
-    }
-
-    #[test]
-    fn results_round_trip_in_the_gateways_shape() {
-        let v = json!({"requestId": "r1", "deviceId": "d1"});
-        let r: DeviceRejected = serde_json::from_value(v.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&r).unwrap(), v);
-        let v = json!({"deviceId": "d1"});
-        let r: DeviceRemoved = serde_json::from_value(v.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&r).unwrap(), v);
-    }
-}
+mod tests;

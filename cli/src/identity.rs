@@ -1,17 +1,32 @@
 //! The node's private files: its Ed25519 device identity (`<state>/identity/device.json`, created once)
 //! and the token it received on approval (`<state>/node/token.json`). Both are 0600 in 0700 directories.
 
-use crate::files::{create_private, write_private};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pairing_core::proof::{self, SignedFields};
+use pairing_core::protocol::ConnectDevice;
+use pairing_host::clock::now_ms;
+use pairing_host::fsutil::{self, create_private, write_private};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
 
 /// `client.id` a node connects with (OpenClaw's id for a headless node host).
 pub const NODE_CLIENT_ID: &str = "node-host";
+
+/// What `openclaw node identity --json` prints, and what `nodes watch --auto-approve-silent` reads
+/// back over SSH: the device id and the raw Ed25519 public key (base64url). Never the secret key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityJson {
+    /// Hex SHA-256 of the raw public key.
+    pub device_id: String,
+    /// Raw Ed25519 public key, base64url.
+    pub public_key: String,
+}
 
 /// A node's device identity. The secret key never appears in `Debug` output.
 pub struct Identity {
@@ -34,16 +49,10 @@ impl fmt::Debug for Identity {
 
 impl Drop for Identity {
     fn drop(&mut self) {
-        // Best effort; the key also sits in the file, so this only shortens its life in memory.
-        self.secret = [0; 32];
+        // The key also sits in the file, so this only shortens its life in memory; `zeroize` writes
+        // the zeros so that the compiler cannot drop the store as dead (a plain assignment it may).
+        self.secret.zeroize();
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Identity {
@@ -71,7 +80,7 @@ impl Identity {
     }
 
     /// The `device` block of a node's `connect`: a v3 proof over the challenge nonce.
-    pub fn prove(&self, nonce: &str, platform: &str) -> Value {
+    pub fn prove(&self, nonce: &str, platform: &str) -> ConnectDevice {
         let fields = SignedFields {
             client_id: NODE_CLIENT_ID,
             client_mode: "node",
@@ -81,14 +90,15 @@ impl Identity {
             platform,
             device_family: "",
         };
-        let p = proof::sign(&self.secret, &fields, now_ms(), nonce);
-        json!({
-            "id": p.id,
-            "publicKey": p.public_key,
-            "signature": p.signature,
-            "signedAt": p.signed_at,
-            "nonce": p.nonce,
-        })
+        proof::sign(&self.secret, &fields, now_ms(), nonce).into()
+    }
+
+    /// The public half, as `node identity --json` prints it.
+    pub fn public(&self) -> IdentityJson {
+        IdentityJson {
+            device_id: self.device_id.clone(),
+            public_key: self.public_key.clone(),
+        }
     }
 
     fn to_json(&self) -> Value {
@@ -105,12 +115,13 @@ impl Identity {
         let bad =
             |what: &str| format!("{} is not a usable device identity: {what}", file.display());
         let v: Value = serde_json::from_str(text).with_context(|| bad("not JSON"))?;
-        let secret = v["secretKey"]
+        let mut secret = v["secretKey"]
             .as_str()
             .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .with_context(|| bad("secretKey must be 32 bytes of base64url"))?;
         let id = Identity::from_secret(secret, v["createdAtMs"].as_u64().unwrap_or(0));
+        secret.zeroize();
         if v["deviceId"]
             .as_str()
             .is_some_and(|d| !d.eq_ignore_ascii_case(&id.device_id))
@@ -119,6 +130,13 @@ impl Identity {
         }
         Ok(id)
     }
+}
+
+/// Reads a private text file without following a link (a planted link is refused naming the file; a
+/// file open to other users is tightened to 0600); `None` when it does not exist.
+fn read_text(path: &Path) -> anyhow::Result<Option<String>> {
+    fsutil::read_private_text(path)
+        .map_err(|e| anyhow::anyhow!(fsutil::describe(path, "cannot read", &e)))
 }
 
 /// `<state>/identity/device.json`.
@@ -141,9 +159,11 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
     let fresh = Identity::from_secret(secret, now_ms());
-    let text = serde_json::to_string_pretty(&fresh.to_json()).expect("JSON serialises");
-    let created = create_private(&file, text.as_bytes())
-        .with_context(|| format!("cannot create {}", file.display()))?;
+    secret.zeroize();
+    let mut text = serde_json::to_string_pretty(&fresh.to_json()).expect("JSON serialises");
+    let created = create_private(&file, text.as_bytes());
+    text.zeroize();
+    let created = created.with_context(|| format!("cannot create {}", file.display()))?;
     if created {
         return Ok((fresh, true));
     }
@@ -155,7 +175,7 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
 /// Loads the device identity at `file` without creating it; `None` when it does not exist.
 pub fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
     // Not through a link: a planted one would make this node sign with someone else's key.
-    match crate::files::read_private_text(file)? {
+    match read_text(file)? {
         Some(text) => Identity::from_json(file, &text).map(Some),
         None => Ok(None),
     }
@@ -206,7 +226,7 @@ pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
 /// Reads `<state>/node/token.json`; `None` if this node was never paired.
 pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
     let file = token_path(state);
-    let Some(text) = crate::files::read_private_text(&file)? else {
+    let Some(text) = read_text(&file)? else {
         return Ok(None);
     };
     let v: Value = serde_json::from_str(&text)
@@ -225,92 +245,20 @@ pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn identity_is_created_once_private_and_reloaded() {
-        let d = tempfile::tempdir().unwrap();
-        let (a, created) = load_or_create(d.path()).unwrap();
-        assert!(created);
-        let (b, created) = load_or_create(d.path()).unwrap();
-        assert!(!created);
-        assert_eq!(a.device_id, b.device_id);
-        assert_eq!(a.device_id.len(), 64);
-        let f = identity_path(d.path());
-        assert_eq!(
-            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let dir = f.parent().unwrap();
-        assert_eq!(
-            std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
-        assert!(!format!("{a:?}").contains(&URL_SAFE_NO_PAD.encode(a.secret)));
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        assert_eq!(v["publicKey"], a.public_key.as_str());
-        assert!(v["createdAtMs"].as_u64().unwrap() > 0);
-    }
-
-    #[test]
-    fn a_tampered_identity_is_refused_with_the_file_named() {
-        let d = tempfile::tempdir().unwrap();
-        load_or_create(d.path()).unwrap();
-        let f = identity_path(d.path());
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        v["deviceId"] = json!("00");
-        std::fs::write(&f, v.to_string()).unwrap();
-        let e = format!("{:#}", load_or_create(d.path()).unwrap_err());
-        assert!(
-            e.contains("device.json") && e.contains("does not match"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn proofs_verify_with_the_core() {
-        let id = Identity::from_secret([3; 32], 0);
-        let device = id.prove("n", "linux");
-        let p = pairing_core::proof::DeviceProof {
-            id: device["id"].as_str().unwrap().into(),
-            public_key: device["publicKey"].as_str().unwrap().into(),
-            signature: device["signature"].as_str().unwrap().into(),
-            signed_at: device["signedAt"].as_u64().unwrap(),
-            nonce: Some("n".into()),
-        };
-        let fields = SignedFields {
-            client_id: NODE_CLIENT_ID,
-            client_mode: "node",
-            role: "node",
-            scopes: &[],
-            token: "",
-            platform: "linux",
-            device_family: "",
-        };
-        assert!(proof::verify(&p, &fields, "n", p.signed_at, 1000).is_ok());
-        assert_eq!(id.verification_code().len(), 9);
-    }
-
-    #[test]
-    fn token_round_trips_privately() {
-        let d = tempfile::tempdir().unwrap();
-        assert!(load_token(d.path()).unwrap().is_none());
-        let t = NodeToken {
-            node_id: "n".into(),
-            token: "secret-token".into(),
-            url: "ws://127.0.0.1:1/".into(),
-            approved_at_ms: 5,
-            display_name: Some("pi".into()),
-        };
-        let f = store_token(d.path(), &t).unwrap();
-        assert_eq!(
-            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(load_token(d.path()).unwrap(), Some(t.clone()));
-        assert!(!format!("{t:?}").contains("secret-token"));
-    }
+/// This machine's name, the default display name of a node.
+pub fn hostname() -> String {
+    let from_env = std::env::var("HOSTNAME").ok();
+    let from_file = || {
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+    };
+    from_env
+        .or_else(from_file)
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,53 +1,118 @@
 //! `openclaw`: the command-line tool of gateway-owned node pairing.
 //!
-//! `main` stays thin, as in ripgrep: parse the arguments, set up logging, run the subcommand, and turn
-//! its outcome into an exit code — an error becomes one line on stderr (`openclaw: …`). Each
-//! subcommand lives in its own module with its `Opt` and `run`:
+//! `main` stays thin, as in ripgrep: parse the arguments ([`Cli`], the command tree), set up logging,
+//! dispatch to the subcommand, and turn its outcome into an exit code — an error becomes one line on
+//! stderr (`openclaw: …`). Each command lives in its own module with its `Opt` and `run`, and imports
+//! no other command, only the shared modules below:
 //!
-//! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`);
-//! - [`node`] and [`node_pair`]: `openclaw node pair | verify | connect`, acting as a node;
-//! - [`nodes`], [`decide`], [`watch`]: `openclaw nodes …`, acting as an operator ([`ssh_proof`]:
-//!   the key proof behind `watch --auto-approve-silent`);
-//! - [`devices`] and [`device_table`]: `openclaw devices …`, OpenClaw's device commands over the same
-//!   store ([`decide`] approves and rejects for both);
-//! - [`audit`] and [`audit_verify`]: `openclaw nodes audit [--verify]`, the audit trail from local files;
+//! - [`gateway`]: `openclaw gateway`, the pairing gateway itself (from `pairing-host`), and
+//!   `gateway rotate-token`;
+//! - [`node`]: `openclaw node pair | verify | connect | identity`, acting as a node;
+//! - [`nodes`]: `openclaw nodes …`, acting as an operator, one module per subcommand (`watch`,
+//!   `audit` among them);
+//! - [`devices`]: `openclaw devices …`, OpenClaw's device commands over the same store;
+//! - [`decide`]: approve and reject, for both `nodes` and `devices`;
 //! - [`doctor`]: `openclaw doctor`, why a node is not paired and what to type next;
 //! - [`completions`]: `openclaw completions bash|zsh|fish`, the shell completion scripts.
 //!
-//! Shared pieces: [`args`] (the command tree and common flags), [`endpoint`] (which URL and token),
-//! [`client`] (the WebSocket RPC client), [`identity`] and [`files`] (the node's private files),
-//! [`tls`] (trust for `wss://`), [`resolve`] (`--node` queries), [`request`] (a pending request as it is checked before a decision), [`render`] (tables and relative ages), [`exit`] (exit codes).
+//! Shared pieces (they import no command): [`args`] (the common flags), [`endpoint`] (which URL and
+//! token), [`client`] (the WebSocket RPC client), [`operator`] (the operator's connection and `--node`
+//! lookups), [`identity`] (the node's private files, written with `pairing_host::fsutil`), [`tls`] (trust for `wss://`),
+//! [`resolve`] (`--node` queries), [`request`] (a pending request as it is checked before a decision),
+//! [`trail`] (the audit trail on this machine), [`ssh_proof`] (the key proof behind `watch
+//! --auto-approve-silent`), [`render`] (tables and relative ages), [`prompt`] (terminal questions),
+//! [`exit`] (exit codes).
 
 mod args;
-mod audit;
-mod audit_verify;
 mod client;
 mod completions;
 mod decide;
-mod device_table;
 mod devices;
 mod doctor;
 mod endpoint;
 mod exit;
-mod files;
 mod gateway;
 mod identity;
 mod node;
-mod node_pair;
 mod nodes;
+mod operator;
+mod prompt;
 mod render;
 mod request;
 mod resolve;
-mod rotate_token;
 mod ssh_proof;
+#[cfg(test)]
+mod testdata;
 mod tls;
-mod watch;
+mod trail;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser, Subcommand};
 use exit::Exit;
 
+/// `openclaw`: run a pairing gateway, pair a node with it, and approve nodes from a shell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "openclaw",
+    version,
+    about = "Gateway-owned node pairing: run the gateway, pair nodes, approve them",
+    long_about = "Gateway-owned node pairing.\n\n\
+        The gateway is the source of truth for which nodes may connect. A node asks to pair \
+        (`openclaw node pair`), shows a verification code, and waits; an operator compares the code and \
+        approves it (`openclaw nodes approve 1234-5678`); the node receives its token and is paired.",
+    after_help = TOP_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Examples and the exit-code table, shown at the end of `openclaw --help`.
+const TOP_HELP: &str = concat!(
+    "Examples:\n",
+    "  openclaw gateway                       # terminal 1: run the gateway\n",
+    "  openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi   # terminal 2: the node\n",
+    "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
+    "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
+    "  openclaw devices list                  # the same, as OpenClaw's `devices` commands show it\n",
+    "  openclaw doctor                        # why is this node not paired, and what next\n",
+    "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
+    "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
+    "Exit codes:\n",
+    "  0  success (node pair: approved)\n",
+    "  1  failure: bad arguments, gateway unreachable or refusing, not paired, superseded\n",
+    "  2  node pair: the operator rejected the request\n",
+    "  3  node pair: the request expired before anyone approved it"
+);
+
+/// The top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pairing gateway (WebSocket server) until Ctrl-C.
+    #[command(long_about = gateway::LONG_ABOUT)]
+    Gateway(gateway::Opt),
+    /// Act as a node: pair with a gateway, verify the stored token, stay connected.
+    Node(node::Opt),
+    /// Act as an operator: list, approve, reject, rename and remove nodes; watch pairing events.
+    Nodes(nodes::Opt),
+    /// OpenClaw's `devices` commands: list, approve, reject, remove, rotate and revoke devices.
+    #[command(
+        long_about = "OpenClaw's `devices` commands, for people used to them: list, approve, \
+        reject and remove devices, rotate and revoke their tokens. They work on the same requests and \
+        records as `openclaw nodes` (the gateway keeps one store): a device is a node that proved its key."
+    )]
+    Devices(devices::Opt),
+    /// Explain why a node is not paired, and print the command to type next.
+    #[command(after_help = doctor::AFTER_HELP)]
+    Doctor(doctor::Opt),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    #[command(after_help = completions::AFTER_HELP)]
+    Completions(completions::Opt),
+}
+
 fn main() {
-    let cli = args::Cli::parse();
+    let cli = Cli::parse();
     init_logging();
     let code = match run(cli) {
         Ok(exit) => exit.code(),
@@ -60,10 +125,10 @@ fn main() {
 }
 
 /// Builds the runtime and dispatches to the subcommand.
-fn run(cli: args::Cli) -> anyhow::Result<Exit> {
+fn run(cli: Cli) -> anyhow::Result<Exit> {
     // Needs no runtime: print the script and leave.
-    if let args::Command::Completions(opt) = &cli.command {
-        return completions::run(opt);
+    if let Command::Completions(opt) = &cli.command {
+        return completions::run(opt, Cli::command());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -71,12 +136,12 @@ fn run(cli: args::Cli) -> anyhow::Result<Exit> {
         .build()?;
     let result = runtime.block_on(async move {
         match cli.command {
-            args::Command::Gateway(opt) => gateway::run(opt).await,
-            args::Command::Node(opt) => node::run(opt).await,
-            args::Command::Nodes(opt) => nodes::run(opt).await,
-            args::Command::Devices(opt) => devices::run(opt).await,
-            args::Command::Doctor(opt) => doctor::run(opt).await,
-            args::Command::Completions(opt) => completions::run(&opt),
+            Command::Gateway(opt) => gateway::run(opt).await,
+            Command::Node(opt) => node::run(opt).await,
+            Command::Nodes(opt) => nodes::run(opt).await,
+            Command::Devices(opt) => devices::run(opt).await,
+            Command::Doctor(opt) => doctor::run(opt).await,
+            Command::Completions(opt) => completions::run(&opt, Cli::command()),
         }
     });
     // A prompt may still be blocked reading stdin; do not wait for it.
@@ -132,62 +197,4 @@ fn init_logging() {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tracing_subscriber::layer::SubscriberExt;
-
-    /// Counts the events that reach it, and remembers their messages.
-    #[derive(Clone, Default)]
-    struct Seen(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Seen {
-        fn on_event(
-            &self,
-            event: &tracing::Event<'_>,
-            _: tracing_subscriber::layer::Context<'_, S>,
-        ) {
-            let mut target = event.metadata().target().to_owned();
-            target.push(' ');
-            target.push_str(event.metadata().level().as_str());
-            self.0.lock().expect("lock").push(target);
-        }
-    }
-
-    #[test]
-    fn frame_printing_targets_stay_at_debug_whatever_rust_log_says() {
-        for rust_log in [
-            "trace",
-            "tungstenite::protocol=trace",
-            "tungstenite::protocol::frame=trace,tokio_tungstenite=trace,hyper=trace,rustls=trace",
-            "[conn]=trace,trace",
-        ] {
-            let seen = Seen::default();
-            let subscriber = tracing_subscriber::registry()
-                .with(payload_cap())
-                .with(tracing_subscriber::EnvFilter::new(rust_log))
-                .with(seen.clone());
-            tracing::subscriber::with_default(subscriber, || {
-                let span = tracing::info_span!("conn", conn = 1);
-                let _in = span.enter();
-                tracing::trace!(target: "tungstenite::protocol::frame", "received frame <token>");
-                tracing::trace!(target: "tokio_tungstenite::compat", "read");
-                tracing::trace!(target: "hyper::proto::h1::io", "bytes");
-                tracing::trace!(target: "rustls::client", "cert");
-                tracing::debug!(target: "tungstenite::protocol", "Received close frame");
-                tracing::trace!(target: "pairing_host::driver", "ours");
-            });
-            let seen = seen.0.lock().expect("lock").clone();
-            assert!(
-                seen.iter()
-                    .all(|s| !s.ends_with("TRACE") || s.starts_with("pairing_host")),
-                "{rust_log}: {seen:?}"
-            );
-            if !rust_log.contains("frame") {
-                assert!(
-                    seen.iter().any(|s| s == "tungstenite::protocol DEBUG"),
-                    "{rust_log}: debug still passes: {seen:?}"
-                );
-            }
-        }
-    }
-}
+mod tests;

@@ -1,15 +1,20 @@
-//! `openclaw node …`: act as a node — pair with a gateway ([`crate::node_pair`]), check the stored token
+//! `openclaw node …`: act as a node — pair with a gateway ([`pair`]), check the stored token
 //! (`verify`), or stay connected as the paired node (`connect`).
 
 use crate::args::{ConnArgs, parse_duration};
-use crate::client::{Backoff, Client, Role};
+use crate::client::{Backoff, Client, Role, read};
 use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use pairing_core::Method;
+use pairing_core::protocol::params::VerifyParams;
+use pairing_core::protocol::{NodeVerified, Tick};
+use serde_json::Value;
 use std::path::Path;
+
+mod pair;
 
 /// `openclaw node`.
 #[derive(Debug, Args)]
@@ -23,8 +28,8 @@ pub struct Opt {
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
     /// Ask a gateway to pair this machine as a node, show the verification code, wait for the decision.
-    #[command(long_about = crate::node_pair::LONG_ABOUT)]
-    Pair(crate::node_pair::Opt),
+    #[command(long_about = pair::LONG_ABOUT)]
+    Pair(pair::Opt),
     /// Check that the gateway still accepts this node's stored token.
     Verify(VerifyOpt),
     /// Verify, then stay connected as the paired node until Ctrl-C.
@@ -114,7 +119,7 @@ pub struct VerifyOpt {
 /// Runs a `node` subcommand.
 pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     match opt.command {
-        NodeCommand::Pair(o) => crate::node_pair::run(o).await,
+        NodeCommand::Pair(o) => pair::run(o).await,
         NodeCommand::Verify(o) => verify(o).await,
         NodeCommand::Connect(o) => connect(o).await,
         NodeCommand::Identity(o) => show_identity(&o),
@@ -132,31 +137,13 @@ fn show_identity(opt: &IdentityOpt) -> anyhow::Result<Exit> {
         );
     };
     if opt.json {
-        println!(
-            "{}",
-            json!({ "deviceId": id.device_id, "publicKey": id.public_key })
-        );
+        println!("{}", serde_json::to_value(id.public())?);
     } else {
         println!("Device id:         {}", id.device_id);
         println!("Public key:        {}", id.public_key);
         println!("Verification code: {}", id.verification_code());
     }
     Ok(Exit::Ok)
-}
-
-/// This machine's name, the default display name of a node.
-pub fn hostname() -> String {
-    let from_env = std::env::var("HOSTNAME").ok();
-    let from_file = || {
-        ["/proc/sys/kernel/hostname", "/etc/hostname"]
-            .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok())
-    };
-    from_env
-        .or_else(from_file)
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "node".to_owned())
 }
 
 /// What `verify` and `connect` need: identity, token, URL.
@@ -190,7 +177,7 @@ fn load_paired(state: &Path, opt: &VerifyOpt) -> anyhow::Result<Paired> {
         .name
         .clone()
         .or_else(|| token.display_name.clone())
-        .unwrap_or_else(hostname);
+        .unwrap_or_else(identity::hostname);
     Ok(Paired {
         identity,
         token,
@@ -212,11 +199,14 @@ async fn connect_verified(p: &Paired, timeout: u64) -> anyhow::Result<(Client, V
     .await?;
     let result = client
         .call(
-            "node.pair.verify",
-            json!({ "nodeId": p.identity.device_id, "token": p.token.token }),
+            Method::NodePairVerify,
+            VerifyParams {
+                node_id: p.identity.device_id.clone(),
+                token: p.token.token.clone(),
+            },
         )
         .await
-        .context("node.pair.verify")?;
+        .context(Method::NodePairVerify.as_str())?;
     Ok((client, result))
 }
 
@@ -225,12 +215,16 @@ async fn verify(opt: VerifyOpt) -> anyhow::Result<Exit> {
     let p = load_paired(&state, &opt)?;
     let (client, result) = connect_verified(&p, opt.conn.timeout).await?;
     client.close().await;
-    let ok = result["ok"].as_bool() == Some(true);
+    let verified = read::<NodeVerified>(&result).ok();
+    let ok = verified.as_ref().is_some_and(|v| v.ok);
     if opt.conn.json {
         // The result is the answer either way; the exit code tells success from failure.
         println!("{result}");
     } else if ok {
-        let name = crate::render::node_label(&result["node"]);
+        let name = verified
+            .and_then(|v| v.node)
+            .map(|n| n.name())
+            .unwrap_or_default();
         println!(
             "ok: paired with {} as {name} ({})",
             p.url.url, p.identity.device_id
@@ -257,7 +251,7 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
         loop {
             match connect_verified(&p, opt.conn.timeout).await {
                 Ok((mut client, result)) => {
-                    if result["ok"].as_bool() != Some(true) {
+                    if !read::<NodeVerified>(&result).is_ok_and(|v| v.ok) {
                         eprintln!(
                             "openclaw: not paired: the gateway at {} no longer accepts this node's token; \
                              pair again with `openclaw node pair`",
@@ -277,7 +271,8 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
                     loop {
                         match client.next_event().await {
                             Ok(ev) if ev.event == "tick" => {
-                                tracing::debug!(ts = %ev.payload["ts"], "tick")
+                                let ts = ev.payload_as::<Tick>().map(|t| t.ts);
+                                tracing::debug!(?ts, "tick")
                             }
                             Ok(ev) => tracing::debug!(event = %ev.event, "event"),
                             Err(e) => {

@@ -1,19 +1,22 @@
-//! `openclaw nodes …`: the operator's commands — list, inspect, rename and remove nodes. Approve and
-//! reject live in [`crate::decide`], `watch` in [`crate::watch`], `audit` in [`crate::audit`].
+//! `openclaw nodes …`: the operator's commands, one module per subcommand (`pending`, `list`, `status`,
+//! `describe`, `rename`, `remove`, `watch`, `audit`; their tables in `table`). Approve and reject live in
+//! [`crate::decide`], shared with `devices`.
 
-use crate::args::ConnArgs;
-use crate::client::{Client, Role};
+use crate::args::{ConnArgs, ConnOnly};
 use crate::decide::{Family, Verb};
-use crate::endpoint::{self, Sources};
 use crate::exit::Exit;
-use crate::identity::now_ms;
-use crate::render::{
-    Table, ago, approved, client_of, ip, last_seen, node_label, pending_table, short_id, text,
-};
-use crate::resolve::{Candidate, resolve};
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+
+mod audit;
+mod describe;
+mod list;
+mod pending;
+mod remove;
+mod rename;
+mod status;
+mod table;
+mod watch;
 
 /// `openclaw nodes`.
 #[derive(Debug, Args)]
@@ -102,18 +105,10 @@ pub enum NodesCommand {
             openclaw nodes watch --json | jq -c 'select(.event == \"node.pair.pending\" or .event == \"node.pair.requested\") | .payload.verificationCode'\n  \
             openclaw nodes watch --auto-approve-silent --ssh gateway.local"
     )]
-    Watch(crate::watch::Opt),
+    Watch(watch::Opt),
     /// Show the audit trail of pairing decisions from this machine's files, or verify its hash chain.
-    #[command(long_about = crate::audit::LONG_ABOUT, after_help = crate::audit::AFTER_HELP)]
-    Audit(crate::audit::Opt),
-}
-
-/// Only the connection flags.
-#[derive(Debug, Args)]
-pub struct ConnOnly {
-    /// Connection flags.
-    #[command(flatten)]
-    pub conn: ConnArgs,
+    #[command(long_about = audit::LONG_ABOUT, after_help = audit::AFTER_HELP)]
+    Audit(audit::Opt),
 }
 
 /// `--node Q` plus the connection flags.
@@ -156,13 +151,6 @@ impl Opt {
     }
 }
 
-/// Connects as an operator with the resolved URL and token.
-pub async fn operator(conn: &ConnArgs) -> anyhow::Result<Client> {
-    let ep = endpoint::resolve_operator(&Sources::gather(conn)?)?;
-    let token = ep.token.as_deref().unwrap_or_default();
-    Client::connect(&ep.url, Role::Operator { token }, conn.timeout).await
-}
-
 /// Runs a `nodes` subcommand; failures are prefixed `nodes <name> failed:`.
 pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let label = match &opt.command {
@@ -178,390 +166,16 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodesCommand::Audit(_) => "audit",
     };
     let result = match opt.command {
-        NodesCommand::Pending(o) => pending(&o.conn).await,
+        NodesCommand::Pending(o) => pending::run(&o.conn).await,
         NodesCommand::Approve(o) => crate::decide::run(o, Verb::Approve, Family::Nodes).await,
         NodesCommand::Reject(o) => crate::decide::run(o, Verb::Reject, Family::Nodes).await,
-        NodesCommand::Status(o) => status(&o.conn).await,
-        NodesCommand::List(o) => list(&o.conn).await,
-        NodesCommand::Describe(o) => describe(&o).await,
-        NodesCommand::Rename(o) => rename(&o).await,
-        NodesCommand::Remove(o) => remove(&o).await,
-        NodesCommand::Watch(o) => crate::watch::run(o).await,
-        NodesCommand::Audit(o) => crate::audit::run(&o),
+        NodesCommand::Status(o) => status::run(&o.conn).await,
+        NodesCommand::List(o) => list::run(&o.conn).await,
+        NodesCommand::Describe(o) => describe::run(&o).await,
+        NodesCommand::Rename(o) => rename::run(&o).await,
+        NodesCommand::Remove(o) => remove::run(&o).await,
+        NodesCommand::Watch(o) => watch::run(o).await,
+        NodesCommand::Audit(o) => audit::run(&o),
     };
     result.with_context(|| format!("nodes {label} failed"))
-}
-
-fn array(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
-}
-
-async fn pending(conn: &ConnArgs) -> anyhow::Result<Exit> {
-    let mut c = operator(conn).await?;
-    let list = c.call("node.pair.list", json!({})).await?;
-    c.close().await;
-    let pending = array(&list["pending"]);
-    if conn.json {
-        println!("{}", Value::Array(pending));
-    } else if pending.is_empty() {
-        println!("No pending pairing requests.");
-    } else {
-        println!("Pending ({})", pending.len());
-        print!("{}", pending_table(&pending, now_ms()));
-        println!(
-            "\nApprove with: openclaw nodes approve <CODE|REQUEST>   (compare the code with the node's screen)"
-        );
-    }
-    Ok(Exit::Ok)
-}
-
-/// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it
-/// was last seen (admitted through device pairing, or verified its token itself).
-fn paired_table(paired: &[Value], now: u64) -> String {
-    let mut t = Table::new(&["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"]);
-    for p in paired {
-        t.row(vec![
-            node_label(p),
-            short_id(text(p, "nodeId")),
-            ip(p),
-            client_of(p),
-            approved(p["approvedAtMs"].as_u64(), p["approvedVia"].as_str(), now),
-            seen(p, now),
-        ]);
-    }
-    t.render()
-}
-
-/// When a node was last seen: `now` while connected, else the latest of `lastSeenAtMs` (device
-/// pairing) and `lastConnectedAtMs` (its own token verification), as an age.
-fn seen(n: &Value, now: u64) -> String {
-    if n["connected"].as_bool() == Some(true) {
-        return "now".into();
-    }
-    last_seen(
-        &[n["lastSeenAtMs"].as_u64(), n["lastConnectedAtMs"].as_u64()],
-        now,
-    )
-}
-
-async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
-    let mut c = operator(conn).await?;
-    let list = c.call("node.pair.list", json!({})).await?;
-    c.close().await;
-    if conn.json {
-        println!("{list}");
-        return Ok(Exit::Ok);
-    }
-    let (pending, paired) = (array(&list["pending"]), array(&list["paired"]));
-    let now = now_ms();
-    println!("Pending: {} · Paired: {}", pending.len(), paired.len());
-    if !pending.is_empty() {
-        println!("\nPending");
-        print!("{}", pending_table(&pending, now));
-    }
-    if !paired.is_empty() {
-        println!("\nPaired");
-        print!("{}", paired_table(&paired, now));
-    }
-    Ok(Exit::Ok)
-}
-
-/// The `nodes status` table. A node with a pending request reads `pending` (or, when it is paired
-/// already, `paired · re-pair pending`); the request's code, scopes and markers are in the pending
-/// table below it. APPROVED says when and how (`owner`, `local`, `import`), CLIENT what it connected
-/// with, LAST SEEN when it was last there.
-fn status_table(nodes: &[Value], pending: &[Value], now: u64) -> String {
-    let mut t = Table::new(&[
-        "NODE",
-        "ID",
-        "IP",
-        "PLATFORM",
-        "CLIENT",
-        "STATUS",
-        "APPROVED",
-        "LAST SEEN",
-        "CAPS",
-    ]);
-    for n in nodes {
-        let has_request = pending
-            .iter()
-            .any(|p| text(p, "nodeId") == text(n, "nodeId"));
-        let paired = match (n["paired"].as_bool() == Some(true), has_request) {
-            (true, true) => "paired · re-pair pending",
-            (true, false) => "paired",
-            (false, true) => "pending",
-            (false, false) => "unpaired",
-        };
-        let connected = if n["connected"].as_bool() == Some(true) {
-            match n["connectedAtMs"].as_u64() {
-                Some(at) => format!("connected ({})", ago(at, now).trim_end_matches(" ago")),
-                None => "connected".to_owned(),
-            }
-        } else {
-            "disconnected".to_owned()
-        };
-        let caps: Vec<&str> = n["caps"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        t.row(vec![
-            node_label(n),
-            short_id(text(n, "nodeId")),
-            ip(n),
-            n["platform"].as_str().unwrap_or("-").to_owned(),
-            client_of(n),
-            format!("{paired} · {connected}"),
-            approved(n["approvedAtMs"].as_u64(), n["approvedVia"].as_str(), now),
-            seen(n, now),
-            if caps.is_empty() {
-                "-".into()
-            } else {
-                caps.join(",")
-            },
-        ]);
-    }
-    t.render()
-}
-
-async fn status(conn: &ConnArgs) -> anyhow::Result<Exit> {
-    let mut c = operator(conn).await?;
-    let result = c.call("node.list", json!({})).await?;
-    if conn.json {
-        c.close().await;
-        println!("{result}");
-        return Ok(Exit::Ok);
-    }
-    // The pending requests (codes, scopes, re-pair) come from node.pair.list, which needs the pairing
-    // scope; an operator with read access alone still gets the node table.
-    let pending = match c.call("node.pair.list", json!({})).await {
-        Ok(list) => Some(array(&list["pending"])),
-        Err(e) => {
-            eprintln!("openclaw: pending requests not shown: {e:#}");
-            None
-        }
-    };
-    c.close().await;
-    let nodes = array(&result["nodes"]);
-    let count = |k: &str| {
-        nodes
-            .iter()
-            .filter(|n| n[k].as_bool() == Some(true))
-            .count()
-    };
-    let mut head = format!(
-        "Known: {} · Paired: {} · Connected: {}",
-        nodes.len(),
-        count("paired"),
-        count("connected")
-    );
-    if let Some(p) = &pending {
-        head.push_str(&format!(" · Pending: {}", p.len()));
-    }
-    println!("{head}");
-    let pending = pending.unwrap_or_default();
-    let now = now_ms();
-    if !nodes.is_empty() {
-        print!("{}", status_table(&nodes, &pending, now));
-    }
-    if !pending.is_empty() {
-        println!("\nPending ({})", pending.len());
-        print!("{}", pending_table(&pending, now));
-        println!(
-            "\nApprove with: openclaw nodes approve <CODE|REQUEST>   (compare the code with the node's screen)"
-        );
-    }
-    Ok(Exit::Ok)
-}
-
-/// Resolves `--node` against `node.list`, falling back to the paired nodes of `node.pair.list`.
-pub async fn resolve_node(c: &mut Client, query: &str) -> anyhow::Result<Candidate> {
-    let nodes = match c.call("node.list", json!({})).await {
-        Ok(r) => array(&r["nodes"]),
-        Err(e) => {
-            tracing::debug!("node.list failed ({e:#}); using node.pair.list");
-            array(&c.call("node.pair.list", json!({})).await?["paired"])
-        }
-    };
-    let candidates: Vec<Candidate> = nodes.iter().map(Candidate::from_json).collect();
-    resolve(query, &candidates).cloned()
-}
-
-async fn describe(o: &NodeQuery) -> anyhow::Result<Exit> {
-    let mut c = operator(&o.conn).await?;
-    let node = resolve_node(&mut c, &o.node).await?;
-    let d = c
-        .call("node.describe", json!({ "nodeId": node.node_id }))
-        .await?;
-    c.close().await;
-    if o.conn.json {
-        println!("{d}");
-        return Ok(Exit::Ok);
-    }
-    let now = now_ms();
-    let mut t = Table::new(&["FIELD", "VALUE"]);
-    let mut field = |name: &str, value: String| {
-        if !value.is_empty() {
-            t.row(vec![name.to_owned(), value]);
-        }
-    };
-    let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
-    let when = |k: &str| d[k].as_u64().map(|ts| ago(ts, now)).unwrap_or_default();
-    let yes = |k: &str| {
-        if d[k].as_bool() == Some(true) {
-            "yes"
-        } else {
-            "no"
-        }
-        .to_owned()
-    };
-    field("Node", node_label(&d));
-    field("ID", s("nodeId"));
-    field(
-        "IP",
-        d["remoteIp"].as_str().map(|_| ip(&d)).unwrap_or_default(),
-    );
-    field("Platform", s("platform"));
-    field("Version", s("version"));
-    field("Device", s("deviceFamily"));
-    field("Model", s("modelIdentifier"));
-    field(
-        "Client",
-        d["clientId"]
-            .as_str()
-            .map(|_| crate::render::client(d["clientId"].as_str(), d["clientMode"].as_str(), None))
-            .unwrap_or_default(),
-    );
-    field("Paired", yes("paired"));
-    field("Connected", yes("connected"));
-    field(
-        "Approved",
-        d["approvedAtMs"]
-            .as_u64()
-            .map(|at| approved(Some(at), d["approvedVia"].as_str(), now))
-            .unwrap_or_default(),
-    );
-    field("Last seen", when("lastSeenAtMs"));
-    field("Connected since", when("connectedAtMs"));
-    field("Last connect", when("lastConnectedAtMs"));
-    print!("{}", t.render());
-    let list = |k: &str| crate::request::strings(&d[k]);
-    for (title, key) in [("Caps", "caps"), ("Commands", "commands")] {
-        let items = list(key);
-        if !items.is_empty() {
-            println!("\n{title}");
-            for item in items {
-                println!("  {item}");
-            }
-        }
-    }
-    Ok(Exit::Ok)
-}
-
-async fn rename(o: &RenameOpt) -> anyhow::Result<Exit> {
-    let name = o.name.trim();
-    if name.is_empty() {
-        anyhow::bail!("--name must not be blank");
-    }
-    let mut c = operator(&o.conn).await?;
-    let node = resolve_node(&mut c, &o.node).await?;
-    let r = c
-        .call(
-            "node.rename",
-            json!({ "nodeId": node.node_id, "displayName": name }),
-        )
-        .await?;
-    c.close().await;
-    if o.conn.json {
-        println!("{r}");
-    } else {
-        let old = node.display_name.as_deref().unwrap_or("(no name)");
-        println!(
-            "Renamed {}: {old} -> {}",
-            node.node_id,
-            text(&r, "displayName")
-        );
-    }
-    Ok(Exit::Ok)
-}
-
-async fn remove(o: &NodeQuery) -> anyhow::Result<Exit> {
-    let mut c = operator(&o.conn).await?;
-    let node = resolve_node(&mut c, &o.node).await?;
-    let r = c
-        .call("node.pair.remove", json!({ "nodeId": node.node_id }))
-        .await?;
-    c.close().await;
-    if o.conn.json {
-        println!("{r}");
-    } else {
-        let label = node.display_name.as_deref().unwrap_or(&node.node_id);
-        println!(
-            "Removed {label} ({}); its token no longer verifies.",
-            node.node_id
-        );
-    }
-    Ok(Exit::Ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_rows_say_paired_and_connected() {
-        let now = 10_000_000;
-        let nodes = vec![
-            json!({"nodeId": "abcdef0123456789", "displayName": "pi", "paired": true, "connected": true,
-                   "connectedAtMs": now - 300_000, "platform": "linux", "caps": ["camera"]}),
-            json!({"nodeId": "n2", "paired": false, "connected": false, "remoteIp": "10.0.0.9"}),
-        ];
-        let pending = vec![
-            json!({"nodeId": "n2", "requestId": "r2"}),
-            json!({"nodeId": "abcdef0123456789", "requestId": "r3", "isRepair": true}),
-        ];
-        let out = status_table(&nodes, &[], now);
-        let lines: Vec<&str> = out.lines().collect();
-        assert!(
-            lines[1].contains("pi") && lines[1].contains("abcdef012345"),
-            "{out}"
-        );
-        assert!(lines[1].contains("paired · connected (5m)"), "{out}");
-        assert!(
-            lines[1].contains("now"),
-            "a connected node is seen now: {out}"
-        );
-        assert!(
-            lines[2].contains("unpaired · disconnected") && lines[2].contains("10.0.0.9"),
-            "{out}"
-        );
-        assert_eq!(lines[0].find("STATUS"), lines[1].find("paired ·"));
-        let out = status_table(&nodes, &pending, now);
-        assert!(
-            out.contains("paired · re-pair pending · connected (5m)"),
-            "{out}"
-        );
-        assert!(out.contains("pending · disconnected"), "{out}");
-    }
-
-    #[test]
-    fn paired_rows_show_ages_approval_client_and_last_seen() {
-        let now = 10_000_000;
-        let out = paired_table(
-            &[json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000})],
-            now,
-        );
-        assert!(out.lines().nth(1).unwrap().contains("2h ago"), "{out}");
-        let out = paired_table(
-            &[
-                json!({"nodeId": "n1", "approvedAtMs": now - 7_200_000, "approvedVia": "local",
-                     "clientId": "node-host", "clientMode": "node", "version": "2026.9.6",
-                     "lastSeenAtMs": now - 60_000, "lastConnectedAtMs": now - 600_000}),
-            ],
-            now,
-        );
-        let row = out.lines().nth(1).unwrap();
-        for want in ["2h ago · local", "node-host/node v2026.9.6", "1m ago"] {
-            assert!(row.contains(want), "{want} missing: {out}");
-        }
-    }
 }

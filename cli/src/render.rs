@@ -1,6 +1,8 @@
-//! Human output: aligned tables, relative ages ("2m ago", "expires in 3m"), short ids.
+//! Human output: aligned tables and the CLI's table cells (addresses, scopes, clients, approvals).
+//! Ages, time left, countdowns, short ids, node labels and decision words follow the core's one rule
+//! each ([`pairing_core::format`]); this module has none of its own.
 
-use serde_json::Value;
+use pairing_core::format::{ago, short_id};
 
 /// A table of left-aligned columns separated by two spaces, with a header row.
 #[derive(Debug, Default)]
@@ -50,94 +52,14 @@ impl Table {
     }
 }
 
-/// A compact span: `45s`, `3m`, `2h`, `5d`.
-pub fn span(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..172_800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
-
-/// How long ago `ts` was: `just now`, `45s ago`, `2m ago`.
-pub fn ago(ts: u64, now: u64) -> String {
-    if ts > now {
-        return "just now".into();
-    }
-    let d = now - ts;
-    if d < 1000 {
-        "just now".into()
-    } else {
-        format!("{} ago", span(d))
-    }
-}
-
-/// Time left until `at`: `expires in 3m`, or `expired`. Rounded to the nearest unit shown, so a fresh
-/// request (4m59s left) reads "expires in 5m" and one with 4m20s left "expires in 4m".
-pub fn expires_in(at: u64, now: u64) -> String {
-    if at <= now {
-        return "expired".into();
-    }
-    let left = at - now;
-    let unit = match left {
-        0..60_000 => 1_000,
-        60_000..3_600_000 => 60_000,
-        3_600_000..172_800_000 => 3_600_000,
-        _ => 86_400_000,
-    };
-    format!(
-        "expires in {}",
-        span(((left + unit / 2) / unit).max(1) * unit)
-    )
-}
-
-/// A countdown with seconds, for the waiting node: `4m 05s`, `12s`.
-pub fn countdown(ms: u64) -> String {
-    let s = ms.div_ceil(1000);
-    if s >= 60 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// The first 12 characters of a long id, enough to tell nodes apart and to use as a `--node` prefix.
-pub fn short_id(id: &str) -> String {
-    if id.chars().count() > 12 {
-        id.chars().take(12).collect()
-    } else {
-        id.to_owned()
-    }
-}
-
-/// A string field, or `""`.
-pub fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
-}
-
 /// A long id cut to [`short_id`] with `…` when something was cut: `3f1c2a0b9d8e…`.
 pub fn abbrev(id: &str) -> String {
     let short = short_id(id);
     if short.len() < id.len() {
         format!("{short}…")
     } else {
-        short
+        short.to_owned()
     }
-}
-
-/// A label: the display name, else the short id.
-pub fn label(display_name: Option<&str>, id: &str) -> String {
-    match display_name.map(str::trim) {
-        Some(name) if !name.is_empty() => name.to_owned(),
-        _ => short_id(id),
-    }
-}
-
-/// A node's label: its display name, else its short id.
-pub fn node_label(v: &Value) -> String {
-    label(v["displayName"].as_str(), text(v, "nodeId"))
 }
 
 /// An address for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
@@ -146,11 +68,6 @@ pub fn bare_ip(ip: Option<&str>) -> String {
         Some(ip) if !ip.is_empty() => ip.strip_prefix("::ffff:").unwrap_or(ip).to_owned(),
         _ => "-".into(),
     }
-}
-
-/// An IP for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
-pub fn ip(v: &Value) -> String {
-    bare_ip(v["remoteIp"].as_str())
 }
 
 /// Scopes without the `operator.` prefix, comma-joined (`pairing,write`), or `-` for none.
@@ -163,15 +80,6 @@ pub fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
         .map(|s| s.strip_prefix("operator.").unwrap_or(s))
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Required approval scopes without the `operator.` prefix: `pairing,write`.
-pub fn scopes(v: &Value) -> String {
-    let list: Vec<&str> = v["requiredApproveScopes"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    scope_list(&list)
 }
 
 /// The client a node or device connected with: `node-host/node v2026.9.6` (`client.id`/`client.mode`
@@ -198,15 +106,6 @@ pub fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> St
     }
 }
 
-/// The `client` cell of a `node.list` entry or a paired node.
-pub fn client_of(v: &Value) -> String {
-    client(
-        v["clientId"].as_str(),
-        v["clientMode"].as_str(),
-        v["version"].as_str(),
-    )
-}
-
 /// When and how a pairing was approved: `2m ago · owner` (`owner`: a person, `local`:
 /// `--auto-approve-local`, `import`: an OpenClaw state directory), `-` when never.
 pub fn approved(at: Option<u64>, via: Option<&str>, now: u64) -> String {
@@ -227,148 +126,5 @@ pub fn last_seen(times: &[Option<u64>], now: u64) -> String {
         .map_or_else(|| "-".into(), |&ts| ago(ts, now))
 }
 
-/// The pending-requests table.
-pub fn pending_table(pending: &[Value], now: u64) -> String {
-    let mut t = Table::new(&[
-        "REQUEST",
-        "NODE",
-        "IP",
-        "CODE",
-        "REQUESTED",
-        "EXPIRES",
-        "SCOPES",
-        "NOTES",
-    ]);
-    for p in pending {
-        let mut notes = Vec::new();
-        if p["isRepair"].as_bool() == Some(true) {
-            notes.push("re-pair (token rotates)".to_owned());
-        }
-        if p["silent"].as_bool() == Some(true) {
-            notes.push("silent".to_owned());
-        }
-        // The code stays the same when caps or commands change: say so where the code is read.
-        if let Some(changed) = crate::request::Request::from_node_json(p).changed() {
-            notes.push(format!("changed: {changed}"));
-        }
-        t.row(vec![
-            text(p, "requestId").to_owned(),
-            node_label(p),
-            ip(p),
-            p["verificationCode"].as_str().unwrap_or("-").to_owned(),
-            p["ts"]
-                .as_u64()
-                .map_or_else(|| "-".into(), |ts| ago(ts, now)),
-            p["expiresAtMs"]
-                .as_u64()
-                .map_or_else(|| "-".into(), |at| expires_in(at, now)),
-            scopes(p),
-            notes.join(", "),
-        ]);
-    }
-    t.render()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn ages_are_compact() {
-        let now = 100_000_000_000;
-        assert_eq!(ago(now, now), "just now");
-        assert_eq!(ago(now + 5, now), "just now");
-        assert_eq!(ago(now - 45_000, now), "45s ago");
-        assert_eq!(ago(now - 125_000, now), "2m ago");
-        assert_eq!(ago(now - 3 * 3_600_000, now), "3h ago");
-        assert_eq!(ago(0, 3 * 86_400_000), "3d ago");
-        assert_eq!(expires_in(now + 180_000, now), "expires in 3m");
-        assert_eq!(expires_in(now + 59_999, now), "expires in 1m");
-        assert_eq!(expires_in(now + 45_000, now), "expires in 45s");
-        assert_eq!(expires_in(now + 299_000, now), "expires in 5m");
-        assert_eq!(expires_in(now + 260_000, now), "expires in 4m");
-        assert_eq!(expires_in(now + 1, now), "expires in 1s");
-        assert_eq!(expires_in(now, now), "expired");
-        assert_eq!(countdown(245_000), "4m 05s");
-        assert_eq!(countdown(1), "1s");
-    }
-
-    #[test]
-    fn tables_align_columns_without_trailing_space() {
-        let mut t = Table::new(&["A", "LONGER"]);
-        t.row(vec!["wide cell".into(), "x".into()]);
-        t.row(vec!["é".into(), "".into()]);
-        assert_eq!(t.render(), "A          LONGER\nwide cell  x\né\n");
-    }
-
-    #[test]
-    fn pending_rows_show_name_code_and_markers() {
-        let now = 1_000_000;
-        let p = json!({
-            "requestId": "r1", "nodeId": "abcdef0123456789", "remoteIp": "::ffff:10.0.0.2",
-            "verificationCode": "1234-5678", "ts": now - 120_000, "expiresAtMs": now + 180_000,
-            "requiredApproveScopes": ["operator.pairing"], "isRepair": true, "silent": true
-        });
-        let out = pending_table(&[p], now);
-        let row = out.lines().nth(1).unwrap();
-        for want in [
-            "r1",
-            "abcdef012345",
-            "10.0.0.2",
-            "1234-5678",
-            "2m ago",
-            "expires in 3m",
-            "pairing",
-            "re-pair",
-            "silent",
-        ] {
-            assert!(row.contains(want), "{want} missing in {row}");
-        }
-        let header = out.lines().next().unwrap();
-        assert_eq!(header.find("CODE"), row.find("1234-5678"));
-        // A request that replaced one says what changed: its code is the one read before.
-        let p = json!({"requestId": "r2", "nodeId": "n", "commands": ["system.run"],
-            "supersedes": {"requestId": "r1", "commands": []}});
-        let out = pending_table(&[p], now);
-        assert!(
-            out.lines()
-                .nth(1)
-                .unwrap()
-                .ends_with("changed: commands added: system.run"),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn clients_approvals_and_ids_read_short() {
-        assert_eq!(
-            client(Some("node-host"), Some("node"), Some("2026.9.6")),
-            "node-host/node v2026.9.6"
-        );
-        assert_eq!(client(Some("cli"), Some("cli"), None), "cli");
-        assert_eq!(client(None, Some("node"), Some("1.0")), "v1.0");
-        assert_eq!(client(Some("ios"), None, Some("v2")), "ios v2");
-        assert_eq!(client(Some(" "), None, None), "-");
-        let now = 10_000_000;
-        assert_eq!(
-            approved(Some(now - 120_000), Some("owner"), now),
-            "2m ago · owner"
-        );
-        assert_eq!(approved(Some(now), None, now), "just now");
-        assert_eq!(approved(None, None, now), "-");
-        assert_eq!(
-            last_seen(&[Some(now - 60_000), None, Some(now - 5_000)], now),
-            "5s ago"
-        );
-        assert_eq!(last_seen(&[None], now), "-");
-        assert_eq!(abbrev("3f1c2a0b9d8e7f6a"), "3f1c2a0b9d8e…");
-        assert_eq!(abbrev("short"), "short");
-        assert_eq!(
-            scope_list(&["operator.pairing", "operator.write"]),
-            "pairing,write"
-        );
-        assert_eq!(scope_list::<&str>(&[]), "-");
-        assert_eq!(bare_ip(Some("::ffff:10.0.0.2")), "10.0.0.2");
-    }
-}
+mod tests;

@@ -2,11 +2,11 @@
 //! list — `node.pair.list` (`nodes approve`) or `device.pair.list` (`devices approve`), which show the
 //! same requests of the gateway's one store in two shapes.
 
-use crate::render::{bare_ip, label, scope_list, text};
-use crate::resolve::Candidate;
+use crate::render::{bare_ip, scope_list};
+use crate::resolve::{Candidate, present};
 use pairing_core::Supersedes;
-use pairing_core::protocol::DevicePending;
-use serde_json::Value;
+use pairing_core::format::node_label as label;
+use pairing_core::protocol::{DevicePending, NodePending};
 
 /// What the decision commands need to know about one pending request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,18 +37,6 @@ pub struct Request {
     pub supersedes: Option<Supersedes>,
 }
 
-/// The strings of a JSON array (none when `v` is not one).
-pub(crate) fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `caps: a, b; commands: c, d` — what approving grants, in one phrase.
 pub fn surface(caps: &[String], commands: &[String]) -> String {
     let list = |l: &[String]| {
@@ -62,25 +50,24 @@ pub fn surface(caps: &[String], commands: &[String]) -> String {
 }
 
 impl Request {
-    /// Reads a pending entry of `node.pair.list` (the shape `nodes pending --json` prints).
-    pub fn from_node_json(v: &Value) -> Request {
-        let s = |k: &str| {
-            v[k].as_str()
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_owned)
-        };
+    /// Reads a pending request of `node.pair.list` (the shape `nodes pending --json` prints).
+    pub fn from_node(p: &NodePending) -> Request {
         Request {
-            request_id: text(v, "requestId").to_owned(),
-            node_id: text(v, "nodeId").to_owned(),
-            display_name: s("displayName"),
-            remote_ip: s("remoteIp"),
-            code: s("verificationCode"),
-            is_repair: v["isRepair"].as_bool() == Some(true),
-            required_scopes: strings(&v["requiredApproveScopes"]),
-            client_id: s("clientId"),
-            caps: strings(&v["caps"]),
-            commands: strings(&v["commands"]),
-            supersedes: serde_json::from_value(v["supersedes"].clone()).ok(),
+            request_id: p.request_id.as_str().to_owned(),
+            node_id: p.node_id.as_str().to_owned(),
+            display_name: present(p.meta.display_name.as_deref()),
+            remote_ip: present(p.remote_ip.as_deref()),
+            code: present(Some(&p.verification_code)),
+            is_repair: p.is_repair,
+            required_scopes: p
+                .required_approve_scopes
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            client_id: present(p.client_id.as_deref()),
+            caps: p.meta.caps.clone().unwrap_or_default(),
+            commands: p.meta.commands.clone().unwrap_or_default(),
+            supersedes: p.supersedes.as_deref().cloned(),
         }
     }
 
@@ -213,75 +200,4 @@ pub fn summary(pending: &[Request]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn both_shapes_read_the_same() {
-        let node = Request::from_node_json(&json!({
-            "requestId": "r1", "nodeId": "d1", "displayName": "pi", "remoteIp": "127.0.0.1",
-            "verificationCode": "1111-2222", "isRepair": false, "clientId": "node-host",
-            "requiredApproveScopes": ["operator.pairing", "operator.write"]
-        }));
-        let device = Request::from_device(&DevicePending {
-            request_id: "r1".into(),
-            device_id: "d1".into(),
-            display_name: Some("pi".into()),
-            remote_ip: Some("127.0.0.1".into()),
-            verification_code: "1111-2222".into(),
-            client_id: Some("node-host".into()),
-            required_approve_scopes: vec!["operator.pairing".into(), "operator.write".into()],
-            ..DevicePending::default()
-        });
-        assert_eq!(node, device);
-        assert!(node.by_device_pairing());
-        assert_eq!(
-            node.line(),
-            "pi (127.0.0.1), code 1111-2222, request r1, needs scopes pairing,write"
-        );
-        let explicit =
-            Request::from_node_json(&json!({"requestId": "r2", "nodeId": "abcdef0123456789"}));
-        assert!(!explicit.by_device_pairing());
-        assert_eq!(explicit.label(), "abcdef012345");
-        assert_eq!(explicit.candidate().request_id.as_deref(), Some("r2"));
-    }
-
-    #[test]
-    fn a_replacing_request_says_what_changed() {
-        let p = Request::from_node_json(&json!({
-            "requestId": "r2", "nodeId": "n", "caps": ["system"],
-            "commands": ["canvas.present", "system.run"],
-            "supersedes": {"requestId": "r1", "caps": [], "commands": ["canvas.present", "x"]}
-        }));
-        assert_eq!(
-            p.changes().as_deref(),
-            Some(
-                "it replaced request r1 (commands added: system.run; commands removed: x; caps added: \
-                 system)"
-            )
-        );
-        assert_eq!(
-            p.surface(),
-            "caps: system; commands: canvas.present, system.run"
-        );
-        let keyed = Request::from_node_json(&json!({"requestId": "r2", "nodeId": "n",
-            "supersedes": {"requestId": "r1", "keyChanged": true}}));
-        assert_eq!(
-            keyed.changes().as_deref(),
-            Some("it replaced request r1 (the device key changed)")
-        );
-        assert_eq!(keyed.surface(), "caps: none; commands: none");
-        let plain = Request::from_node_json(&json!({"requestId": "r1", "nodeId": "n"}));
-        assert_eq!(plain.changes(), None);
-    }
-
-    #[test]
-    fn the_summary_names_ids_codes_and_nodes() {
-        assert_eq!(summary(&[]), "no requests are pending");
-        let p = Request::from_node_json(
-            &json!({"requestId": "r1", "verificationCode": "1111-2222", "nodeId": "n", "displayName": "pi"}),
-        );
-        assert_eq!(summary(&[p]), "pending now: r1 (code 1111-2222, pi)");
-    }
-}
+mod tests;

@@ -3,7 +3,12 @@
 //! Unknown or ambiguous queries list the candidates so the operator can be more specific.
 
 use anyhow::bail;
-use serde_json::Value;
+use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
+
+/// A field that says something: `None` when absent or blank.
+pub fn present(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty()).map(str::to_owned)
+}
 
 /// One node a query may name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,20 +28,39 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Reads a candidate from a `node.list` entry, a paired node or a pending request.
-    pub fn from_json(v: &Value) -> Candidate {
-        let s = |k: &str| {
-            v[k].as_str()
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_owned)
-        };
+    /// Reads a candidate from a `node.list` entry.
+    pub fn from_entry(n: &NodeEntry) -> Candidate {
         Candidate {
-            node_id: s("nodeId").unwrap_or_default(),
-            display_name: s("displayName"),
-            remote_ip: s("remoteIp"),
-            client_id: s("clientId"),
-            connected: v["connected"].as_bool().unwrap_or(false),
-            request_id: s("requestId"),
+            node_id: n.node_id.as_str().to_owned(),
+            display_name: present(n.meta.display_name.as_deref()),
+            remote_ip: present(n.remote_ip.as_deref()),
+            client_id: present(n.client_id.as_deref()),
+            connected: n.connected,
+            request_id: None,
+        }
+    }
+
+    /// Reads a candidate from a paired node of `node.pair.list`.
+    pub fn from_paired(p: &NodePaired) -> Candidate {
+        Candidate {
+            node_id: p.node_id.as_str().to_owned(),
+            display_name: present(p.meta.display_name.as_deref()),
+            remote_ip: present(p.remote_ip.as_deref()),
+            client_id: present(p.client_id.as_deref()),
+            connected: false,
+            request_id: None,
+        }
+    }
+
+    /// Reads a candidate from a pending request of `node.pair.list`.
+    pub fn from_pending(p: &NodePending) -> Candidate {
+        Candidate {
+            node_id: p.node_id.as_str().to_owned(),
+            display_name: present(p.meta.display_name.as_deref()),
+            remote_ip: present(p.remote_ip.as_deref()),
+            client_id: present(p.client_id.as_deref()),
+            connected: false,
+            request_id: present(Some(p.request_id.as_str())),
         }
     }
 
@@ -201,115 +225,4 @@ pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn c(id: &str, name: Option<&str>, ip: Option<&str>) -> Candidate {
-        Candidate {
-            node_id: id.into(),
-            display_name: name.map(Into::into),
-            remote_ip: ip.map(Into::into),
-            ..Candidate::default()
-        }
-    }
-
-    fn nodes() -> Vec<Candidate> {
-        vec![
-            c(
-                "aaaaaa111111",
-                Some("Living Room iPad"),
-                Some("192.168.1.23"),
-            ),
-            c("aaaaaa222222", Some("Kitchen Pi"), Some("192.168.1.24")),
-            c(
-                "bbbbbb333333",
-                Some("kitchen-pi"),
-                Some("::ffff:192.168.1.25"),
-            ),
-            c("192.168.1.24", None, None),
-        ]
-    }
-
-    fn pick(q: &str) -> anyhow::Result<String> {
-        let n = nodes();
-        resolve(q, &n).map(|c| c.node_id.clone())
-    }
-
-    #[test]
-    fn exact_id_wins_over_exact_ip() {
-        assert_eq!(pick("192.168.1.24").unwrap(), "192.168.1.24");
-        assert_eq!(pick("aaaaaa111111").unwrap(), "aaaaaa111111");
-    }
-
-    #[test]
-    fn exact_ip_including_mapped_form() {
-        assert_eq!(pick("192.168.1.23").unwrap(), "aaaaaa111111");
-        assert_eq!(pick("192.168.1.25").unwrap(), "bbbbbb333333");
-    }
-
-    #[test]
-    fn normalised_names_match_and_can_be_ambiguous() {
-        assert_eq!(pick("living room ipad").unwrap(), "aaaaaa111111");
-        assert_eq!(pick("--Living_Room--iPad").unwrap(), "aaaaaa111111");
-        let e = pick("Kitchen PI").unwrap_err().to_string();
-        assert!(
-            e.starts_with("ambiguous node: Kitchen PI (matches: "),
-            "{e}"
-        );
-        assert!(
-            e.contains("node=aaaaaa222222") && e.contains("node=bbbbbb333333"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn prefixes_need_six_characters_and_one_match() {
-        assert_eq!(pick("bbbbbb").unwrap(), "bbbbbb333333");
-        assert!(
-            pick("bbbbb")
-                .unwrap_err()
-                .to_string()
-                .starts_with("unknown node: bbbbb (known: ")
-        );
-        assert!(
-            pick("aaaaaa")
-                .unwrap_err()
-                .to_string()
-                .starts_with("ambiguous node")
-        );
-    }
-
-    #[test]
-    fn ties_prefer_connected_then_current_clients() {
-        let mut n = vec![c("x1", Some("pi"), None), c("x2", Some("pi"), None)];
-        n[1].connected = true;
-        assert_eq!(resolve("pi", &n).unwrap().node_id, "x2");
-        let mut n = vec![c("x1", Some("pi"), None), c("x2", Some("pi"), None)];
-        n[0].client_id = Some("openclaw-ios".into());
-        assert_eq!(resolve("pi", &n).unwrap().node_id, "x1");
-        let mut n = vec![c("x1", Some("pi"), None), c("x2", Some("pi"), None)];
-        n[0].client_id = Some("clawdbot-ios".into());
-        assert_eq!(resolve("pi", &n).unwrap().node_id, "x2");
-    }
-
-    #[test]
-    fn blank_and_unknown_queries_are_explained() {
-        assert_eq!(pick("  ").unwrap_err().to_string(), "node required");
-        let e = pick("garage").unwrap_err().to_string();
-        assert!(
-            e.contains("Living Room iPad / 192.168.1.23 / aaaaaa111111"),
-            "{e}"
-        );
-        assert_eq!(
-            resolve("x", &[]).unwrap_err().to_string(),
-            "unknown node: x (known: none)"
-        );
-    }
-
-    #[test]
-    fn names_normalise() {
-        assert_eq!(normalize_name("  Living Room iPad! "), "living-room-ipad");
-        assert_eq!(normalize_name("a__b--c"), "a-b-c");
-        assert_eq!(normalize_name("---"), "");
-    }
-}
+mod tests;

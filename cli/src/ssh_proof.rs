@@ -9,7 +9,8 @@
 //! Only a first pairing qualifies; a re-pair (which may widen what the node may run) is left for a
 //! person, as OpenClaw leaves upgrades. [`judge`] is the pure decision, [`probe`] the SSH call.
 
-use serde_json::Value;
+use crate::identity::IdentityJson;
+use pairing_core::protocol::NodePending;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -60,8 +61,8 @@ fn short(id: &str) -> &str {
 }
 
 /// The checks that need no SSH call: `Some` refusal when the request cannot qualify.
-pub fn precheck(request: &Value) -> Option<String> {
-    let Some(key) = request["publicKey"].as_str().filter(|k| !k.is_empty()) else {
+pub fn precheck(request: &NodePending) -> Option<String> {
+    let Some(key) = request.public_key.as_deref().filter(|k| !k.is_empty()) else {
         return Some(
             "it carries no device key (an operator made it), so nothing can prove it comes from the \
              SSH host"
@@ -71,7 +72,7 @@ pub fn precheck(request: &Value) -> Option<String> {
     if raw_key(key).is_none() {
         return Some("its device key is not a raw Ed25519 key".to_owned());
     }
-    if request["isRepair"].as_bool() == Some(true) {
+    if request.is_repair {
         return Some(
             "it re-pairs a node that is already paired, which may widen what it may run; silent \
              approval is for a first pairing only"
@@ -82,7 +83,7 @@ pub fn precheck(request: &Value) -> Option<String> {
 }
 
 /// Decides on `request` from HOST's `answer` to `openclaw node identity --json`.
-pub fn judge(host: &str, request: &Value, answer: Answer) -> Verdict {
+pub fn judge(host: &str, request: &NodePending, answer: Answer) -> Verdict {
     if let Some(why) = precheck(request) {
         return Verdict::Refused(why);
     }
@@ -90,10 +91,11 @@ pub fn judge(host: &str, request: &Value, answer: Answer) -> Verdict {
         Ok(out) => out,
         Err(why) => return Verdict::Refused(why),
     };
-    let remote: Option<(String, [u8; 32])> =
-        serde_json::from_slice::<Value>(&output).ok().and_then(|v| {
-            let id = v["deviceId"].as_str()?.trim().to_ascii_lowercase();
-            Some((id, raw_key(v["publicKey"].as_str()?)?))
+    let remote: Option<(String, [u8; 32])> = serde_json::from_slice::<IdentityJson>(&output)
+        .ok()
+        .and_then(|v| {
+            let id = v.device_id.trim().to_ascii_lowercase();
+            Some((id, raw_key(&v.public_key)?))
         });
     let Some((remote_id, remote_key)) = remote else {
         return Verdict::Refused(format!(
@@ -101,14 +103,12 @@ pub fn judge(host: &str, request: &Value, answer: Answer) -> Verdict {
             REMOTE_COMMAND.join(" ")
         ));
     };
-    let key = request["publicKey"]
-        .as_str()
+    let key = request
+        .public_key
+        .as_deref()
         .and_then(raw_key)
         .expect("prechecked");
-    let node_id = request["nodeId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let node_id = request.node_id.as_str().to_ascii_lowercase();
     if remote_key != key {
         return Verdict::Refused(format!(
             "the node on {host} has another device key (device {}) than this request (device {})",
@@ -191,94 +191,4 @@ fn first_line(bytes: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use serde_json::json;
-
-    fn key(n: u8) -> [u8; 32] {
-        ed25519_dalek::SigningKey::from_bytes(&[n; 32])
-            .verifying_key()
-            .to_bytes()
-    }
-
-    fn request(k: &[u8; 32]) -> Value {
-        json!({"requestId": "r1", "nodeId": device_id(k), "publicKey": URL_SAFE_NO_PAD.encode(k),
-               "silent": true, "isRepair": false})
-    }
-
-    fn identity(k: &[u8; 32], public_key: String) -> Answer {
-        Ok(json!({"deviceId": device_id(k), "publicKey": public_key})
-            .to_string()
-            .into_bytes())
-    }
-
-    #[test]
-    fn only_the_requests_own_key_on_the_host_is_proof() {
-        let (mine, other) = (key(1), key(2));
-        let req = request(&mine);
-        let own = identity(&mine, URL_SAFE_NO_PAD.encode(mine));
-        assert_eq!(judge("gw", &req, own), Verdict::Proven);
-        // The same key in standard base64 with padding is the same key.
-        let padded = identity(&mine, STANDARD.encode(mine));
-        assert_eq!(judge("gw", &req, padded), Verdict::Proven);
-        let Verdict::Refused(why) =
-            judge("gw", &req, identity(&other, URL_SAFE_NO_PAD.encode(other)))
-        else {
-            panic!("another key passed")
-        };
-        assert!(
-            why.starts_with("the node on gw has another device key"),
-            "{why}"
-        );
-        // A right key under a wrong device id does not pass either.
-        let lying = Ok(
-            json!({"deviceId": device_id(&other), "publicKey": URL_SAFE_NO_PAD.encode(mine)})
-                .to_string()
-                .into_bytes(),
-        );
-        assert!(
-            matches!(judge("gw", &req, lying), Verdict::Refused(w) if w.contains("device ids"))
-        );
-    }
-
-    #[test]
-    fn no_key_a_re_pair_no_answer_or_garbage_is_left_for_a_person() {
-        let mine = key(1);
-        let own = || identity(&mine, URL_SAFE_NO_PAD.encode(mine));
-        let mut no_key = request(&mine);
-        no_key.as_object_mut().unwrap().remove("publicKey");
-        let refused = |req: &Value, answer: Answer| match judge("gw", req, answer) {
-            Verdict::Refused(why) => why,
-            Verdict::Proven => panic!("approved: {req}"),
-        };
-        assert!(refused(&no_key, own()).contains("carries no device key"));
-        let mut repair = request(&mine);
-        repair["isRepair"] = json!(true);
-        assert!(refused(&repair, own()).contains("first pairing only"));
-        let mut bad = request(&mine);
-        bad["publicKey"] = json!("AAAA");
-        assert!(refused(&bad, own()).contains("not a raw Ed25519 key"));
-        let req = request(&mine);
-        assert_eq!(refused(&req, Err("ssh said no".into())), "ssh said no");
-        for junk in [&b"not json"[..], b"{}", b"{\"deviceId\":\"x\"}"] {
-            assert!(
-                refused(&req, Ok(junk.to_vec())).starts_with("gw printed no node identity"),
-                "{junk:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn stderr_is_cut_to_one_printable_line() {
-        assert_eq!(
-            first_line(b"\n  ssh: connect to host gw port 22: Connection refused\r\nmore\n")
-                .as_deref(),
-            Some("ssh: connect to host gw port 22: Connection refused")
-        );
-        assert_eq!(first_line(b"\x1b[31mred\x07\n").as_deref(), Some("[31mred"));
-        assert_eq!(first_line(b" \n"), None);
-        assert_eq!(first_line(&[b'x'; 500]).map(|l| l.len()), Some(160));
-    }
-}
+mod tests;

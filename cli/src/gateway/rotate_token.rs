@@ -12,6 +12,8 @@ use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::Method;
+use pairing_core::protocol::params::NoParams;
 use pairing_core::{Config, Gateway, Token};
 use pairing_host::file_store::FileStore;
 use pairing_host::gateway_config;
@@ -68,7 +70,7 @@ pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
         match Client::connect(&ep.url, Role::Operator { token }, opt.conn.timeout).await {
             Ok(mut c) => {
                 let answer = c
-                    .call("gateway.token.rotate", json!({}))
+                    .call(Method::GatewayTokenRotate, NoParams {})
                     .await
                     .map_err(|e| {
                         e.context(format!(
@@ -164,14 +166,4 @@ fn lock_state_dir(state_dir: &Path) -> anyhow::Result<StateLock> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_links_follow_the_scheme() {
-        let url = endpoint::parse_url("ws://127.0.0.1:5/", false).unwrap();
-        assert_eq!(page_link(&url, "T"), "http://127.0.0.1:5/#token=T");
-        let url = endpoint::parse_url("wss://gw.lan:5/", false).unwrap();
-        assert_eq!(page_link(&url, "T"), "https://gw.lan:5/#token=T");
-    }
-}
+mod tests;

@@ -15,12 +15,17 @@
 use crate::args::ConnArgs;
 use crate::client::{Backoff, Client, Event};
 use crate::exit::Exit;
-use crate::identity::now_ms;
-use crate::nodes::operator;
-use crate::render::{expires_in, ip, node_label, short_id, text};
+use crate::operator;
+use crate::render::bare_ip;
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
+use pairing_core::Method;
+use pairing_core::format::{decision_word, expires_in, short_id};
+use pairing_core::protocol::params::{DecideParams, NoParams};
+use pairing_core::protocol::{NodePairList, NodePending, PairResolved};
+use pairing_core::resync::SeqTracker;
+use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
@@ -130,7 +135,7 @@ impl Watcher {
         let mut backoff = Backoff::default();
         let mut first = true;
         loop {
-            let err = match operator(&self.opt.conn).await {
+            let err = match operator::connect(&self.opt.conn).await {
                 Ok(mut c) => {
                     backoff.reset();
                     eprintln!("Watching pairing events on {} (Ctrl-C to stop)", c.url());
@@ -163,7 +168,7 @@ impl Watcher {
         if let Err(e) = self.sync(c).await {
             return e;
         }
-        let mut last_seq: Option<u64> = None;
+        let mut seq = SeqTracker::new();
         loop {
             let ev = match c.next_event().await {
                 Ok(ev) => ev,
@@ -173,21 +178,17 @@ impl Watcher {
                 tracing::debug!("tick");
                 continue;
             }
-            if let (Some(last), Some(seq)) = (last_seq, ev.seq)
-                && seq > last + 1
-            {
-                tracing::info!(
-                    missed = seq - last - 1,
-                    "event sequence skipped; re-syncing"
-                );
+            let missed = ev.seq.and_then(|s| seq.missed(s));
+            if seq.observe(ev.seq) {
+                tracing::info!(?missed, "event sequence skipped; re-syncing");
                 if let Err(e) = self.sync(c).await {
                     return e;
                 }
             }
-            last_seq = ev.seq.or(last_seq);
             self.print(&ev);
             if ev.event == "node.pair.requested"
-                && let Err(e) = self.consider(c, &ev.payload).await
+                && let Some(p) = ev.payload_as::<NodePending>()
+                && let Err(e) = self.consider(c, &p).await
             {
                 return e;
             }
@@ -196,20 +197,21 @@ impl Watcher {
 
     /// Reads the pending list; in auto-approve mode, considers every request not tried yet.
     async fn sync(&mut self, c: &mut Client) -> anyhow::Result<()> {
-        let list = c.call("node.pair.list", json!({})).await?;
-        let pending = list["pending"].as_array().cloned().unwrap_or_default();
-        for n in list["paired"].as_array().into_iter().flatten() {
-            self.labels
-                .insert(text(n, "nodeId").to_owned(), node_label(n));
+        let NodePairList { pending, paired } = c.call_as(Method::NodePairList, NoParams {}).await?;
+        for n in &paired {
+            self.labels.insert(n.node_id.as_str().to_owned(), n.name());
         }
         for p in &pending {
-            let rid = text(p, "requestId").to_owned();
-            self.labels.insert(rid.clone(), node_label(p));
+            let rid = p.request_id.as_str().to_owned();
+            self.labels.insert(rid.clone(), p.name());
             if self.shown.insert(rid) {
                 if self.opt.conn.json {
-                    println!("{}", pending_json(p));
+                    println!("{}", pending_json(p)?);
                 } else {
-                    println!("{}", line("pending", &describe_request(p), self.colour));
+                    println!(
+                        "{}",
+                        line("pending", &describe_request(p, now_ms()), self.colour)
+                    );
                 }
             }
         }
@@ -222,30 +224,34 @@ impl Watcher {
     /// Prints one event: NDJSON with `--json`, else a human line.
     fn print(&mut self, ev: &Event) {
         if self.opt.conn.json {
-            if ev.event == "node.pair.requested" {
-                self.shown.insert(text(&ev.payload, "requestId").to_owned());
+            if ev.event == "node.pair.requested"
+                && let Some(p) = ev.payload_as::<NodePending>()
+            {
+                self.shown.insert(p.request_id.as_str().to_owned());
             }
             println!("{}", ev.to_json());
             return;
         }
         let p = &ev.payload;
         match ev.event.as_str() {
-            "node.pair.requested" => {
-                let rid = text(p, "requestId").to_owned();
-                self.labels.insert(rid.clone(), node_label(p));
-                self.labels
-                    .insert(text(p, "nodeId").to_owned(), node_label(p));
+            "node.pair.requested" if let Some(p) = ev.payload_as::<NodePending>() => {
+                let rid = p.request_id.as_str().to_owned();
+                self.labels.insert(rid.clone(), p.name());
+                self.labels.insert(p.node_id.as_str().to_owned(), p.name());
                 self.shown.insert(rid);
-                println!("{}", line("requested", &describe_request(p), self.colour));
+                println!(
+                    "{}",
+                    line("requested", &describe_request(&p, now_ms()), self.colour)
+                );
             }
-            "node.pair.resolved" => {
-                let rid = text(p, "requestId");
+            "node.pair.resolved" if let Some(r) = ev.payload_as::<PairResolved>() => {
+                let rid = r.request_id.as_str();
                 let label = self
                     .labels
                     .get(rid)
-                    .or_else(|| self.labels.get(text(p, "nodeId")))
+                    .or_else(|| self.labels.get(r.node_id.as_str()))
                     .cloned()
-                    .unwrap_or_else(|| short_id(text(p, "nodeId")));
+                    .unwrap_or_else(|| short_id(r.node_id.as_str()).to_owned());
                 let what = if rid.is_empty() {
                     String::new()
                 } else {
@@ -253,7 +259,11 @@ impl Watcher {
                 };
                 println!(
                     "{}",
-                    line(text(p, "decision"), &format!("{what}{label}"), self.colour)
+                    line(
+                        decision_word(r.decision),
+                        &format!("{what}{label}"),
+                        self.colour
+                    )
                 );
             }
             // The same decisions in OpenClaw's device vocabulary: already shown as node events.
@@ -263,7 +273,7 @@ impl Watcher {
     }
 
     /// The auto-approver: silent requests pass the SSH check or go to a person.
-    async fn consider(&mut self, c: &mut Client, p: &Value) -> anyhow::Result<()> {
+    async fn consider(&mut self, c: &mut Client, p: &NodePending) -> anyhow::Result<()> {
         let Some(host) = self
             .opt
             .ssh
@@ -272,12 +282,12 @@ impl Watcher {
         else {
             return Ok(());
         };
-        let rid = text(p, "requestId").to_owned();
+        let rid = p.request_id.as_str().to_owned();
         if rid.is_empty() || !self.tried.insert(rid.clone()) {
             return Ok(());
         }
-        let label = node_label(p);
-        if p["silent"].as_bool() == Some(true) {
+        let label = p.name();
+        if p.silent {
             // No SSH call for a request that cannot qualify anyway.
             let verdict = match ssh_proof::precheck(p) {
                 Some(why) => Verdict::Refused(why),
@@ -288,7 +298,7 @@ impl Watcher {
                     self.decide(
                         c,
                         &rid,
-                        "node.pair.approve",
+                        Method::NodePairApprove,
                         &format!(
                             "auto-approved {rid} ({label}): the node on {host} holds its device key \
                              (checked over ssh)"
@@ -305,16 +315,16 @@ impl Watcher {
         if self.interactive {
             let question = format!(
                 "Approve {label} ({}, code {})? [a]pprove / [r]eject / [l]ater: ",
-                ip(p),
-                p["verificationCode"].as_str().unwrap_or("-")
+                bare_ip(p.remote_ip.as_deref()),
+                p.verification_code
             );
-            match ask(question).await.as_deref() {
+            match crate::prompt::ask(question).await.as_deref() {
                 Some("a" | "approve") => {
-                    self.decide(c, &rid, "node.pair.approve", &format!("approved {rid}"))
+                    self.decide(c, &rid, Method::NodePairApprove, &format!("approved {rid}"))
                         .await?
                 }
                 Some("r" | "reject") => {
-                    self.decide(c, &rid, "node.pair.reject", &format!("rejected {rid}"))
+                    self.decide(c, &rid, Method::NodePairReject, &format!("rejected {rid}"))
                         .await?
                 }
                 _ => self.note(&format!("left {rid} pending")),
@@ -328,10 +338,10 @@ impl Watcher {
         &self,
         c: &mut Client,
         rid: &str,
-        method: &str,
+        method: Method,
         done: &str,
     ) -> anyhow::Result<()> {
-        match c.call(method, json!({ "requestId": rid })).await {
+        match c.call(method, DecideParams::by_id(rid)).await {
             Ok(_) => self.note(done),
             // An error, so stderr in either mode; the watcher goes on.
             Err(e) if e.downcast_ref::<crate::client::GatewayError>().is_some() => {
@@ -355,106 +365,29 @@ impl Watcher {
 /// A request already pending when the watcher (re)connects, as an NDJSON line:
 /// `{"type":"sync","event":"node.pair.pending","payload":<the request as node.pair.list gives it>}`.
 /// `type` tells it from the gateway's live events (`"type":"event"`), which it precedes.
-pub fn pending_json(p: &Value) -> Value {
-    json!({ "type": "sync", "event": "node.pair.pending", "payload": p })
+pub fn pending_json(p: &NodePending) -> anyhow::Result<Value> {
+    let payload = serde_json::to_value(p)?;
+    Ok(json!({ "type": "sync", "event": "node.pair.pending", "payload": payload }))
 }
 
 /// A pending request on one line.
-fn describe_request(p: &Value) -> String {
+fn describe_request(p: &NodePending, now: u64) -> String {
     let mut line = format!(
         "{}  {} ({})  code {}",
-        text(p, "requestId"),
-        node_label(p),
-        ip(p),
-        p["verificationCode"].as_str().unwrap_or("-")
+        p.request_id.as_str(),
+        p.name(),
+        bare_ip(p.remote_ip.as_deref()),
+        p.verification_code
     );
-    if p["silent"].as_bool() == Some(true) {
+    if p.silent {
         line.push_str("  silent");
     }
-    if p["isRepair"].as_bool() == Some(true) {
+    if p.is_repair {
         line.push_str("  re-pair");
     }
-    if let Some(at) = p["expiresAtMs"].as_u64() {
-        line.push_str(&format!("  {}", expires_in(at, now_ms())));
-    }
+    line.push_str(&format!("  {}", expires_in(p.expires_at_ms, now)));
     line
 }
 
-/// Asks on stderr and reads one answer line from stdin (lower-cased); `None` at end of input.
-pub async fn ask(question: String) -> Option<String> {
-    eprint!("{question}");
-    tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        match std::io::stdin().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim().to_ascii_lowercase()),
-        }
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ssh_hosts_are_checked() {
-        assert!(check_ssh_host("gw.local", Some("me")).is_ok());
-        assert!(check_ssh_host("me@gw.local", Some("me")).is_ok());
-        assert!(check_ssh_host("root@gw.local", Some("me")).is_err());
-        assert!(check_ssh_host("-oProxyCommand=x", Some("me")).is_err());
-        assert!(check_ssh_host("a b", None).is_err());
-        assert!(check_ssh_host("", None).is_err());
-    }
-
-    #[test]
-    fn request_lines_carry_code_and_markers() {
-        let p = json!({"requestId": "r1", "nodeId": "n1", "displayName": "pi", "remoteIp": "10.0.0.2",
-                       "verificationCode": "1234-5678", "silent": true, "isRepair": true});
-        assert_eq!(
-            describe_request(&p),
-            "r1  pi (10.0.0.2)  code 1234-5678  silent  re-pair"
-        );
-    }
-
-    #[test]
-    fn pending_requests_at_connect_are_sync_lines() {
-        let p = json!({"requestId": "r1", "nodeId": "n1", "verificationCode": "1234-5678"});
-        let v = pending_json(&p);
-        assert_eq!(v["type"], "sync");
-        assert_eq!(v["event"], "node.pair.pending");
-        assert_eq!(v["payload"], p);
-        assert!(v.get("seq").is_none());
-    }
-
-    #[test]
-    fn colour_only_on_a_terminal_without_no_color() {
-        use std::ffi::OsStr;
-        assert!(use_colour(true, false, None));
-        assert!(use_colour(true, false, Some(OsStr::new(""))));
-        assert!(!use_colour(true, false, Some(OsStr::new("1"))));
-        assert!(!use_colour(false, false, None));
-        assert!(!use_colour(true, true, None));
-    }
-
-    #[test]
-    fn event_lines_align_and_colour_only_the_word() {
-        assert_eq!(line("approved", "r1  pi", false), "approved   r1  pi");
-        assert_eq!(
-            line("approved", "r1  pi", true),
-            "\x1b[1;32mapproved\x1b[0m   r1  pi"
-        );
-        assert_eq!(
-            line("requested", "x", true),
-            "\x1b[1;33mrequested\x1b[0m  x"
-        );
-        // Unknown words are never coloured; long ones are not cut.
-        assert_eq!(line("renamedsomething", "x", true), "renamedsomething x");
-        for word in ["pending", "rejected", "expired", "superseded", "removed"] {
-            assert!(line(word, "x", true).starts_with("\x1b["), "{word}");
-            assert!(!line(word, "x", false).contains('\x1b'), "{word}");
-        }
-    }
-}
+mod tests;

@@ -6,14 +6,21 @@
 //! `hello-ok` it makes one cheap round trip first, so a decision the gateway held for this node while it
 //! was away is read before anything is re-sent — re-sending after an approval would open a re-pair.
 
+use super::NodeConnArgs;
+use crate::client::read;
 use crate::client::{Backoff, Client, Event, GatewayError, Role};
 use crate::endpoint::{self, GatewayUrl, Sources};
 use crate::exit::Exit;
-use crate::identity::{self, Identity, NodeToken, now_ms};
-use crate::node::{NodeConnArgs, hostname};
-use crate::render::{countdown, short_id};
+use crate::identity::{self, Identity, NodeToken, hostname};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::Method;
+use pairing_core::NodeMeta;
+use pairing_core::format::{countdown, decision_word, short_id};
+use pairing_core::protocol::ErrorCode;
+use pairing_core::protocol::params::{PairRequestParams, VerifyParams};
+use pairing_core::protocol::{Decision, PairResolved, RequestResult};
+use pairing_host::clock::now_ms;
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -191,8 +198,11 @@ impl Pairing {
         let node_id = self.identity.device_id.clone();
         client
             .call(
-                "node.pair.verify",
-                json!({ "nodeId": node_id, "token": "" }),
+                Method::NodePairVerify,
+                VerifyParams {
+                    node_id,
+                    token: String::new(),
+                },
             )
             .await?;
         while let Some(ev) = client.take_queued() {
@@ -207,41 +217,43 @@ impl Pairing {
 
     /// Sends `node.pair.request` and reports the request.
     async fn request(&mut self, client: &mut Client) -> Result<Request, Failure> {
-        let mut params = json!({
-            "nodeId": self.identity.device_id,
-            "displayName": self.name,
-            "platform": std::env::consts::OS,
-            "version": env!("CARGO_PKG_VERSION"),
-        });
-        if self.silent {
-            params["silent"] = json!(true);
-        }
-        let result = match client.call("node.pair.request", params).await {
+        let params = PairRequestParams {
+            node_id: self.identity.device_id.clone(),
+            meta: NodeMeta {
+                display_name: Some(self.name.clone()),
+                platform: Some(std::env::consts::OS.to_owned()),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                ..NodeMeta::default()
+            },
+            silent: self.silent,
+        };
+        let result = match client.call(Method::NodePairRequest, params).await {
             Ok(r) => r,
             Err(e) => {
                 return Err(match e.downcast_ref::<GatewayError>() {
-                    Some(g) if g.code == "RATE_LIMITED" => {
+                    Some(GatewayError(g)) if g.code == ErrorCode::RateLimited => {
                         let after = g.retry_after_ms.map(Duration::from_millis);
-                        Failure::Retry(e.context("node.pair.request"), after)
+                        Failure::Retry(e.context(Method::NodePairRequest.as_str()), after)
                     }
                     Some(_) => Failure::Fatal(e.context("the gateway refused the pairing request")),
                     None => Failure::Retry(e, None),
                 });
             }
         };
-        let r = &result["request"];
-        let id = r["requestId"]
-            .as_str()
-            .ok_or_else(|| Failure::Fatal(anyhow!("node.pair.request returned no requestId")))?
-            .to_owned();
+        let r = read::<RequestResult>(&result)
+            .map_err(|_| Failure::Fatal(anyhow!("node.pair.request returned no requestId")))?
+            .request;
+        let id = r.request_id.as_str().to_owned();
         let request = Request {
             id: id.clone(),
-            expires_at: r["expiresAtMs"]
-                .as_u64()
+            expires_at: Some(r.expires_at_ms)
+                .filter(|at| *at > 0)
                 .unwrap_or_else(|| now_ms() + 300_000),
         };
         let code = self.identity.verification_code();
-        if let Some(theirs) = r["verificationCode"].as_str().filter(|c| *c != code) {
+        if let Some(theirs) =
+            Some(r.verification_code.as_ref()).filter(|c| !c.is_empty() && *c != code)
+        {
             self.progress.note(&format!(
                 "warning: the gateway shows code {theirs} but this device computes {code}; do not approve \
                  until you know why"
@@ -291,32 +303,31 @@ impl Pairing {
         if ev.event != "node.pair.resolved" {
             return None;
         }
-        let p = &ev.payload;
-        if p["nodeId"].as_str() != Some(self.identity.device_id.as_str()) {
+        let p = ev.payload_as::<PairResolved>()?;
+        if p.node_id.as_str() != self.identity.device_id {
             return None;
         }
-        let rid = p["requestId"].as_str().unwrap_or_default().to_owned();
+        let rid = p.request_id;
         let ours = self.request.as_ref().is_some_and(|r| r.id == rid);
-        let decision = p["decision"].as_str().unwrap_or_default();
-        if let ("approved", Some(token)) = (decision, p["token"].as_str()) {
+        if let (Decision::Approved, Some(token)) = (p.decision, &p.token) {
             return Some(Outcome::Approved {
                 request_id: rid,
-                token: token.to_owned(),
+                token: token.expose().to_owned(),
             });
         }
         if !ours {
-            tracing::debug!(request = %rid, decision, before_request, "ignoring a decision about another request");
+            tracing::debug!(request = %rid, decision = decision_word(p.decision), before_request, "ignoring a decision about another request");
             return None;
         }
-        match decision {
-            "rejected" => Some(Outcome::Rejected(rid)),
-            "expired" => Some(Outcome::Expired(rid)),
-            "superseded" => Some(Outcome::Superseded(rid)),
-            "approved" => {
+        match p.decision {
+            Decision::Rejected => Some(Outcome::Rejected(rid)),
+            Decision::Expired => Some(Outcome::Expired(rid)),
+            Decision::Superseded => Some(Outcome::Superseded(rid)),
+            Decision::Approved => {
                 tracing::warn!("approval arrived without a token");
                 None
             }
-            _ => None,
+            Decision::Removed => None,
         }
     }
 

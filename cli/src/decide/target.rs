@@ -1,0 +1,134 @@
+//! Which pending request a decision is about: the one named by requestId, code or `--node`
+//! ([`target`]), the only one when none is named ([`sole`]), and whether one that replaced an earlier
+//! request needs a confirmation first ([`replaced`]).
+
+use super::{Family, Verb};
+use crate::request::Request;
+use anyhow::bail;
+
+/// What the operator named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A requestId.
+    Request(String),
+    /// A verification code, normalised to `1234-5678`.
+    Code(String),
+    /// A `--node` query.
+    Node(String),
+    /// Nothing named: the only pending request, if there is exactly one.
+    Sole,
+}
+
+/// Reads the positional argument or `--node`.
+pub fn target(
+    positional: Option<&str>,
+    node: Option<&str>,
+    family: Family,
+) -> anyhow::Result<Target> {
+    match (positional.map(str::trim), node.map(str::trim)) {
+        (Some(t), None) if !t.is_empty() => Ok(match pairing_core::code::parse_code(t) {
+            Some(code) => Target::Code(code),
+            None => Target::Request(t.to_owned()),
+        }),
+        (None, Some(q)) if !q.is_empty() => Ok(Target::Node(q.to_owned())),
+        (Some(_), Some(_)) => bail!("give a requestId or code, or --node, not both"),
+        (None, None) => Ok(Target::Sole),
+        _ => bail!(
+            "say which request: its requestId, the verification code shown on the node (1234-5678), or \
+             --node Q (see `{}`)",
+            family.list_command()
+        ),
+    }
+}
+
+/// What to do when no request was named.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sole {
+    /// Decide this request without asking (`--yes`).
+    Decide(Request),
+    /// Ask the person at the terminal about this request first.
+    Ask(Request),
+}
+
+/// Picks the only pending request, or refuses: none, several (listed), or no terminal and no `--yes`.
+pub fn sole(
+    pending: &[Request],
+    verb: Verb,
+    family: Family,
+    yes: bool,
+    tty: bool,
+) -> anyhow::Result<Sole> {
+    let (word, fam) = (verb.word(), family.word());
+    match pending {
+        [] => bail!(
+            "no pairing requests are pending, so there is nothing to {word} (a node asks with `openclaw node \
+             pair`, an OpenClaw node host by connecting; see `{}`)",
+            family.list_command()
+        ),
+        [p] if yes => Ok(Sole::Decide(p.clone())),
+        [p] if tty => Ok(Sole::Ask(p.clone())),
+        [p] => bail!(
+            "one request is pending ({}), but stdin is not a terminal to confirm it: pass --yes to {word} \
+             it, or name it by its code or requestId (`openclaw {fam} {word} CODE`)",
+            p.line()
+        ),
+        many => bail!(
+            "{} requests are pending; name the one to {word} by its code or requestId (`openclaw {fam} \
+             {word} CODE`): {}",
+            many.len(),
+            many.iter()
+                .map(|p| format!("{} ({}, code {})", p.request_id, p.label(), p.code()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The pending request the operator named, as listed before the call (for the message afterwards).
+pub fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
+    pending.iter().find(|p| match t {
+        Target::Request(id) => &p.request_id == id,
+        Target::Code(code) => p.code.as_deref() == Some(code.as_str()),
+        Target::Node(_) | Target::Sole => false,
+    })
+}
+
+/// What to do about approving, by code or `--node`, a request that replaced an earlier one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replaced {
+    /// It replaced nothing, or `--yes` was given: approve.
+    Go,
+    /// Ask the person at the terminal this question first.
+    Ask(String),
+}
+
+/// Whether approving `p` named by code or name (not by requestId) needs a confirmation: it does when `p`
+/// replaced an earlier request, whose code it shows too. Without a terminal (and without `--yes`) the
+/// approval is refused, saying what changed and how to approve exactly what was read.
+pub fn replaced(p: &Request, family: Family, yes: bool, tty: bool) -> anyhow::Result<Replaced> {
+    let Some(changes) = p.changes() else {
+        return Ok(Replaced::Go);
+    };
+    if yes {
+        return Ok(Replaced::Go);
+    }
+    let fam = family.word();
+    if !tty {
+        bail!(
+            "request {} of {} (code {}) changed after it was first listed: {changes}; it asks for {}. \
+             Check it with `{}` and approve it by requestId (`openclaw {fam} approve {}`), or pass --yes",
+            p.request_id,
+            p.label(),
+            p.code(),
+            p.surface(),
+            family.list_command(),
+            p.request_id
+        );
+    }
+    Ok(Replaced::Ask(format!(
+        "This request changed after it was first listed: {}.\nCareful: {changes}.\nIt asks for {}.\n\
+         Approve it? [y/N] ",
+        p.line(),
+        p.surface()
+    )))
+}

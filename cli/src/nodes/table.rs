@@ -1,0 +1,133 @@
+//! The tables `nodes pending`, `list` and `status` print: pending requests, paired nodes, known nodes.
+
+use crate::render::{Table, approved, bare_ip, client, last_seen, scope_list};
+use crate::request::Request;
+use pairing_core::format::{ago, expires_in, short_id};
+use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
+
+/// The pending-requests table.
+pub fn pending_table(pending: &[NodePending], now: u64) -> String {
+    let mut t = Table::new(&[
+        "REQUEST",
+        "NODE",
+        "IP",
+        "CODE",
+        "REQUESTED",
+        "EXPIRES",
+        "SCOPES",
+        "NOTES",
+    ]);
+    for p in pending {
+        let mut notes = Vec::new();
+        if p.is_repair {
+            notes.push("re-pair (token rotates)".to_owned());
+        }
+        if p.silent {
+            notes.push("silent".to_owned());
+        }
+        // The code stays the same when caps or commands change: say so where the code is read.
+        if let Some(changed) = Request::from_node(p).changed() {
+            notes.push(format!("changed: {changed}"));
+        }
+        t.row(vec![
+            p.request_id.as_str().to_owned(),
+            p.name(),
+            bare_ip(p.remote_ip.as_deref()),
+            p.verification_code.to_string(),
+            ago(p.ts, now),
+            expires_in(p.expires_at_ms, now),
+            scope_list(&p.required_approve_scopes),
+            notes.join(", "),
+        ]);
+    }
+    t.render()
+}
+
+/// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it
+/// was last seen (admitted through device pairing, or verified its token itself).
+pub fn paired_table(paired: &[NodePaired], now: u64) -> String {
+    let mut t = Table::new(&["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"]);
+    for p in paired {
+        t.row(vec![
+            p.name(),
+            short_id(p.node_id.as_str()).to_owned(),
+            bare_ip(p.remote_ip.as_deref()),
+            client(
+                p.client_id.as_deref(),
+                p.client_mode.as_deref(),
+                p.meta.version.as_deref(),
+            ),
+            approved(Some(p.approved_at_ms), p.approved_via.as_deref(), now),
+            last_seen(&[p.last_seen_at_ms, p.last_connected_at_ms], now),
+        ]);
+    }
+    t.render()
+}
+
+/// When a node was last seen: `now` while connected, else the latest of `lastSeenAtMs` (device
+/// pairing) and `lastConnectedAtMs` (its own token verification), as an age.
+pub fn seen(n: &NodeEntry, now: u64) -> String {
+    if n.connected {
+        return "now".into();
+    }
+    last_seen(&[n.last_seen_at_ms, n.last_connected_at_ms], now)
+}
+
+/// The `nodes status` table. A node with a pending request reads `pending` (or, when it is paired
+/// already, `paired · re-pair pending`); the request's code, scopes and markers are in the pending
+/// table below it. APPROVED says when and how (`owner`, `local`, `import`), CLIENT what it connected
+/// with, LAST SEEN when it was last there.
+pub fn status_table(nodes: &[NodeEntry], pending: &[NodePending], now: u64) -> String {
+    let mut t = Table::new(&[
+        "NODE",
+        "ID",
+        "IP",
+        "PLATFORM",
+        "CLIENT",
+        "STATUS",
+        "APPROVED",
+        "LAST SEEN",
+        "CAPS",
+    ]);
+    for n in nodes {
+        let has_request = pending.iter().any(|p| *p.node_id == n.node_id);
+        let paired = match (n.paired, has_request) {
+            (true, true) => "paired · re-pair pending",
+            (true, false) => "paired",
+            (false, true) => "pending",
+            (false, false) => "unpaired",
+        };
+        let connected = if n.connected {
+            match n.connected_at_ms {
+                Some(at) => format!("connected ({})", ago(at, now).trim_end_matches(" ago")),
+                None => "connected".to_owned(),
+            }
+        } else {
+            "disconnected".to_owned()
+        };
+        let caps = n.meta.caps.as_deref().unwrap_or_default();
+        t.row(vec![
+            n.name(),
+            short_id(n.node_id.as_str()).to_owned(),
+            bare_ip(n.remote_ip.as_deref()),
+            n.meta.platform.as_deref().unwrap_or("-").to_owned(),
+            client(
+                n.client_id.as_deref(),
+                n.client_mode.as_deref(),
+                n.meta.version.as_deref(),
+            ),
+            format!("{paired} · {connected}"),
+            approved(n.approved_at_ms, n.approved_via.as_deref(), now),
+            seen(n, now),
+            if caps.is_empty() {
+                "-".into()
+            } else {
+                caps.join(",")
+            },
+        ]);
+    }
+    t.render()
+}
+
+#[cfg(test)]
+mod tests;

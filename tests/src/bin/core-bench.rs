@@ -300,9 +300,23 @@ fn connect_cells(smoke: bool) {
     );
 }
 
+/// Benchmark of `pairing-core` alone: full pairing flows and OpenClaw-style node connects against the
+/// in-memory store, counting only the time spent inside the gateway.
+#[derive(clap::Parser, Debug)]
+#[command(name = "core-bench")]
+struct Args {
+    /// A quick check with tiny sizes (the test script runs it), not a measurement.
+    #[arg(long)]
+    smoke: bool,
+    /// The node connect cells alone.
+    #[arg(long = "connect-only")]
+    connect_only: bool,
+}
+
 fn main() {
-    let smoke = std::env::args().any(|a| a == "--smoke");
-    if std::env::args().any(|a| a == "--connect-only") {
+    let args = <Args as clap::Parser>::parse();
+    let smoke = args.smoke;
+    if args.connect_only {
         connect_cells(smoke);
         return;
     }

@@ -1,5 +1,5 @@
 //! Paired OpenClaw-style devices coming back (SPEC §11), and the node connect cell
-//! (`--mode connect`); the reconnect storm (`--mode storm`, [`crate::storm`]) uses the same
+//! (`--mode connect`); the reconnect storm (`--mode storm`, `storm.rs`) uses the same
 //! reconnect.
 //!
 //! Both start their own gateway (`--spawn`) on a state directory written beforehand with the paired

@@ -178,8 +178,11 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
     admitted_us.sort_unstable();
     let ok = held.len() as u64;
     report(
-        s,
+        s.label.clone(),
         Measured {
+            devices: s.devices,
+            sources: s.sources,
+            auth: s.auth,
             pid,
             keys_s,
             paired_bytes,
@@ -203,6 +206,7 @@ pub async fn storm(s: &Storm) -> anyhow::Result<()> {
             connect_us,
             admitted_us,
         },
+        s.json,
     );
     drop(held);
     drop(g);

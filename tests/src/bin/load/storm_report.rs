@@ -4,12 +4,18 @@
 
 use crate::latency::pct;
 use crate::procfs::Usage;
-use crate::storm::Storm;
+use pairing_tests::bench::NodeAuth;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// What the storm measured.
+/// What the storm was given and what it measured.
 pub struct Measured {
+    /// Paired devices that came back.
+    pub devices: u64,
+    /// Loopback source addresses they came from.
+    pub sources: u16,
+    /// The credential they presented.
+    pub auth: NodeAuth,
     /// The gateway's pid.
     pub pid: u32,
     /// Seconds to make the devices' keys.
@@ -56,9 +62,12 @@ pub struct Measured {
     pub admitted_us: Vec<u32>,
 }
 
-/// Prints the storm's report.
-pub fn report(s: &Storm, m: Measured) {
+/// Prints the storm's report under `label` (default `storm N (auth)`); with `as_json`, a `RESULT` line.
+pub fn report(label: Option<String>, m: Measured, as_json: bool) {
     let Measured {
+        devices,
+        sources,
+        auth,
         pid,
         keys_s,
         paired_bytes,
@@ -82,10 +91,7 @@ pub fn report(s: &Storm, m: Measured) {
         connect_us,
         admitted_us,
     } = m;
-    let label = s
-        .label
-        .clone()
-        .unwrap_or_else(|| format!("storm {} ({})", s.devices, s.auth.name()));
+    let label = label.unwrap_or_else(|| format!("storm {devices} ({})", auth.name()));
     let mib = |k: Option<u64>| k.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0));
     let cpu = |a: Option<Usage>, b: Option<Usage>| match (a, b) {
         (Some(a), Some(b)) => b.cpu_s - a.cpu_s,
@@ -96,7 +102,7 @@ pub fn report(s: &Storm, m: Measured) {
     println!(
         "{label:<28} {ok:>6} ok in {all_s:>6.3} s (first attempt → last hello-ok)  errors {errors}  \
          503 retries {retries} ({retried_devices} devices)  from {} addresses",
-        s.sources
+        sources
     );
     let last_ms = |v: &[u32]| v.last().map_or(0.0, |x| f64::from(*x) / 1000.0);
     println!(
@@ -118,7 +124,7 @@ pub fn report(s: &Storm, m: Measured) {
     println!(
         "    gateway (pid {pid}): listening {restart_ms:.0} ms after spawn ({} devices, paired.json {:.1} MiB, \
          {start_cpu:.2} s CPU to start); storm CPU {storm_cpu:.2} s; RSS {} → {} MiB, peak {} MiB",
-        s.devices,
+        devices,
         paired_bytes as f64 / 1048576.0,
         mib(before.map(|u| u.rss_kib)),
         mib(after.map(|u| u.rss_kib)),
@@ -189,10 +195,10 @@ pub fn report(s: &Storm, m: Measured) {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    if s.json {
+    if as_json {
         let j = json!({
-            "label": label, "mode": "storm", "auth": s.auth.name(), "devices": s.devices,
-            "ok": ok, "errors": errors, "sources": s.sources, "retries": retries,
+            "label": label, "mode": "storm", "auth": auth.name(), "devices": devices,
+            "ok": ok, "errors": errors, "sources": sources, "retries": retries,
             "retried_devices": retried_devices, "all_admitted_s": all_s,
             "connect_ms": {"p50": pct(&connect_us, 0.5), "p95": pct(&connect_us, 0.95),
                 "p99": pct(&connect_us, 0.99), "max": last_ms(&connect_us)},

@@ -22,6 +22,8 @@
 //! - [`state`]: pending requests and paired nodes with their indices, staged and undoable changes;
 //! - [`store`]: the [`Store`] trait and [`MemoryStore`];
 //! - [`record`] and [`view`]: what is stored, and what clients see;
+//! - [`mod@format`]: people-facing formatting (ages, countdowns, labels), one rule for every client;
+//! - [`resync`]: the seq-gap resync and reconnect backoff of every client, sans-IO;
 //! - [`proof`], [`secret`], [`code`], [`scopes`]: device proofs, tokens, verification codes, scopes;
 //! - [`audit`]: the hash-chained audit trail of decisions and its verification;
 //! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records;
@@ -38,10 +40,9 @@ pub mod challenge;
 pub mod code;
 pub mod config;
 mod devices;
+pub mod format;
 pub mod gateway;
 pub mod handshake;
-#[cfg(test)]
-mod hardening_tests;
 pub mod ids;
 pub mod import;
 pub mod limiter;
@@ -56,6 +57,7 @@ pub mod proof;
 mod props;
 pub mod protocol;
 pub mod record;
+pub mod resync;
 pub mod rng;
 pub mod scopes;
 pub mod secret;

@@ -1,7 +1,7 @@
 //! What is stored: pending requests and paired nodes, with OpenClaw's field names (SPEC §5).
 //!
 //! Fields this version does not know (an OpenClaw `bins`, `permissions`, …) are kept in `extra` and
-//! written back unchanged, so loading and saving never loses data. The wire views in [`crate::view`]
+//! written back unchanged, so loading and saving never loses data. The wire views (module `view`)
 //! decide what clients see.
 
 use crate::ids::{NodeId, RequestId};

@@ -2,94 +2,14 @@
 //! sends.
 //!
 //! Every outgoing frame is built from typed structs, so field order and content are deterministic.
+//! Clients use the same module the other way round: [`request_frame`] to send, [`Incoming`] to read.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// The protocol version this project's own clients speak (the gateway also speaks 4: see
-/// [`crate::protocol::SUPPORTED_PROTOCOLS`]).
-pub const PROTOCOL_VERSION: u64 = 3;
-
-/// Error codes of the protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// The request was malformed, not allowed, or names something that does not exist.
-    InvalidRequest,
-    /// The node is not paired.
-    NotPaired,
-    /// The gateway cannot do this now (pairing disabled, storage failure).
-    Unavailable,
-    /// The operator token is missing or wrong.
-    Unauthorized,
-    /// A limit was reached; `retryAfterMs` says when to try again.
-    RateLimited,
-    /// Protocol v4: the caller lacks a scope (`details.code` `MISSING_SCOPE`).
-    Forbidden,
-}
-
-/// A protocol-level failure: becomes the `error` of a `res` frame. Not a Rust error.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiError {
-    /// The error code.
-    pub code: ErrorCode,
-    /// A sentence for people.
-    pub message: String,
-    /// Machine-readable detail, such as `{code}` or `{reason}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Value>,
-    /// Whether the same request may succeed later.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retryable: Option<bool>,
-    /// How long to wait before retrying.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after_ms: Option<u64>,
-}
-
-impl ApiError {
-    /// An error with a code and message.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            details: None,
-            retryable: None,
-            retry_after_ms: None,
-        }
-    }
-
-    /// `INVALID_REQUEST` with a message.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidRequest, message)
-    }
-
-    /// Adds `details`.
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
-        self
-    }
-
-    /// `RATE_LIMITED` with a retry hint.
-    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
-        let mut e = Self::new(ErrorCode::RateLimited, message);
-        e.retryable = Some(true);
-        e.retry_after_ms = Some(retry_after_ms);
-        e
-    }
-
-    /// The error every acknowledgement becomes when the store could not make its change durable.
-    pub fn storage_failed() -> Self {
-        let mut e = Self::new(
-            ErrorCode::Unavailable,
-            "storage write failed; the change was not made",
-        );
-        e.retryable = Some(true);
-        e
-    }
-}
+pub use crate::protocol::PROTOCOL_VERSION;
+pub use crate::protocol::error::{ApiError, ErrorCode};
 
 #[derive(Serialize)]
 struct ResFrame<'a, P: Serialize> {
@@ -219,46 +139,72 @@ pub fn parse_request(text: &str) -> Result<Request, BadFrame> {
     Ok(Request { id, method, params })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[derive(Serialize)]
+struct ReqFrame<'a, P: Serialize> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    id: &'a str,
+    method: &'a str,
+    params: &'a P,
+}
 
-    #[test]
-    fn frames_encode_in_protocol_shape() {
-        assert_eq!(
-            &*ok_frame("1", &serde_json::json!({"a": 1})),
-            r#"{"type":"res","id":"1","ok":true,"payload":{"a":1}}"#
-        );
-        let e = ApiError::rate_limited("slow down", 5);
-        assert_eq!(
-            &*err_frame("2", &e),
-            r#"{"type":"res","id":"2","ok":false,"error":{"code":"RATE_LIMITED","message":"slow down","retryable":true,"retryAfterMs":5}}"#
-        );
-        assert_eq!(
-            &*event_frame("tick", &serde_json::json!({"ts": 1}), None),
-            r#"{"type":"event","event":"tick","payload":{"ts":1}}"#
-        );
+/// A `req` frame, as a client sends it.
+pub fn request_frame<P: Serialize>(id: &str, method: &str, params: &P) -> String {
+    // Params are the client's own typed records or JSON values: serialising them cannot fail.
+    serde_json::to_string(&ReqFrame {
+        ty: "req",
+        id,
+        method,
+        params,
+    })
+    .unwrap_or_default()
+}
+
+/// A frame from the gateway, as a client reads it. The payload stays JSON until the client reads it
+/// as the record it expects (see [`Incoming::payload_as`] and [`crate::protocol`]).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "type")]
+pub enum Incoming {
+    /// The answer to a request.
+    #[serde(rename = "res")]
+    Response {
+        /// The id of the request it answers.
+        id: String,
+        /// Whether it succeeded.
+        ok: bool,
+        /// The result (`Null` when absent).
+        #[serde(default)]
+        payload: Value,
+        /// Why it failed.
+        #[serde(default)]
+        error: Option<ApiError>,
+    },
+    /// Something that happened.
+    #[serde(rename = "event")]
+    Event {
+        /// The event name (`node.pair.requested`, `tick`, …).
+        event: String,
+        /// Its payload (`Null` when absent).
+        #[serde(default)]
+        payload: Value,
+        /// The broadcast sequence number, on pairing broadcasts to operators.
+        #[serde(default)]
+        seq: Option<u64>,
+    },
+}
+
+impl Incoming {
+    /// Parses a text frame from the gateway; `None` for anything but a `res` or `event` frame.
+    pub fn parse(text: &str) -> Option<Incoming> {
+        serde_json::from_str(text).ok()
     }
 
-    #[test]
-    fn bad_frames_keep_the_id_when_there_is_one() {
-        assert_eq!(parse_request("nope").unwrap_err().id, "invalid");
-        assert_eq!(parse_request("[1]").unwrap_err().id, "invalid");
-        let e = parse_request(r#"{"type":"event","id":"7"}"#).unwrap_err();
-        assert_eq!(e.id, "7");
-        let e = parse_request(r#"{"type":"req","id":"8"}"#).unwrap_err();
-        assert_eq!(
-            (e.id.as_str(), e.problem.as_str()),
-            ("8", "method must be a non-empty string")
-        );
-        let long = "x".repeat(300);
-        let e =
-            parse_request(&format!(r#"{{"type":"req","id":"{long}","method":"m"}}"#)).unwrap_err();
-        assert_eq!(e.id, "invalid");
-        let r = parse_request(r#"{"type":"req","id":"9","method":"m"}"#).unwrap();
-        assert_eq!(
-            (r.id.as_str(), r.method.as_str(), r.params),
-            ("9", "m", Value::Null)
-        );
+    /// The payload read as `T` (`None` if it has another shape).
+    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        let (Incoming::Response { payload, .. } | Incoming::Event { payload, .. }) = self;
+        T::deserialize(payload).ok()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,315 @@
+//! `node.pair.*`: request, list, approve, reject, verify, remove.
+
+use crate::audit::Action;
+use crate::code::parse_code;
+use crate::gateway::{Gateway, Held};
+use crate::ids::{NodeId, RequestId};
+use crate::memory::Decision;
+use crate::pairing::{Ask, Via};
+use crate::params::Params;
+use crate::record::{NodeMeta, PairedNode, PendingRequest};
+use crate::store::Store;
+use crate::view::{PairedView, PendingView};
+use crate::wire::{ApiError, ErrorCode, ok_frame};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
+
+use super::{Caller, Reply};
+
+const REQUEST_FIELDS: [&str; 12] = [
+    "nodeId",
+    "displayName",
+    "platform",
+    "version",
+    "coreVersion",
+    "uiVersion",
+    "deviceFamily",
+    "modelIdentifier",
+    "caps",
+    "commands",
+    "remoteIp",
+    "silent",
+];
+
+#[derive(Serialize)]
+struct RequestResult<'a> {
+    status: &'static str,
+    request: PendingView<'a>,
+    created: bool,
+}
+
+fn reason_phrase(d: Decision) -> &'static str {
+    match d {
+        Decision::Approved => "it was already approved",
+        Decision::Rejected => "it was rejected",
+        Decision::Expired => "it expired",
+        Decision::Superseded => "it was superseded by a newer request",
+        Decision::Removed => "its node was removed",
+    }
+}
+
+impl<S: Store> Gateway<S> {
+    pub(super) fn pair_request(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        params: serde_json::Value,
+    ) -> Reply {
+        if !self.config.pairing_enabled {
+            return Err(ApiError::new(ErrorCode::Unavailable, "pairing disabled"));
+        }
+        let p = Params::new(
+            "node.pair.request",
+            params,
+            &REQUEST_FIELDS,
+            &self.config.limits,
+        )?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        let mut meta = NodeMeta {
+            display_name: p.opt_str("displayName")?,
+            platform: p.opt_str("platform")?,
+            version: p.opt_str("version")?,
+            core_version: p.opt_str("coreVersion")?,
+            ui_version: p.opt_str("uiVersion")?,
+            device_family: p.opt_str("deviceFamily")?,
+            model_identifier: p.opt_str("modelIdentifier")?,
+            caps: p.opt_list("caps")?,
+            commands: p.opt_list("commands")?,
+        };
+        let silent = p.opt_bool("silent")?.unwrap_or(false);
+        let key = caller.own_node(&node_id)?.map(str::to_owned);
+        if key.is_some() {
+            // What the node said in `connect` fills what this request leaves out.
+            let mut filled = caller.client_meta.clone();
+            filled.refresh(meta);
+            meta = filled;
+        }
+        let (request_id, created) = self.ask(Ask {
+            node_id,
+            meta,
+            silent,
+            key,
+            device: None,
+            ip: caller.ip.clone(),
+        })?;
+        Ok(self.pending_view_frame(&request_id, |request| {
+            ok_frame(
+                id,
+                &RequestResult {
+                    status: "pending",
+                    request,
+                    created,
+                },
+            )
+        }))
+    }
+
+    pub(super) fn pair_list(&self, id: &str) -> Arc<str> {
+        let ttl = self.config.pending_ttl_ms;
+        let mut pending: Vec<PendingView<'_>> = Vec::with_capacity(self.state.pending_count());
+        let mut order: Vec<&PendingRequest> = self.state.all_pending().values().collect();
+        order.sort_by(|a, b| b.ts.cmp(&a.ts).then(a.request_id.cmp(&b.request_id)));
+        for req in order {
+            let code = self.state.code(&req.request_id).unwrap_or_default();
+            let is_repair = self.state.paired(&req.node_id).is_some();
+            pending.push(PendingView::new(req, code, is_repair, ttl));
+        }
+        let mut paired: Vec<&PairedNode> = self.state.all_paired().values().collect();
+        paired.sort_by(|a, b| {
+            b.approved_at_ms
+                .cmp(&a.approved_at_ms)
+                .then(a.node_id.cmp(&b.node_id))
+        });
+        let paired: Vec<PairedView<'_>> = paired.into_iter().map(PairedView::new).collect();
+        ok_frame(id, &json!({ "pending": pending, "paired": paired }))
+    }
+
+    /// Finds the pending request named by `{requestId}` or `{code}`, or says what became of it.
+    pub(crate) fn find_pending(
+        &self,
+        p: &Params<'_>,
+        method: &str,
+    ) -> Result<PendingRequest, ApiError> {
+        match (p.has("requestId"), p.has("code")) {
+            (true, false) => {
+                let rid =
+                    RequestId(p.req_str_max("requestId", self.config.limits.max_string_chars)?);
+                if let Some(req) = self.state.pending(&rid) {
+                    return Ok(req.clone());
+                }
+                Err(match self.resolved.by_id(&rid) {
+                    None => ApiError::invalid("unknown requestId")
+                        .with_details(json!({ "reason": "unknown", "requestId": rid })),
+                    Some(d) => {
+                        ApiError::invalid(format!("unknown requestId: {}", reason_phrase(d)))
+                            .with_details(json!({ "reason": d, "requestId": rid }))
+                    }
+                })
+            }
+            (false, true) => {
+                let raw = p.req_str_max("code", 32)?;
+                let code = parse_code(&raw).ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "invalid {method} params: code: must be 8 digits like 1234-5678"
+                    ))
+                    .with_details(json!({ "field": "code" }))
+                })?;
+                match self.state.pending_by_code(&code).as_slice() {
+                    [one] => Ok((*one).clone()),
+                    [] => Err(match self.resolved.by_code(&code) {
+                        None => ApiError::invalid(format!(
+                            "unknown code {code}: no pending request shows it"
+                        ))
+                        .with_details(json!({ "reason": "unknown", "code": code })),
+                        Some((rid, d)) => {
+                            ApiError::invalid(format!("unknown code {code}: {}", reason_phrase(d)))
+                                .with_details(
+                                    json!({ "reason": d, "code": code, "requestId": rid }),
+                                )
+                        }
+                    }),
+                    many => {
+                        let ids: Vec<&RequestId> = many.iter().map(|r| &r.request_id).collect();
+                        Err(ApiError::invalid(format!(
+                            "ambiguous code {code}: {} pending requests show it; use the requestId",
+                            ids.len()
+                        ))
+                        .with_details(json!({ "reason": "ambiguous", "requestIds": ids })))
+                    }
+                }
+            }
+            (true, true) => Err(ApiError::invalid(format!(
+                "invalid {method} params: give either requestId or code, not both"
+            ))),
+            (false, false) => Err(ApiError::invalid(format!(
+                "invalid {method} params: requestId or code required"
+            ))),
+        }
+    }
+
+    pub(super) fn pair_approve(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        params: serde_json::Value,
+    ) -> Reply {
+        let p = Params::new(
+            "node.pair.approve",
+            params,
+            &["requestId", "code"],
+            &self.config.limits,
+        )?;
+        let req = self.find_pending(&p, "node.pair.approve")?;
+        caller.may_approve(req.meta.commands.as_deref())?;
+        // A token comes back only for a request an operator made: that operator hands it over.
+        let (node, token) = self.approve_request(&req, Via::Owner);
+        // Serialised straight from borrowed views (no intermediate JSON value holding the token).
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Approved<'a> {
+            request_id: &'a RequestId,
+            node: PairedView<'a>,
+        }
+        let mut view = PairedView::new(&node);
+        if let Some(t) = &token {
+            view = view.with_token(t.expose());
+        }
+        Ok(ok_frame(
+            id,
+            &Approved {
+                request_id: &req.request_id,
+                node: view,
+            },
+        ))
+    }
+
+    pub(super) fn pair_reject(&mut self, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new(
+            "node.pair.reject",
+            params,
+            &["requestId", "code"],
+            &self.config.limits,
+        )?;
+        let req = self.find_pending(&p, "node.pair.reject")?;
+        self.resolve_pending(&req.request_id, Decision::Rejected);
+        Ok(ok_frame(
+            id,
+            &json!({ "requestId": req.request_id, "nodeId": req.node_id }),
+        ))
+    }
+
+    pub(super) fn pair_verify(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        params: serde_json::Value,
+    ) -> Reply {
+        let p = Params::new(
+            "node.pair.verify",
+            params,
+            &["nodeId", "token"],
+            &self.config.limits,
+        )?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        let token = p.req_raw_str("token")?;
+        let own = caller.own_node(&node_id)?.is_some();
+        let verified = self
+            .state
+            .paired(&node_id)
+            .filter(|n| n.token_hash.matches(&token))
+            .cloned();
+        match verified {
+            Some(mut node) => {
+                if own {
+                    node.last_connected_at_ms = Some(self.now);
+                    self.state.put_paired(node.clone());
+                }
+                Ok(ok_frame(
+                    id,
+                    &json!({ "ok": true, "node": PairedView::new(&node) }),
+                ))
+            }
+            None => {
+                if own && let Some(c) = self.conns.get_mut(&caller.conn) {
+                    c.failed_verifies += 1;
+                    if c.failed_verifies >= self.config.limits.max_failed_verifies {
+                        self.close_after = Some((caller.conn, 1008, "too many failed verifies"));
+                    }
+                }
+                Ok(ok_frame(id, &json!({ "ok": false })))
+            }
+        }
+    }
+
+    pub(super) fn pair_remove(&mut self, id: &str, params: serde_json::Value) -> Reply {
+        let p = Params::new("node.pair.remove", params, &["nodeId"], &self.config.limits)?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        self.remove_paired(&node_id)?;
+        Ok(ok_frame(id, &json!({ "nodeId": node_id })))
+    }
+
+    /// Unpairs a node or device: its token stops working at once, and every live connection of it
+    /// is closed (1008 `removed`), so its next attempt is a new request.
+    pub(crate) fn remove_paired(&mut self, node_id: &NodeId) -> Result<PairedNode, ApiError> {
+        let Some(old) = self.state.delete_paired(node_id) else {
+            return Err(
+                ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
+            );
+        };
+        self.audit(
+            Action::Removed,
+            None,
+            node_id,
+            old.public_key.as_deref(),
+            old.meta.display_name.as_deref(),
+        );
+        self.held.push(Held::Unmail(node_id.clone()));
+        self.broadcast_resolved("", node_id, Decision::Removed);
+        if old.device.is_some() {
+            self.broadcast_device_resolved("", node_id, Decision::Removed);
+        }
+        self.close_device_conns(node_id, None, 1008, "removed");
+        Ok(old)
+    }
+}

@@ -1,0 +1,194 @@
+//! The `error` of a failed `res` frame: [`ApiError`] with its [`ErrorCode`], and its `details` read
+//! back as [`ErrorDetails`] with a [`DetailCode`]. Clients decide by these codes (and `details.reason`),
+//! never by the message, which is a sentence for people and may change.
+
+use super::DetailCode;
+use crate::memory::Decision;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Error codes of the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request was malformed, not allowed, or names something that does not exist.
+    InvalidRequest,
+    /// The node is not paired.
+    NotPaired,
+    /// The gateway cannot do this now (pairing disabled, storage failure).
+    Unavailable,
+    /// The operator token is missing or wrong.
+    Unauthorized,
+    /// A limit was reached; `retryAfterMs` says when to try again.
+    RateLimited,
+    /// Protocol v4: the caller lacks a scope (`details.code` `MISSING_SCOPE`).
+    Forbidden,
+    /// Any code this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as it is on the wire (`INVALID_REQUEST`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::NotPaired => "NOT_PAIRED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// A protocol-level failure: the `error` of a `res` frame. Not a Rust error: a value both sides read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// A sentence for people.
+    #[serde(default)]
+    pub message: String,
+    /// Machine-readable detail; read it typed with [`ApiError::detail`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    /// Whether the same request may succeed later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+    /// How long to wait before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            details: None,
+            retryable: None,
+            retry_after_ms: None,
+        }
+    }
+
+    /// `INVALID_REQUEST` with a message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+
+    /// Adds `details`.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// `RATE_LIMITED` with a retry hint.
+    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        let mut e = Self::new(ErrorCode::RateLimited, message);
+        e.retryable = Some(true);
+        e.retry_after_ms = Some(retry_after_ms);
+        e
+    }
+
+    /// The error every acknowledgement becomes when the store could not make its change durable.
+    pub fn storage_failed() -> Self {
+        let mut e = Self::new(
+            ErrorCode::Unavailable,
+            "storage write failed; the change was not made",
+        );
+        e.retryable = Some(true);
+        e
+    }
+
+    /// `details` read as [`ErrorDetails`]: every field optional, anything unreadable left out.
+    pub fn detail(&self) -> ErrorDetails {
+        self.details
+            .as_ref()
+            .and_then(|d| serde_json::from_value(d.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// `details.code`, when it is one this version knows.
+    pub fn detail_code(&self) -> Option<DetailCode> {
+        self.detail().code.filter(|c| *c != DetailCode::Unknown)
+    }
+
+    /// `details.reason` as the gateway wrote it (`expired`, `unknown`, `token-rotated`, …).
+    pub fn reason(&self) -> Option<String> {
+        self.detail().reason
+    }
+
+    /// What became of the request the call named, when `details.reason` is a [`Decision`].
+    pub fn gone(&self) -> Option<Decision> {
+        let reason = self.reason()?;
+        serde_json::from_value(Value::String(reason)).ok()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// `error.details`, typed. Which fields are present depends on the error; the ones a client decides
+/// by are `code` and `reason`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetails {
+    /// The stable code a client decides by.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub code: Option<DetailCode>,
+    /// Why: for a request id or code that is not pending, the [`Decision`] that ended it (`expired`,
+    /// …), `unknown` or `ambiguous`; `token-rotated` for a retired operator token; OpenClaw's reasons
+    /// for device proofs and pairing (`not-paired`, `device-signature`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The request concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The requests an ambiguous verification code matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_ids: Option<Vec<String>>,
+    /// The node concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// The device concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The parameter that was wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The scope the caller lacks (`MISSING_SCOPE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_scope: Option<String>,
+    /// Every scope the call needs (`MISSING_SCOPE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_scopes: Option<Vec<String>>,
+    /// The protocol versions the gateway speaks (`PROTOCOL_MISMATCH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported: Option<Vec<u64>>,
+    /// What the client should do next (`wait_then_retry`, `update_auth_credentials`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended_next_step: Option<String>,
+    /// Everything else, as sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+/// A `code` that is not a string (or absent) reads as `None`; an unknown string as `Unknown`.
+fn lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DetailCode>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}

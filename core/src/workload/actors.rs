@@ -1,0 +1,312 @@
+//! What the workload's actors do each step: nodes, OpenClaw-style devices, operators, and crashes.
+
+use super::{Kind, OPERATOR_TOKEN, Role, Sim, b};
+use crate::proof::{self, SignedFields};
+use crate::{ConnId, Gateway, MemoryStore};
+use rand_core::RngCore;
+use serde_json::json;
+use std::net::{IpAddr, Ipv4Addr};
+
+impl Sim {
+    pub(super) fn node_action(&mut self) {
+        let i = self.roll(self.nodes.len() as u64) as usize;
+        let Some(conn) = self.nodes[i].conn else {
+            let ip = self.nodes[i].ip;
+            if let Some(conn) = self.open(ip, Role::Pending) {
+                self.nodes[i].conn = Some(conn);
+                self.roles.insert(conn, Role::Node(i));
+            }
+            return;
+        };
+        let ready = self.gw_ready(conn);
+        if self.nodes[i].kind.is_device() {
+            self.device_action(i, conn, ready);
+            return;
+        }
+        if !ready {
+            let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
+            let n = &self.nodes[i];
+            let fields = SignedFields::node("node-host", "node", "linux", "");
+            let mut p = proof::sign(&n.key, &fields, self.now, &nonce);
+            if n.kind == Kind::Impersonator && b(self.roll(2)) {
+                // Claim another node's id with our own key.
+                let other = (i + 1) % self.nodes.len();
+                p.id = self.nodes[other].id.clone();
+            }
+            let text = json!({"type":"req","id":"c","method":"connect","params":{
+                "minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
+                "client":{"id":"node-host","version":"1","platform":"linux","mode":"node","displayName":format!("node {i}")},
+                "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}})
+            .to_string();
+            self.send(conn, &text);
+            return;
+        }
+        let n = &self.nodes[i];
+        let (id, kind) = (n.id.clone(), n.kind);
+        let target = if kind == Kind::Impersonator {
+            self.nodes[(i + 1) % self.nodes.len()].id.clone()
+        } else {
+            id.clone()
+        };
+        match self.roll(4) {
+            0 | 1 => {
+                let silent = b(self.roll(2));
+                let cmds = match self.roll(3) {
+                    0 => json!([]),
+                    1 => json!(["camera.snap"]),
+                    _ => json!(["system.run"]),
+                };
+                let text = self.req(
+                    "node.pair.request",
+                    json!({"nodeId": target, "silent": silent, "commands": cmds}),
+                );
+                self.send(conn, &text);
+            }
+            2 => {
+                let token = self
+                    .tokens
+                    .get(&id)
+                    .and_then(|t| t.last())
+                    .map(|t| t.0.clone());
+                let token = token.unwrap_or_else(|| "not-a-token".into());
+                let text = self.req(
+                    "node.pair.verify",
+                    json!({"nodeId": target, "token": token}),
+                );
+                self.send(conn, &text);
+            }
+            _ => {
+                if kind == Kind::Flooder {
+                    for _ in 0..4 {
+                        let text = self.req("node.pair.request", json!({"nodeId": id}));
+                        self.send(conn, &text);
+                    }
+                } else {
+                    self.gw.closed(self.now, conn);
+                    self.closing.push(conn);
+                }
+            }
+        }
+    }
+
+    /// An OpenClaw node host: connects with the gateway token (or, sometimes, only the device token
+    /// it holds; rarely a wrong one), declares its commands (sometimes more than were approved), and
+    /// once in, sends what real node hosts send or goes away.
+    pub(super) fn device_action(&mut self, i: usize, conn: ConnId, ready: bool) {
+        if ready {
+            match self.roll(3) {
+                0 => {
+                    let text = self.req("node.event", json!({"event": "node.host.stats"}));
+                    self.send(conn, &text);
+                }
+                _ => {
+                    self.gw.closed(self.now, conn);
+                    self.closing.push(conn);
+                }
+            }
+            return;
+        }
+        let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
+        let held = self.nodes[i].device_token.clone();
+        let auth = match (held, self.roll(8)) {
+            (_, 0) => json!({"token": "wrong-shared-token"}),
+            (Some((t, _)), 1..=3) => json!({"deviceToken": t}),
+            _ => json!({"token": OPERATOR_TOKEN}),
+        };
+        let signed = auth["token"]
+            .as_str()
+            .or(auth["deviceToken"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let commands: &[&str] = if self.roll(5) == 0 {
+            &["canvas.present", "system.run", "fs.listDir"]
+        } else {
+            &["canvas.present", "system.run"]
+        };
+        let protocol = if self.nodes[i].kind == Kind::OpenClaw4 {
+            4
+        } else {
+            3
+        };
+        let n = &self.nodes[i];
+        let mut fields = SignedFields::node("node-host", "node", "linux", "Linux");
+        fields.token = &signed;
+        let p = proof::sign(&n.key, &fields, self.now, &nonce);
+        let text = json!({"type":"req","id":"c","method":"connect","params":{
+            "minProtocol":protocol,"maxProtocol":protocol,"role":"node","scopes":[],
+            "client":{"id":"node-host","version":"2026.9.6","platform":"linux","deviceFamily":"Linux",
+                      "mode":"node","displayName":format!("device {i}")},
+            "caps":["system"],"commands":commands,"auth":auth,
+            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}})
+        .to_string();
+        self.device_connects.insert(conn);
+        self.send(conn, &text);
+    }
+
+    pub(super) fn gw_ready(&self, conn: ConnId) -> bool {
+        // A connection is ready once the simulator saw its hello-ok; tracked via the challenge map:
+        // the challenge is removed when hello-ok arrives.
+        !self.challenges.contains_key(&conn)
+    }
+
+    pub(super) fn operator_action(&mut self) {
+        let i = self.roll(self.ops.len() as u64) as usize;
+        let Some(conn) = self.ops[i].conn else {
+            if let Some(conn) = self.open(IpAddr::V4(Ipv4Addr::LOCALHOST), Role::Operator(i)) {
+                self.ops[i].conn = Some(conn);
+            }
+            return;
+        };
+        if !self.gw_ready(conn) {
+            let token = if self.roll(10) == 0 {
+                "wrong"
+            } else {
+                OPERATOR_TOKEN
+            };
+            let text = json!({"type":"req","id":"c","method":"connect","params":{
+                "minProtocol":3,"maxProtocol":3,"role":"operator","scopes":self.ops[i].scopes,
+                "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},"auth":{"token":token}}})
+            .to_string();
+            self.send(conn, &text);
+            return;
+        }
+        let pending: Vec<(String, String)> = self
+            .gw
+            .state()
+            .all_pending()
+            .values()
+            .map(|p| (p.request_id.0.clone(), p.node_id.0.clone()))
+            .collect();
+        let paired: Vec<String> = self
+            .gw
+            .state()
+            .all_paired()
+            .keys()
+            .map(|k| k.0.clone())
+            .collect();
+        let devices_pending: Vec<String> = self
+            .gw
+            .state()
+            .all_pending()
+            .values()
+            .filter(|p| p.device.is_some())
+            .map(crate::state::code_of)
+            .collect();
+        let devices_paired: Vec<String> = self
+            .gw
+            .state()
+            .all_paired()
+            .values()
+            .filter(|n| n.public_key.is_some())
+            .map(|n| n.node_id.0.clone())
+            .collect();
+        match self.roll(13) {
+            8 | 9 if !devices_pending.is_empty() => {
+                let code =
+                    devices_pending[self.roll(devices_pending.len() as u64) as usize].clone();
+                let method = if self.roll(4) == 0 {
+                    "device.pair.reject"
+                } else {
+                    "device.pair.approve"
+                };
+                let text = self.req(method, json!({"code": code}));
+                self.send(conn, &text);
+            }
+            10 | 11 if !devices_paired.is_empty() => {
+                let device =
+                    devices_paired[self.roll(devices_paired.len() as u64) as usize].clone();
+                let method = [
+                    "device.token.rotate",
+                    "device.token.revoke",
+                    "device.pair.remove",
+                ][self.roll(3) as usize];
+                let params = if method == "device.pair.remove" {
+                    json!({"deviceId": device})
+                } else {
+                    json!({"deviceId": device, "role": "node"})
+                };
+                let text = self.req(method, params);
+                self.send(conn, &text);
+            }
+            12 => {
+                let text = self.req("device.pair.list", json!({}));
+                self.send(conn, &text);
+            }
+            0..=2 if !pending.is_empty() => {
+                let (rid, _) = pending[self.roll(pending.len() as u64) as usize].clone();
+                let text = self.req("node.pair.approve", json!({"requestId": rid}));
+                self.approving.insert(self.next_id.to_string(), (conn, rid));
+                self.send(conn, &text);
+            }
+            3 if !pending.is_empty() => {
+                let (rid, _) = pending[self.roll(pending.len() as u64) as usize].clone();
+                let text = self.req("node.pair.reject", json!({"requestId": rid}));
+                self.send(conn, &text);
+            }
+            4 => {
+                // An operator-made request: for a node of the simulation (supersede / re-pair) or a new box.
+                let node = if b(self.roll(2)) {
+                    let k = self.roll(self.nodes.len() as u64) as usize;
+                    self.nodes[k].id.clone()
+                } else {
+                    format!("box-{}", self.roll(6))
+                };
+                let text = self.req("node.pair.request", json!({"nodeId": node}));
+                self.send(conn, &text);
+            }
+            5 if !paired.is_empty() => {
+                let node = paired[self.roll(paired.len() as u64) as usize].clone();
+                let text = if b(self.roll(2)) {
+                    self.req("node.pair.remove", json!({"nodeId": node}))
+                } else {
+                    self.req(
+                        "node.rename",
+                        json!({"nodeId": node, "displayName": format!("renamed {}", self.now)}),
+                    )
+                };
+                self.send(conn, &text);
+            }
+            6 => {
+                let text = self.req("node.pair.list", json!({}));
+                self.send(conn, &text);
+            }
+            _ => {
+                let text = self.req("node.list", json!({}));
+                self.send(conn, &text);
+            }
+        }
+    }
+
+    pub(super) fn crash(&mut self) -> Result<(), String> {
+        // Whatever was not committed is lost; connections are gone; the store is what survives.
+        let durable = self.gw.store().snapshot();
+        let mut store = MemoryStore::restarted(self.gw.store());
+        store.fail_next_commits(0);
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        self.gw =
+            Gateway::new(self.config.clone(), seed, store, self.now).map_err(|e| e.to_string())?;
+        for n in &mut self.nodes {
+            n.conn = None;
+        }
+        for o in &mut self.ops {
+            o.conn = None;
+        }
+        self.roles.clear();
+        self.challenges.clear();
+        self.approving.clear();
+        self.closing.clear();
+        self.last_seq = 0;
+        self.report.crashes += 1;
+        let state = self.gw.state();
+        let restored = crate::Snapshot {
+            pending: state.all_pending().values().cloned().collect(),
+            paired: state.all_paired().values().cloned().collect(),
+            audit_head: state.audit_head().clone(),
+        };
+        if restored.paired != durable.paired || restored.pending.len() > durable.pending.len() {
+            return Err("state after restart differs from the durable state".into());
+        }
+        self.commit_and_observe()
+    }
+}

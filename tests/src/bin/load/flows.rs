@@ -5,39 +5,57 @@ use crate::latency::{Lat, micros, timed};
 use crate::operator::{Operator, operators};
 use crate::plan::Plan;
 use crate::report::Outcome;
-use pairing_tests::client::Client;
-use serde_json::{Value, json};
+use anyhow::Context;
+use pairing_core::protocol::{
+    ApiError, DecideParams, DetailCode, NodeApproved, NodePending, NodeVerified, RequestResult,
+    TokenText, VerifyParams,
+};
+use pairing_core::wire::Incoming;
+use pairing_tests::client::{Client, by_node, event, node_params};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Method names as the report shows them.
+const REQUEST: &str = "node.pair.request";
+const APPROVE: &str = "node.pair.approve";
+const VERIFY: &str = "node.pair.verify";
+
+/// `node.pair.verify` params.
+fn verify_params(node_id: &str, token: Option<&TokenText<'_>>) -> VerifyParams {
+    VerifyParams {
+        node_id: node_id.to_owned(),
+        token: token.map(|t| t.expose().to_owned()).unwrap_or_default(),
+    }
+}
+
 /// One operator flow on `c`: request for `node`, approve, verify with the approve result's token.
 async fn operator_flow(c: &mut Operator, node: &str, lat: &mut Lat) -> anyhow::Result<()> {
-    let method = "node.pair.request";
-    let r = timed(lat, method, c.call(method, json!({"nodeId": node}))).await?;
-    let method = "node.pair.approve";
-    let params = json!({"requestId": r["request"]["requestId"]});
-    let a = timed(lat, method, c.call(method, params)).await?;
-    let method = "node.pair.verify";
-    let params = json!({"nodeId": node, "token": a["node"]["token"]});
-    let v = timed(lat, method, c.call(method, params)).await?;
-    anyhow::ensure!(v["ok"] == true, "verify failed");
+    let r: RequestResult = timed(lat, REQUEST, c.call(REQUEST, &by_node(node))).await?;
+    let params = DecideParams::by_id(r.request.request_id.as_str());
+    let a: NodeApproved = timed(lat, APPROVE, c.call(APPROVE, &params)).await?;
+    let params = verify_params(node, a.node.token.as_ref());
+    let v: NodeVerified = timed(lat, VERIFY, c.call(VERIFY, &params)).await?;
+    anyhow::ensure!(v.ok, "verify failed");
     Ok(())
 }
 
 /// Waits on `op` for the `node.pair.requested` event of `node_id`; drops the other nodes' events
 /// (every worker's operator receives every broadcast, each worker waits only for its own node).
-async fn requested_for(op: &mut Operator, node_id: &str) -> anyhow::Result<Value> {
-    let matches =
-        |e: &Value| e["event"] == "node.pair.requested" && e["payload"]["nodeId"] == node_id;
-    let e = op.event_where(node_id, matches).await?;
-    Ok(e["payload"].clone())
+async fn requested_for(op: &mut Operator, node_id: &str) -> anyhow::Result<NodePending> {
+    let pending_of = |e: &Incoming| {
+        event::is(e, event::REQUESTED)
+            .then(|| e.payload_as::<NodePending>())
+            .flatten()
+            .filter(|p| p.node_id.as_str() == node_id)
+    };
+    let e = op.event_where(node_id, |e| pending_of(e).is_some()).await?;
+    pending_of(&e).context("the matching event")
 }
 
 /// Connects the `i`-th node of the run with its Ed25519 proof (and the shared token with
 /// `--node-token`, which the signature then covers too).
 async fn connect_node(plan: &Plan, i: u64) -> anyhow::Result<Client> {
-    use pairing_core::proof::{self, SignedFields};
     let key = plan.node_key(i);
     let mut c = Client::open_from(&plan.url, plan.source(i)).await?;
     let token = if plan.node_token {
@@ -45,20 +63,21 @@ async fn connect_node(plan: &Plan, i: u64) -> anyhow::Result<Client> {
     } else {
         ""
     };
-    let fields = SignedFields {
-        token,
-        ..SignedFields::node("node-host", "node", "linux", "")
-    };
-    let p = proof::sign(&key, &fields, pairing_host::driver::now_ms(), &c.nonce);
-    let mut params = json!({"minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
-        "client":{"id":"node-host","version":"1","platform":"linux","mode":"node","displayName":format!("bench {i}")},
-        "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}});
-    if plan.node_token {
-        params["auth"] = json!({ "token": token });
+    let params = node_params(&key, &format!("bench {i}"), &c.nonce, token);
+    if let Err(e) = c.connect(&params).await? {
+        anyhow::bail!("node connect failed: {e}");
     }
-    let hello = c.request("connect", params).await?;
-    anyhow::ensure!(hello["ok"] == true, "node connect failed: {hello}");
     Ok(c)
+}
+
+/// Whether a node's `node.pair.request` was refused because nodes may not call it (OpenClaw
+/// 2026.4.12: "missing scope" or "unauthorized role: node"; it sends no `details.code` for the
+/// second, so its message is read here, the one place this client reads a foreign gateway's words).
+fn nodes_may_not_request(e: &ApiError) -> bool {
+    e.detail_code() == Some(DetailCode::MissingScope)
+        || ["missing scope", "unauthorized role"]
+            .iter()
+            .any(|m| e.message.contains(m))
 }
 
 /// One node flow: the `i`-th node connects, is paired through `op` and verifies its token.
@@ -69,45 +88,36 @@ async fn node_flow(plan: &Plan, op: &mut Operator, i: u64, lat: &mut Lat) -> any
     let mut node = connect_node(plan, i).await?;
     lat.entry("connect").or_default().push(micros(t));
     if !plan.gateway_made.load(Ordering::Relaxed) {
-        let method = "node.pair.request";
-        match timed(lat, method, node.call(method, json!({"nodeId": node_id}))).await {
+        let params = by_node(&node_id);
+        match timed(lat, REQUEST, node.pair_request_with(&params)).await? {
             Ok(r) => {
-                let method = "node.pair.approve";
-                let params = json!({"requestId": r["request"]["requestId"]});
-                let a = timed(lat, method, op.call(method, params)).await?;
-                anyhow::ensure!(a["node"].get("token").is_none(), "token leaked to operator");
+                let params = DecideParams::by_id(r.request.request_id.as_str());
+                let a: NodeApproved = timed(lat, APPROVE, op.call(APPROVE, &params)).await?;
+                anyhow::ensure!(a.node.token.is_none(), "token leaked to operator");
                 let t = Instant::now();
-                let resolved = node.event("node.pair.resolved").await?;
+                let resolved = node.resolved().await?;
                 lat.entry("token to node").or_default().push(micros(t));
-                let token = resolved["payload"]["token"].clone();
-                let method = "node.pair.verify";
-                let params = json!({"nodeId": node_id, "token": token});
-                let v = timed(lat, method, node.call(method, params)).await?;
-                anyhow::ensure!(v["ok"] == true, "verify failed");
+                let params = verify_params(&node_id, resolved.token.as_ref());
+                let v: NodeVerified = timed(lat, VERIFY, node.call_as(VERIFY, &params)).await?;
+                anyhow::ensure!(v.ok, "verify failed");
                 return Ok(());
             }
-            Err(e)
-                if ["missing scope", "unauthorized role"]
-                    .iter()
-                    .any(|m| format!("{e:#}").contains(m)) =>
-            {
-                lat.remove("node.pair.request");
+            Err(e) if nodes_may_not_request(&e) => {
+                lat.remove(REQUEST);
                 plan.gateway_made.store(true, Ordering::Relaxed);
             }
-            Err(e) => return Err(e),
+            Err(e) => anyhow::bail!("{REQUEST} failed: {e}"),
         }
     }
     // OpenClaw: the request was made by the gateway during connect.
     let t = Instant::now();
     let req = requested_for(op, &node_id).await?;
     lat.entry("requested event").or_default().push(micros(t));
-    let method = "node.pair.approve";
-    let params = json!({"requestId": req["requestId"]});
-    let a = timed(lat, method, op.call(method, params)).await?;
-    let method = "node.pair.verify";
-    let params = json!({"nodeId": node_id, "token": a["node"]["token"]});
-    let v = timed(lat, method, op.call(method, params)).await?;
-    anyhow::ensure!(v["ok"] == true, "verify failed");
+    let params = DecideParams::by_id(req.request_id.as_str());
+    let a: NodeApproved = timed(lat, APPROVE, op.call(APPROVE, &params)).await?;
+    let params = verify_params(&node_id, a.node.token.as_ref());
+    let v: NodeVerified = timed(lat, VERIFY, op.call(VERIFY, &params)).await?;
+    anyhow::ensure!(v.ok, "verify failed");
     drop(node);
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Latency samples: per call name, microseconds, and their percentiles.
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -22,11 +21,11 @@ pub fn micros(t: Instant) -> u32 {
 }
 
 /// Awaits `call` and records its latency under `method`.
-pub async fn timed(
+pub async fn timed<R>(
     lat: &mut Lat,
     method: &'static str,
-    call: impl std::future::Future<Output = anyhow::Result<Value>>,
-) -> anyhow::Result<Value> {
+    call: impl std::future::Future<Output = R>,
+) -> R {
     let t = Instant::now();
     let r = call.await;
     lat.entry(method).or_default().push(micros(t));

@@ -3,8 +3,11 @@
 
 use crate::raw::{RawSocket, looks_like_event};
 use anyhow::{Context, bail};
-use pairing_tests::client::{WAIT, operator_device_params};
-use serde_json::{Value, json};
+use pairing_core::protocol::{Challenge, HelloOk};
+use pairing_core::wire::{Incoming, request_frame};
+use pairing_tests::client::{Reply, WAIT, operator_device_params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 /// The scopes the OpenClaw CLI asks for (`CLI_DEFAULT_OPERATOR_SCOPES`).
@@ -40,23 +43,28 @@ impl Operator {
         let challenge = tokio::time::timeout(WAIT, op.ws.next_message())
             .await
             .context("no challenge within the wait")??;
-        let challenge: Value = serde_json::from_slice(&op.ws.buf[challenge])?;
-        let nonce = challenge["payload"]["nonce"]
-            .as_str()
+        let challenge: Challenge = serde_json::from_slice::<Incoming>(&op.ws.buf[challenge])
+            .ok()
+            .and_then(|f| f.payload_as())
             .context("first frame is connect.challenge")?;
-        let params = operator_device_params(token, CLI_SCOPES, key, nonce);
-        let hello = op.request("connect", params).await?;
-        anyhow::ensure!(hello["ok"] == true, "operator connect failed: {hello}");
+        let params = operator_device_params(token, CLI_SCOPES, key, &challenge.nonce);
+        if let Err(e) = op.reply::<HelloOk>("connect", &params).await? {
+            bail!("operator connect failed: {e}");
+        }
         Ok(op)
     }
 
     /// Sends a request and returns its whole response frame; events meanwhile are dropped unparsed.
     /// One time limit for the whole exchange.
-    pub async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        params: &impl Serialize,
+    ) -> anyhow::Result<Incoming> {
         self.next_id += 1;
         let id = self.next_id.to_string();
-        let frame = json!({"type":"req","id":id,"method":method,"params":params});
-        self.ws.send_text(&frame.to_string()).await?;
+        let frame = request_frame(&id, method, params);
+        self.ws.send_text(&frame).await?;
         let wait = async {
             loop {
                 let m = self.ws.next_message().await?;
@@ -64,8 +72,8 @@ impl Operator {
                 if looks_like_event(text) {
                     continue;
                 }
-                let f: Value = serde_json::from_slice(text)?;
-                if f["type"] == "res" && f["id"] == id.as_str() {
+                let f: Incoming = serde_json::from_slice(text)?;
+                if matches!(&f, Incoming::Response { id: got, .. } if *got == id) {
                     return Ok(f);
                 }
             }
@@ -75,13 +83,32 @@ impl Operator {
             .with_context(|| format!("no response to {method} within the wait"))?
     }
 
-    /// Sends a request and returns its payload, failing on an error response.
-    pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
-        let f = self.request(method, params).await?;
-        if f["ok"] != true {
-            bail!("{method} failed: {}", f["error"]);
+    /// Sends a request; its result read as `T`, or the gateway's refusal.
+    pub async fn reply<T: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: &impl Serialize,
+    ) -> anyhow::Result<Reply<T>> {
+        match self.request(method, params).await? {
+            Incoming::Response {
+                ok: true, payload, ..
+            } => Ok(Ok(
+                T::deserialize(payload).with_context(|| format!("the result of {method}"))?
+            )),
+            Incoming::Response { error: Some(e), .. } => Ok(Err(e)),
+            other => bail!("the answer to {method} is neither a result nor an error: {other:?}"),
         }
-        Ok(f["payload"].clone())
+    }
+
+    /// Sends a request; its result read as `T`, failing on a refusal.
+    pub async fn call<T: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        self.reply(method, params)
+            .await?
+            .map_err(|e| anyhow::anyhow!("{method} failed: {e}"))
     }
 
     /// Waits for the first frame for which `matches` holds; only frames that contain `hint` are
@@ -89,14 +116,14 @@ impl Operator {
     pub async fn event_where(
         &mut self,
         hint: &str,
-        matches: impl Fn(&Value) -> bool,
-    ) -> anyhow::Result<Value> {
+        matches: impl Fn(&Incoming) -> bool,
+    ) -> anyhow::Result<Incoming> {
         let wait = async {
             loop {
                 let m = self.ws.next_message().await?;
                 let text = &self.ws.buf[m];
                 if text.windows(hint.len()).any(|w| w == hint.as_bytes()) {
-                    let f: Value = serde_json::from_slice(text)?;
+                    let f: Incoming = serde_json::from_slice(text)?;
                     if matches(&f) {
                         return Ok(f);
                     }

@@ -16,10 +16,11 @@ use crate::plan::Plan;
 use crate::raw::{RawSocket, is_503, looks_like_event};
 use crate::report::Outcome;
 use anyhow::Context;
+use pairing_core::protocol::Challenge;
+use pairing_core::wire::Incoming;
 use pairing_host::driver::now_ms;
 use pairing_tests::bench::{ConnectTemplate, Device, NodeAuth};
 use pairing_tests::client::WAIT;
-use serde_json::Value;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,11 +90,11 @@ impl Reconnect {
             }
         };
         let m = ws.next_message().await?;
-        let challenge: Value = serde_json::from_slice(&ws.buf[m])?;
-        let nonce = challenge["payload"]["nonce"]
-            .as_str()
-            .context("first frame is connect.challenge")?
-            .to_owned();
+        let challenge: Challenge = serde_json::from_slice::<Incoming>(&ws.buf[m])
+            .ok()
+            .and_then(|f| f.payload_as())
+            .context("first frame is connect.challenge")?;
+        let nonce = challenge.nonce;
         let frame = t.frame(&d.key, &nonce, now_ms());
         ws.send_text(&frame).await?;
         loop {
@@ -113,8 +114,12 @@ impl Reconnect {
                     admitted: Instant::now(),
                 });
             }
-            let f: Value = serde_json::from_slice(text)?;
-            anyhow::bail!("connect of {} refused: {}", d.id, f["error"]);
+            match serde_json::from_slice::<Incoming>(text)? {
+                Incoming::Response { error: Some(e), .. } => {
+                    anyhow::bail!("connect of {} refused: {e}", d.id)
+                }
+                other => anyhow::bail!("connect of {}: unexpected answer {other:?}", d.id),
+            }
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Who may open a socket at all: the Host check and the per-address caps.
 
 use super::{addr_of, http_head, source, upgrade};
+use pairing_core::protocol::{ClientInfo, ConnectParams, ErrorCode};
 use pairing_tests::client::Client;
 use pairing_tests::process::GatewayProcess;
-use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -50,7 +50,7 @@ fn a_foreign_host_is_refused_before_the_upgrade() -> anyhow::Result<()> {
         }
         // The clients of this repository connect with ws://127.0.0.1:PORT/.
         let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
-        op.call("node.pair.list", json!({})).await?;
+        op.pair_list().await?;
         anyhow::Ok(())
     })?;
     assert!(gw.stop()?.success());
@@ -85,18 +85,16 @@ fn sockets_and_node_connections_per_address_are_capped() -> anyhow::Result<()> {
             pairing_host::driver::now_ms(),
             &c.nonce,
         );
-        let answer = c
-            .request(
-                "connect",
-                json!({"minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
-                    "client":{"id":"node-host","version":"1","platform":"linux","mode":"node"},
-                    "device":{"id":signed.id,"publicKey":signed.public_key,"signature":signed.signature,
-                              "signedAt":signed.signed_at,"nonce":signed.nonce}}),
-            )
-            .await?;
+        let client = ClientInfo::new("node-host", "node", "1", "linux");
+        let params = ConnectParams {
+            caps: None,
+            commands: None,
+            ..ConnectParams::node(client, signed.into())
+        };
+        let answer = c.connect(&params).await?;
         anyhow::ensure!(
-            answer["error"]["code"] == "RATE_LIMITED",
-            "7th node from one address: {answer}"
+            answer.as_ref().err().map(|e| e.code) == Some(ErrorCode::RateLimited),
+            "7th node from one address: {answer:?}"
         );
         // Sockets from one address: 70 at most, then 503.
         let ip = source(4);

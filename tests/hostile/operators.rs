@@ -1,7 +1,10 @@
 //! Operators that pipeline their calls, and one that stops reading its answers.
 
 use futures_util::{SinkExt, StreamExt};
-use pairing_tests::client::Client;
+use pairing_core::NodeMeta;
+use pairing_core::protocol::{PairRequestParams, RequestResult};
+use pairing_core::wire::Incoming;
+use pairing_tests::client::{Client, by_node};
 use pairing_tests::process::GatewayProcess;
 use serde_json::json;
 use std::time::Duration;
@@ -37,13 +40,13 @@ fn a_pipelining_operator_that_reads_is_never_closed() -> anyhow::Result<()> {
                     Message::Close(f) => anyhow::bail!("closed after {answers} answers: {f:?}"),
                     _ => continue,
                 };
-                let f: serde_json::Value = serde_json::from_str(&text)?;
-                if f["type"] == "res" {
-                    anyhow::ensure!(f["ok"] == true, "{f}");
-                    answers += 1;
-                    if let Some(id) = f["payload"]["request"]["requestId"].as_str() {
-                        let _ = ids_tx.send(id.to_owned());
-                    }
+                let Some(f @ Incoming::Response { .. }) = Incoming::parse(&text) else {
+                    continue;
+                };
+                anyhow::ensure!(matches!(f, Incoming::Response { ok: true, .. }), "{text}");
+                answers += 1;
+                if let Some(r) = f.payload_as::<RequestResult>() {
+                    let _ = ids_tx.send(r.request.request_id.as_str().to_owned());
                 }
             }
             anyhow::Ok(answers)
@@ -95,11 +98,16 @@ fn an_operator_that_stops_reading_is_closed_saying_why() -> anyhow::Result<()> {
             .collect();
         for i in 0..40 {
             op.events.clear();
-            op.call(
-                "node.pair.request",
-                json!({"nodeId": format!("big-{i}"), "commands": commands}),
-            )
-            .await?;
+            let ask = PairRequestParams {
+                meta: NodeMeta {
+                    commands: Some(commands.clone()),
+                    ..NodeMeta::default()
+                },
+                ..by_node(&format!("big-{i}"))
+            };
+            op.pair_request_with(&ask)
+                .await?
+                .map_err(anyhow::Error::new)?;
         }
         // A 64 KiB receive window (twice that in the kernel): reading, it reads at full speed.
         let slow = Client::open_with_small_window(&url, 64 * 1024).await?;

@@ -13,6 +13,7 @@
 //!                             v3: admitted to wait; approval upgrades the connection in place
 //! ```
 
+use crate::audit::Actor;
 use crate::gateway::{Admission, Gateway};
 use crate::handshake::{Connect, Refusal};
 use crate::ids::NodeId;
@@ -72,6 +73,7 @@ impl<S: Store> Gateway<S> {
     /// the device token to hand over in `hello-ok`, or the refusal.
     pub(crate) fn admit_device(
         &mut self,
+        by: &Actor,
         conn: crate::ConnId,
         c: &Connect,
         protocol: u64,
@@ -155,7 +157,7 @@ impl<S: Store> Gateway<S> {
             {
                 // The wider surface waits for an operator; the device keeps what was approved. A
                 // limit reached here only means no new request: the connection is still admitted.
-                let _ = self.ask(ask);
+                let _ = self.ask(by, ask);
             }
             let token = self.seen(record, issue);
             return Ok((Admission::Paired, token, method));
@@ -169,16 +171,14 @@ impl<S: Store> Gateway<S> {
             ));
         }
         if self.config.auto_approve_local && ip.is_loopback() {
-            let (request_id, _) = self.ask(ask).map_err(refused)?;
+            let (request_id, _) = self.ask(by, ask).map_err(refused)?;
             let req = self
                 .state
                 .pending(&request_id)
                 .cloned()
                 .expect("just asked");
             // The gateway approves by its policy; the request stays the device's.
-            let asker = std::mem::replace(&mut self.actor, crate::audit::Actor::Gateway);
-            let (node, _) = self.approve_request(&req, Via::Local);
-            self.actor = asker;
+            let (node, _) = self.approve_request(&Actor::Gateway, &req, Via::Local);
             let token = self.seen(node, true);
             return Ok((Admission::Paired, token, method));
         }
@@ -205,7 +205,7 @@ impl<S: Store> Gateway<S> {
                 .with_details(serde_json::to_value(&details).unwrap_or_default());
             return Err(Refusal(error, 1008, "pairing rejected".into()));
         }
-        let (request_id, _) = self.ask(ask).map_err(refused)?;
+        let (request_id, _) = self.ask(by, ask).map_err(refused)?;
         if protocol >= 4 {
             let code = self.state.code(&request_id).unwrap_or_default().to_owned();
             let details = PairingRequired {

@@ -69,13 +69,16 @@ impl Default for Limits {
     }
 }
 
+/// How many rotated operator tokens are remembered (by hash) to be refused as rotated.
+pub const MAX_RETIRED: usize = 8;
+
 /// Everything the gateway is told at start.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The operator token (`gateway.auth.token`).
     pub gateway_token: Token,
     /// The hashes of operator tokens rotated away, newest first (at most
-    /// [`crate::operator::MAX_RETIRED`]): presenting one is refused as rotated rather than as a
+    /// [`MAX_RETIRED`]): presenting one is refused as rotated rather than as a
     /// mismatch, and `connect.challenge` proves them too ([`crate::challenge`]).
     pub retired_operator_tokens: Vec<TokenHash>,
     /// How long a pending request lives (default 5 minutes).

@@ -2,9 +2,11 @@
 //! approve | reject | remove | rotate | revoke` work: `device.pair.*` and `device.token.*` over the same
 //! requests and records as `node.pair.*` (one request and one approval per device).
 
+use crate::audit::Actor;
 use crate::gateway::Gateway;
 use crate::ids::NodeId;
 use crate::memory::Decision;
+use crate::method::Method;
 use crate::methods::Caller;
 use crate::pairing::{Via, device_pending};
 use crate::params::Params;
@@ -75,17 +77,18 @@ impl<S: Store> Gateway<S> {
     pub(crate) fn device_call(
         &mut self,
         caller: &Caller,
-        method: &str,
+        m: Method,
         id: &str,
         params: Value,
     ) -> Reply {
         let limits = &self.config.limits;
-        match method {
-            "device.pair.list" => {
+        let method = m.as_str();
+        match m {
+            Method::DevicePairList => {
                 Params::new(method, params, &[], limits)?;
                 Ok(ok_frame(id, &self.device_list()))
             }
-            "device.pair.approve" => {
+            Method::DevicePairApprove => {
                 let p = Params::new(method, params, &["requestId", "code"], limits)?;
                 let req = self.device_request(&p, method)?;
                 // OpenClaw 2026.9.6's `devices approve` asks for the least scopes first and retries
@@ -96,7 +99,7 @@ impl<S: Store> Gateway<S> {
                         e.message = format!("device pairing approval denied: {}", e.message);
                         e
                     })?;
-                let (node, _) = self.approve_request(&req, Via::Owner);
+                let (node, _) = self.approve_request(&caller.actor, &req, Via::Owner);
                 Ok(ok_frame(
                     id,
                     &DeviceApproved {
@@ -105,10 +108,10 @@ impl<S: Store> Gateway<S> {
                     },
                 ))
             }
-            "device.pair.reject" => {
+            Method::DevicePairReject => {
                 let p = Params::new(method, params, &["requestId", "code"], limits)?;
                 let req = self.device_request(&p, method)?;
-                self.resolve_pending(&req.request_id, Decision::Rejected);
+                self.resolve_pending(&caller.actor, &req.request_id, Decision::Rejected);
                 Ok(ok_frame(
                     id,
                     &DeviceRejected {
@@ -117,11 +120,11 @@ impl<S: Store> Gateway<S> {
                     },
                 ))
             }
-            "device.pair.remove" => {
+            Method::DevicePairRemove => {
                 let p = Params::new(method, params, &["deviceId"], limits)?;
                 let device_id = device_id_param(&p)?;
                 self.paired_device(&device_id)?;
-                self.remove_paired(&device_id)?;
+                self.remove_paired(&caller.actor, &device_id)?;
                 Ok(ok_frame(
                     id,
                     &DeviceRemoved {
@@ -129,7 +132,7 @@ impl<S: Store> Gateway<S> {
                     },
                 ))
             }
-            "device.token.rotate" | "device.token.revoke" => {
+            Method::DeviceTokenRotate | Method::DeviceTokenRevoke => {
                 let p = Params::new(method, params, &["deviceId", "role", "scopes"], limits)?;
                 let device_id = device_id_param(&p)?;
                 let role = p.req_str_max("role", 32)?;
@@ -141,16 +144,13 @@ impl<S: Store> Gateway<S> {
                     ))
                     .with_details(json!({ "reason": "unknown-role", "role": role })));
                 }
-                if method == "device.token.rotate" {
-                    self.rotate_token(id, node, role)
+                if m == Method::DeviceTokenRotate {
+                    self.rotate_token(&caller.actor, id, node, role)
                 } else {
-                    self.revoke_token(id, node, role)
+                    self.revoke_token(&caller.actor, id, node, role)
                 }
             }
-            _ => {
-                let shown: String = method.chars().take(128).collect();
-                Err(ApiError::invalid(format!("unknown method: {shown}")))
-            }
+            _ => Err(ApiError::invalid(format!("unknown method: {m}"))),
         }
     }
 
@@ -226,9 +226,10 @@ impl<S: Store> Gateway<S> {
         (now, closed)
     }
 
-    fn rotate_token(&mut self, id: &str, node: PairedNode, role: String) -> Reply {
+    fn rotate_token(&mut self, by: &Actor, id: &str, node: PairedNode, role: String) -> Reply {
         let device_id = node.node_id.clone();
         self.audit(
+            by,
             crate::audit::Action::TokenRotated,
             None,
             &device_id,
@@ -249,9 +250,10 @@ impl<S: Store> Gateway<S> {
         ))
     }
 
-    fn revoke_token(&mut self, id: &str, node: PairedNode, role: String) -> Reply {
+    fn revoke_token(&mut self, by: &Actor, id: &str, node: PairedNode, role: String) -> Reply {
         let device_id = node.node_id.clone();
         self.audit(
+            by,
             crate::audit::Action::TokenRevoked,
             None,
             &device_id,

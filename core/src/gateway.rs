@@ -38,6 +38,7 @@ mod output;
 pub(crate) mod tests;
 mod timers;
 
+pub(crate) use commit::Rotation;
 pub use commit::{STORE_RETRY_MAX_MS, STORE_RETRY_MIN_MS, StoreFailing};
 pub(crate) use conns::{Admission, Client, Conn, Role, Session};
 pub use output::{CloseReason, Output};
@@ -97,13 +98,10 @@ pub struct Gateway<S: Store> {
     pub(crate) now: u64,
     pub(crate) held: Vec<Held>,
     out: VecDeque<Output>,
-    pub(crate) close_after: Option<(ConnId, u16, &'static str)>,
-    /// Who the decisions being made now are by: the calling connection, or the gateway.
-    pub(crate) actor: Actor,
     /// The failure episode of the store, if one is under way.
     store_failing: Option<StoreFailing>,
-    /// An operator token rotation staged this round ([`crate::operator`]).
-    pub(crate) rotation: Option<crate::operator::Rotation>,
+    /// An operator token rotation staged this round (`gateway.token.rotate`).
+    pub(crate) rotation: Option<Rotation>,
 }
 
 impl<S: Store> Gateway<S> {
@@ -162,8 +160,6 @@ impl<S: Store> Gateway<S> {
             now,
             held: Vec::new(),
             out: VecDeque::new(),
-            close_after: None,
-            actor: Actor::Gateway,
             store_failing: None,
             rotation: None,
         })
@@ -236,9 +232,6 @@ impl<S: Store> Gateway<S> {
             return;
         }
         self.request(conn, text);
-        if let Some((c, code, reason)) = self.close_after.take() {
-            self.close(c, code, reason);
-        }
     }
 
     /// The socket of `conn` ended (by either side).

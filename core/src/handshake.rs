@@ -1,7 +1,9 @@
 //! The `connect` handshake: protocol range, operator token, node device proof, `hello-ok`.
 
+use crate::audit::Actor;
 use crate::gateway::{Admission, Client, CloseReason, Gateway, Kind, Role, Session};
 use crate::ids::{ConnId, NodeId};
+use crate::method::Method;
 use crate::params::Params;
 use crate::proof::{DeviceProof, SignedFields, verify};
 use crate::protocol::{DetailCode, HelloAuth, SUPPORTED_PROTOCOLS, negotiate};
@@ -13,29 +15,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Value, json};
-
-/// Methods a node connection may call.
-pub const NODE_METHODS: [&str; 2] = ["node.pair.request", "node.pair.verify"];
-
-/// Methods an operator connection may call (each still needs its scope).
-pub const OPERATOR_METHODS: [&str; 16] = [
-    "node.pair.request",
-    "node.pair.list",
-    "node.pair.approve",
-    "node.pair.reject",
-    "node.pair.verify",
-    "node.pair.remove",
-    "node.rename",
-    "node.list",
-    "node.describe",
-    "device.pair.list",
-    "device.pair.approve",
-    "device.pair.reject",
-    "device.pair.remove",
-    "device.token.rotate",
-    "device.token.revoke",
-    "gateway.token.rotate",
-];
 
 const OPERATOR_EVENTS: [&str; 6] = [
     "connect.challenge",
@@ -69,7 +48,7 @@ struct ServerInfo<'a> {
 
 #[derive(Serialize)]
 struct Features {
-    methods: &'static [&'static str],
+    methods: &'static [Method],
     events: &'static [&'static str],
 }
 
@@ -129,7 +108,7 @@ impl<S: Store> Gateway<S> {
                     bad.problem
                 )))),
             ),
-            Ok(req) if req.method != "connect" => (
+            Ok(req) if req.method != Method::Connect.as_str() => (
                 req.id,
                 Err(Refusal::invalid(ApiError::invalid(
                     "invalid handshake: first request must be connect",
@@ -151,7 +130,7 @@ impl<S: Store> Gateway<S> {
     }
 
     fn parse_connect(&self, params: Value) -> Result<Connect, ApiError> {
-        let p = Params::lenient("connect", params, &self.config.limits)?;
+        let p = Params::lenient(Method::Connect.as_str(), params, &self.config.limits)?;
         let min_protocol = p.req_u64("minProtocol")?;
         let max_protocol = p.req_u64("maxProtocol")?;
         let c = p.nested("client")?.ok_or_else(|| {
@@ -336,7 +315,7 @@ impl<S: Store> Gateway<S> {
                 }
                 // What the gateway decides for the device now (a request made for it, an approval by
                 // `--auto-approve-local`) is audited as asked by this connection.
-                self.actor = crate::audit::Actor::Conn {
+                let by = Actor::Conn {
                     role: "node",
                     client_id: c.client.id.clone(),
                     conn_id: conn,
@@ -346,9 +325,8 @@ impl<S: Store> Gateway<S> {
                         .map(|x| x.ip_text.clone())
                         .unwrap_or_default(),
                 };
-                let admitted = self.admit_device(conn, &c, protocol, &device_id, &public_key);
-                self.actor = crate::audit::Actor::Gateway;
-                let (admission, device_token, method) = admitted?;
+                let (admission, device_token, method) =
+                    self.admit_device(&by, conn, &c, protocol, &device_id, &public_key)?;
                 let role = Role::Node {
                     device_id,
                     public_key,
@@ -409,12 +387,11 @@ impl<S: Store> Gateway<S> {
             Role::Operator { .. } => None,
         };
         let conn_id = self.rng.uuid();
-        let (methods, events): (&'static [&'static str], &'static [&'static str]) =
-            if node.is_some() {
-                (&NODE_METHODS, &NODE_EVENTS)
-            } else {
-                (&OPERATOR_METHODS, &OPERATOR_EVENTS)
-            };
+        let (methods, events): (&'static [Method], &'static [&'static str]) = if node.is_some() {
+            (&Method::NODE, &NODE_EVENTS)
+        } else {
+            (&Method::OPERATOR, &OPERATOR_EVENTS)
+        };
         let mut auth = match &session.role {
             Role::Operator { scopes } => HelloAuth {
                 method: Some(method.into()),

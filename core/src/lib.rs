@@ -47,6 +47,7 @@ pub mod ids;
 pub mod import;
 pub mod limiter;
 pub mod memory;
+pub mod method;
 mod methods;
 pub mod notice;
 pub mod operator;
@@ -61,17 +62,20 @@ pub mod resync;
 pub mod rng;
 pub mod scopes;
 pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
 pub mod store;
 pub mod view;
 pub mod wire;
+#[cfg(feature = "sim")]
 pub mod workload;
 
 pub use config::{Config, Limits};
 pub use gateway::{Gateway, OpenError, Output};
 pub use ids::{ConnId, NodeId, RequestId};
 pub use memory::Decision;
+pub use method::Method;
 pub use notice::Notice;
 pub use record::{NodeMeta, PairedNode, PendingRequest, Supersedes};
 pub use secret::{Token, TokenHash};

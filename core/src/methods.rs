@@ -5,18 +5,21 @@ mod pair;
 
 use crate::audit::Actor;
 use crate::gateway::{Gateway, Role, Session};
-use crate::handshake::{NODE_METHODS, OPERATOR_METHODS};
 use crate::ids::{ConnId, NodeId};
+use crate::method::Method;
 use crate::params::Params;
 use crate::protocol::DetailCode;
 use crate::record::NodeMeta;
-use crate::scopes::{self, Scopes, required_approve_scopes};
+use crate::scopes::{Scopes, required_approve_scopes};
 use crate::store::Store;
 use crate::wire::{ApiError, ErrorCode, Request, err_frame, parse_request};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 type Reply = Result<Arc<str>, ApiError>;
+
+/// A close a method asks for on its caller's connection once its answer is sent: code and reason.
+type Close = (u16, &'static str);
 
 /// Who is calling, copied out of the session so handlers can mutate the gateway.
 pub(crate) struct Caller {
@@ -83,14 +86,16 @@ impl<S: Store> Gateway<S> {
             }
         };
         let id = req.id.clone();
-        let result = self.call(conn, req);
-        self.actor = Actor::Gateway;
+        let (result, close) = self.call(conn, req);
         let text = match result {
             Ok(text) => text,
             Err(e) => err_frame(&id, &e),
         };
         self.respond(conn, &id, text);
         self.close_rotation_caller();
+        if let Some((code, reason)) = close {
+            self.close(conn, code, reason);
+        }
     }
 
     fn is_node(&self, conn: ConnId) -> bool {
@@ -146,53 +151,81 @@ impl<S: Store> Gateway<S> {
         })
     }
 
-    fn call(&mut self, conn: ConnId, req: Request) -> Reply {
+    /// Authorises a request on `conn` and runs it: its answer, and a close the method asks for once
+    /// the answer is sent.
+    fn call(&mut self, conn: ConnId, req: Request) -> (Reply, Option<Close>) {
         let Request { id, method, params } = req;
+        match self.authorise(conn, &method) {
+            Ok((caller, m)) => self.run(&caller, m, &id, params),
+            Err(e) => (Err(e), None),
+        }
+    }
+
+    /// Who calls `method` on `conn`, and whether they may: the method must exist, be one their role
+    /// may call, and (for an operator) be covered by their scopes.
+    fn authorise(&self, conn: ConnId, method: &str) -> Result<(Caller, Method), ApiError> {
         let caller = self
             .caller(conn)
             .ok_or_else(|| ApiError::invalid("connection is not ready"))?;
-        self.actor = caller.actor.clone();
-        if method == "connect" {
-            return Err(ApiError::invalid("already connected"));
-        }
-        if !OPERATOR_METHODS.contains(&method.as_str()) {
-            let shown: String = method.chars().take(128).collect();
-            return Err(ApiError::invalid(format!("unknown method: {shown}")));
-        }
+        let m = match Method::parse(method) {
+            Some(Method::Connect) => return Err(ApiError::invalid("already connected")),
+            Some(m) if m.operator_may_call() => m,
+            _ => {
+                let shown: String = method.chars().take(128).collect();
+                return Err(ApiError::invalid(format!("unknown method: {shown}")));
+            }
+        };
         match caller.scopes {
-            None if !NODE_METHODS.contains(&method.as_str()) => {
+            None if !m.node_may_call() => {
                 return Err(ApiError::invalid("unauthorized role: node"));
             }
             Some(s) => {
-                let needed = match method.as_str() {
-                    "node.list" | "node.describe" => scopes::READ,
-                    _ => scopes::PAIRING,
-                };
-                if !s.satisfies(needed) {
+                if let Some(needed) = m.scope()
+                    && !s.satisfies(needed)
+                {
                     return Err(caller.missing_scope(needed, &[needed]));
                 }
             }
             None => {}
         }
-        let m = method.as_str();
-        match m {
-            "node.pair.request" => self.pair_request(&caller, &id, params),
-            "node.pair.list" => {
-                Params::new(m, params, &[], &self.config.limits)?;
-                Ok(self.pair_list(&id))
+        Ok((caller, m))
+    }
+
+    /// Runs an authorised method.
+    fn run(
+        &mut self,
+        caller: &Caller,
+        m: Method,
+        id: &str,
+        params: Value,
+    ) -> (Reply, Option<Close>) {
+        let limits = &self.config.limits;
+        let reply = match m {
+            Method::NodePairRequest => self.pair_request(caller, id, params),
+            Method::NodePairList => {
+                Params::new(m.as_str(), params, &[], limits).map(|_| self.pair_list(id))
             }
-            "node.pair.approve" => self.pair_approve(&caller, &id, params),
-            "node.pair.reject" => self.pair_reject(&id, params),
-            "node.pair.verify" => self.pair_verify(&caller, &id, params),
-            "node.pair.remove" => self.pair_remove(&id, params),
-            "node.rename" => self.rename(&id, params),
-            "node.list" => {
-                Params::new(m, params, &[], &self.config.limits)?;
-                Ok(self.node_list(&id))
+            Method::NodePairApprove => self.pair_approve(caller, id, params),
+            Method::NodePairReject => self.pair_reject(caller, id, params),
+            Method::NodePairVerify => match self.pair_verify(caller, id, params) {
+                Ok((text, close)) => return (Ok(text), close),
+                Err(e) => Err(e),
+            },
+            Method::NodePairRemove => self.pair_remove(caller, id, params),
+            Method::NodeRename => self.rename(caller, id, params),
+            Method::NodeList => {
+                Params::new(m.as_str(), params, &[], limits).map(|_| self.node_list(id))
             }
-            "node.describe" => self.describe(&id, params),
-            "gateway.token.rotate" => self.token_rotate(&caller, &id, params),
-            _ => self.device_call(&caller, m, &id, params),
-        }
+            Method::NodeDescribe => self.describe(id, params),
+            Method::GatewayTokenRotate => self.token_rotate(caller, id, params),
+            Method::DevicePairList
+            | Method::DevicePairApprove
+            | Method::DevicePairReject
+            | Method::DevicePairRemove
+            | Method::DeviceTokenRotate
+            | Method::DeviceTokenRevoke => self.device_call(caller, m, id, params),
+            Method::Connect => Err(ApiError::invalid("already connected")),
+        };
+        (reply, None)
     }
 }

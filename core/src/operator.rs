@@ -10,18 +10,18 @@
 //!
 //! [`Config::retired_operator_tokens`]: crate::Config::retired_operator_tokens
 
-use crate::audit::Action;
-use crate::gateway::{Gateway, Held, Role};
+use crate::audit::{Action, Actor};
+use crate::gateway::{Gateway, Held, Role, Rotation};
 use crate::ids::{ConnId, NodeId};
+use crate::method::Method;
 use crate::params::Params;
 use crate::scopes;
-use crate::secret::{Token, TokenHash};
+use crate::secret::Token;
 use crate::store::{Store, StoreError};
 use crate::wire::{ApiError, ok_frame};
 use std::sync::Arc;
 
-/// How many rotated operator tokens are remembered (by hash) to be refused as rotated.
-pub const MAX_RETIRED: usize = 8;
+pub use crate::config::MAX_RETIRED;
 
 /// The close code for operator connections ended by a rotation (policy).
 pub const ROTATED_CLOSE_CODE: u16 = 1008;
@@ -40,14 +40,6 @@ pub const AUDIT_NODE_ID: &str = "";
 
 /// The name shown for those entries.
 pub const AUDIT_LABEL: &str = "operator token";
-
-/// How to undo a rotation whose writes failed.
-pub(crate) struct Rotation {
-    old: Token,
-    old_retired: Vec<TokenHash>,
-    /// The caller, closed after its answer.
-    caller: Option<ConnId>,
-}
 
 /// A rough estimate of a token's strength in bits: its length times the bits per character of the
 /// smallest usual alphabet its characters fit (digits, hex, lowercase alphanumerics, base64url,
@@ -89,11 +81,16 @@ impl<S: Store> Gateway<S> {
         id: &str,
         params: serde_json::Value,
     ) -> Result<Arc<str>, ApiError> {
-        Params::new("gateway.token.rotate", params, &[], &self.config.limits)?;
+        Params::new(
+            Method::GatewayTokenRotate.as_str(),
+            params,
+            &[],
+            &self.config.limits,
+        )?;
         if !caller.scopes.unwrap_or_default().satisfies(scopes::ADMIN) {
             return Err(caller.missing_scope(scopes::ADMIN, &[scopes::ADMIN]));
         }
-        let token = self.rotate_operator_token(Some(caller.conn));
+        let token = self.rotate_operator_token_by(&caller.actor, Some(caller.conn));
         // Serialised from the borrowed secret (no copy in a JSON value); the token itself is wiped
         // when dropped, the frame by the host once sent.
         #[derive(serde::Serialize)]
@@ -112,6 +109,11 @@ impl<S: Store> Gateway<S> {
     /// `openclaw gateway rotate-token` on a stopped gateway): see the module documentation. The
     /// returned token is the new one; it becomes durable at the next [`Gateway::commit`].
     pub fn rotate_operator_token(&mut self, caller: Option<ConnId>) -> Token {
+        self.rotate_operator_token_by(&Actor::Gateway, caller)
+    }
+
+    /// [`Gateway::rotate_operator_token`], audited as decided `by` someone.
+    fn rotate_operator_token_by(&mut self, by: &Actor, caller: Option<ConnId>) -> Token {
         let new = self.rng.token();
         let old = std::mem::replace(&mut self.config.gateway_token, new.clone());
         let old_hash = old.hash();
@@ -128,6 +130,7 @@ impl<S: Store> Gateway<S> {
         retired.truncate(MAX_RETIRED);
         // Audited (and noticed in the gateway's log) as a decision about no node: never the token.
         self.audit(
+            by,
             Action::TokenRotated,
             None,
             &NodeId(AUDIT_NODE_ID.to_owned()),

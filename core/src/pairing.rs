@@ -2,7 +2,7 @@
 //! `connect`), approving (by an operator through `node.pair.approve` or `device.pair.approve`, or by
 //! `--auto-approve-local`), and what a decision does to a device's live connections.
 
-use crate::audit::Action;
+use crate::audit::{Action, Actor};
 use crate::gateway::{Admission, Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
@@ -106,7 +106,7 @@ impl<S: Store> Gateway<S> {
     /// it with a new request, so approval never grants what the operator was not shown. New requests
     /// of one node are rate-limited ([`crate::limiter`]); reuse is not. Returns the request and
     /// whether it is new.
-    pub(crate) fn ask(&mut self, ask: Ask) -> Result<(RequestId, bool), ApiError> {
+    pub(crate) fn ask(&mut self, by: &Actor, ask: Ask) -> Result<(RequestId, bool), ApiError> {
         let ttl = self.config.pending_ttl_ms;
         let existing = self.state.pending_for(&ask.node_id).cloned();
         if let Some(old) = &existing
@@ -121,7 +121,7 @@ impl<S: Store> Gateway<S> {
                 merged.device = ask.device;
             }
             if &merged != old {
-                self.state.put_pending(merged, ttl);
+                self.state.put_pending(merged);
             }
             return Ok((old.request_id.clone(), false));
         }
@@ -137,7 +137,7 @@ impl<S: Store> Gateway<S> {
                     display_name: ask.meta.display_name.clone(),
                     remote_ip: Some(ask.ip.clone()),
                     code: None,
-                    by: self.actor.clone(),
+                    by: by.clone(),
                     approved_via: None,
                 }));
             }
@@ -152,7 +152,7 @@ impl<S: Store> Gateway<S> {
         }
         self.request_rate.spend(&ask.node_id, self.now);
         let supersedes = existing.map(|old| {
-            self.resolve_pending(&old.request_id, Decision::Superseded);
+            self.resolve_pending(by, &old.request_id, Decision::Superseded);
             Supersedes::of(&old, ask.key.as_deref())
         });
         let request_id = RequestId(self.rng.uuid());
@@ -169,6 +169,7 @@ impl<S: Store> Gateway<S> {
             extra: Default::default(),
         };
         self.audit(
+            by,
             Action::Requested,
             Some(&request_id),
             &req.node_id,
@@ -180,7 +181,7 @@ impl<S: Store> Gateway<S> {
             n.code = Some(crate::state::code_of(&req));
         }
         let device_made = req.device.is_some();
-        self.state.put_pending(req, ttl);
+        self.state.put_pending(req);
         self.broadcast(|gw, seq| {
             gw.pending_view_frame(&request_id, |v| {
                 event_frame("node.pair.requested", &v, Some(seq))
@@ -254,6 +255,7 @@ impl<S: Store> Gateway<S> {
     /// connections of the device waiting for this approval become paired in place.
     pub(crate) fn approve_request(
         &mut self,
+        by: &Actor,
         req: &PendingRequest,
         via: Via,
     ) -> (PairedNode, Option<Token>) {
@@ -292,16 +294,15 @@ impl<S: Store> Gateway<S> {
             extra,
         };
         let code = self.state.code(&req.request_id).map(str::to_owned);
-        self.state
-            .delete_pending(&req.request_id, self.config.pending_ttl_ms);
+        self.state.delete_pending(&req.request_id);
         self.state.put_paired(node.clone());
-        self.audit_with_via(
-            Action::Approved,
-            Some(&req.request_id),
+        self.audit_approval(
+            by,
+            &req.request_id,
             &node.node_id,
             node.public_key.as_deref(),
             node.meta.display_name.as_deref(),
-            Some(via.as_str()),
+            via.as_str(),
         );
         self.resolved
             .remember(&req.request_id, code.as_deref(), Decision::Approved);
@@ -346,7 +347,12 @@ impl<S: Store> Gateway<S> {
     /// never dropped while their request may still be approved): a rejection closes them; an expiry
     /// asks again for them at once — the device is still there asking, as a v4 client's retry would
     /// (a new request, the same code; OpenClaw #132829).
-    pub(crate) fn after_device_resolved(&mut self, req: &PendingRequest, decision: Decision) {
+    pub(crate) fn after_device_resolved(
+        &mut self,
+        by: &Actor,
+        req: &PendingRequest,
+        decision: Decision,
+    ) {
         match decision {
             Decision::Rejected => {
                 self.rejections.insert(&req.node_id);
@@ -369,14 +375,17 @@ impl<S: Store> Gateway<S> {
                 else {
                     return;
                 };
-                let asked = self.ask(Ask {
-                    node_id: req.node_id.clone(),
-                    meta: req.meta.clone(),
-                    silent: false,
-                    key: Some(key.to_owned()),
-                    device: req.device.clone(),
-                    ip,
-                });
+                let asked = self.ask(
+                    by,
+                    Ask {
+                        node_id: req.node_id.clone(),
+                        meta: req.meta.clone(),
+                        silent: false,
+                        key: Some(key.to_owned()),
+                        device: req.device.clone(),
+                        ip,
+                    },
+                );
                 if asked.is_err() {
                     // No room for a new request: the device is told by the close and asks when it
                     // reconnects.

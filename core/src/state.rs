@@ -28,6 +28,8 @@ pub struct PairingState {
     audit: Vec<AuditEntry>,
     audit_head: Head,
     committed_audit_head: Head,
+    /// How long a pending request lives (`Config::pending_ttl_ms`): its expiry is its `ts` plus this.
+    ttl_ms: u64,
 }
 
 /// The verification code of a pending request: from its key, or from its id when an operator made it.
@@ -41,8 +43,10 @@ pub fn code_of(req: &PendingRequest) -> String {
 impl PairingState {
     /// Builds the state from a loaded snapshot. Returns the older duplicates when the snapshot has
     /// several pending requests for one node (possible in OpenClaw data); the caller resolves them.
+    /// A pending request expires `ttl_ms` after its `ts`.
     pub fn load(snapshot: Snapshot, ttl_ms: u64) -> (Self, Vec<PendingRequest>) {
         let mut s = PairingState {
+            ttl_ms,
             audit_head: snapshot.audit_head.clone(),
             committed_audit_head: snapshot.audit_head,
             ..PairingState::default()
@@ -68,14 +72,14 @@ impl PairingState {
             if s.by_node.contains_key(&p.node_id) {
                 duplicates.push(p);
             } else {
-                s.index(&p, ttl_ms);
+                s.index(&p);
                 s.pending.insert(p.request_id.clone(), p);
             }
         }
         (s, duplicates)
     }
 
-    fn index(&mut self, p: &PendingRequest, ttl_ms: u64) {
+    fn index(&mut self, p: &PendingRequest) {
         self.by_node.insert(p.node_id.clone(), p.request_id.clone());
         let code = code_of(p);
         self.by_code
@@ -84,7 +88,7 @@ impl PairingState {
             .insert(p.request_id.clone());
         self.codes.insert(p.request_id.clone(), code);
         self.expiry
-            .insert((p.ts.saturating_add(ttl_ms), p.request_id.clone()));
+            .insert((p.ts.saturating_add(self.ttl_ms), p.request_id.clone()));
         if p.public_key.is_some()
             && let Some(ip) = &p.remote_ip
         {
@@ -92,7 +96,7 @@ impl PairingState {
         }
     }
 
-    fn unindex(&mut self, p: &PendingRequest, ttl_ms: u64) {
+    fn unindex(&mut self, p: &PendingRequest) {
         if self.by_node.get(&p.node_id) == Some(&p.request_id) {
             self.by_node.remove(&p.node_id);
         }
@@ -105,7 +109,7 @@ impl PairingState {
             }
         }
         self.expiry
-            .remove(&(p.ts.saturating_add(ttl_ms), p.request_id.clone()));
+            .remove(&(p.ts.saturating_add(self.ttl_ms), p.request_id.clone()));
         if p.public_key.is_some()
             && let Some(ip) = &p.remote_ip
             && let Some(n) = self.node_made_per_ip.get_mut(ip)
@@ -121,14 +125,13 @@ impl PairingState {
         &mut self,
         id: &RequestId,
         value: Option<PendingRequest>,
-        ttl_ms: u64,
     ) -> Option<PendingRequest> {
         let old = self.pending.remove(id);
         if let Some(o) = &old {
-            self.unindex(o, ttl_ms);
+            self.unindex(o);
         }
         if let Some(v) = value {
-            self.index(&v, ttl_ms);
+            self.index(&v);
             self.pending.insert(id.clone(), v);
         }
         old
@@ -142,16 +145,16 @@ impl PairingState {
     }
 
     /// Creates or replaces a pending request.
-    pub fn put_pending(&mut self, req: PendingRequest, ttl_ms: u64) {
+    pub fn put_pending(&mut self, req: PendingRequest) {
         let id = req.request_id.clone();
         self.changes.push(Change::PutPending(req.clone()));
-        let old = self.set_pending(&id, Some(req), ttl_ms);
+        let old = self.set_pending(&id, Some(req));
         self.undo.push(Undo::Pending(id, old));
     }
 
     /// Removes a pending request, returning it.
-    pub fn delete_pending(&mut self, id: &RequestId, ttl_ms: u64) -> Option<PendingRequest> {
-        let old = self.set_pending(id, None, ttl_ms)?;
+    pub fn delete_pending(&mut self, id: &RequestId) -> Option<PendingRequest> {
+        let old = self.set_pending(id, None)?;
         self.changes.push(Change::DeletePending(id.clone()));
         self.undo.push(Undo::Pending(id.clone(), Some(old.clone())));
         Some(old)
@@ -205,12 +208,10 @@ impl PairingState {
         !self.changes.is_empty() || !self.audit.is_empty()
     }
 
-    /// The staged changes and the state after them, for [`crate::Store::commit`].
+    /// The staged changes and audit entries, for [`crate::Store::commit`].
     pub fn batch(&self) -> Batch<'_> {
         Batch {
             changes: &self.changes,
-            pending: &self.pending,
-            paired: &self.paired,
             audit: &self.audit,
         }
     }
@@ -224,11 +225,11 @@ impl PairingState {
     }
 
     /// The store failed: put everything back as it was before the round.
-    pub fn roll_back(&mut self, ttl_ms: u64) {
+    pub fn roll_back(&mut self) {
         while let Some(u) = self.undo.pop() {
             match u {
                 Undo::Pending(id, old) => {
-                    self.set_pending(&id, old, ttl_ms);
+                    self.set_pending(&id, old);
                 }
                 Undo::Paired(id, old) => {
                     self.set_paired(&id, old);
@@ -330,16 +331,16 @@ mod tests {
 
     #[test]
     fn roll_back_restores_state_and_indices() {
-        let mut s = PairingState::default();
-        s.put_pending(req("r1", "n1", 10), 100);
+        let (mut s, _) = PairingState::load(Snapshot::default(), 100);
+        s.put_pending(req("r1", "n1", 10));
         s.committed();
-        s.delete_pending(&RequestId("r1".into()), 100);
-        s.put_pending(req("r2", "n1", 20), 100);
+        s.delete_pending(&RequestId("r1".into()));
+        s.put_pending(req("r2", "n1", 20));
         assert_eq!(
             s.pending_for(&NodeId("n1".into())).unwrap().request_id.0,
             "r2"
         );
-        s.roll_back(100);
+        s.roll_back();
         assert_eq!(
             s.pending_for(&NodeId("n1".into())).unwrap().request_id.0,
             "r1"

@@ -1,14 +1,16 @@
 //! Persistence: a small synchronous trait, and the in-memory implementation.
 //!
 //! The gateway stages every change of one round of inputs in a [`Batch`] and calls [`Store::commit`]
-//! once; nothing the batch reports reaches a client before that call returns `Ok`. A store may write the
-//! changes (a journal) or the complete state the batch also exposes (whole files), but it must make the
-//! batch durable atomically: after a crash, either all of it or none of it is visible.
+//! once; nothing the batch reports reaches a client before that call returns `Ok`. A store keeps its own
+//! copy of the state ([`Change::apply`]) and may write the changes (a journal) or that whole state, but
+//! it must make the batch durable atomically: after a crash, either all of it or none of it is visible.
 
 use crate::audit::{AuditEntry, Head};
 use crate::ids::{NodeId, RequestId};
 use crate::record::{PairedNode, PendingRequest};
 use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
 
 /// One change to the durable state.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,14 +39,10 @@ pub struct Snapshot {
     pub audit_head: Head,
 }
 
-/// A group of changes to make durable together, with the complete state after them.
+/// A group of changes to make durable together.
 pub struct Batch<'a> {
     /// The changes, in the order they were made.
     pub changes: &'a [Change],
-    /// Every pending request after the changes.
-    pub pending: &'a BTreeMap<RequestId, PendingRequest>,
-    /// Every paired node after the changes.
-    pub paired: &'a BTreeMap<NodeId, PairedNode>,
     /// The audit entries of the decisions among the changes, sealed into the chain, in order.
     pub audit: &'a [AuditEntry],
 }
@@ -79,35 +77,73 @@ impl Change {
     }
 }
 
-impl Batch<'_> {
-    /// Whether any change touches pending requests.
-    pub fn touches_pending(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| matches!(c, Change::PutPending(_) | Change::DeletePending(_)))
-    }
-
-    /// Whether any change touches paired nodes.
-    pub fn touches_paired(&self) -> bool {
-        self.changes.iter().any(|c| {
-            matches!(
-                c,
-                Change::PutPaired(_) | Change::DeletePaired(_) | Change::Seen(..)
-            )
-        })
-    }
-}
-
-/// Why the store failed.
+/// Why the store failed. Its text is the whole message (naming the file, if any);
+/// [`std::error::Error::source`] gives the I/O error underneath, when there is one.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// Reading or writing failed.
-    #[error("{0}")]
-    Io(String),
+    #[error("{message}")]
+    Io {
+        /// What failed, for a person.
+        message: String,
+        /// The file concerned, if one is.
+        path: Option<PathBuf>,
+        /// The I/O error underneath, if there is one.
+        #[source]
+        source: Option<io::Error>,
+    },
     /// A stored file could not be understood.
-    #[error("{0}")]
-    Corrupt(String),
+    #[error("{message}")]
+    Corrupt {
+        /// What is wrong, for a person.
+        message: String,
+        /// The file, if one is concerned.
+        path: Option<PathBuf>,
+    },
+}
+
+impl StoreError {
+    /// Reading or writing failed, with no file or I/O error to name.
+    pub fn io(message: impl Into<String>) -> Self {
+        StoreError::Io {
+            message: message.into(),
+            path: None,
+            source: None,
+        }
+    }
+
+    /// Reading or writing the file at `path` failed with `source`.
+    pub fn io_at(path: impl Into<PathBuf>, message: impl Into<String>, source: io::Error) -> Self {
+        StoreError::Io {
+            message: message.into(),
+            path: Some(path.into()),
+            source: Some(source),
+        }
+    }
+
+    /// Stored data could not be understood, with no file to name.
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            message: message.into(),
+            path: None,
+        }
+    }
+
+    /// The file at `path` could not be understood.
+    pub fn corrupt_at(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            message: message.into(),
+            path: Some(path.into()),
+        }
+    }
+
+    /// The file concerned, if one is.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            StoreError::Io { path, .. } | StoreError::Corrupt { path, .. } => path.as_deref(),
+        }
+    }
 }
 
 /// Durable storage of pairing state.
@@ -210,7 +246,7 @@ impl Store for MemoryStore {
         self.attempts += 1;
         if self.fail_commits > 0 {
             self.fail_commits -= 1;
-            return Err(StoreError::Io("injected write failure".into()));
+            return Err(StoreError::io("injected write failure"));
         }
         for change in batch.changes {
             change.apply(&mut self.pending, &mut self.paired);
@@ -226,3 +262,6 @@ impl Store for MemoryStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

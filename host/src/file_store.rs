@@ -89,14 +89,17 @@ struct AuditFile {
 }
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> StoreError {
-    StoreError::Io(describe(path, what, &e))
+    StoreError::io_at(path, describe(path, what, &e), e)
 }
 
 fn corrupt(path: &Path, problem: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!(
-        "{} is corrupt: {problem}; fix or move it away, it was not modified",
-        path.display()
-    ))
+    StoreError::corrupt_at(
+        path,
+        format!(
+            "{} is corrupt: {problem}; fix or move it away, it was not modified",
+            path.display()
+        ),
+    )
 }
 
 /// Reads a JSON object file; a missing file is an empty object.
@@ -444,9 +447,9 @@ impl FileStore {
         self.write_audit()?;
         self.sync_audit()?;
         let pending = serde_json::to_vec_pretty(&self.pending)
-            .map_err(|e| StoreError::Io(format!("cannot serialise pending requests: {e}")))?;
+            .map_err(|e| StoreError::io(format!("cannot serialise pending requests: {e}")))?;
         let paired = serde_json::to_vec_pretty(&self.paired)
-            .map_err(|e| StoreError::Io(format!("cannot serialise paired nodes: {e}")))?;
+            .map_err(|e| StoreError::io(format!("cannot serialise paired nodes: {e}")))?;
         let (pp, np) = (self.pending_path(), self.paired_path());
         write_atomic(&pp, &pending).map_err(|e| io_err(&pp, "cannot write", e))?;
         write_atomic(&np, &paired).map_err(|e| io_err(&np, "cannot write", e))?;
@@ -579,7 +582,7 @@ impl Store for FileStore {
     ) -> Result<(), StoreError> {
         let state_dir = self.dir.parent().unwrap_or(&self.dir);
         crate::gateway_config::save_token(state_dir, token, retired)
-            .map_err(|e| StoreError::Io(format!("{e:#}")))
+            .map_err(|e| StoreError::io(format!("{e:#}")))
     }
 
     fn load(&mut self) -> Result<Snapshot, StoreError> {

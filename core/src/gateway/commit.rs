@@ -3,9 +3,18 @@
 
 use super::notify::mail_frame;
 use super::{Admission, Gateway, Held, Kind, Output, Role};
-use crate::audit::Actor;
+use crate::ids::ConnId;
+use crate::secret::{Token, TokenHash};
 use crate::store::{Store, StoreError};
 use crate::wire::{ApiError, err_frame};
+
+/// How to undo an operator token rotation (`gateway.token.rotate`) whose writes failed.
+pub(crate) struct Rotation {
+    pub(crate) old: Token,
+    pub(crate) old_retired: Vec<TokenHash>,
+    /// The caller, closed after its answer.
+    pub(crate) caller: Option<ConnId>,
+}
 
 /// The first wait after a failed commit, in ms; each further failure doubles it.
 pub const STORE_RETRY_MIN_MS: u64 = 100;
@@ -46,9 +55,7 @@ impl<S: Store> Gateway<S> {
             .as_ref()
             .is_some_and(|f| now >= f.retry_at)
         {
-            let actor = std::mem::replace(&mut self.actor, Actor::Gateway);
             self.expire_due(now);
-            self.actor = actor;
         }
         // A staged rotation makes the state dirty (its audit entry), so it is never skipped here.
         let mut rotation = None;
@@ -60,7 +67,7 @@ impl<S: Store> Gateway<S> {
             if let Some(r) = self.rotation.take() {
                 self.undo_rotation(r, false);
             }
-            Err(StoreError::Io(format!(
+            Err(StoreError::io(format!(
                 "storage is failing; not retried for another {wait} ms"
             )))
         } else {
@@ -96,7 +103,7 @@ impl<S: Store> Gateway<S> {
             if let Some(r) = rotation {
                 self.undo_rotation(r, true);
             }
-            self.state.roll_back(self.config.pending_ttl_ms);
+            self.state.roll_back();
             self.seq = self.committed_seq;
         }
         for held in std::mem::take(&mut self.held) {

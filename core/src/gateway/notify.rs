@@ -2,7 +2,7 @@
 //! decision, and the decision sent to the node that asked (now, or from the mailbox later).
 
 use super::{Gateway, Held, Kind, Output};
-use crate::audit::{Action, AuditEntry, key_fingerprint};
+use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::{Decision, Mail};
 use crate::notice::{Notice, What};
@@ -67,12 +67,14 @@ impl<S: Store> Gateway<S> {
     /// operators, and tells the node that made it.
     pub(crate) fn resolve_pending(
         &mut self,
+        by: &Actor,
         id: &RequestId,
         decision: Decision,
     ) -> Option<PendingRequest> {
         let code = self.state.code(id).map(str::to_owned);
-        let req = self.state.delete_pending(id, self.config.pending_ttl_ms)?;
+        let req = self.state.delete_pending(id)?;
         self.audit(
+            by,
             decision.into(),
             Some(id),
             &req.node_id,
@@ -84,47 +86,61 @@ impl<S: Store> Gateway<S> {
         self.notify_node(&req, decision, None);
         if req.device.is_some() {
             self.broadcast_device_resolved(id.as_str(), &req.node_id, decision);
-            self.after_device_resolved(&req, decision);
+            self.after_device_resolved(by, &req, decision);
         }
         Some(req)
     }
 
-    /// Stages the audit entry of a decision made now by [`Gateway::actor`].
+    /// Stages the audit entry of a decision made now `by` someone (and its notice for the host).
     pub(crate) fn audit(
         &mut self,
+        by: &Actor,
         action: Action,
         request_id: Option<&RequestId>,
         node_id: &NodeId,
         public_key: Option<&str>,
         display_name: Option<&str>,
     ) {
-        self.audit_with_via(action, request_id, node_id, public_key, display_name, None);
+        let entry = self.entry(by, action, request_id, node_id, public_key, display_name);
+        self.stage_audit(entry);
     }
 
-    /// [`Gateway::audit`], with how an approval came about.
-    pub(crate) fn audit_with_via(
+    /// [`Gateway::audit`] of an approval, with how it came about (`via`).
+    pub(crate) fn audit_approval(
         &mut self,
+        by: &Actor,
+        request_id: &RequestId,
+        node_id: &NodeId,
+        public_key: Option<&str>,
+        display_name: Option<&str>,
+        via: &str,
+    ) {
+        let mut entry = self.entry(
+            by,
+            Action::Approved,
+            Some(request_id),
+            node_id,
+            public_key,
+            display_name,
+        );
+        entry.approved_via = Some(via.to_owned());
+        self.stage_audit(entry);
+    }
+
+    /// An audit entry made now, not yet sealed.
+    fn entry(
+        &self,
+        by: &Actor,
         action: Action,
         request_id: Option<&RequestId>,
         node_id: &NodeId,
         public_key: Option<&str>,
         display_name: Option<&str>,
-        approved_via: Option<&str>,
-    ) {
-        self.held.push(Held::Notice(Notice {
-            what: What::Decision(action),
-            node_id: node_id.clone(),
-            request_id: request_id.cloned(),
-            display_name: display_name.map(str::to_owned),
-            remote_ip: None,
-            code: None,
-            by: self.actor.clone(),
-            approved_via: approved_via.map(str::to_owned),
-        }));
-        self.state.audit(AuditEntry {
+    ) -> AuditEntry {
+        AuditEntry {
             action,
-            actor: self.actor.clone(),
-            approved_via: approved_via.map(str::to_owned),
+            actor: by.clone(),
+            approved_via: None,
             display_name: display_name.map(str::to_owned),
             hash: String::new(),
             key_fingerprint: public_key.map(key_fingerprint),
@@ -133,7 +149,22 @@ impl<S: Store> Gateway<S> {
             request_id: request_id.cloned(),
             seq: 0,
             ts: self.now,
-        });
+        }
+    }
+
+    /// Stages `entry` with the state change it records, and its notice for the host.
+    fn stage_audit(&mut self, entry: AuditEntry) {
+        self.held.push(Held::Notice(Notice {
+            what: What::Decision(entry.action),
+            node_id: entry.node_id.clone(),
+            request_id: entry.request_id.clone(),
+            display_name: entry.display_name.clone(),
+            remote_ip: None,
+            code: None,
+            by: entry.actor.clone(),
+            approved_via: entry.approved_via.clone(),
+        }));
+        self.state.audit(entry);
     }
 
     /// Node connections of `node` that proved `public_key`.

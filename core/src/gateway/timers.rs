@@ -1,6 +1,7 @@
 //! Time: the instant the gateway must be woken next, and what is due when it is.
 
 use super::{Gateway, Kind};
+use crate::audit::Actor;
 use crate::ids::ConnId;
 use crate::memory::Decision;
 use crate::store::Store;
@@ -63,7 +64,7 @@ impl<S: Store> Gateway<S> {
                 break;
             }
             let id = id.clone();
-            self.resolve_pending(&id, Decision::Expired);
+            self.resolve_pending(&Actor::Gateway, &id, Decision::Expired);
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::audit::Action;
 use crate::gateway::Gateway;
 use crate::ids::NodeId;
+use crate::method::Method;
 use crate::params::Params;
 use crate::record::NodeMeta;
 use crate::store::Store;
@@ -13,12 +14,12 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::Reply;
+use super::{Caller, Reply};
 
 impl<S: Store> Gateway<S> {
-    pub(super) fn rename(&mut self, id: &str, params: serde_json::Value) -> Reply {
+    pub(super) fn rename(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
         let p = Params::new(
-            "node.rename",
+            Method::NodeRename.as_str(),
             params,
             &["nodeId", "displayName"],
             &self.config.limits,
@@ -33,6 +34,7 @@ impl<S: Store> Gateway<S> {
         node.meta.display_name = Some(name.clone());
         node.renamed_at_ms = Some(self.now);
         self.audit(
+            &caller.actor,
             Action::Renamed,
             None,
             &node_id,
@@ -126,7 +128,12 @@ impl<S: Store> Gateway<S> {
     }
 
     pub(super) fn describe(&self, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new("node.describe", params, &["nodeId"], &self.config.limits)?;
+        let p = Params::new(
+            Method::NodeDescribe.as_str(),
+            params,
+            &["nodeId"],
+            &self.config.limits,
+        )?;
         let node_id = NodeId(p.node_id("nodeId")?);
         let entry = self.node_entry(&node_id).ok_or_else(|| {
             ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))

@@ -1,10 +1,11 @@
 //! `node.pair.*`: request, list, approve, reject, verify, remove.
 
-use crate::audit::Action;
+use crate::audit::{Action, Actor};
 use crate::code::parse_code;
 use crate::gateway::{Gateway, Held};
 use crate::ids::{NodeId, RequestId};
 use crate::memory::Decision;
+use crate::method::Method;
 use crate::pairing::{Ask, Via};
 use crate::params::Params;
 use crate::record::{NodeMeta, PairedNode, PendingRequest};
@@ -15,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
 
-use super::{Caller, Reply};
+use super::{Caller, Close, Reply};
 
 const REQUEST_FIELDS: [&str; 12] = [
     "nodeId",
@@ -60,7 +61,7 @@ impl<S: Store> Gateway<S> {
             return Err(ApiError::new(ErrorCode::Unavailable, "pairing disabled"));
         }
         let p = Params::new(
-            "node.pair.request",
+            Method::NodePairRequest.as_str(),
             params,
             &REQUEST_FIELDS,
             &self.config.limits,
@@ -85,14 +86,17 @@ impl<S: Store> Gateway<S> {
             filled.refresh(meta);
             meta = filled;
         }
-        let (request_id, created) = self.ask(Ask {
-            node_id,
-            meta,
-            silent,
-            key,
-            device: None,
-            ip: caller.ip.clone(),
-        })?;
+        let (request_id, created) = self.ask(
+            &caller.actor,
+            Ask {
+                node_id,
+                meta,
+                silent,
+                key,
+                device: None,
+                ip: caller.ip.clone(),
+            },
+        )?;
         Ok(self.pending_view_frame(&request_id, |request| {
             ok_frame(
                 id,
@@ -195,15 +199,15 @@ impl<S: Store> Gateway<S> {
         params: serde_json::Value,
     ) -> Reply {
         let p = Params::new(
-            "node.pair.approve",
+            Method::NodePairApprove.as_str(),
             params,
             &["requestId", "code"],
             &self.config.limits,
         )?;
-        let req = self.find_pending(&p, "node.pair.approve")?;
+        let req = self.find_pending(&p, Method::NodePairApprove.as_str())?;
         caller.may_approve(req.meta.commands.as_deref())?;
         // A token comes back only for a request an operator made: that operator hands it over.
-        let (node, token) = self.approve_request(&req, Via::Owner);
+        let (node, token) = self.approve_request(&caller.actor, &req, Via::Owner);
         // Serialised straight from borrowed views (no intermediate JSON value holding the token).
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -224,29 +228,36 @@ impl<S: Store> Gateway<S> {
         ))
     }
 
-    pub(super) fn pair_reject(&mut self, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new(
-            "node.pair.reject",
-            params,
-            &["requestId", "code"],
-            &self.config.limits,
-        )?;
-        let req = self.find_pending(&p, "node.pair.reject")?;
-        self.resolve_pending(&req.request_id, Decision::Rejected);
-        Ok(ok_frame(
-            id,
-            &json!({ "requestId": req.request_id, "nodeId": req.node_id }),
-        ))
-    }
-
-    pub(super) fn pair_verify(
+    pub(super) fn pair_reject(
         &mut self,
         caller: &Caller,
         id: &str,
         params: serde_json::Value,
     ) -> Reply {
         let p = Params::new(
-            "node.pair.verify",
+            Method::NodePairReject.as_str(),
+            params,
+            &["requestId", "code"],
+            &self.config.limits,
+        )?;
+        let req = self.find_pending(&p, Method::NodePairReject.as_str())?;
+        self.resolve_pending(&caller.actor, &req.request_id, Decision::Rejected);
+        Ok(ok_frame(
+            id,
+            &json!({ "requestId": req.request_id, "nodeId": req.node_id }),
+        ))
+    }
+
+    /// `node.pair.verify`; the close asked for after too many failed attempts on a node's own
+    /// connection.
+    pub(super) fn pair_verify(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        params: serde_json::Value,
+    ) -> Result<(Arc<str>, Option<Close>), ApiError> {
+        let p = Params::new(
+            Method::NodePairVerify.as_str(),
             params,
             &["nodeId", "token"],
             &self.config.limits,
@@ -265,39 +276,53 @@ impl<S: Store> Gateway<S> {
                     node.last_connected_at_ms = Some(self.now);
                     self.state.put_paired(node.clone());
                 }
-                Ok(ok_frame(
-                    id,
-                    &json!({ "ok": true, "node": PairedView::new(&node) }),
-                ))
+                let text = ok_frame(id, &json!({ "ok": true, "node": PairedView::new(&node) }));
+                Ok((text, None))
             }
             None => {
+                let mut close = None;
                 if own && let Some(c) = self.conns.get_mut(&caller.conn) {
                     c.failed_verifies += 1;
                     if c.failed_verifies >= self.config.limits.max_failed_verifies {
-                        self.close_after = Some((caller.conn, 1008, "too many failed verifies"));
+                        close = Some((1008, "too many failed verifies"));
                     }
                 }
-                Ok(ok_frame(id, &json!({ "ok": false })))
+                Ok((ok_frame(id, &json!({ "ok": false })), close))
             }
         }
     }
 
-    pub(super) fn pair_remove(&mut self, id: &str, params: serde_json::Value) -> Reply {
-        let p = Params::new("node.pair.remove", params, &["nodeId"], &self.config.limits)?;
+    pub(super) fn pair_remove(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        params: serde_json::Value,
+    ) -> Reply {
+        let p = Params::new(
+            Method::NodePairRemove.as_str(),
+            params,
+            &["nodeId"],
+            &self.config.limits,
+        )?;
         let node_id = NodeId(p.node_id("nodeId")?);
-        self.remove_paired(&node_id)?;
+        self.remove_paired(&caller.actor, &node_id)?;
         Ok(ok_frame(id, &json!({ "nodeId": node_id })))
     }
 
     /// Unpairs a node or device: its token stops working at once, and every live connection of it
     /// is closed (1008 `removed`), so its next attempt is a new request.
-    pub(crate) fn remove_paired(&mut self, node_id: &NodeId) -> Result<PairedNode, ApiError> {
+    pub(crate) fn remove_paired(
+        &mut self,
+        by: &Actor,
+        node_id: &NodeId,
+    ) -> Result<PairedNode, ApiError> {
         let Some(old) = self.state.delete_paired(node_id) else {
             return Err(
                 ApiError::invalid("unknown nodeId").with_details(json!({ "nodeId": node_id }))
             );
         };
         self.audit(
+            by,
             Action::Removed,
             None,
             node_id,

@@ -1,6 +1,7 @@
 use super::*;
 use crate::challenge::{self, Verdict};
 use crate::gateway::tests::{T0, operator_params};
+use crate::secret::TokenHash;
 use crate::store::{Batch, MemoryStore, Snapshot};
 use crate::{Config, Gateway, Output};
 use serde_json::{Value, json};
@@ -32,7 +33,7 @@ impl Store for TokenStore {
         self.saves += 1;
         if self.fail_saves > 0 {
             self.fail_saves -= 1;
-            return Err(StoreError::Io("injected".into()));
+            return Err(StoreError::io("injected"));
         }
         self.token = Some(token.expose().to_owned());
         self.retired = retired.len();

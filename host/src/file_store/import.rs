@@ -13,9 +13,8 @@ use super::{FileStore, io_err};
 use pairing_core::audit::Head;
 use pairing_core::import::{self, Imported};
 use pairing_core::store::{Batch, Change, Store, StoreError};
-use pairing_core::{NodeId, PairedNode, PendingRequest, RequestId};
+use pairing_core::{PairedNode, PendingRequest};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -49,16 +48,19 @@ fn read_source(path: &Path) -> Result<Option<Map<String, Value>>, StoreError> {
         .map_err(|e| io_err(path, "cannot read the OpenClaw device store", e))?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(m)) => Ok(Some(m)),
-        Ok(_) | Err(_) => Err(StoreError::Corrupt(format!(
-            "{} is not a JSON object of OpenClaw devices; fix or move it away (it is only read, \
+        Ok(_) | Err(_) => Err(StoreError::corrupt_at(
+            path,
+            format!(
+                "{} is not a JSON object of OpenClaw devices; fix or move it away (it is only read, \
              never written), or create {} to skip the import",
-            path.display(),
-            path.parent()
-                .and_then(Path::parent)
-                .map(|s| s.join("nodes").join(MARKER))
-                .unwrap_or_default()
-                .display()
-        ))),
+                path.display(),
+                path.parent()
+                    .and_then(Path::parent)
+                    .map(|s| s.join("nodes").join(MARKER))
+                    .unwrap_or_default()
+                    .display()
+            ),
+        )),
     }
 }
 
@@ -133,17 +135,8 @@ impl FileStore {
                 .map(Change::PutPaired)
                 .chain(pending.iter().cloned().map(Change::PutPending))
                 .collect();
-            let (mut after_pending, mut after_paired): (
-                BTreeMap<RequestId, PendingRequest>,
-                BTreeMap<NodeId, PairedNode>,
-            ) = (self.pending.clone(), self.paired.clone());
-            for c in &changes {
-                c.apply(&mut after_pending, &mut after_paired);
-            }
             self.commit(&Batch {
                 changes: &changes,
-                pending: &after_pending,
-                paired: &after_paired,
                 audit: &audit,
             })?;
             self.checkpoint()?;

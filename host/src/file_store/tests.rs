@@ -37,21 +37,10 @@ fn paired(node: &str, token: &str) -> PairedNode {
     }
 }
 
-/// Commits `changes` the way the gateway does: the batch carries the state after them.
+/// Commits `changes` to both stores, as the gateway does.
 fn commit(store: &mut FileStore, mirror: &mut MemoryStore, changes: Vec<Change>) {
-    let mut pending = BTreeMap::new();
-    let mut paired_map = BTreeMap::new();
-    let before = mirror.snapshot();
-    for p in before.pending {
-        pending.insert(p.request_id.clone(), p);
-    }
-    for n in before.paired {
-        paired_map.insert(n.node_id.clone(), n);
-    }
     let batch = Batch {
         changes: &changes,
-        pending: &pending,
-        paired: &paired_map,
         audit: &[],
     };
     mirror.commit(&batch).unwrap();
@@ -166,12 +155,9 @@ fn a_torn_last_journal_line_is_dropped_but_damage_elsewhere_is_reported() {
     let jp = s.journal_path();
     drop(s);
     let good = std::fs::read(&jp).unwrap();
-    let (pending_map, paired_map) = (BTreeMap::new(), BTreeMap::new());
     let torn = journal_line(
         &Batch {
             changes: &[Change::PutPending(pending("r2", "n2"))],
-            pending: &pending_map,
-            paired: &paired_map,
             audit: &[],
         },
         &[],
@@ -214,8 +200,6 @@ mod audit {
 
     /// Commits one pending request per node, each with its audit entry, one batch per node.
     fn commit_audited(store: &mut FileStore, head: &mut Head, nodes: std::ops::Range<u32>) {
-        let empty_pending = BTreeMap::new();
-        let empty_paired = BTreeMap::new();
         for i in nodes {
             let node = format!("n{i}");
             let changes = vec![Change::PutPending(pending(&format!("r-{node}"), &node))];
@@ -223,8 +207,6 @@ mod audit {
             store
                 .commit(&Batch {
                     changes: &changes,
-                    pending: &empty_pending,
-                    paired: &empty_paired,
                     audit: &audit,
                 })
                 .unwrap();

@@ -114,8 +114,6 @@ fn node_devices_are_imported_once_hashed_and_audited_and_the_source_is_untouched
     let change = pairing_core::Change::DeletePaired(NodeId(id));
     s.commit(&pairing_core::Batch {
         changes: std::slice::from_ref(&change),
-        pending: &Default::default(),
-        paired: &Default::default(),
         audit: &[],
     })
     .unwrap();

@@ -1,4 +1,4 @@
-//! Typed calls and events: the params are the core's records ([`DecideParams`], [`VerifyParams`],
+//! Typed calls and events: the method a [`Method`], the params are the core's records ([`DecideParams`], [`VerifyParams`],
 //! …), the results and events read back as the core's records ([`RequestResult`], [`NodeApproved`],
 //! [`PairResolved`], …), and a refusal as the core's [`ApiError`] with its
 //! [`ErrorCode`](pairing_core::protocol::ErrorCode) and
@@ -6,6 +6,7 @@
 
 use super::Client;
 use anyhow::Context;
+use pairing_core::Method;
 use pairing_core::protocol::{
     ApiError, DecideParams, NoParams, NodeApproved, NodeList, NodePairList, NodePending,
     NodeRejected, NodeRemoved, NodeVerified, PairRequestParams, PairResolved, RequestResult,
@@ -17,17 +18,6 @@ use serde::de::DeserializeOwned;
 
 /// The answer to a call: its result read as `T`, or the gateway's refusal.
 pub type Reply<T> = Result<T, ApiError>;
-
-/// Method names, in one place for the test client.
-mod method {
-    pub const PAIR_REQUEST: &str = "node.pair.request";
-    pub const PAIR_LIST: &str = "node.pair.list";
-    pub const PAIR_APPROVE: &str = "node.pair.approve";
-    pub const PAIR_REJECT: &str = "node.pair.reject";
-    pub const PAIR_VERIFY: &str = "node.pair.verify";
-    pub const PAIR_REMOVE: &str = "node.pair.remove";
-    pub const NODE_LIST: &str = "node.list";
-}
 
 /// Event names, and telling a kept event by its name.
 pub mod event {
@@ -51,9 +41,10 @@ impl Client {
     /// (`Err`) only when there is no answer or the result does not read as `T`.
     pub async fn reply<T: DeserializeOwned>(
         &mut self,
-        method: &str,
+        method: Method,
         params: &impl Serialize,
     ) -> anyhow::Result<Reply<T>> {
+        let method = method.as_str();
         let frame = self.request(method, params).await?;
         match serde_json::from_value::<Incoming>(frame.clone())
             .with_context(|| format!("the answer to {method} is no response: {frame}"))?
@@ -68,17 +59,18 @@ impl Client {
     /// Like [`Client::reply`], failing on a refusal too.
     pub async fn call_as<T: DeserializeOwned>(
         &mut self,
-        method: &str,
+        method: Method,
         params: &impl Serialize,
     ) -> anyhow::Result<T> {
         self.reply(method, params)
             .await?
-            .map_err(|e| anyhow::anyhow!("{method} failed: {e}"))
+            .map_err(|e| anyhow::anyhow!("{} failed: {e}", method.as_str()))
     }
 
     /// `node.pair.request` for `node_id` (nothing else said about it).
     pub async fn pair_request(&mut self, node_id: &str) -> anyhow::Result<RequestResult> {
-        self.call_as(method::PAIR_REQUEST, &by_node(node_id)).await
+        self.call_as(Method::NodePairRequest, &by_node(node_id))
+            .await
     }
 
     /// `node.pair.request` with `params`, refusals returned.
@@ -86,28 +78,28 @@ impl Client {
         &mut self,
         params: &PairRequestParams,
     ) -> anyhow::Result<Reply<RequestResult>> {
-        self.reply(method::PAIR_REQUEST, params).await
+        self.reply(Method::NodePairRequest, params).await
     }
 
     /// `node.pair.list`.
     pub async fn pair_list(&mut self) -> anyhow::Result<NodePairList> {
-        self.call_as(method::PAIR_LIST, &NoParams {}).await
+        self.call_as(Method::NodePairList, &NoParams {}).await
     }
 
     /// `node.pair.approve`, refusals returned.
     pub async fn approve(&mut self, which: &DecideParams) -> anyhow::Result<Reply<NodeApproved>> {
-        self.reply(method::PAIR_APPROVE, which).await
+        self.reply(Method::NodePairApprove, which).await
     }
 
     /// `node.pair.approve` of the request `request_id`, failing on a refusal.
     pub async fn approve_id(&mut self, request_id: &str) -> anyhow::Result<NodeApproved> {
-        self.call_as(method::PAIR_APPROVE, &DecideParams::by_id(request_id))
+        self.call_as(Method::NodePairApprove, &DecideParams::by_id(request_id))
             .await
     }
 
     /// `node.pair.reject`, refusals returned.
     pub async fn reject(&mut self, which: &DecideParams) -> anyhow::Result<Reply<NodeRejected>> {
-        self.reply(method::PAIR_REJECT, which).await
+        self.reply(Method::NodePairReject, which).await
     }
 
     /// `node.pair.verify`: whether `token` is `node_id`'s current token.
@@ -116,7 +108,7 @@ impl Client {
             node_id: node_id.to_owned(),
             token: token.to_owned(),
         };
-        self.call_as(method::PAIR_VERIFY, &params).await
+        self.call_as(Method::NodePairVerify, &params).await
     }
 
     /// `node.pair.remove`.
@@ -124,12 +116,12 @@ impl Client {
         let params = pairing_core::protocol::NodeRef {
             node_id: node_id.to_owned(),
         };
-        self.call_as(method::PAIR_REMOVE, &params).await
+        self.call_as(Method::NodePairRemove, &params).await
     }
 
     /// `node.list`.
     pub async fn node_list(&mut self) -> anyhow::Result<NodeList> {
-        self.call_as(method::NODE_LIST, &NoParams {}).await
+        self.call_as(Method::NodeList, &NoParams {}).await
     }
 
     /// Waits for the next `node.pair.requested` (kept ones first): the pending request.

@@ -4,6 +4,7 @@
 
 use super::{Client, Reply};
 use anyhow::bail;
+use pairing_core::Method;
 use pairing_core::proof::{self, SignedFields};
 use pairing_core::protocol::{ClientInfo, ConnectParams, HelloAuth, HelloOk, PairingRequired};
 use pairing_core::wire::Incoming;
@@ -118,14 +119,11 @@ pub fn pairing_required(answer: &Value) -> anyhow::Result<PairingRequired> {
     }
 }
 
-/// The handshake's method.
-const CONNECT: &str = "connect";
-
 impl Client {
     /// Sends `connect` with `params`: `hello-ok`, or the gateway's refusal (after which it closes the
     /// socket).
     pub async fn connect(&mut self, params: &ConnectParams) -> anyhow::Result<Reply<HelloOk>> {
-        self.reply(CONNECT, params).await
+        self.reply(Method::Connect, params).await
     }
 
     /// Opens a socket and connects as an OpenClaw node host ([`NodeHost`]) with the Ed25519 secret
@@ -138,7 +136,7 @@ impl Client {
     ) -> anyhow::Result<(Client, Value)> {
         let mut c = Self::open(url).await?;
         let params = host.params(key, &c.nonce);
-        let answer = c.request(CONNECT, &params).await?;
+        let answer = c.request(Method::Connect.as_str(), &params).await?;
         Ok((c, answer))
     }
 

@@ -6,6 +6,7 @@ use crate::operator::{Operator, operators};
 use crate::plan::Plan;
 use crate::report::Outcome;
 use anyhow::Context;
+use pairing_core::Method;
 use pairing_core::protocol::{
     ApiError, DecideParams, DetailCode, NodeApproved, NodePending, NodeVerified, RequestResult,
     TokenText, VerifyParams,
@@ -16,10 +17,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Method names as the report shows them.
-const REQUEST: &str = "node.pair.request";
-const APPROVE: &str = "node.pair.approve";
-const VERIFY: &str = "node.pair.verify";
+/// The calls of a flow (their names head the report's lines).
+const REQUEST: Method = Method::NodePairRequest;
+const APPROVE: Method = Method::NodePairApprove;
+const VERIFY: Method = Method::NodePairVerify;
 
 /// `node.pair.verify` params.
 fn verify_params(node_id: &str, token: Option<&TokenText<'_>>) -> VerifyParams {
@@ -31,11 +32,11 @@ fn verify_params(node_id: &str, token: Option<&TokenText<'_>>) -> VerifyParams {
 
 /// One operator flow on `c`: request for `node`, approve, verify with the approve result's token.
 async fn operator_flow(c: &mut Operator, node: &str, lat: &mut Lat) -> anyhow::Result<()> {
-    let r: RequestResult = timed(lat, REQUEST, c.call(REQUEST, &by_node(node))).await?;
+    let r: RequestResult = timed(lat, REQUEST.as_str(), c.call(REQUEST, &by_node(node))).await?;
     let params = DecideParams::by_id(r.request.request_id.as_str());
-    let a: NodeApproved = timed(lat, APPROVE, c.call(APPROVE, &params)).await?;
+    let a: NodeApproved = timed(lat, APPROVE.as_str(), c.call(APPROVE, &params)).await?;
     let params = verify_params(node, a.node.token.as_ref());
-    let v: NodeVerified = timed(lat, VERIFY, c.call(VERIFY, &params)).await?;
+    let v: NodeVerified = timed(lat, VERIFY.as_str(), c.call(VERIFY, &params)).await?;
     anyhow::ensure!(v.ok, "verify failed");
     Ok(())
 }
@@ -89,24 +90,26 @@ async fn node_flow(plan: &Plan, op: &mut Operator, i: u64, lat: &mut Lat) -> any
     lat.entry("connect").or_default().push(micros(t));
     if !plan.gateway_made.load(Ordering::Relaxed) {
         let params = by_node(&node_id);
-        match timed(lat, REQUEST, node.pair_request_with(&params)).await? {
+        match timed(lat, REQUEST.as_str(), node.pair_request_with(&params)).await? {
             Ok(r) => {
                 let params = DecideParams::by_id(r.request.request_id.as_str());
-                let a: NodeApproved = timed(lat, APPROVE, op.call(APPROVE, &params)).await?;
+                let a: NodeApproved =
+                    timed(lat, APPROVE.as_str(), op.call(APPROVE, &params)).await?;
                 anyhow::ensure!(a.node.token.is_none(), "token leaked to operator");
                 let t = Instant::now();
                 let resolved = node.resolved().await?;
                 lat.entry("token to node").or_default().push(micros(t));
                 let params = verify_params(&node_id, resolved.token.as_ref());
-                let v: NodeVerified = timed(lat, VERIFY, node.call_as(VERIFY, &params)).await?;
+                let v: NodeVerified =
+                    timed(lat, VERIFY.as_str(), node.call_as(VERIFY, &params)).await?;
                 anyhow::ensure!(v.ok, "verify failed");
                 return Ok(());
             }
             Err(e) if nodes_may_not_request(&e) => {
-                lat.remove(REQUEST);
+                lat.remove(REQUEST.as_str());
                 plan.gateway_made.store(true, Ordering::Relaxed);
             }
-            Err(e) => anyhow::bail!("{REQUEST} failed: {e}"),
+            Err(e) => anyhow::bail!("{} failed: {e}", REQUEST.as_str()),
         }
     }
     // OpenClaw: the request was made by the gateway during connect.
@@ -114,9 +117,9 @@ async fn node_flow(plan: &Plan, op: &mut Operator, i: u64, lat: &mut Lat) -> any
     let req = requested_for(op, &node_id).await?;
     lat.entry("requested event").or_default().push(micros(t));
     let params = DecideParams::by_id(req.request_id.as_str());
-    let a: NodeApproved = timed(lat, APPROVE, op.call(APPROVE, &params)).await?;
+    let a: NodeApproved = timed(lat, APPROVE.as_str(), op.call(APPROVE, &params)).await?;
     let params = verify_params(&node_id, a.node.token.as_ref());
-    let v: NodeVerified = timed(lat, VERIFY, op.call(VERIFY, &params)).await?;
+    let v: NodeVerified = timed(lat, VERIFY.as_str(), op.call(VERIFY, &params)).await?;
     anyhow::ensure!(v.ok, "verify failed");
     drop(node);
     Ok(())

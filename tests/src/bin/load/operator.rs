@@ -3,6 +3,7 @@
 
 use crate::raw::{RawSocket, looks_like_event};
 use anyhow::{Context, bail};
+use pairing_core::Method;
 use pairing_core::protocol::{Challenge, HelloOk};
 use pairing_core::wire::{Incoming, request_frame};
 use pairing_tests::client::{Reply, WAIT, operator_device_params};
@@ -48,7 +49,7 @@ impl Operator {
             .and_then(|f| f.payload_as())
             .context("first frame is connect.challenge")?;
         let params = operator_device_params(token, CLI_SCOPES, key, &challenge.nonce);
-        if let Err(e) = op.reply::<HelloOk>("connect", &params).await? {
+        if let Err(e) = op.reply::<HelloOk>(Method::Connect, &params).await? {
             bail!("operator connect failed: {e}");
         }
         Ok(op)
@@ -86,9 +87,10 @@ impl Operator {
     /// Sends a request; its result read as `T`, or the gateway's refusal.
     pub async fn reply<T: DeserializeOwned>(
         &mut self,
-        method: &str,
+        method: Method,
         params: &impl Serialize,
     ) -> anyhow::Result<Reply<T>> {
+        let method = method.as_str();
         match self.request(method, params).await? {
             Incoming::Response {
                 ok: true, payload, ..
@@ -103,12 +105,12 @@ impl Operator {
     /// Sends a request; its result read as `T`, failing on a refusal.
     pub async fn call<T: DeserializeOwned>(
         &mut self,
-        method: &str,
+        method: Method,
         params: &impl Serialize,
     ) -> anyhow::Result<T> {
         self.reply(method, params)
             .await?
-            .map_err(|e| anyhow::anyhow!("{method} failed: {e}"))
+            .map_err(|e| anyhow::anyhow!("{} failed: {e}", method.as_str()))
     }
 
     /// Waits for the first frame for which `matches` holds; only frames that contain `hint` are

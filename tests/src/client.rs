@@ -1,9 +1,10 @@
 //! A minimal protocol client over a real WebSocket, for end-to-end tests and the load generator.
 //!
 //! Here the socket: opening it, frames in and out, events kept while a call waits. The `connect`
-//! params every kind of client sends are in [`connect`] (built from the core's
-//! [`ConnectParams`](pairing_core::protocol::ConnectParams)); the typed calls and events, which read
-//! the core's records and [`ApiError`](pairing_core::protocol::ApiError), in [`calls`]. The untyped
+//! params every kind of client sends are in `client/connect.rs` (built from the core's
+//! [`ConnectParams`](pairing_core::protocol::ConnectParams)); the typed calls and events, which
+//! read the core's records and [`ApiError`](pairing_core::protocol::ApiError), in
+//! `client/calls.rs` ([`Client::reply`] and the methods beside it). The untyped
 //! [`Client::request`] and [`Client::call`] remain for frames a test writes by hand (hostile or
 //! malformed ones).
 
@@ -113,7 +114,7 @@ impl Client {
 
     /// Sends a request with `params` (any serialisable value) and returns its whole response frame,
     /// untyped; events seen meanwhile are kept. For frames a test judges as JSON (a hostile peer's);
-    /// the typed calls are in [`calls`].
+    /// the typed calls are [`Client::reply`] and the methods beside it.
     pub async fn request(
         &mut self,
         method: &str,

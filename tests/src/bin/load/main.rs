@@ -46,7 +46,7 @@
 //! Modules: [`args`] (the command line), [`plan`] (what the workers share), [`operator`] (operator
 //! connections), [`flows`] (operator, node and hold flows), [`reconnect`] (paired devices coming back,
 //! `connect`), [`storm`] and [`storm_report`], [`raw`] (the WebSocket client), [`spawn`] (a gateway
-//! of its own), [`procfs`] (usage from `/proc`), [`latency`] and [`report`].
+//! of its own), [`procfs`] (usage from `/proc`), [`latency`] and [`mod@report`].
 
 mod args;
 mod flows;

@@ -4,9 +4,9 @@
 //! (default 100). At the end the audit trail must verify as one chain and hold exactly one `approved`
 //! entry for every acknowledged approval.
 
+use pairing_core::audit::Action;
 use pairing_tests::client::Client;
 use pairing_tests::process::GatewayProcess;
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,16 +22,10 @@ async fn burst(url: String, token: String, round: u32, acked: Acked) -> Option<S
             let mut op = Client::operator(&url, &token, &["operator.admin"]).await?;
             for i in 0.. {
                 let node = format!("r{round}-c{c}-n{i}");
-                let r = op
-                    .call("node.pair.request", json!({"nodeId": node}))
-                    .await?;
-                let a = op
-                    .call(
-                        "node.pair.approve",
-                        json!({"requestId": r["request"]["requestId"]}),
-                    )
-                    .await?;
-                let t = a["node"]["token"].as_str().unwrap_or_default().to_owned();
+                let r = op.pair_request(&node).await?;
+                let a = op.approve_id(r.request.request_id.as_str()).await?;
+                let t = a.node.token.map(|t| t.expose().to_owned());
+                let t = t.unwrap_or_default();
                 acked.lock().expect("lock").push((node, t));
             }
             anyhow::Ok(())
@@ -57,13 +51,8 @@ async fn all_verify(
 ) -> anyhow::Result<()> {
     let mut op = Client::operator(url, token, &["operator.pairing"]).await?;
     for (node, t) in acked {
-        let v = op
-            .call("node.pair.verify", json!({"nodeId": node, "token": t}))
-            .await?;
-        anyhow::ensure!(
-            v["ok"] == true,
-            "acknowledged approval of {node} lost by {when}"
-        );
+        let v = op.verify(node, t).await?;
+        anyhow::ensure!(v.ok, "acknowledged approval of {node} lost by {when}");
     }
     Ok(())
 }
@@ -128,7 +117,10 @@ fn sigkill_at_random_instants_loses_no_acknowledged_approval() -> anyhow::Result
     let (entries, unreadable) = pairing_host::audit_log::read_all(&nodes)?;
     anyhow::ensure!(unreadable.is_empty(), "unreadable audit lines");
     let mut approved: std::collections::HashMap<&str, usize> = Default::default();
-    for e in entries.iter().filter(|e| e.action == "approved") {
+    for e in entries
+        .iter()
+        .filter(|e| e.action == Action::Approved.as_str())
+    {
         *approved.entry(e.node_id.as_str()).or_default() += 1;
     }
     for node in &every_acked {

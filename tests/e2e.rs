@@ -1,13 +1,33 @@
 //! End to end with real processes: the built `openclaw` binary as gateway, operator CLI and node, each
 //! with a fresh `OPENCLAW_STATE_DIR`, over loopback.
 
+use pairing_core::PairedNode;
+use pairing_core::protocol::NodePending;
 use pairing_tests::client::Client;
 use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-fn stdout_json(state: &Path, args: &[&str]) -> anyhow::Result<Value> {
-    let out = run_cli(state, args)?;
+/// The fields of an audit line these tests look at beyond [`pairing_host::audit_log`]'s reading.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditLine {
+    actor: AuditActor,
+    key_fingerprint: Option<String>,
+}
+
+/// An audit line's actor (a connection's; the gateway's own decisions have a bare string instead).
+#[derive(Deserialize)]
+struct AuditActor {
+    role: String,
+}
+
+/// `openclaw nodes pending --json`: the pending requests, as the gateway lists them.
+fn pending_requests(state: &Path) -> anyhow::Result<Vec<NodePending>> {
+    let args = ["nodes", "pending", "--json"];
+    let out = run_cli(state, &args)?;
     anyhow::ensure!(
         out.status.success(),
         "openclaw {args:?} failed: {}",
@@ -54,10 +74,13 @@ fn a_person_pairs_a_headless_node_from_two_terminals() -> anyhow::Result<()> {
     let mut node = NodePair::start(&node_state, &gw.url, &["--name", "headless box"])?;
     let code = node.code()?;
     // Terminal 2: the operator sees the same code and approves by it.
-    let pending = stdout_json(&gw_state, &["nodes", "pending", "--json"])?;
-    assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
-    assert_eq!(pending[0]["verificationCode"], code.as_str());
-    assert_eq!(pending[0]["displayName"], "headless box");
+    let pending = pending_requests(&gw_state)?;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].verification_code, code.as_str());
+    assert_eq!(
+        pending[0].meta.display_name.as_deref(),
+        Some("headless box")
+    );
     let out = run_cli(&gw_state, &["nodes", "approve", &code])?;
     assert!(
         out.status.success(),
@@ -88,12 +111,9 @@ fn a_person_pairs_a_headless_node_from_two_terminals() -> anyhow::Result<()> {
     // Re-pair by requestId rotates the token.
     let mut node = NodePair::start(&node_state, &gw.url, &["--name", "headless box"])?;
     node.code()?;
-    let pending = stdout_json(&gw_state, &["nodes", "pending", "--json"])?;
-    assert_eq!(pending[0]["isRepair"], true);
-    let rid = pending[0]["requestId"]
-        .as_str()
-        .expect("requestId")
-        .to_owned();
+    let pending = pending_requests(&gw_state)?;
+    assert!(pending[0].is_repair);
+    let rid = pending[0].request_id.as_str().to_owned();
     assert!(
         run_cli(&gw_state, &["nodes", "approve", &rid])?
             .status
@@ -103,16 +123,11 @@ fn a_person_pairs_a_headless_node_from_two_terminals() -> anyhow::Result<()> {
     let rotated = node_token(&node_state)?;
     assert_ne!(rotated, token);
     let rt = tokio::runtime::Runtime::new()?;
-    let node_id = pending[0]["nodeId"].as_str().expect("nodeId").to_owned();
+    let node_id = pending[0].node_id.as_str().to_owned();
     rt.block_on(async {
         let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
-        let old = op
-            .call(
-                "node.pair.verify",
-                json!({"nodeId": node_id, "token": token}),
-            )
-            .await?;
-        assert_eq!(old["ok"], false, "the old token stops working");
+        let old = op.verify(&node_id, &token).await?;
+        assert!(!old.ok, "the old token stops working");
         anyhow::Ok(())
     })?;
 
@@ -160,15 +175,16 @@ fn a_person_pairs_a_headless_node_from_two_terminals() -> anyhow::Result<()> {
         actions,
         ["requested", "approved", "requested", "approved", "removed"]
     );
-    let requested = &entries[0].json;
-    assert_eq!(requested["actor"]["role"], "node");
-    assert_eq!(requested["displayName"], "headless box");
+    let requested: AuditLine = serde_json::from_value(entries[0].json.clone())?;
+    assert_eq!(requested.actor.role, "node");
+    assert_eq!(entries[0].display_name.as_deref(), Some("headless box"));
     assert!(
-        requested["keyFingerprint"]
-            .as_str()
+        requested
+            .key_fingerprint
             .is_some_and(|f| f.starts_with("SHA256:"))
     );
-    assert_eq!(entries[1].json["actor"]["role"], "operator");
+    let approved: AuditLine = serde_json::from_value(entries[1].json.clone())?;
+    assert_eq!(approved.actor.role, "operator");
     assert_eq!(entries[3].request_id.as_deref(), Some(rid.as_str()));
     assert!(entries.iter().all(|e| e.node_id == node_id));
     Ok(())
@@ -183,8 +199,7 @@ fn an_audit_line_cut_short_is_reported_and_kept_aside() -> anyhow::Result<()> {
     rt.block_on(async {
         let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
         for node in ["a", "b"] {
-            op.call("node.pair.request", json!({"nodeId": node}))
-                .await?;
+            op.pair_request(node).await?;
         }
         anyhow::Ok(())
     })?;
@@ -228,11 +243,8 @@ fn rejected_and_expired_nodes_exit_with_their_own_codes() -> anyhow::Result<()> 
 
     let mut node = NodePair::start(&root.path().join("n1"), &gw.url, &["--name", "one"])?;
     node.code()?;
-    let pending = stdout_json(&gw_state, &["nodes", "pending", "--json"])?;
-    let rid = pending[0]["requestId"]
-        .as_str()
-        .expect("requestId")
-        .to_owned();
+    let pending = pending_requests(&gw_state)?;
+    let rid = pending[0].request_id.as_str().to_owned();
     assert!(
         run_cli(&gw_state, &["nodes", "reject", &rid])?
             .status
@@ -285,20 +297,16 @@ fn legacy_openclaw_plaintext_tokens_keep_verifying_and_are_rewritten_hashed() ->
         tree_contains(&state, legacy).is_empty(),
         "plaintext token left on disk"
     );
-    let paired: Value =
+    // Rewritten as our records (with a token hash), the fields OpenClaw had and we do not kept.
+    let paired: BTreeMap<String, PairedNode> =
         serde_json::from_str(&std::fs::read_to_string(state.join("nodes/paired.json"))?)?;
-    assert!(paired["old-box"]["tokenHash"].is_string());
-    assert_eq!(paired["old-box"]["bins"], json!(["git"]));
+    assert_eq!(paired["old-box"].node_id.as_str(), "old-box");
+    assert_eq!(paired["old-box"].extra.get("bins"), Some(&json!(["git"])));
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
-        let v = op
-            .call(
-                "node.pair.verify",
-                json!({"nodeId": "old-box", "token": legacy}),
-            )
-            .await?;
-        assert_eq!(v["ok"], true);
+        let v = op.verify("old-box", legacy).await?;
+        assert!(v.ok);
         anyhow::Ok(())
     })?;
     assert!(gw.stop()?.success());

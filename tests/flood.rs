@@ -2,9 +2,10 @@
 //! malformed and oversized frames, a pairing flood from one address. The gateway stays up, still answers
 //! a fresh operator, keeps its memory bounded, and its state intact. Loopback only; bounded in count.
 
-use pairing_tests::client::Client;
+use pairing_core::protocol::ErrorCode;
+use pairing_core::wire::Incoming;
+use pairing_tests::client::{Client, by_node};
 use pairing_tests::process::GatewayProcess;
-use serde_json::json;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
@@ -39,9 +40,9 @@ fn floods_leave_the_gateway_serving_bounded_and_intact() -> anyhow::Result<()> {
     let rss_start = gw.rss_kib().unwrap_or(0);
     let report = rt.block_on(async {
         let mut op = Client::operator(&url, &token, &["operator.admin"]).await?;
-        let r = op.call("node.pair.request", json!({"nodeId": "keeper"})).await?;
-        let a = op.call("node.pair.approve", json!({"requestId": r["request"]["requestId"]})).await?;
-        let keeper_token = a["node"]["token"].as_str().unwrap_or_default().to_owned();
+        let r = op.pair_request("keeper").await?;
+        let a = op.approve_id(r.request.request_id.as_str()).await?;
+        let keeper_token = a.node.token.map(|t| t.expose().to_owned()).unwrap_or_default();
 
         // Thousands of operators held open, 50 per address.
         let mut held = Vec::new();
@@ -85,7 +86,8 @@ fn floods_leave_the_gateway_serving_bounded_and_intact() -> anyhow::Result<()> {
                 closed_oversize += usize::from(c.closed().await? == Some(1009));
             } else {
                 let f = c.next_frame().await?;
-                anyhow::ensure!(f["ok"] == false, "malformed frame answered without an error: {f}");
+                let refused = matches!(serde_json::from_value(f.clone()), Ok(Incoming::Response { ok: false, .. }));
+                anyhow::ensure!(refused, "malformed frame answered without an error: {f}");
             }
         }
 
@@ -96,9 +98,10 @@ fn floods_leave_the_gateway_serving_bounded_and_intact() -> anyhow::Result<()> {
             let key = [i.wrapping_add(100); 32];
             let mut n = Client::node_from(&url, lo(4, 1), &key, "flood").await?;
             let id = pairing_core::proof::device_id(&key);
-            let f = n.request("node.pair.request", json!({"nodeId": id})).await?;
-            if f["error"]["code"] == "RATE_LIMITED" {
-                anyhow::ensure!(f["error"]["retryAfterMs"].as_u64().is_some(), "no retryAfterMs: {f}");
+            if let Err(e) = n.pair_request_with(&by_node(&id)).await?
+                && e.code == ErrorCode::RateLimited
+            {
+                anyhow::ensure!(e.retry_after_ms.is_some(), "no retryAfterMs: {e:?}");
                 limited += 1;
             }
             flooders.push(n);
@@ -107,11 +110,11 @@ fn floods_leave_the_gateway_serving_bounded_and_intact() -> anyhow::Result<()> {
         // Through all of it, a fresh operator is served, and the keeper still verifies.
         let t = Instant::now();
         let mut fresh = Client::operator(&url, &token, &["operator.pairing"]).await?;
-        let list = fresh.call("node.pair.list", json!({})).await?;
+        let list = fresh.pair_list().await?;
         let answered = t.elapsed();
-        let v = fresh.call("node.pair.verify", json!({"nodeId": "keeper", "token": keeper_token})).await?;
-        anyhow::ensure!(v["ok"] == true, "the keeper's token stopped verifying");
-        anyhow::ensure!(list["pending"].as_array().map_or(0, Vec::len) == 16, "pending: {}", list["pending"]);
+        let v = fresh.verify("keeper", &keeper_token).await?;
+        anyhow::ensure!(v.ok, "the keeper's token stopped verifying");
+        anyhow::ensure!(list.pending.len() == 16, "pending: {:?}", list.pending);
         Ok::<_, anyhow::Error>((held.len(), closed_oversize, limited, answered, keeper_token))
     })?;
     let (held, closed_oversize, limited, answered, keeper_token) = report;
@@ -132,16 +135,8 @@ fn floods_leave_the_gateway_serving_bounded_and_intact() -> anyhow::Result<()> {
     let gw = GatewayProcess::start(&state, &[])?;
     rt.block_on(async {
         let mut op = Client::operator(&gw.url, &gw.token(), &["operator.pairing"]).await?;
-        let v = op
-            .call(
-                "node.pair.verify",
-                json!({"nodeId": "keeper", "token": keeper_token}),
-            )
-            .await?;
-        anyhow::ensure!(
-            v["ok"] == true,
-            "the keeper's token stopped verifying after a restart"
-        );
+        let v = op.verify("keeper", &keeper_token).await?;
+        anyhow::ensure!(v.ok, "the keeper's token stopped verifying after a restart");
         anyhow::Ok(())
     })?;
     assert!(gw.stop()?.success());

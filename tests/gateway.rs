@@ -1,8 +1,9 @@
 //! The gateway in-process over real loopback sockets: pairing flows, restart, files, limits.
 
+use pairing_core::NodeMeta;
+use pairing_core::protocol::{DecideParams, Decision, PairRequestParams};
 use pairing_host::server::{self, Bind, Options};
-use pairing_tests::client::Client;
-use serde_json::json;
+use pairing_tests::client::{Client, by_node};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -83,34 +84,25 @@ async fn node_pairs_verifies_survives_restart_rotates_and_is_removed() -> anyhow
     let key = [5u8; 32];
     let node_id = pairing_core::proof::device_id(&key);
     let mut node = Client::node(&gw.url, &key, "box").await?;
-    let r = node
-        .call("node.pair.request", json!({"nodeId": node_id}))
-        .await?;
-    let rid = r["request"]["requestId"].clone();
-    let requested = op.event("node.pair.requested").await?;
-    assert_eq!(requested["payload"]["requestId"], rid);
+    let r = node.pair_request(&node_id).await?;
+    let requested = op.requested().await?;
+    assert_eq!(requested.request_id, r.request.request_id);
     let approved = op
-        .call(
-            "node.pair.approve",
-            json!({"code": r["request"]["verificationCode"]}),
-        )
-        .await?;
+        .approve(&DecideParams::by_code(&r.request.verification_code))
+        .await?
+        .map_err(anyhow::Error::new)?;
     assert!(
-        approved["node"].get("token").is_none(),
+        approved.node.token.is_none(),
         "a node's token goes to the node only"
     );
-    let resolved = node.event("node.pair.resolved").await?;
-    let token = resolved["payload"]["token"]
-        .as_str()
+    let resolved = node.resolved().await?;
+    let token = resolved
+        .token
         .expect("token for the node")
+        .expose()
         .to_owned();
-    let v = node
-        .call(
-            "node.pair.verify",
-            json!({"nodeId": node_id, "token": token}),
-        )
-        .await?;
-    assert_eq!(v["ok"], true);
+    let v = node.verify(&node_id, &token).await?;
+    assert!(v.ok);
     drop((op, node));
     gw.stop().await?;
 
@@ -128,61 +120,32 @@ async fn node_pairs_verifies_survives_restart_rotates_and_is_removed() -> anyhow
 
     let gw = start(state.path(), 300_000).await?;
     let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
-    let v = op
-        .call(
-            "node.pair.verify",
-            json!({"nodeId": node_id, "token": token}),
-        )
-        .await?;
-    assert_eq!(v["ok"], true, "still paired after a restart");
+    let v = op.verify(&node_id, &token).await?;
+    assert!(v.ok, "still paired after a restart");
 
     // Re-pair: the old token works until the new approval, then stops.
     let mut node = Client::node(&gw.url, &key, "box").await?;
-    let r = node
-        .call("node.pair.request", json!({"nodeId": node_id}))
-        .await?;
-    assert_eq!(r["request"]["isRepair"], true);
-    let v = op
-        .call(
-            "node.pair.verify",
-            json!({"nodeId": node_id, "token": token}),
-        )
-        .await?;
-    assert_eq!(v["ok"], true);
-    op.call(
-        "node.pair.approve",
-        json!({"requestId": r["request"]["requestId"]}),
-    )
-    .await?;
-    let new_token = node.event("node.pair.resolved").await?["payload"]["token"]
-        .as_str()
+    let r = node.pair_request(&node_id).await?;
+    assert!(r.request.is_repair);
+    let v = op.verify(&node_id, &token).await?;
+    assert!(v.ok);
+    op.approve_id(r.request.request_id.as_str()).await?;
+    let new_token = node
+        .resolved()
+        .await?
+        .token
         .expect("rotated token")
+        .expose()
         .to_owned();
     assert_ne!(new_token, token);
-    let old = op
-        .call(
-            "node.pair.verify",
-            json!({"nodeId": node_id, "token": token}),
-        )
-        .await?;
-    assert_eq!(old["ok"], false);
-    let new = op
-        .call(
-            "node.pair.verify",
-            json!({"nodeId": node_id, "token": new_token}),
-        )
-        .await?;
-    assert_eq!(new["ok"], true);
+    let old = op.verify(&node_id, &token).await?;
+    assert!(!old.ok);
+    let new = op.verify(&node_id, &new_token).await?;
+    assert!(new.ok);
 
-    op.call("node.pair.remove", json!({"nodeId": node_id}))
-        .await?;
-    let gone = op
-        .call(
-            "node.pair.verify",
-            json!({"nodeId": node_id, "token": new_token}),
-        )
-        .await?;
-    assert_eq!(gone["ok"], false);
+    op.remove(&node_id).await?;
+    let gone = op.verify(&node_id, &new_token).await?;
+    assert!(!gone.ok);
     gw.stop().await
 }
 
@@ -191,19 +154,15 @@ async fn expiry_is_announced_without_anyone_calling() -> anyhow::Result<()> {
     let state = tempfile::tempdir()?;
     let gw = start(state.path(), 300).await?;
     let mut op = Client::operator(&gw.url, &gw.token, PAIRING).await?;
-    let r = op
-        .call("node.pair.request", json!({"nodeId": "short-lived"}))
-        .await?;
-    let expired = op.event("node.pair.resolved").await?;
-    assert_eq!(expired["payload"]["decision"], "expired");
-    assert_eq!(expired["payload"]["requestId"], r["request"]["requestId"]);
+    let r = op.pair_request("short-lived").await?;
+    let expired = op.resolved().await?;
+    assert_eq!(expired.decision, Decision::Expired);
+    assert_eq!(expired.request_id, r.request.request_id.as_str());
     let late = op
-        .request(
-            "node.pair.approve",
-            json!({"requestId": r["request"]["requestId"]}),
-        )
-        .await?;
-    assert_eq!(late["error"]["details"]["reason"], "expired");
+        .approve(&DecideParams::by_id(r.request.request_id.as_str()))
+        .await?
+        .expect_err("expired");
+    assert_eq!(late.gone(), Some(Decision::Expired));
     gw.stop().await
 }
 
@@ -254,21 +213,24 @@ async fn an_operator_that_stops_reading_is_closed_and_harms_no_one_else() -> any
         .collect();
     let pairs = 1_500;
     for i in 0..pairs {
+        let ask = PairRequestParams {
+            meta: NodeMeta {
+                commands: Some(commands.clone()),
+                ..NodeMeta::default()
+            },
+            ..by_node(&format!("slow-{i}"))
+        };
         let r = op
-            .call(
-                "node.pair.request",
-                json!({"nodeId": format!("slow-{i}"), "commands": commands}),
-            )
-            .await?;
-        op.call(
-            "node.pair.reject",
-            json!({"requestId": r["request"]["requestId"]}),
-        )
-        .await?;
+            .pair_request_with(&ask)
+            .await?
+            .map_err(anyhow::Error::new)?;
+        op.reject(&DecideParams::by_id(r.request.request_id.as_str()))
+            .await?
+            .map_err(anyhow::Error::new)?;
         op.events.clear();
     }
-    let list = op.call("node.pair.list", json!({})).await?;
-    assert_eq!(list["pending"], json!([]));
+    let list = op.pair_list().await?;
+    assert!(list.pending.is_empty());
     // Reading now: whatever the kernel held, then the end. The gateway closed it with 1008 and its
     // reason as soon as its unread bytes passed the hard bound, and gave the write it was stuck in a
     // short linger to finish: this client read nothing meanwhile, so the socket was dropped rather
@@ -300,8 +262,8 @@ async fn limits_over_real_sockets() -> anyhow::Result<()> {
     let mut mid = operator_once_free(&gw.url, &gw.token).await?;
     mid.send_text(&"y".repeat(300 * 1024)).await?;
     assert_eq!(mid.closed().await?, Some(1009));
-    let list = op.call("node.pair.list", json!({})).await?;
-    assert_eq!(list["pending"], json!([]));
+    let list = op.pair_list().await?;
+    assert!(list.pending.is_empty());
     gw.stop().await
 }
 

@@ -3,10 +3,10 @@
 //! token OpenClaw gave it (as a 2026.4 node host without the gateway token does) and is admitted with
 //! no approval; OpenClaw's files are left as they were; the import is audited and happens once.
 
-use pairing_core::protocol::DetailCode;
+use pairing_core::protocol::{DetailCode, NodeList};
 use pairing_tests::client::{Client, NodeHost, device_id, hello_auth, pairing_required};
 use pairing_tests::process::{GatewayProcess, run_cli};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const KEY: [u8; 32] = [77; 32];
 const OPENCLAW_DEVICE_TOKEN: &str = "aW1wb3J0ZWQtZGV2aWNlLXRva2VuLWZyb20tb3BlbmNsYXc";
@@ -55,14 +55,11 @@ async fn an_openclaw_device_store_is_imported_and_its_node_keeps_connecting() ->
     assert_eq!(auth.method.as_deref(), Some("device-token"));
     assert_eq!(auth.device_token, None, "the token it holds keeps working");
 
-    let status: Value =
+    let status: NodeList =
         serde_json::from_slice(&run_cli(&state, &["nodes", "status", "--json"])?.stdout)?;
-    let node = &status["nodes"][0];
-    assert_eq!(
-        (node["paired"].clone(), node["connected"].clone()),
-        (json!(true), json!(true))
-    );
-    assert_eq!(node["approvedVia"], "import");
+    let node = &status.nodes[0];
+    assert_eq!((node.paired, node.connected), (true, true));
+    assert_eq!(node.approved_via.as_deref(), Some("import"));
 
     // Audited, never in plaintext here, OpenClaw's file as it was.
     let audit = String::from_utf8(run_cli(&state, &["nodes", "audit", "--json"])?.stdout)?;

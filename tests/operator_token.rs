@@ -3,6 +3,10 @@
 //! weak one is warned about at start.
 
 use futures_util::{SinkExt, StreamExt};
+use pairing_core::protocol::{
+    Challenge, ClientInfo, ConnectParams, ErrorCode, REASON_TOKEN_ROTATED,
+};
+use pairing_core::wire::{Incoming, event_frame};
 use pairing_tests::client::Client;
 use pairing_tests::process::{GatewayProcess, run_cli};
 use serde_json::{Value, json};
@@ -21,7 +25,7 @@ struct FakeGateway {
 }
 
 impl FakeGateway {
-    fn start(challenge: Value) -> FakeGateway {
+    fn start(challenge: String) -> FakeGateway {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -45,7 +49,7 @@ impl FakeGateway {
                             let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
                                 return;
                             };
-                            let _ = ws.send(Message::text(challenge.to_string())).await;
+                            let _ = ws.send(Message::text(challenge)).await;
                             while let Ok(Some(Ok(m))) =
                                 tokio::time::timeout(Duration::from_secs(5), ws.next()).await
                             {
@@ -96,8 +100,14 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn challenge(nonce: &str) -> Value {
-    json!({"type": "event", "event": "connect.challenge", "payload": {"nonce": nonce, "ts": 1}})
+/// A `connect.challenge` frame with `nonce` (and no proof).
+fn challenge(nonce: &str) -> String {
+    let payload = Challenge {
+        nonce: nonce.to_owned(),
+        ts: 1,
+        ..Challenge::default()
+    };
+    event_frame("connect.challenge", &payload, None).to_string()
 }
 
 #[test]
@@ -154,11 +164,12 @@ fn a_replayed_proof_of_the_real_gateway_does_not_fool_the_cli() {
             let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
             loop {
                 if let Some(Ok(Message::Text(t))) = ws.next().await {
-                    break serde_json::from_str::<Value>(t.as_str()).unwrap();
+                    break t.to_string();
                 }
             }
         });
-    assert!(recorded["payload"]["proof"].is_string(), "{recorded}");
+    let challenge = Incoming::parse(&recorded).and_then(|f| f.payload_as::<Challenge>());
+    assert!(challenge.is_some_and(|c| c.proof.is_some()), "{recorded}");
     gw.stop().unwrap();
     // The gateway is stopped; something else replays that challenge on the recorded port.
     let fake = FakeGateway::start(recorded);
@@ -171,6 +182,15 @@ fn a_replayed_proof_of_the_real_gateway_does_not_fool_the_cli() {
         stderr(&out)
     );
     assert!(!fake.seen().contains(&token));
+}
+
+/// The `connect` of a raw operator client (client id `x`, mode `cli`) reading with `token`.
+fn reader(token: &str) -> ConnectParams {
+    ConnectParams::operator(
+        token,
+        ClientInfo::new("x", "cli", "1", "linux"),
+        &["operator.read"],
+    )
 }
 
 #[test]
@@ -188,13 +208,8 @@ fn the_cli_still_talks_to_the_real_gateway_and_other_clients_see_no_difference()
     rt.block_on(async {
         let mut c = Client::open(&gw.url).await.unwrap();
         assert!(!c.nonce.is_empty());
-        let f = c
-            .request("connect", json!({"minProtocol": 3, "maxProtocol": 3, "role": "operator",
-                "scopes": ["operator.read"], "client": {"id": "x", "version": "1", "platform": "linux",
-                "mode": "cli"}, "auth": {"token": gw.token()}}))
-            .await
-            .unwrap();
-        assert_eq!(f["ok"], true, "{f}");
+        let f = c.connect(&reader(&gw.token())).await.unwrap();
+        assert!(f.is_ok(), "{f:?}");
     });
 }
 
@@ -275,22 +290,14 @@ fn rotate_token_while_running_ends_old_sessions_and_the_old_token_stays_refused_
     // The old token is refused as rotated, the new one works, by a raw client and the CLI.
     let refused = rt.block_on(async {
         let mut c = Client::open(&gw.url).await.unwrap();
-        c.request(
-            "connect",
-            json!({"minProtocol": 3, "maxProtocol": 3, "role": "operator",
-            "scopes": ["operator.read"], "client": {"id": "x", "version": "1", "platform": "linux",
-            "mode": "cli"}, "auth": {"token": old}}),
-        )
-        .await
-        .unwrap()
+        c.connect(&reader(&old)).await.unwrap()
     });
-    assert_eq!(refused["error"]["code"], "UNAUTHORIZED");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("the operator token was rotated"),
-        "{refused}"
+    let refused = refused.expect_err("the old token is refused");
+    assert_eq!(refused.code, ErrorCode::Unauthorized);
+    assert_eq!(
+        refused.reason().as_deref(),
+        Some(REASON_TOKEN_ROTATED),
+        "{refused:?}"
     );
     let out = run_cli(&state, &["nodes", "pending", "--token", &old]).unwrap();
     assert!(!out.status.success());

@@ -10,9 +10,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use pairing_tests::client::{Client, NodeHost};
+use pairing_core::audit::{Action, read_line};
+use pairing_core::protocol::ErrorCode;
+use pairing_tests::client::{Client, NodeHost, event};
 use pairing_tests::process::GatewayProcess;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -46,40 +47,33 @@ fn one_device_cannot_flood_requests_by_changing_its_key_encoding_or_commands() -
             };
             let mut c = Client::open(&url).await?;
             let mut params = host.params(&key, &c.nonce);
-            if connects % 2 == 1 {
-                let raw =
-                    URL_SAFE_NO_PAD.decode(params["device"]["publicKey"].as_str().unwrap())?;
-                params["device"]["publicKey"] = json!(STANDARD.encode(raw));
+            if connects % 2 == 1
+                && let Some(device) = params.device.as_mut()
+            {
+                let raw = URL_SAFE_NO_PAD.decode(&device.public_key)?;
+                device.public_key = STANDARD.encode(raw);
             }
-            let answer = c.request("connect", params).await?;
-            match answer["error"]["code"].as_str() {
-                Some("RATE_LIMITED") => {
-                    anyhow::ensure!(
-                        answer["error"]["retryAfterMs"].as_u64().is_some(),
-                        "{answer}"
-                    );
+            match c.connect(&params).await? {
+                Err(e) if e.code == ErrorCode::RateLimited => {
+                    anyhow::ensure!(e.retry_after_ms.is_some(), "{e:?}");
                     limited += 1;
                 }
-                Some("NOT_PAIRED") => {}
-                _ => anyhow::bail!("unexpected answer: {answer}"),
+                Err(e) if e.code == ErrorCode::NotPaired => {}
+                answer => anyhow::bail!("unexpected answer: {answer:?}"),
             }
             connects += 1;
         }
         let elapsed = start.elapsed();
         // Every event sent before this answer has arrived by now.
-        op.call("node.pair.list", json!({})).await?;
-        let requested = op
-            .events
-            .iter()
-            .filter(|e| e["event"] == "node.pair.requested")
-            .count() as u64;
-        let events = op.events.iter().filter(|e| e["event"] != "tick").count() as u64;
+        op.pair_list().await?;
+        let requested = op.kept(event::REQUESTED) as u64;
+        let events = (op.events.len() - op.kept(event::TICK)) as u64;
         Ok::<_, anyhow::Error>((connects, limited, requested, events, elapsed))
     })?;
     let audit = std::fs::read_to_string(state.join("nodes").join("audit.jsonl"))?;
     let audited = audit
         .lines()
-        .filter(|l| l.contains("\"action\":\"requested\""))
+        .filter(|l| read_line(l).is_ok_and(|e| e.action == Action::Requested.as_str()))
         .count() as u64;
     let rate = |n: u64| n as f64 / elapsed.as_secs_f64();
     eprintln!(

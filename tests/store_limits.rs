@@ -4,9 +4,10 @@
 //! machine cannot mount a small tmpfs) is backed off, logged once, reads are served, and the gateway
 //! recovers when writes work again.
 
-use pairing_tests::client::Client;
+use pairing_core::protocol::{DecideParams, ErrorCode};
+use pairing_tests::client::{Client, by_node};
 use pairing_tests::process::{GatewayProcess, openclaw, run_cli, wait_timeout};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,14 +35,10 @@ fn a_flood_of_decisions_keeps_the_audit_trail_bounded_and_verifiable() -> anyhow
     rt.block_on(async {
         let mut op = Client::operator(&url, &token, &["operator.admin"]).await?;
         for i in 0..cycles {
-            let r = op
-                .call("node.pair.request", json!({"nodeId": format!("flood-{i}")}))
-                .await?;
-            op.call(
-                "node.pair.reject",
-                json!({"requestId": r["request"]["requestId"]}),
-            )
-            .await?;
+            let r = op.pair_request(&format!("flood-{i}")).await?;
+            op.reject(&DecideParams::by_id(r.request.request_id.as_str()))
+                .await?
+                .map_err(anyhow::Error::new)?;
             if i % 50 == 0 {
                 peak = peak.max(audit_bytes(&state).0);
             }
@@ -163,8 +160,7 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
     let result = rt.block_on(async {
         let log = &log;
         let mut op = Client::operator(&url, &token, &["operator.admin"]).await?;
-        op.call("node.pair.request", json!({"nodeId": "expiring"}))
-            .await?;
+        op.pair_request("expiring").await?;
         // The disk fills: every write fails from now on. The request expires a second later, and
         // its expiry cannot be written.
         prlimit_fsize(pid, "0")?;
@@ -174,8 +170,8 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
         // Reads are served throughout.
         let cpu_before = cpu_ticks(pid);
         for _ in 0..20 {
-            let list = op.call("node.pair.list", json!({})).await?;
-            assert_eq!(list["pending"].as_array().map(Vec::len), Some(1), "{list}");
+            let list = op.pair_list().await?;
+            assert_eq!(list.pending.len(), 1, "{list:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // For RELIABILITY.md: CPU while failing (not asserted: it depends on the machine).
@@ -184,10 +180,12 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
             cpu_ticks(pid).saturating_sub(cpu_before)
         );
         // A write is refused with UNAVAILABLE, not hung.
-        let r = op
-            .request("node.pair.request", json!({"nodeId": "during"}))
-            .await?;
-        assert_eq!(r["error"]["code"], "UNAVAILABLE", "{r}");
+        let r = op.pair_request_with(&by_node("during")).await?;
+        assert_eq!(
+            r.as_ref().err().map(|e| e.code),
+            Some(ErrorCode::Unavailable),
+            "{r:?}"
+        );
         let count = |what: &str| {
             log.lock()
                 .unwrap()
@@ -203,15 +201,13 @@ fn a_full_disk_is_backed_off_logged_once_reads_served_and_recovered() -> anyhow:
         // Space returns: the expiry goes through within the backoff's cap.
         prlimit_fsize(pid, "unlimited")?;
         wait_log(log, |l| l.iter().any(|l| l.contains("storage works again")))?;
-        let list = op.call("node.pair.list", json!({})).await?;
+        let list = op.pair_list().await?;
         anyhow::ensure!(
-            list["pending"].as_array().map(Vec::len) == Some(0),
-            "still pending after recovery: {list}"
+            list.pending.is_empty(),
+            "still pending after recovery: {list:?}"
         );
-        let r = op
-            .call("node.pair.request", json!({"nodeId": "after"}))
-            .await?;
-        assert!(r["request"]["requestId"].is_string(), "{r}");
+        let r = op.pair_request("after").await?;
+        assert!(!r.request.request_id.as_str().is_empty(), "{r:?}");
         anyhow::Ok(failing_lines)
     });
     let _ = Command::new("kill")

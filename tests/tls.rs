@@ -7,6 +7,7 @@
 //! pins the gateway's certificate by its SHA-256.
 
 use anyhow::{Context, bail};
+use pairing_core::protocol::{NodePairList, NodePending};
 use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
@@ -185,13 +186,17 @@ fn a_node_pairs_over_wss_and_the_page_is_served_over_https() -> anyhow::Result<(
         all.extend(["--url", &wss, "--ca", ca, "--token", &token]);
         run_cli(&op_state, &all)
     };
-    let pending: Value = serde_json::from_str(&ok_stdout(
+    let pending: Vec<NodePending> = serde_json::from_str(&ok_stdout(
         &op(&["nodes", "pending", "--json"])?,
         "nodes pending",
     )?)?;
-    assert_eq!(pending[0]["verificationCode"], code.as_str(), "{pending}");
+    assert_eq!(pending[0].verification_code, code.as_str(), "{pending:?}");
     // The peer address reaches the core through the TLS path too.
-    assert_eq!(pending[0]["remoteIp"], "127.0.0.1", "{pending}");
+    assert_eq!(
+        pending[0].remote_ip.as_deref(),
+        Some("127.0.0.1"),
+        "{pending:?}"
+    );
     ok_stdout(&op(&["nodes", "approve", &code])?, "nodes approve")?;
     assert_eq!(node.exit_code()?, 0, "node output: {:#?}", node.seen);
     let verify = run_cli(&node_state, &["node", "verify", "--url", &wss, "--ca", ca])?;
@@ -244,12 +249,12 @@ fn a_node_pairs_over_wss_and_the_page_is_served_over_https() -> anyhow::Result<(
         "{err}"
     );
     // The untrusted attempts never reached the core: still one paired node, nothing pending.
-    let list: Value = serde_json::from_str(&ok_stdout(
+    let list: NodePairList = serde_json::from_str(&ok_stdout(
         &op(&["nodes", "list", "--json"])?,
         "nodes list",
     )?)?;
-    assert_eq!(list["paired"].as_array().map(Vec::len), Some(1), "{list}");
-    assert_eq!(list["pending"].as_array().map(Vec::len), Some(0), "{list}");
+    assert_eq!(list.paired.len(), 1, "{list:?}");
+    assert!(list.pending.is_empty(), "{list:?}");
 
     let log = gw.log.clone();
     assert!(gw.stop()?.success(), "SIGTERM exits 0 on the TLS path too");

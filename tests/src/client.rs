@@ -1,10 +1,26 @@
 //! A minimal protocol client over a real WebSocket, for end-to-end tests and the load generator.
+//!
+//! Here the socket: opening it, frames in and out, events kept while a call waits. The `connect`
+//! params every kind of client sends are in `client/connect.rs` (built from the core's
+//! [`ConnectParams`](pairing_core::protocol::ConnectParams)); the typed calls and events, which
+//! read the core's records and [`ApiError`](pairing_core::protocol::ApiError), in
+//! `client/calls.rs` ([`Client::reply`] and the methods beside it). The untyped
+//! [`Client::request`] and [`Client::call`] remain for frames a test writes by hand (hostile or
+//! malformed ones).
+
+mod calls;
+mod connect;
+
+pub use calls::{Reply, by_node, event};
+pub use connect::{
+    NodeHost, device_id, hello_auth, node_params, operator_device_params, pairing_required,
+};
 
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
-use pairing_core::proof::{self, SignedFields};
-use pairing_core::protocol::{HelloAuth, PairingRequired};
-use serde_json::{Value, json};
+use pairing_core::protocol::Challenge;
+use pairing_core::wire::Incoming;
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -19,105 +35,12 @@ pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     /// Events received while waiting for responses.
-    pub events: VecDeque<Value>,
+    pub events: VecDeque<Incoming>,
     /// The `connect.challenge` nonce.
     pub nonce: String,
 }
 
-/// The `connect` params of an operator that proves a device identity the way the OpenClaw CLI does:
-/// client id `cli`, mode `cli`, a v3 `device` block signed with `key` over role `operator`, `scopes`,
-/// `token` and the challenge's `nonce`. OpenClaw clears the scopes of an operator without one; our
-/// gateway accepts and ignores it.
-pub fn operator_device_params(token: &str, scopes: &[&str], key: &[u8; 32], nonce: &str) -> Value {
-    let scopes_owned: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    let fields = SignedFields {
-        client_id: "cli",
-        client_mode: "cli",
-        role: "operator",
-        scopes: &scopes_owned,
-        token,
-        platform: "linux",
-        device_family: "",
-    };
-    let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), nonce);
-    json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":scopes,
-        "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},
-        "auth":{"token":token},
-        "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}})
-}
-
-/// How an OpenClaw node host (`openclaw node run`, 2026.4 and later) connects: role `node`, the shared
-/// gateway token as `auth.token`, and a v3 device proof whose signed token is that same `auth.token`;
-/// client id `node-host`, mode `node`. It never calls `node.pair.request`: device pairing decides at
-/// `connect` (SPEC §11).
-#[derive(Clone, Copy, Debug)]
-pub struct NodeHost<'a> {
-    /// `auth.token`: the gateway token (or, as OpenClaw 2026.4 does, a device token).
-    pub token: &'a str,
-    /// `minProtocol` = `maxProtocol`: 4 for OpenClaw 2026.5 and later, 3 for 2026.4 and earlier.
-    pub protocol: u64,
-    /// `client.displayName`.
-    pub display_name: &'a str,
-    /// `commands` it declares.
-    pub commands: &'a [&'a str],
-}
-
-impl NodeHost<'_> {
-    /// The `connect` params, signed with the Ed25519 secret `key` over the challenge `nonce`.
-    pub fn params(&self, key: &[u8; 32], nonce: &str) -> Value {
-        let fields = SignedFields {
-            token: self.token,
-            ..SignedFields::node("node-host", "node", "linux", "")
-        };
-        let p = proof::sign(key, &fields, pairing_host::driver::now_ms(), nonce);
-        json!({"minProtocol":self.protocol,"maxProtocol":self.protocol,"role":"node","scopes":[],
-            "client":{"id":"node-host","version":"2026.9.6","platform":"linux","mode":"node",
-                "displayName":self.display_name},
-            "caps":[],"commands":self.commands,
-            "auth":{"token":self.token},
-            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}})
-    }
-}
-
-/// The hex device id of the Ed25519 secret `key`: SHA-256 of its public key.
-pub fn device_id(key: &[u8; 32]) -> String {
-    let public = ed25519_dalek::SigningKey::from_bytes(key)
-        .verifying_key()
-        .to_bytes();
-    pairing_core::secret::sha256_hex(&public)
-}
-
-/// `hello-ok.auth` of a connect answer that admitted the connection.
-pub fn hello_auth(answer: &Value) -> anyhow::Result<HelloAuth> {
-    if answer["ok"] != true {
-        bail!("connect was refused: {answer}");
-    }
-    Ok(serde_json::from_value(answer["payload"]["auth"].clone())?)
-}
-
-/// `error.details` of a connect answer refused because the device is not paired (yet).
-pub fn pairing_required(answer: &Value) -> anyhow::Result<PairingRequired> {
-    if answer["ok"] != false {
-        bail!("connect was admitted: {answer}");
-    }
-    Ok(serde_json::from_value(answer["error"]["details"].clone())?)
-}
-
 impl Client {
-    /// Opens a socket and connects as an OpenClaw node host ([`NodeHost`]) with the Ed25519 secret
-    /// `key`. Returns the client and the whole `connect` answer: `hello-ok`, or a refusal (read it
-    /// with [`pairing_required`]), after which the gateway closes the socket.
-    pub async fn node_host(
-        url: &str,
-        key: &[u8; 32],
-        host: &NodeHost<'_>,
-    ) -> anyhow::Result<(Client, Value)> {
-        let mut c = Self::open(url).await?;
-        let params = host.params(key, &c.nonce);
-        let answer = c.request("connect", params).await?;
-        Ok((c, answer))
-    }
-
     /// Opens a socket and reads the challenge.
     pub async fn open(url: &str) -> anyhow::Result<Client> {
         let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
@@ -167,84 +90,11 @@ impl Client {
             events: VecDeque::new(),
             nonce: String::new(),
         };
-        let challenge = c.next_frame().await?;
-        c.nonce = challenge["payload"]["nonce"]
-            .as_str()
-            .context("first frame is connect.challenge")?
-            .to_owned();
+        let first = c.next_frame().await?;
+        let challenge: Challenge = serde_json::from_value(first["payload"].clone())
+            .with_context(|| format!("first frame is connect.challenge, not {first}"))?;
+        c.nonce = challenge.nonce;
         Ok(c)
-    }
-
-    /// Opens a socket and connects as an operator with `scopes`.
-    pub async fn operator(url: &str, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
-        Self::open(url).await?.into_operator(token, scopes).await
-    }
-
-    /// Like [`Client::operator`], from a chosen local address.
-    pub async fn operator_from(
-        url: &str,
-        local: std::net::IpAddr,
-        token: &str,
-        scopes: &[&str],
-    ) -> anyhow::Result<Client> {
-        Self::open_from(url, local)
-            .await?
-            .into_operator(token, scopes)
-            .await
-    }
-
-    /// Like [`Client::node`], from a chosen local address.
-    pub async fn node_from(
-        url: &str,
-        local: std::net::IpAddr,
-        key: &[u8; 32],
-        name: &str,
-    ) -> anyhow::Result<Client> {
-        Self::open_from(url, local)
-            .await?
-            .into_node(key, name)
-            .await
-    }
-
-    /// Finishes the handshake of an opened socket as an operator with `scopes`.
-    pub async fn into_operator(mut self, token: &str, scopes: &[&str]) -> anyhow::Result<Client> {
-        let c = &mut self;
-        let hello = c
-            .request(
-                "connect",
-                json!({"minProtocol":3,"maxProtocol":3,"role":"operator","scopes":scopes,
-                    "client":{"id":"test","version":"1","platform":"linux","mode":"test"},
-                    "auth":{"token":token}}),
-            )
-            .await?;
-        if hello["ok"] != true {
-            bail!("operator connect failed: {hello}");
-        }
-        Ok(self)
-    }
-
-    /// Opens a socket and connects as the node whose Ed25519 secret key is `key`.
-    pub async fn node(url: &str, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
-        Self::open(url).await?.into_node(key, name).await
-    }
-
-    async fn into_node(mut self, key: &[u8; 32], name: &str) -> anyhow::Result<Client> {
-        let c = &mut self;
-        let fields = SignedFields::node("node-host", "node", "linux", "");
-        let now = pairing_host::driver::now_ms();
-        let p = proof::sign(key, &fields, now, &c.nonce);
-        let hello = c
-            .request(
-                "connect",
-                json!({"minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
-                    "client":{"id":"node-host","version":"1","platform":"linux","mode":"node","displayName":name},
-                    "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}),
-            )
-            .await?;
-        if hello["ok"] != true {
-            bail!("node connect failed: {hello}");
-        }
-        Ok(self)
     }
 
     /// Reads the next frame (any kind).
@@ -262,22 +112,29 @@ impl Client {
         }
     }
 
-    /// Sends a request and returns its whole response frame; events seen meanwhile are kept.
-    pub async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+    /// Sends a request with `params` (any serialisable value) and returns its whole response frame,
+    /// untyped; events seen meanwhile are kept. For frames a test judges as JSON (a hostile peer's);
+    /// the typed calls are [`Client::reply`] and the methods beside it.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        params: impl serde::Serialize,
+    ) -> anyhow::Result<Value> {
         self.next_id += 1;
         let id = self.next_id.to_string();
-        let frame = json!({"type":"req","id":id,"method":method,"params":params});
-        self.ws.send(Message::text(frame.to_string())).await?;
+        let frame = pairing_core::wire::request_frame(&id, method, &params);
+        self.ws.send(Message::text(frame)).await?;
         loop {
             let f = self.next_frame().await?;
-            if f["type"] == "res" && f["id"] == id.as_str() {
-                return Ok(f);
+            match serde_json::from_value::<Incoming>(f.clone()) {
+                Ok(Incoming::Response { id: ref got, .. }) if *got == id => return Ok(f),
+                Ok(event @ Incoming::Event { .. }) => self.events.push_back(event),
+                _ => {}
             }
-            self.events.push_back(f);
         }
     }
 
-    /// Sends a request and returns its payload, failing on an error response.
+    /// Sends a request and returns its payload, untyped, failing on an error response.
     pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         let f = self.request(method, params).await?;
         if f["ok"] != true {
@@ -286,17 +143,20 @@ impl Client {
         Ok(f["payload"].clone())
     }
 
-    /// Waits for an event named `name` (returning kept ones first).
-    pub async fn event(&mut self, name: &str) -> anyhow::Result<Value> {
-        if let Some(i) = self.events.iter().position(|e| e["event"] == name) {
+    /// Waits for an event named `name` (returning kept ones first); other events are kept.
+    pub async fn event(&mut self, name: &str) -> anyhow::Result<Incoming> {
+        if let Some(i) = self.events.iter().position(|e| event::is(e, name)) {
             return Ok(self.events.remove(i).expect("index is valid"));
         }
         loop {
             let f = self.next_frame().await?;
-            if f["event"] == name {
-                return Ok(f);
+            let Ok(e @ Incoming::Event { .. }) = serde_json::from_value::<Incoming>(f) else {
+                continue;
+            };
+            if event::is(&e, name) {
+                return Ok(e);
             }
-            self.events.push_back(f);
+            self.events.push_back(e);
         }
     }
 

@@ -23,9 +23,18 @@
 //! `--connect-only` for the connect cells alone).
 
 use pairing_core::proof::{self, SignedFields};
-use pairing_core::{Config, ConnId, Gateway, MemoryStore, Output, Snapshot, Token, TokenHash};
+use pairing_core::protocol::{
+    Challenge, ClientInfo, ConnectParams, DecideParams, HelloOk, NodeApproved, NodeVerified,
+    PairResolved, RequestResult, VerifyParams,
+};
+use pairing_core::wire::{Incoming, request_frame};
+use pairing_core::{
+    Config, ConnId, Gateway, MemoryStore, Method, Output, Snapshot, Token, TokenHash,
+};
 use pairing_tests::bench::{Device, LAST_SEEN_AGO_MS, NodeAuth};
-use serde_json::{Value, json};
+use pairing_tests::client::by_node;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -59,10 +68,10 @@ impl Bench {
             inside: Duration::ZERO,
         };
         b.op = b.open();
-        let hello = json!({"type":"req","id":"c","method":"connect","params":{
-            "minProtocol":3,"maxProtocol":3,"role":"operator","scopes":["operator.admin"],
-            "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},"auth":{"token":TOKEN}}});
-        b.round(b.op, &hello.to_string());
+        let client = ClientInfo::new("cli", "cli", "1", "linux");
+        let params = ConnectParams::operator(TOKEN, client, &["operator.admin"]);
+        let hello = request_frame("c", Method::Connect.as_str(), &params);
+        b.round(b.op, &hello);
         b
     }
 
@@ -103,32 +112,52 @@ impl Bench {
         self.drain()
     }
 
-    fn call(&mut self, conn: ConnId, method: &str, params: Value) -> Value {
+    /// The next request frame: `method` with `params`.
+    fn frame(&mut self, method: Method, params: &impl Serialize) -> (String, String) {
         self.next_id += 1;
         let id = self.next_id.to_string();
-        let frame = json!({"type":"req","id":id,"method":method,"params":params}).to_string();
+        let frame = request_frame(&id, method.as_str(), params);
+        (id, frame)
+    }
+
+    /// One call on `conn`, its result read as `T` (client work, not timed).
+    fn call<T: DeserializeOwned>(
+        &mut self,
+        conn: ConnId,
+        method: Method,
+        params: &impl Serialize,
+    ) -> T {
+        let (id, frame) = self.frame(method, params);
         let sent = self.round(conn, &frame);
-        let (_, text) = sent
-            .into_iter()
-            .find(|(c, t)| *c == conn && t.contains(&format!("\"id\":\"{id}\"")))
+        let answer = sent
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .filter_map(|(_, t)| Incoming::parse(t))
+            .find(|f| matches!(f, Incoming::Response { id: got, .. } if *got == id))
             .expect("a response");
-        let v: Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(v["ok"], true, "{method} failed: {v}");
-        v["payload"].clone()
+        match answer {
+            Incoming::Response {
+                ok: true, payload, ..
+            } => T::deserialize(payload).expect("the method's result"),
+            other => panic!("{} failed: {other:?}", method.as_str()),
+        }
     }
 
     fn operator_flow(&mut self, i: u64) {
         let node = format!("node-{i}");
-        let r = self.call(self.op, "node.pair.request", json!({"nodeId": node}));
-        let rid = r["request"]["requestId"].clone();
-        let a = self.call(self.op, "node.pair.approve", json!({"requestId": rid}));
-        let token = a["node"]["token"].clone();
-        let v = self.call(
-            self.op,
-            "node.pair.verify",
-            json!({"nodeId": node, "token": token}),
-        );
-        assert_eq!(v["ok"], true);
+        let r: RequestResult = self.call(self.op, Method::NodePairRequest, &by_node(&node));
+        let params = DecideParams::by_id(r.request.request_id.as_str());
+        let a: NodeApproved = self.call(self.op, Method::NodePairApprove, &params);
+        let params = VerifyParams {
+            node_id: node,
+            token: a
+                .node
+                .token
+                .map(|t| t.expose().to_owned())
+                .unwrap_or_default(),
+        };
+        let v: NodeVerified = self.call(self.op, Method::NodePairVerify, &params);
+        assert!(v.ok);
     }
 
     fn node_flow(&mut self, i: u64) {
@@ -145,35 +174,37 @@ impl Bench {
             })
         };
         let challenge = self.drain();
-        let v: Value = serde_json::from_str(&challenge[0].1).expect("json");
-        let nonce = v["payload"]["nonce"].as_str().expect("nonce").to_owned();
+        let challenge: Challenge = Incoming::parse(&challenge[0].1)
+            .and_then(|f| f.payload_as())
+            .expect("connect.challenge");
         let fields = SignedFields::node("node-host", "node", "linux", "");
-        let p = proof::sign(&key, &fields, self.now, &nonce);
-        let connect = json!({"type":"req","id":"c","method":"connect","params":{
-            "minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
-            "client":{"id":"node-host","version":"1","platform":"linux","mode":"node"},
-            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}});
-        let hello = self.round(conn, &connect.to_string());
-        assert!(hello[0].1.contains("hello-ok"), "{}", hello[0].1);
-        let r = self.call(conn, "node.pair.request", json!({"nodeId": p.id}));
-        let rid = r["request"]["requestId"].clone();
-        self.next_id += 1;
-        let frame = json!({"type":"req","id":self.next_id.to_string(),"method":"node.pair.approve","params":{"requestId":rid}});
-        let sent = self.round(self.op, &frame.to_string());
+        let p = proof::sign(&key, &fields, self.now, &challenge.nonce);
+        let node_id = p.id.clone();
+        let client = ClientInfo::new("node-host", "node", "1", "linux");
+        let params = ConnectParams {
+            caps: None,
+            commands: None,
+            ..ConnectParams::node(client, p.into())
+        };
+        let hello = self.round(conn, &request_frame("c", Method::Connect.as_str(), &params));
+        let admitted = Incoming::parse(&hello[0].1).and_then(|f| f.payload_as::<HelloOk>());
+        assert!(admitted.is_some(), "{}", hello[0].1);
+        let r: RequestResult = self.call(conn, Method::NodePairRequest, &by_node(&node_id));
+        let params = DecideParams::by_id(r.request.request_id.as_str());
+        let (_, frame) = self.frame(Method::NodePairApprove, &params);
+        let sent = self.round(self.op, &frame);
         let token = sent
             .iter()
             .filter(|(c, _)| *c == conn)
-            .find_map(|(_, t)| {
-                let v: Value = serde_json::from_str(t).ok()?;
-                v["payload"]["token"].as_str().map(str::to_owned)
-            })
+            .filter_map(|(_, t)| Incoming::parse(t)?.payload_as::<PairResolved>())
+            .find_map(|r| r.token)
             .expect("the node receives its token");
-        let v = self.call(
-            conn,
-            "node.pair.verify",
-            json!({"nodeId": p.id, "token": token}),
-        );
-        assert_eq!(v["ok"], true);
+        let params = VerifyParams {
+            node_id,
+            token: token.expose().to_owned(),
+        };
+        let v: NodeVerified = self.call(conn, Method::NodePairVerify, &params);
+        assert!(v.ok);
         let now = self.now;
         self.timed(|gw| gw.closed(now, conn));
         self.drain();
@@ -236,9 +267,10 @@ fn connect_cell(paired: u64, auth: NodeAuth) -> (f64, Vec<u64>) {
             b.timed(|gw| gw.open(now, ip).expect("open"))
         };
         let challenge = b.drain();
-        let v: Value = serde_json::from_str(&challenge[0].1).expect("json");
-        let nonce = v["payload"]["nonce"].as_str().expect("nonce").to_owned();
-        let frame = d.connect_frame("c", auth, TOKEN, &nonce, b.now);
+        let challenge: Challenge = Incoming::parse(&challenge[0].1)
+            .and_then(|f| f.payload_as())
+            .expect("connect.challenge");
+        let frame = d.connect_frame("c", auth, TOKEN, &challenge.nonce, b.now);
         let sent = b.round(conn, &frame);
         let connected = b.inside;
         let hello = sent
@@ -246,9 +278,10 @@ fn connect_cell(paired: u64, auth: NodeAuth) -> (f64, Vec<u64>) {
             .find(|(c, _)| *c == conn)
             .map(|(_, t)| t.to_string())
             .expect("an answer to connect");
-        assert!(hello.contains("\"hello-ok\""), "{hello}");
+        let admitted = Incoming::parse(&hello).and_then(|f| f.payload_as::<HelloOk>());
+        let admitted = admitted.unwrap_or_else(|| panic!("not admitted: {hello}"));
         assert!(
-            !hello.contains("deviceToken"),
+            admitted.auth.device_token.is_none(),
             "no new token is issued: {hello}"
         );
         lat.push((connected - before).as_nanos() as u64);
@@ -300,9 +333,23 @@ fn connect_cells(smoke: bool) {
     );
 }
 
+/// Benchmark of `pairing-core` alone: full pairing flows and OpenClaw-style node connects against the
+/// in-memory store, counting only the time spent inside the gateway.
+#[derive(clap::Parser, Debug)]
+#[command(name = "core-bench")]
+struct Args {
+    /// A quick check with tiny sizes (the test script runs it), not a measurement.
+    #[arg(long)]
+    smoke: bool,
+    /// The node connect cells alone.
+    #[arg(long = "connect-only")]
+    connect_only: bool,
+}
+
 fn main() {
-    let smoke = std::env::args().any(|a| a == "--smoke");
-    if std::env::args().any(|a| a == "--connect-only") {
+    let args = <Args as clap::Parser>::parse();
+    let smoke = args.smoke;
+    if args.connect_only {
         connect_cells(smoke);
         return;
     }

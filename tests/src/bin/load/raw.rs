@@ -207,3 +207,9 @@ fn split_url(url: &str) -> anyhow::Result<(&str, &str)> {
         .context("the load generator connects with ws:// only")?;
     Ok(rest.split_once('/').unwrap_or((rest, "")))
 }
+
+/// Whether a text frame is an event, from its first bytes: our gateway and OpenClaw both serialise
+/// `type` first. Anything else is parsed in full and judged by its `type` field.
+pub fn looks_like_event(text: &[u8]) -> bool {
+    text.starts_with(br#"{"type":"event""#)
+}

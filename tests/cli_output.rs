@@ -21,6 +21,8 @@ pub(crate) fn redactions() -> Vec<(&'static str, &'static str)> {
         ),
         (r"ws://127\.0\.0\.1:\d+/", "[url]"),
         (r"(\d+[smhd] )+ago|just now", "[age]"),
+        // A connection's age is "just now" under 10 s, "12s" on a slow machine.
+        (r"connected \(\d+[smhd]\)", "connected ([age])"),
         (r"expires in (\d+[smhd] ?)+", "expires in [t]"),
         (r#""version": "[^"]*""#, r#""version": "[version]""#),
         (r"\b(v?)0\.1\.0\b", "${1}[version]"),

@@ -2,6 +2,8 @@
 
 // Insta transcript snapshots of every scenario under tests/fixtures.
 mod transcripts;
+// The typed protocol records read every gateway frame of the transcripts and write it back equal.
+mod protocol_records;
 // Same seed and inputs give identical transcripts.
 mod determinism;
 // The gateway in-process over loopback: flows, restart, files, limits.

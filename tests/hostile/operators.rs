@@ -120,7 +120,16 @@ fn an_operator_that_stops_reading_is_closed_saying_why() -> anyhow::Result<()> {
             )
             .await?;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Not reading until the gateway has given its verdict (its log says so): on a loaded machine
+        // writing 7 MB takes a while, and reading early would empty the queue before the verdict.
+        let log = gw.log.clone();
+        for _ in 0..300 {
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            if said.contains("closing a connection too slow to read") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         slow.close_reason().await
     })?;
     eprintln!("slow consumer closed with {reason:?}");

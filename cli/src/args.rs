@@ -37,7 +37,7 @@ pub struct ConnArgs {
 }
 
 /// Parses `10s`, `5m`, `300000ms`, `2d` into milliseconds; a bare number is refused with a hint.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
     pairing_host::duration::parse_ms(text)
 }
 

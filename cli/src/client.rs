@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// Scopes the CLI asks for as an operator.
-pub const OPERATOR_SCOPES: [&str; 4] = [
+pub(crate) const OPERATOR_SCOPES: [&str; 4] = [
     "operator.admin",
     "operator.read",
     "operator.write",
@@ -31,7 +31,7 @@ pub const OPERATOR_SCOPES: [&str; 4] = [
 ];
 
 /// Who this client connects as.
-pub enum Role<'a> {
+pub(crate) enum Role<'a> {
     /// An operator (`client.id` "cli", mode "cli") presenting the gateway token.
     Operator {
         /// The gateway token.
@@ -49,11 +49,11 @@ pub enum Role<'a> {
 /// An error response from the gateway (the core's [`ApiError`]), as the CLI shows it: the message,
 /// then `details.reason` when the message does not say it already.
 #[derive(Clone, Debug)]
-pub struct GatewayError(pub ApiError);
+pub(crate) struct GatewayError(pub ApiError);
 
 impl GatewayError {
     /// `details.reason`, if present.
-    pub fn reason(&self) -> Option<String> {
+    pub(crate) fn reason(&self) -> Option<String> {
         self.0.reason()
     }
 }
@@ -78,7 +78,7 @@ impl std::error::Error for GatewayError {}
 /// The gateway refused this client's token at `connect` (`UNAUTHORIZED`): the operator token, or a
 /// node's credentials. Callers tell it apart by type, never by its text.
 #[derive(Clone, Debug)]
-pub struct TokenRefused {
+pub(crate) struct TokenRefused {
     /// The URL dialled.
     pub url: String,
     /// The gateway's error.
@@ -100,7 +100,7 @@ impl std::error::Error for TokenRefused {}
 
 /// Why the CLI did not send the operator token: the other end is not the gateway that knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NotTheGateway {
+pub(crate) enum NotTheGateway {
     /// Nothing listens there (the connection was refused).
     NotListening(String),
     /// Something answered but did not prove it knows the token ([`pairing_core::challenge`]).
@@ -152,7 +152,7 @@ fn authority(url: &str) -> String {
 
 /// An event frame.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     /// The event name (`node.pair.requested`, …).
     pub event: String,
     /// The payload (null when absent).
@@ -163,24 +163,24 @@ pub struct Event {
 
 impl Event {
     /// The payload read as the record `T` (`None` when it has another shape).
-    pub fn payload_as<T: DeserializeOwned>(&self) -> Option<T> {
+    pub(crate) fn payload_as<T: DeserializeOwned>(&self) -> Option<T> {
         T::deserialize(&self.payload).ok()
     }
 
     /// The event as one JSON object, for NDJSON output: the gateway's event frame (core `wire`).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let frame = wire::event_frame(&self.event, &self.payload, self.seq);
         serde_json::from_str(&frame).unwrap_or_default()
     }
 }
 
 /// Reads a payload the gateway sent (kept as sent for `--json`) as the record `T`.
-pub fn read<T: DeserializeOwned>(v: &Value) -> anyhow::Result<T> {
+pub(crate) fn read<T: DeserializeOwned>(v: &Value) -> anyhow::Result<T> {
     T::deserialize(v).context("the gateway's answer did not read as expected")
 }
 
 /// A connected, handshaken gateway connection.
-pub struct Client {
+pub(crate) struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     events: VecDeque<Event>,
@@ -201,7 +201,7 @@ impl Client {
     /// Dials `url` (over TLS for `wss://`, trusting what [`GatewayUrl::trust`] says), waits
     /// for `connect.challenge`, and completes `connect` as `role`. Every step is bounded by
     /// `timeout_ms`.
-    pub async fn connect(
+    pub(crate) async fn connect(
         gateway: &GatewayUrl,
         role: Role<'_>,
         timeout_ms: u64,
@@ -293,13 +293,17 @@ impl Client {
     }
 
     /// The URL this client dialled.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// Calls `method` and returns the response payload as sent, or the gateway's error as a
     /// [`GatewayError`].
-    pub async fn call<P: Serialize>(&mut self, method: Method, params: P) -> anyhow::Result<Value> {
+    pub(crate) async fn call<P: Serialize>(
+        &mut self,
+        method: Method,
+        params: P,
+    ) -> anyhow::Result<Value> {
         self.next_id += 1;
         let id = self.next_id.to_string();
         let frame = wire::request_frame(&id, method.as_str(), &params);
@@ -323,7 +327,7 @@ impl Client {
     }
 
     /// [`Client::call`], the payload read as the record `T`.
-    pub async fn call_as<T: DeserializeOwned, P: Serialize>(
+    pub(crate) async fn call_as<T: DeserializeOwned, P: Serialize>(
         &mut self,
         method: Method,
         params: P,
@@ -334,7 +338,7 @@ impl Client {
 
     /// The next event: a queued one first, else the next one from the socket (waiting as long as it
     /// takes). `Err` when the connection closes.
-    pub async fn next_event(&mut self) -> anyhow::Result<Event> {
+    pub(crate) async fn next_event(&mut self) -> anyhow::Result<Event> {
         if let Some(e) = self.events.pop_front() {
             return Ok(e);
         }
@@ -346,7 +350,7 @@ impl Client {
     }
 
     /// An event already received (while a call waited), if any; never reads the socket.
-    pub fn take_queued(&mut self) -> Option<Event> {
+    pub(crate) fn take_queued(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
@@ -412,7 +416,7 @@ impl Client {
     }
 
     /// Closes the connection politely; errors are irrelevant at that point.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_millis(500), self.ws.close(None)).await;
     }
 }
@@ -420,11 +424,11 @@ impl Client {
 /// Reconnect delays by the core's one rule ([`pairing_core::resync::Backoff`]: 0.5 s doubling to
 /// 10 s, plus up to 20 % jitter), with the jitter drawn from the OS.
 #[derive(Debug, Default)]
-pub struct Backoff(pairing_core::resync::Backoff);
+pub(crate) struct Backoff(pairing_core::resync::Backoff);
 
 impl Backoff {
     /// The delay before the next attempt.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let mut r = [0u8; 2];
         let random = match getrandom::fill(&mut r) {
             Ok(()) => u16::from_le_bytes(r),
@@ -434,7 +438,7 @@ impl Backoff {
     }
 
     /// Starts over after a connection that worked.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.0.reset();
     }
 }

@@ -5,7 +5,7 @@ use crate::exit::Exit;
 use clap::{Args, ValueEnum};
 
 /// How to install each script, shown at the end of `openclaw completions --help`.
-pub const AFTER_HELP: &str = concat!(
+pub(crate) const AFTER_HELP: &str = concat!(
     "Install (pick your shell):\n",
     "  bash:  openclaw completions bash > /etc/bash_completion.d/openclaw\n",
     "         (or, for one user: openclaw completions bash > ~/.local/share/bash-completion/completions/openclaw)\n",
@@ -38,7 +38,7 @@ pub struct Opt {
 
 /// The completion script for `shell`, for the command tree `cmd` (`main` passes it in, so this module
 /// imports no command).
-pub fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
+pub(crate) fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
     let mut out = Vec::new();
     let name = "openclaw";
     match shell {
@@ -54,7 +54,7 @@ pub fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
 }
 
 /// Writes the script for the command tree `cmd` to stdout.
-pub fn run(opt: &Opt, cmd: clap::Command) -> anyhow::Result<Exit> {
+pub(crate) fn run(opt: &Opt, cmd: clap::Command) -> anyhow::Result<Exit> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&script(opt.shell, cmd))?;

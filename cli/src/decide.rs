@@ -54,7 +54,7 @@ pub struct Opt {
 
 /// Which decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verb {
+pub(crate) enum Verb {
     /// Approve: the node (device) is paired.
     Approve,
     /// Reject: the request ends; an existing pairing is not touched.
@@ -73,7 +73,7 @@ impl Verb {
 
 /// Which command family decides, and so which methods and result shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
+pub(crate) enum Family {
     /// `openclaw nodes …`: `node.pair.list`, `node.pair.approve`, `node.pair.reject`.
     Nodes,
     /// `openclaw devices …`: `device.pair.list`, `device.pair.approve`, `device.pair.reject`.
@@ -82,7 +82,7 @@ pub enum Family {
 
 impl Family {
     /// The command word: `nodes` or `devices`.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Family::Nodes => "nodes",
             Family::Devices => "devices",
@@ -141,7 +141,7 @@ async fn connected(c: &mut Client, node_id: &str) -> bool {
 }
 
 /// Runs `nodes|devices approve|reject`.
-pub async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
+pub(crate) async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<Exit> {
     let mut t = target(opt.target.as_deref(), opt.node.as_deref(), family)?;
     let mut c = operator::connect(&opt.conn).await?;
     let pending = family.pending(&mut c).await?;

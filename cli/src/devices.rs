@@ -137,7 +137,7 @@ impl Opt {
 }
 
 /// Runs a `devices` subcommand; failures are prefixed `devices <name> failed:`.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let label = match &opt.command {
         DevicesCommand::List(_) => "list",
         DevicesCommand::Approve(_) => "approve",

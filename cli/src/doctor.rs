@@ -23,7 +23,7 @@ mod history;
 mod render;
 
 /// Examples, shown at the end of `openclaw doctor --help`.
-pub const AFTER_HELP: &str = concat!(
+pub(crate) const AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  openclaw doctor                       # on the node: why is this machine not paired?\n",
     "  openclaw doctor --node kitchen-pi     # on the gateway host: why is that node not paired?\n",
@@ -43,7 +43,7 @@ pub struct Opt {
 }
 
 /// Runs `openclaw doctor`.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let local = match &opt.node {
         Some(_) => None,
         None => Some(local_view(&opt.conn).await?),

@@ -15,12 +15,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// The port a gateway uses when the config file names none.
-pub const DEFAULT_PORT: u16 = 18789;
+pub(crate) const DEFAULT_PORT: u16 = 18789;
 
 /// Everything the resolution looks at, gathered first so the rules can be tested without a process
 /// environment.
 #[derive(Clone, Debug, Default)]
-pub struct Sources {
+pub(crate) struct Sources {
     /// `--url`.
     pub flag_url: Option<String>,
     /// `OPENCLAW_GATEWAY_URL`.
@@ -43,7 +43,7 @@ pub struct Sources {
 
 impl Sources {
     /// Gathers the sources from the flags, the environment and `<state>/openclaw.json`.
-    pub fn gather(conn: &crate::args::ConnArgs) -> anyhow::Result<Sources> {
+    pub(crate) fn gather(conn: &crate::args::ConnArgs) -> anyhow::Result<Sources> {
         let state = pairing_host::paths::state_dir();
         let config = pairing_host::gateway_config::read(&state)?;
         Ok(Sources {
@@ -73,7 +73,7 @@ fn non_blank(v: &Option<String>) -> Option<String> {
 
 /// A checked gateway URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GatewayUrl {
+pub(crate) struct GatewayUrl {
     /// The URL as it will be dialled.
     pub url: String,
     /// The host part, without brackets.
@@ -88,7 +88,7 @@ pub struct GatewayUrl {
 
 /// Where to connect, and (for operators) the token to present.
 #[derive(Clone, Debug)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// The gateway URL.
     pub url: GatewayUrl,
     /// The operator token, if one could be chosen.
@@ -96,7 +96,7 @@ pub struct Endpoint {
 }
 
 /// Parses and checks a gateway URL: `ws://HOST[:PORT][/path]` or `wss://…`.
-pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl> {
+pub(crate) fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl> {
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
     let (rest, tls) = if lower.starts_with("wss://") {
@@ -142,7 +142,7 @@ pub fn parse_url(text: &str, allow_plaintext: bool) -> anyhow::Result<GatewayUrl
 }
 
 /// Loopback means 127.0.0.0/8, ::1 and `localhost`; `0.0.0.0` is not loopback.
-pub fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_end_matches('.');
     if host.eq_ignore_ascii_case("localhost") {
         return true;
@@ -155,7 +155,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Chooses the URL (never a token): for node commands, which present no operator token.
-pub fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
+pub(crate) fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
     let text = non_blank(&src.flag_url)
         .or_else(|| non_blank(&src.env_url))
         .or_else(|| non_blank(&src.remembered_url))
@@ -176,7 +176,7 @@ pub fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
 }
 
 /// Chooses URL and operator token. The config file's token goes only to a loopback URL.
-pub fn resolve(src: &Sources) -> anyhow::Result<Endpoint> {
+pub(crate) fn resolve(src: &Sources) -> anyhow::Result<Endpoint> {
     let url = resolve_url(src)?;
     let explicit = non_blank(&src.flag_token).or_else(|| non_blank(&src.env_token));
     let token = match explicit {
@@ -188,7 +188,7 @@ pub fn resolve(src: &Sources) -> anyhow::Result<Endpoint> {
 }
 
 /// Like [`resolve`], but an operator needs a token: say where to get one when there is none.
-pub fn resolve_operator(src: &Sources) -> anyhow::Result<Endpoint> {
+pub(crate) fn resolve_operator(src: &Sources) -> anyhow::Result<Endpoint> {
     let ep = resolve(src)?;
     if ep.token.is_none() {
         if ep.url.loopback {

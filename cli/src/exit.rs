@@ -9,7 +9,7 @@
 
 /// How a command that did not fail ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Success: exit 0.
     Ok,
     /// A failure already reported on screen (not paired, superseded): exit 1.
@@ -22,7 +22,7 @@ pub enum Exit {
 
 impl Exit {
     /// The process exit code.
-    pub fn code(self) -> i32 {
+    pub(crate) fn code(self) -> i32 {
         match self {
             Exit::Ok => 0,
             Exit::Failure => 1,
@@ -33,7 +33,7 @@ impl Exit {
 }
 
 /// The whole error chain on one line (`outer: inner: cause`), newlines folded into spaces.
-pub fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

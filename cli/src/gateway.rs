@@ -10,7 +10,7 @@ use std::path::PathBuf;
 mod rotate_token;
 
 /// The long help of the subcommand (set on its variant, whose doc comment would override it here).
-pub const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to, and the \
+pub(crate) const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endpoint nodes and operators connect to, and the \
         browser approval page on the same port. It prints the page's link (with the operator token in \
         its #fragment) and the WebSocket URL.\n\n\
         --bind lan serves TLS (https:// and wss://) from --tls-cert and --tls-key (PEM certificate chain; \
@@ -181,7 +181,7 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
 }
 
 /// Runs the gateway until a signal arrives.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     if let Some(Action::RotateToken(o)) = opt.action {
         return rotate_token::run(o).await;
     }

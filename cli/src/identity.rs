@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroize;
 
 /// `client.id` a node connects with (OpenClaw's id for a headless node host).
-pub const NODE_CLIENT_ID: &str = "node-host";
+pub(crate) const NODE_CLIENT_ID: &str = "node-host";
 
 /// What `openclaw node identity --json` prints, and what `nodes watch --auto-approve-silent` reads
 /// back over SSH: the device id and the raw Ed25519 public key (base64url). Never the secret key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct IdentityJson {
+pub(crate) struct IdentityJson {
     /// Hex SHA-256 of the raw public key.
     pub device_id: String,
     /// Raw Ed25519 public key, base64url.
@@ -29,7 +29,7 @@ pub struct IdentityJson {
 }
 
 /// A node's device identity. The secret key never appears in `Debug` output.
-pub struct Identity {
+pub(crate) struct Identity {
     secret: [u8; 32],
     /// Hex SHA-256 of the raw public key; also the node id.
     pub device_id: String,
@@ -57,7 +57,7 @@ impl Drop for Identity {
 
 impl Identity {
     /// The identity of a 32-byte secret key.
-    pub fn from_secret(secret: [u8; 32], created_at_ms: u64) -> Identity {
+    pub(crate) fn from_secret(secret: [u8; 32], created_at_ms: u64) -> Identity {
         let sk = ed25519_dalek::SigningKey::from_bytes(&secret);
         Identity {
             device_id: proof::device_id(&secret),
@@ -68,19 +68,19 @@ impl Identity {
     }
 
     /// The raw public key bytes.
-    pub fn public_key_raw(&self) -> [u8; 32] {
+    pub(crate) fn public_key_raw(&self) -> [u8; 32] {
         ed25519_dalek::SigningKey::from_bytes(&self.secret)
             .verifying_key()
             .to_bytes()
     }
 
     /// The verification code the gateway shows operators for this key (`1234-5678`).
-    pub fn verification_code(&self) -> String {
+    pub(crate) fn verification_code(&self) -> String {
         pairing_core::code::verification_code(&self.public_key_raw())
     }
 
     /// The `device` block of a node's `connect`: a v3 proof over the challenge nonce.
-    pub fn prove(&self, nonce: &str, platform: &str) -> ConnectDevice {
+    pub(crate) fn prove(&self, nonce: &str, platform: &str) -> ConnectDevice {
         let fields = SignedFields {
             client_id: NODE_CLIENT_ID,
             client_mode: "node",
@@ -94,7 +94,7 @@ impl Identity {
     }
 
     /// The public half, as `node identity --json` prints it.
-    pub fn public(&self) -> IdentityJson {
+    pub(crate) fn public(&self) -> IdentityJson {
         IdentityJson {
             device_id: self.device_id.clone(),
             public_key: self.public_key.clone(),
@@ -140,18 +140,18 @@ fn read_text(path: &Path) -> anyhow::Result<Option<String>> {
 }
 
 /// `<state>/identity/device.json`.
-pub fn identity_path(state: &Path) -> PathBuf {
+pub(crate) fn identity_path(state: &Path) -> PathBuf {
     state.join("identity").join("device.json")
 }
 
 /// `<state>/node/token.json`.
-pub fn token_path(state: &Path) -> PathBuf {
+pub(crate) fn token_path(state: &Path) -> PathBuf {
     state.join("node").join("token.json")
 }
 
 /// Loads the device identity, creating it (once, even with racing processes) if missing. Returns it and
 /// whether it was created now.
-pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
+pub(crate) fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
     let file = identity_path(state);
     if let Some(id) = load(&file)? {
         return Ok((id, false));
@@ -173,7 +173,7 @@ pub fn load_or_create(state: &Path) -> anyhow::Result<(Identity, bool)> {
 }
 
 /// Loads the device identity at `file` without creating it; `None` when it does not exist.
-pub fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
+pub(crate) fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
     // Not through a link: a planted one would make this node sign with someone else's key.
     match read_text(file)? {
         Some(text) => Identity::from_json(file, &text).map(Some),
@@ -183,7 +183,7 @@ pub fn load(file: &Path) -> anyhow::Result<Option<Identity>> {
 
 /// What `node pair` stores after approval.
 #[derive(Clone, PartialEq, Eq)]
-pub struct NodeToken {
+pub(crate) struct NodeToken {
     /// The node id the token belongs to.
     pub node_id: String,
     /// The token (a secret: never printed).
@@ -206,7 +206,7 @@ impl fmt::Debug for NodeToken {
 }
 
 /// Writes `<state>/node/token.json` (0600), replacing an earlier token.
-pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
+pub(crate) fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
     let file = token_path(state);
     let mut v = json!({
         "nodeId": t.node_id,
@@ -224,7 +224,7 @@ pub fn store_token(state: &Path, t: &NodeToken) -> anyhow::Result<PathBuf> {
 }
 
 /// Reads `<state>/node/token.json`; `None` if this node was never paired.
-pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
+pub(crate) fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
     let file = token_path(state);
     let Some(text) = read_text(&file)? else {
         return Ok(None);
@@ -246,7 +246,7 @@ pub fn load_token(state: &Path) -> anyhow::Result<Option<NodeToken>> {
 }
 
 /// This machine's name, the default display name of a node.
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     let from_env = std::env::var("HOSTNAME").ok();
     let from_file = || {
         ["/proc/sys/kernel/hostname", "/etc/hostname"]

@@ -117,7 +117,7 @@ pub struct VerifyOpt {
 }
 
 /// Runs a `node` subcommand.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     match opt.command {
         NodeCommand::Pair(o) => pair::run(o).await,
         NodeCommand::Verify(o) => verify(o).await,

@@ -152,7 +152,7 @@ impl Opt {
 }
 
 /// Runs a `nodes` subcommand; failures are prefixed `nodes <name> failed:`.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let label = match &opt.command {
         NodesCommand::Pending(_) => "pending",
         NodesCommand::Approve(_) => "approve",

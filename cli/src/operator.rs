@@ -10,14 +10,14 @@ use pairing_core::protocol::params::NoParams;
 use pairing_core::protocol::{NodeList, NodePairList};
 
 /// Connects as an operator with the resolved URL and token.
-pub async fn connect(conn: &ConnArgs) -> anyhow::Result<Client> {
+pub(crate) async fn connect(conn: &ConnArgs) -> anyhow::Result<Client> {
     let ep = endpoint::resolve_operator(&Sources::gather(conn)?)?;
     let token = ep.token.as_deref().unwrap_or_default();
     Client::connect(&ep.url, Role::Operator { token }, conn.timeout).await
 }
 
 /// Resolves `--node` against `node.list`, falling back to the paired nodes of `node.pair.list`.
-pub async fn resolve_node(c: &mut Client, query: &str) -> anyhow::Result<Candidate> {
+pub(crate) async fn resolve_node(c: &mut Client, query: &str) -> anyhow::Result<Candidate> {
     let candidates: Vec<Candidate> = match c
         .call_as::<NodeList, _>(Method::NodeList, NoParams {})
         .await

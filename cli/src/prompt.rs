@@ -1,7 +1,7 @@
 //! Questions on a terminal: ask on stderr, read one answer line from stdin.
 
 /// Asks on stderr and reads one answer line from stdin (lower-cased); `None` at end of input.
-pub async fn ask(question: String) -> Option<String> {
+pub(crate) async fn ask(question: String) -> Option<String> {
     eprint!("{question}");
     tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -16,7 +16,7 @@ pub async fn ask(question: String) -> Option<String> {
 }
 
 /// Reads a yes/no answer: only `y` or `yes` (any case) is yes.
-pub fn is_yes(answer: Option<&str>) -> bool {
+pub(crate) fn is_yes(answer: Option<&str>) -> bool {
     matches!(
         answer
             .map(str::trim)

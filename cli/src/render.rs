@@ -6,14 +6,14 @@ use pairing_core::format::{ago, short_id};
 
 /// A table of left-aligned columns separated by two spaces, with a header row.
 #[derive(Debug, Default)]
-pub struct Table {
+pub(crate) struct Table {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
     /// A table with these column headers.
-    pub fn new(headers: &[&str]) -> Table {
+    pub(crate) fn new(headers: &[&str]) -> Table {
         Table {
             headers: headers.iter().map(|h| (*h).to_owned()).collect(),
             rows: Vec::new(),
@@ -21,12 +21,12 @@ impl Table {
     }
 
     /// Appends a row (missing cells are blank).
-    pub fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
     /// Renders the table; every line ends with `\n`, with no trailing spaces.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let width = |s: &str| s.chars().count();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for row in &self.rows {
@@ -53,7 +53,7 @@ impl Table {
 }
 
 /// A long id cut to [`short_id`] with `…` when something was cut: `3f1c2a0b9d8e…`.
-pub fn abbrev(id: &str) -> String {
+pub(crate) fn abbrev(id: &str) -> String {
     let short = short_id(id);
     if short.len() < id.len() {
         format!("{short}…")
@@ -63,7 +63,7 @@ pub fn abbrev(id: &str) -> String {
 }
 
 /// An address for display: IPv4-mapped IPv6 shown as IPv4, absent as `-`.
-pub fn bare_ip(ip: Option<&str>) -> String {
+pub(crate) fn bare_ip(ip: Option<&str>) -> String {
     match ip {
         Some(ip) if !ip.is_empty() => ip.strip_prefix("::ffff:").unwrap_or(ip).to_owned(),
         _ => "-".into(),
@@ -71,7 +71,7 @@ pub fn bare_ip(ip: Option<&str>) -> String {
 }
 
 /// Scopes without the `operator.` prefix, comma-joined (`pairing,write`), or `-` for none.
-pub fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
+pub(crate) fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
     if list.is_empty() {
         return "-".into();
     }
@@ -84,7 +84,7 @@ pub fn scope_list<S: AsRef<str>>(list: &[S]) -> String {
 
 /// The client a node or device connected with: `node-host/node v2026.9.6` (`client.id`/`client.mode`
 /// and the app version); the mode is left out when it repeats the id, and `-` stands for nothing known.
-pub fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> String {
+pub(crate) fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> String {
     fn present(s: Option<&str>) -> Option<&str> {
         s.map(str::trim).filter(|s| !s.is_empty())
     }
@@ -108,7 +108,7 @@ pub fn client(id: Option<&str>, mode: Option<&str>, version: Option<&str>) -> St
 
 /// When and how a pairing was approved: `2m ago · owner` (`owner`: a person, `local`:
 /// `--auto-approve-local`, `import`: an OpenClaw state directory), `-` when never.
-pub fn approved(at: Option<u64>, via: Option<&str>, now: u64) -> String {
+pub(crate) fn approved(at: Option<u64>, via: Option<&str>, now: u64) -> String {
     match (at, via.filter(|v| !v.is_empty())) {
         (Some(at), Some(via)) => format!("{} · {via}", ago(at, now)),
         (Some(at), None) => ago(at, now),
@@ -118,7 +118,7 @@ pub fn approved(at: Option<u64>, via: Option<&str>, now: u64) -> String {
 }
 
 /// The latest of several optional instants as an age (`2m ago`), or `-`.
-pub fn last_seen(times: &[Option<u64>], now: u64) -> String {
+pub(crate) fn last_seen(times: &[Option<u64>], now: u64) -> String {
     times
         .iter()
         .flatten()

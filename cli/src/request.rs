@@ -10,7 +10,7 @@ use pairing_core::protocol::{DevicePending, NodePending};
 
 /// What the decision commands need to know about one pending request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     /// The request id.
     pub request_id: String,
     /// The node (device) asking.
@@ -38,7 +38,7 @@ pub struct Request {
 }
 
 /// `caps: a, b; commands: c, d` — what approving grants, in one phrase.
-pub fn surface(caps: &[String], commands: &[String]) -> String {
+pub(crate) fn surface(caps: &[String], commands: &[String]) -> String {
     let list = |l: &[String]| {
         if l.is_empty() {
             "none".to_owned()
@@ -51,7 +51,7 @@ pub fn surface(caps: &[String], commands: &[String]) -> String {
 
 impl Request {
     /// Reads a pending request of `node.pair.list` (the shape `nodes pending --json` prints).
-    pub fn from_node(p: &NodePending) -> Request {
+    pub(crate) fn from_node(p: &NodePending) -> Request {
         Request {
             request_id: p.request_id.as_str().to_owned(),
             node_id: p.node_id.as_str().to_owned(),
@@ -72,7 +72,7 @@ impl Request {
     }
 
     /// Reads a pending request of `device.pair.list`.
-    pub fn from_device(p: &DevicePending) -> Request {
+    pub(crate) fn from_device(p: &DevicePending) -> Request {
         Request {
             request_id: p.request_id.clone(),
             node_id: p.device_id.clone(),
@@ -89,13 +89,13 @@ impl Request {
     }
 
     /// What approving it grants, in one phrase (see [`surface`]).
-    pub fn surface(&self) -> String {
+    pub(crate) fn surface(&self) -> String {
         surface(&self.caps, &self.commands)
     }
 
     /// When it replaced an earlier request: which one, and what changed since (`it replaced request r1
     /// (commands added: system.run)`); `None` when it replaced nothing.
-    pub fn changes(&self) -> Option<String> {
+    pub(crate) fn changes(&self) -> Option<String> {
         let s = self.supersedes.as_ref()?;
         Some(format!(
             "it replaced request {} ({})",
@@ -105,7 +105,7 @@ impl Request {
     }
 
     /// What changed since the request it replaced, in one phrase (`commands added: system.run`).
-    pub fn changed(&self) -> Option<String> {
+    pub(crate) fn changed(&self) -> Option<String> {
         let s = self.supersedes.as_ref()?;
         let diff = |word: &str, was: &[String], now: &[String]| {
             let added: Vec<&str> = now
@@ -139,22 +139,22 @@ impl Request {
     }
 
     /// Its name, else its short id.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         label(self.display_name.as_deref(), &self.node_id)
     }
 
     /// Its code, or `-`.
-    pub fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         self.code.as_deref().unwrap_or("-")
     }
 
     /// Whether device pairing made it at `connect` (see [`Request::client_id`]).
-    pub fn by_device_pairing(&self) -> bool {
+    pub(crate) fn by_device_pairing(&self) -> bool {
         self.client_id.is_some()
     }
 
     /// The request as the operator should check it: name, IP, code, and markers.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut line = format!(
             "{} ({}), code {}, request {}",
             self.label(),
@@ -175,7 +175,7 @@ impl Request {
     }
 
     /// The request as a `--node` candidate.
-    pub fn candidate(&self) -> Candidate {
+    pub(crate) fn candidate(&self) -> Candidate {
         Candidate {
             node_id: self.node_id.clone(),
             display_name: self.display_name.clone(),
@@ -188,7 +188,7 @@ impl Request {
 }
 
 /// One line naming the pending requests, for errors that need the operator to pick again.
-pub fn summary(pending: &[Request]) -> String {
+pub(crate) fn summary(pending: &[Request]) -> String {
     if pending.is_empty() {
         return "no requests are pending".to_owned();
     }

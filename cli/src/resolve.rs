@@ -6,13 +6,13 @@ use anyhow::bail;
 use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
 
 /// A field that says something: `None` when absent or blank.
-pub fn present(s: Option<&str>) -> Option<String> {
+pub(crate) fn present(s: Option<&str>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty()).map(str::to_owned)
 }
 
 /// One node a query may name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// The node id.
     pub node_id: String,
     /// Its display name.
@@ -29,7 +29,7 @@ pub struct Candidate {
 
 impl Candidate {
     /// Reads a candidate from a `node.list` entry.
-    pub fn from_entry(n: &NodeEntry) -> Candidate {
+    pub(crate) fn from_entry(n: &NodeEntry) -> Candidate {
         Candidate {
             node_id: n.node_id.as_str().to_owned(),
             display_name: present(n.meta.display_name.as_deref()),
@@ -41,7 +41,7 @@ impl Candidate {
     }
 
     /// Reads a candidate from a paired node of `node.pair.list`.
-    pub fn from_paired(p: &NodePaired) -> Candidate {
+    pub(crate) fn from_paired(p: &NodePaired) -> Candidate {
         Candidate {
             node_id: p.node_id.as_str().to_owned(),
             display_name: present(p.meta.display_name.as_deref()),
@@ -53,7 +53,7 @@ impl Candidate {
     }
 
     /// Reads a candidate from a pending request of `node.pair.list`.
-    pub fn from_pending(p: &NodePending) -> Candidate {
+    pub(crate) fn from_pending(p: &NodePending) -> Candidate {
         Candidate {
             node_id: p.node_id.as_str().to_owned(),
             display_name: present(p.meta.display_name.as_deref()),
@@ -65,7 +65,7 @@ impl Candidate {
     }
 
     /// Reads a candidate from a paired device of `device.pair.list`.
-    pub fn from_device(d: &pairing_core::protocol::DevicePaired) -> Candidate {
+    pub(crate) fn from_device(d: &pairing_core::protocol::DevicePaired) -> Candidate {
         let present = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
         Candidate {
             node_id: d.device_id.clone(),
@@ -95,7 +95,7 @@ impl Candidate {
 }
 
 /// Lower-case, runs of non-alphanumerics become `-`, no leading or trailing `-`.
-pub fn normalize_name(name: &str) -> String {
+pub(crate) fn normalize_name(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {
@@ -155,7 +155,7 @@ fn is_legacy(c: &Candidate) -> bool {
 }
 
 /// The candidates `query` matches best (one or more, before any tie-break), or why there are none.
-pub fn best_matches<'a>(
+pub(crate) fn best_matches<'a>(
     query: &str,
     candidates: &'a [Candidate],
 ) -> anyhow::Result<Vec<&'a Candidate>> {
@@ -197,7 +197,7 @@ pub fn best_matches<'a>(
 }
 
 /// The error for a query that matches several nodes, listing them.
-pub fn ambiguous(query: &str, matches: &[&Candidate]) -> anyhow::Error {
+pub(crate) fn ambiguous(query: &str, matches: &[&Candidate]) -> anyhow::Error {
     let labels: Vec<String> = matches.iter().map(|c| c.label()).collect();
     anyhow::anyhow!(
         "ambiguous node: {} (matches: {})",
@@ -207,7 +207,10 @@ pub fn ambiguous(query: &str, matches: &[&Candidate]) -> anyhow::Error {
 }
 
 /// Resolves `query` to exactly one candidate, or explains why it cannot.
-pub fn resolve<'a>(query: &str, candidates: &'a [Candidate]) -> anyhow::Result<&'a Candidate> {
+pub(crate) fn resolve<'a>(
+    query: &str,
+    candidates: &'a [Candidate],
+) -> anyhow::Result<&'a Candidate> {
     let top = best_matches(query, candidates)?;
     let best_tie = top.iter().map(|c| tie_score(c)).max().unwrap_or(0);
     let tied: Vec<&Candidate> = top

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// The command run on HOST.
-pub const REMOTE_COMMAND: [&str; 4] = ["openclaw", "node", "identity", "--json"];
+pub(crate) const REMOTE_COMMAND: [&str; 4] = ["openclaw", "node", "identity", "--json"];
 
 /// The most of HOST's answer that is read (an identity is about 150 bytes).
 const MAX_OUTPUT: u64 = 64 * 1024;
@@ -25,7 +25,7 @@ const SSH_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Whether a silent request may be approved.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The node on HOST holds the request's device key.
     Proven,
     /// Left for a person, and why (one clause, for "left … for a person: …").
@@ -33,11 +33,11 @@ pub enum Verdict {
 }
 
 /// What HOST answered, or why there is no answer.
-pub type Answer = Result<Vec<u8>, String>;
+pub(crate) type Answer = Result<Vec<u8>, String>;
 
 /// A raw Ed25519 public key from its text: base64url or standard base64, padded or not. One key has
 /// one canonical form — its 32 bytes — whatever encoding carried it.
-pub fn raw_key(text: &str) -> Option<[u8; 32]> {
+pub(crate) fn raw_key(text: &str) -> Option<[u8; 32]> {
     use base64::Engine;
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let t = text.trim().trim_end_matches('=');
@@ -61,7 +61,7 @@ fn short(id: &str) -> &str {
 }
 
 /// The checks that need no SSH call: `Some` refusal when the request cannot qualify.
-pub fn precheck(request: &NodePending) -> Option<String> {
+pub(crate) fn precheck(request: &NodePending) -> Option<String> {
     let Some(key) = request.public_key.as_deref().filter(|k| !k.is_empty()) else {
         return Some(
             "it carries no device key (an operator made it), so nothing can prove it comes from the \
@@ -83,7 +83,7 @@ pub fn precheck(request: &NodePending) -> Option<String> {
 }
 
 /// Decides on `request` from HOST's `answer` to `openclaw node identity --json`.
-pub fn judge(host: &str, request: &NodePending, answer: Answer) -> Verdict {
+pub(crate) fn judge(host: &str, request: &NodePending, answer: Answer) -> Verdict {
     if let Some(why) = precheck(request) {
         return Verdict::Refused(why);
     }
@@ -131,7 +131,7 @@ pub fn judge(host: &str, request: &NodePending, answer: Answer) -> Verdict {
 /// Runs `ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes HOST openclaw node
 /// identity --json` as the current user: its stdout (at most 64 KiB), or why it failed. Bounded to
 /// 20 s in all; the child is killed if it overruns.
-pub async fn probe(host: &str) -> Answer {
+pub(crate) async fn probe(host: &str) -> Answer {
     use tokio::io::AsyncReadExt;
     let mut child = tokio::process::Command::new("ssh")
         .args([

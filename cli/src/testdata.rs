@@ -16,16 +16,16 @@ fn read<T: DeserializeOwned>(mut v: Value, defaults: Value) -> T {
 }
 
 /// A pending request (`requestId`, `nodeId` and `ts` default to `r`, `n` and 0).
-pub fn pending(v: Value) -> NodePending {
+pub(crate) fn pending(v: Value) -> NodePending {
     read(v, json!({"requestId": "r", "nodeId": "n", "ts": 0}))
 }
 
 /// A paired node (`nodeId` defaults to `n`).
-pub fn paired(v: Value) -> NodePaired {
+pub(crate) fn paired(v: Value) -> NodePaired {
     read(v, json!({"nodeId": "n"}))
 }
 
 /// A `node.list` entry (`nodeId` defaults to `n`).
-pub fn entry(v: Value) -> NodeEntry {
+pub(crate) fn entry(v: Value) -> NodeEntry {
     read(v, json!({"nodeId": "n"}))
 }

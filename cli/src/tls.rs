@@ -98,13 +98,13 @@ impl fmt::Debug for Fingerprint {
 }
 
 /// The clap parser of `--tls-fingerprint`.
-pub fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
+pub(crate) fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
     Fingerprint::parse(text)
 }
 
 /// What a `wss://` connection trusts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Trust {
+pub(crate) struct Trust {
     /// `--ca FILE`: certificates pinned as they are, and roots for chains.
     pub ca: Option<PathBuf>,
     /// `--tls-fingerprint`: the SHA-256 the gateway's certificate must have.
@@ -113,7 +113,7 @@ pub struct Trust {
 
 /// The gateway's certificate is not the one `--tls-fingerprint` names.
 #[derive(Debug)]
-pub struct PinMismatch {
+pub(crate) struct PinMismatch {
     /// The fingerprint of the certificate the gateway presented.
     pub presented: Fingerprint,
     /// The fingerprint asked for.
@@ -134,7 +134,7 @@ impl fmt::Display for PinMismatch {
 impl std::error::Error for PinMismatch {}
 
 /// The rustls client configuration for a `wss://` gateway, trusting what `trust` says.
-pub fn client_config(trust: &Trust) -> anyhow::Result<Arc<ClientConfig>> {
+pub(crate) fn client_config(trust: &Trust) -> anyhow::Result<Arc<ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = GatewayVerifier::new(trust, &provider)?;
     let config = ClientConfig::builder_with_provider(provider)
@@ -287,7 +287,7 @@ fn system_roots() -> anyhow::Result<RootCertStore> {
 }
 
 /// If `err` is a failed TLS handshake, the one line to show for it.
-pub fn explain(err: &tokio_tungstenite::tungstenite::Error, url: &str) -> Option<String> {
+pub(crate) fn explain(err: &tokio_tungstenite::tungstenite::Error, url: &str) -> Option<String> {
     use rustls::{CertificateError, Error as Tls};
     use tokio_tungstenite::tungstenite::Error as Ws;
     use tokio_tungstenite::tungstenite::error::TlsError;

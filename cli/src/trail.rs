@@ -5,11 +5,11 @@
 
 use crate::resolve::{Candidate, ambiguous, best_matches};
 use pairing_core::format::short_id;
-pub use pairing_host::audit_log::{Line, Trail, read_trail};
+pub(crate) use pairing_host::audit_log::{Line, Trail, read_trail};
 use std::path::PathBuf;
 
 /// The audit directory of this machine's state: `<state>/nodes`.
-pub fn audit_dir() -> PathBuf {
+pub(crate) fn audit_dir() -> PathBuf {
     pairing_host::paths::nodes_dir(&pairing_host::paths::state_dir())
 }
 
@@ -57,7 +57,7 @@ fn latest_per_node(all: &[Candidate]) -> Vec<Candidate> {
 }
 
 /// The node a `--node` query names among the trail's entries: its id and a label (its latest name).
-pub fn match_node(query: &str, lines: &[Line]) -> anyhow::Result<(String, String)> {
+pub(crate) fn match_node(query: &str, lines: &[Line]) -> anyhow::Result<(String, String)> {
     let all = candidates(lines);
     let top = match best_matches(query, &all) {
         Ok(top) => top,
@@ -91,7 +91,7 @@ pub fn match_node(query: &str, lines: &[Line]) -> anyhow::Result<(String, String
 }
 
 /// A request id shortened to its first 8 characters (a UUID's first group); `-` when there is none.
-pub fn short_request(id: Option<&str>) -> String {
+pub(crate) fn short_request(id: Option<&str>) -> String {
     match id {
         Some(r) if !r.is_empty() => r.chars().take(8).collect(),
         _ => "-".to_owned(),

@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// How often `lastSeenAtMs` is written for a device that keeps reconnecting.
-pub const LAST_SEEN_RESOLUTION_MS: u64 = 60_000;
+pub(crate) const LAST_SEEN_RESOLUTION_MS: u64 = 60_000;
 
 /// A refused credential, with the details OpenClaw clients decide on: `details.code`, `authReason`,
 /// `canRetryWithDeviceToken` (invites their one retry with a stored device token) and

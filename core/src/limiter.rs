@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Token buckets of new pairing requests, one per node id, bounded in number.
 #[derive(Debug)]
-pub struct RequestLimiter {
+pub(crate) struct RequestLimiter {
     burst: u64,
     interval_ms: u64,
     capacity: usize,
@@ -27,7 +27,7 @@ pub struct RequestLimiter {
 
 impl RequestLimiter {
     /// `burst` requests at once, then one every `interval_ms`; at most `capacity` nodes remembered.
-    pub fn new(burst: u32, interval_ms: u64, capacity: usize) -> Self {
+    pub(crate) fn new(burst: u32, interval_ms: u64, capacity: usize) -> Self {
         RequestLimiter {
             burst: u64::from(burst.max(1)),
             interval_ms,
@@ -39,7 +39,7 @@ impl RequestLimiter {
     }
 
     /// Whether `node` may make a new request at `now`: `Err(retry_after_ms)` if not. Changes nothing.
-    pub fn check(&self, node: &NodeId, now: u64) -> Result<(), u64> {
+    pub(crate) fn check(&self, node: &NodeId, now: u64) -> Result<(), u64> {
         let full_at = self.full_at.get(node).copied().unwrap_or(now).max(now);
         let slack = (self.burst - 1).saturating_mul(self.interval_ms);
         let ahead = full_at - now;
@@ -53,12 +53,12 @@ impl RequestLimiter {
     /// Records that `node` was refused; `true` the first time since its last allowed request (so a
     /// flood is logged once, not once per refusal). Only nodes remembered are noted, so this is bounded
     /// as they are.
-    pub fn note_refusal(&mut self, node: &NodeId) -> bool {
+    pub(crate) fn note_refusal(&mut self, node: &NodeId) -> bool {
         self.full_at.contains_key(node) && self.noted.insert(node.clone())
     }
 
     /// Spends one request of `node` at `now` (after [`RequestLimiter::check`] allowed it).
-    pub fn spend(&mut self, node: &NodeId, now: u64) {
+    pub(crate) fn spend(&mut self, node: &NodeId, now: u64) {
         self.noted.remove(node);
         let old = self.full_at.get(node).copied();
         if let Some(t) = old {

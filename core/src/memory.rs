@@ -36,7 +36,7 @@ impl Decision {
 }
 
 /// Recently resolved request ids and verification codes, oldest forgotten first.
-pub struct Resolved {
+pub(crate) struct Resolved {
     capacity: usize,
     order: VecDeque<RequestId>,
     by_id: HashMap<RequestId, (Decision, Option<String>)>,
@@ -45,7 +45,7 @@ pub struct Resolved {
 
 impl Resolved {
     /// Remembers at most `capacity` ids.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Resolved {
             capacity: capacity.max(1),
             order: VecDeque::new(),
@@ -55,7 +55,7 @@ impl Resolved {
     }
 
     /// Records how `id` (with verification `code`) ended.
-    pub fn remember(&mut self, id: &RequestId, code: Option<&str>, decision: Decision) {
+    pub(crate) fn remember(&mut self, id: &RequestId, code: Option<&str>, decision: Decision) {
         if self.by_id.contains_key(id) {
             self.order.retain(|x| x != id);
         }
@@ -76,18 +76,18 @@ impl Resolved {
     }
 
     /// How `id` ended, if remembered.
-    pub fn by_id(&self, id: &RequestId) -> Option<Decision> {
+    pub(crate) fn by_id(&self, id: &RequestId) -> Option<Decision> {
         self.by_id.get(id).map(|(d, _)| *d)
     }
 
     /// The latest resolved request that had `code`, and how it ended.
-    pub fn by_code(&self, code: &str) -> Option<(&RequestId, Decision)> {
+    pub(crate) fn by_code(&self, code: &str) -> Option<(&RequestId, Decision)> {
         let id = self.by_code.get(code)?;
         Some((id, self.by_id(id)?))
     }
 
     /// Number of remembered ids (bounded by the capacity).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.order.len()
     }
 }
@@ -95,14 +95,14 @@ impl Resolved {
 /// Devices whose request an operator rejected, until they next try to connect: that attempt is told
 /// to stop retrying (OpenClaw 2026.5+ node hosts otherwise retry a `wait_then_retry` refusal forever
 /// and ask again every 30 s). Oldest forgotten first.
-pub struct Rejections {
+pub(crate) struct Rejections {
     capacity: usize,
     order: VecDeque<NodeId>,
 }
 
 impl Rejections {
     /// Remembers at most `capacity` devices.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Rejections {
             capacity: capacity.max(1),
             order: VecDeque::new(),
@@ -110,7 +110,7 @@ impl Rejections {
     }
 
     /// Records that `device`'s request was rejected.
-    pub fn insert(&mut self, device: &NodeId) {
+    pub(crate) fn insert(&mut self, device: &NodeId) {
         self.order.retain(|d| d != device);
         while self.order.len() >= self.capacity {
             self.order.pop_front();
@@ -120,7 +120,7 @@ impl Rejections {
 
     /// Whether `device` was rejected since it last tried; forgets it either way, so a deliberate
     /// restart of the device asks again.
-    pub fn take(&mut self, device: &NodeId) -> bool {
+    pub(crate) fn take(&mut self, device: &NodeId) -> bool {
         let before = self.order.len();
         self.order.retain(|d| d != device);
         self.order.len() != before
@@ -129,7 +129,7 @@ impl Rejections {
 
 /// A decision waiting for a node's key-proven connection.
 #[derive(Clone)]
-pub struct Mail {
+pub(crate) struct Mail {
     /// The request it resolves.
     pub request_id: RequestId,
     /// What was decided.
@@ -145,7 +145,7 @@ pub struct Mail {
 }
 
 /// Undelivered decisions, one per node (the latest), bounded in number and time.
-pub struct Mailbox {
+pub(crate) struct Mailbox {
     capacity: usize,
     items: BTreeMap<NodeId, Mail>,
     expiry: BTreeSet<(u64, NodeId)>,
@@ -153,7 +153,7 @@ pub struct Mailbox {
 
 impl Mailbox {
     /// Holds at most `capacity` decisions.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Mailbox {
             capacity: capacity.max(1),
             items: BTreeMap::new(),
@@ -162,7 +162,7 @@ impl Mailbox {
     }
 
     /// Stores a decision for `node`, replacing an older one; evicts the soonest-expiring when full.
-    pub fn put(&mut self, node: NodeId, mail: Mail) {
+    pub(crate) fn put(&mut self, node: NodeId, mail: Mail) {
         self.remove(&node);
         while self.items.len() >= self.capacity {
             let Some((_, victim)) = self.expiry.iter().next().cloned() else {
@@ -175,7 +175,7 @@ impl Mailbox {
     }
 
     /// Takes the decision for `node` if the connection proved its key and it has not expired.
-    pub fn take(&mut self, node: &NodeId, public_key: &str, now: u64) -> Option<Mail> {
+    pub(crate) fn take(&mut self, node: &NodeId, public_key: &str, now: u64) -> Option<Mail> {
         let fits = self
             .items
             .get(node)
@@ -184,14 +184,14 @@ impl Mailbox {
     }
 
     /// Drops whatever is held for `node`.
-    pub fn remove(&mut self, node: &NodeId) -> Option<Mail> {
+    pub(crate) fn remove(&mut self, node: &NodeId) -> Option<Mail> {
         let mail = self.items.remove(node)?;
         self.expiry.remove(&(mail.expires_at, node.clone()));
         Some(mail)
     }
 
     /// Drops expired decisions.
-    pub fn purge(&mut self, now: u64) {
+    pub(crate) fn purge(&mut self, now: u64) {
         while let Some((t, node)) = self.expiry.iter().next().cloned() {
             if t > now {
                 break;
@@ -201,12 +201,12 @@ impl Mailbox {
     }
 
     /// The next instant a decision expires.
-    pub fn next_expiry(&self) -> Option<u64> {
+    pub(crate) fn next_expiry(&self) -> Option<u64> {
         self.expiry.iter().next().map(|(t, _)| *t)
     }
 
     /// Number of held decisions.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.items.len()
     }
 }

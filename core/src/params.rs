@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 /// The one rule for every string a client sends (issue #14): names, platforms, client ids, caps and
 /// commands are shown to operators, so a string holding one of these is refused with
 /// `INVALID_REQUEST` naming the field ([`Params`] applies it to every string it reads).
-pub fn is_hidden_char(c: char) -> bool {
+pub(crate) fn is_hidden_char(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
@@ -36,14 +36,14 @@ fn char_problem(s: &str) -> Option<String> {
 
 /// `s` without control and hidden characters, for text read from files rather than from a client
 /// (an imported OpenClaw store), where there is nobody to refuse.
-pub fn strip_hidden(s: &str) -> String {
+pub(crate) fn strip_hidden(s: &str) -> String {
     s.chars()
         .filter(|&c| !c.is_control() && !is_hidden_char(c))
         .collect()
 }
 
 /// A validated view of a method's `params` object.
-pub struct Params<'a> {
+pub(crate) struct Params<'a> {
     context: &'a str,
     prefix: String,
     map: Map<String, Value>,
@@ -53,7 +53,7 @@ pub struct Params<'a> {
 impl<'a> Params<'a> {
     /// Accepts `params` (an object, or absent/null meaning `{}`) whose keys are all in `allowed`.
     /// `context` names the method in error messages (`invalid node.rename params: …`).
-    pub fn new(
+    pub(crate) fn new(
         context: &'a str,
         params: Value,
         allowed: &[&str],
@@ -63,7 +63,11 @@ impl<'a> Params<'a> {
     }
 
     /// Like [`Params::new`], but unknown keys are ignored (for `connect`, whose clients send extras).
-    pub fn lenient(context: &'a str, params: Value, limits: &'a Limits) -> Result<Self, ApiError> {
+    pub(crate) fn lenient(
+        context: &'a str,
+        params: Value,
+        limits: &'a Limits,
+    ) -> Result<Self, ApiError> {
         Self::build(context, params, None, limits)
     }
 
@@ -109,12 +113,12 @@ impl<'a> Params<'a> {
     }
 
     /// Whether the field is present (and not null).
-    pub fn has(&self, field: &str) -> bool {
+    pub(crate) fn has(&self, field: &str) -> bool {
         !matches!(self.map.get(field), None | Some(Value::Null))
     }
 
     /// An optional string, trimmed, at most `max` characters, no control characters. Blank is absent.
-    pub fn opt_str_max(&self, field: &str, max: usize) -> Result<Option<String>, ApiError> {
+    pub(crate) fn opt_str_max(&self, field: &str, max: usize) -> Result<Option<String>, ApiError> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => {
@@ -134,23 +138,23 @@ impl<'a> Params<'a> {
     }
 
     /// An optional metadata string bounded by the general string limit.
-    pub fn opt_str(&self, field: &str) -> Result<Option<String>, ApiError> {
+    pub(crate) fn opt_str(&self, field: &str) -> Result<Option<String>, ApiError> {
         self.opt_str_max(field, self.limits.max_string_chars)
     }
 
     /// A required string bounded by `max`, non-blank after trimming.
-    pub fn req_str_max(&self, field: &str, max: usize) -> Result<String, ApiError> {
+    pub(crate) fn req_str_max(&self, field: &str, max: usize) -> Result<String, ApiError> {
         self.opt_str_max(field, max)?
             .ok_or_else(|| self.error(field, "required (a non-empty string)"))
     }
 
     /// A required node id: 1 to 128 characters after trimming.
-    pub fn node_id(&self, field: &str) -> Result<String, ApiError> {
+    pub(crate) fn node_id(&self, field: &str) -> Result<String, ApiError> {
         self.req_str_max(field, self.limits.max_node_id_chars)
     }
 
     /// A string whose content must not be altered (tokens): any string up to the limit; absent is `""`.
-    pub fn raw_str(&self, field: &str) -> Result<String, ApiError> {
+    pub(crate) fn raw_str(&self, field: &str) -> Result<String, ApiError> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) if s.chars().count() <= self.limits.max_string_chars => {
@@ -169,7 +173,7 @@ impl<'a> Params<'a> {
 
     /// A required string whose content must not be altered (tokens): present, possibly empty, up to
     /// the limit. Absent is an error naming the field.
-    pub fn req_raw_str(&self, field: &str) -> Result<String, ApiError> {
+    pub(crate) fn req_raw_str(&self, field: &str) -> Result<String, ApiError> {
         if !self.has(field) {
             return Err(self.error(field, "required (a string)"));
         }
@@ -177,7 +181,7 @@ impl<'a> Params<'a> {
     }
 
     /// An optional boolean.
-    pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
+    pub(crate) fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -186,7 +190,7 @@ impl<'a> Params<'a> {
     }
 
     /// An optional list of strings, each trimmed, blanks dropped, bounded in count and length.
-    pub fn opt_list(&self, field: &str) -> Result<Option<Vec<String>>, ApiError> {
+    pub(crate) fn opt_list(&self, field: &str) -> Result<Option<Vec<String>>, ApiError> {
         let items = match self.map.get(field) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Array(items)) => items,
@@ -224,7 +228,7 @@ impl<'a> Params<'a> {
     }
 
     /// A list of strings exactly as sent (for signed fields), bounded in count and length.
-    pub fn raw_list(&self, field: &str) -> Result<Vec<String>, ApiError> {
+    pub(crate) fn raw_list(&self, field: &str) -> Result<Vec<String>, ApiError> {
         let items = match self.map.get(field) {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,
@@ -255,7 +259,7 @@ impl<'a> Params<'a> {
     }
 
     /// An optional non-negative integer.
-    pub fn opt_u64(&self, field: &str) -> Result<Option<u64>, ApiError> {
+    pub(crate) fn opt_u64(&self, field: &str) -> Result<Option<u64>, ApiError> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v
@@ -266,14 +270,14 @@ impl<'a> Params<'a> {
     }
 
     /// A required non-negative integer.
-    pub fn req_u64(&self, field: &str) -> Result<u64, ApiError> {
+    pub(crate) fn req_u64(&self, field: &str) -> Result<u64, ApiError> {
         self.opt_u64(field)?
             .ok_or_else(|| self.error(field, "required (an integer)"))
     }
 
     /// A nested object read as params of its own; its fields are named `outer.inner` in errors and
     /// unknown keys inside it are ignored.
-    pub fn nested(&self, field: &str) -> Result<Option<Params<'a>>, ApiError> {
+    pub(crate) fn nested(&self, field: &str) -> Result<Option<Params<'a>>, ApiError> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(m)) => Ok(Some(Params {

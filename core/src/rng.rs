@@ -6,16 +6,16 @@ use rand_core::{RngCore, SeedableRng};
 
 /// A deterministic RNG. The host seeds it from the OS; tests and the simulator seed it by hand, so the
 /// same seed and inputs give byte-identical outputs.
-pub struct Rng(ChaCha20Rng);
+pub(crate) struct Rng(ChaCha20Rng);
 
 impl Rng {
     /// Creates the RNG from a 32-byte seed.
-    pub fn from_seed(seed: [u8; 32]) -> Self {
+    pub(crate) fn from_seed(seed: [u8; 32]) -> Self {
         Rng(ChaCha20Rng::from_seed(seed))
     }
 
     /// A fresh UUID v4 string (request ids, challenge nonces, connection ids).
-    pub fn uuid(&mut self) -> String {
+    pub(crate) fn uuid(&mut self) -> String {
         let mut bytes = [0u8; 16];
         self.0.fill_bytes(&mut bytes);
         uuid::Builder::from_random_bytes(bytes)
@@ -25,7 +25,7 @@ impl Rng {
     }
 
     /// A fresh 32-byte pairing token.
-    pub fn token(&mut self) -> Token {
+    pub(crate) fn token(&mut self) -> Token {
         let mut bytes = zeroize::Zeroizing::new([0u8; TOKEN_BYTES]);
         self.0.fill_bytes(bytes.as_mut());
         Token::from_random(&bytes)

@@ -15,7 +15,7 @@ enum Undo {
 
 /// Pending requests and paired nodes, indexed for every lookup the methods make.
 #[derive(Default)]
-pub struct PairingState {
+pub(crate) struct PairingState {
     pending: BTreeMap<RequestId, PendingRequest>,
     paired: BTreeMap<NodeId, PairedNode>,
     by_node: HashMap<NodeId, RequestId>,
@@ -33,7 +33,7 @@ pub struct PairingState {
 }
 
 /// The verification code of a pending request: from its key, or from its id when an operator made it.
-pub fn code_of(req: &PendingRequest) -> String {
+pub(crate) fn code_of(req: &PendingRequest) -> String {
     match req.public_key.as_deref().and_then(crate::proof::decode_b64) {
         Some(raw) => verification_code(&raw),
         None => verification_code(req.request_id.as_str().as_bytes()),
@@ -44,7 +44,7 @@ impl PairingState {
     /// Builds the state from a loaded snapshot. Returns the older duplicates when the snapshot has
     /// several pending requests for one node (possible in OpenClaw data); the caller resolves them.
     /// A pending request expires `ttl_ms` after its `ts`.
-    pub fn load(snapshot: Snapshot, ttl_ms: u64) -> (Self, Vec<PendingRequest>) {
+    pub(crate) fn load(snapshot: Snapshot, ttl_ms: u64) -> (Self, Vec<PendingRequest>) {
         let mut s = PairingState {
             ttl_ms,
             audit_head: snapshot.audit_head.clone(),
@@ -145,7 +145,7 @@ impl PairingState {
     }
 
     /// Creates or replaces a pending request.
-    pub fn put_pending(&mut self, req: PendingRequest) {
+    pub(crate) fn put_pending(&mut self, req: PendingRequest) {
         let id = req.request_id.clone();
         self.changes.push(Change::PutPending(req.clone()));
         let old = self.set_pending(&id, Some(req));
@@ -153,7 +153,7 @@ impl PairingState {
     }
 
     /// Removes a pending request, returning it.
-    pub fn delete_pending(&mut self, id: &RequestId) -> Option<PendingRequest> {
+    pub(crate) fn delete_pending(&mut self, id: &RequestId) -> Option<PendingRequest> {
         let old = self.set_pending(id, None)?;
         self.changes.push(Change::DeletePending(id.clone()));
         self.undo.push(Undo::Pending(id.clone(), Some(old.clone())));
@@ -161,7 +161,7 @@ impl PairingState {
     }
 
     /// Creates or replaces a paired node.
-    pub fn put_paired(&mut self, node: PairedNode) {
+    pub(crate) fn put_paired(&mut self, node: PairedNode) {
         let id = node.node_id.clone();
         self.changes.push(Change::PutPaired(node.clone()));
         let old = self.set_paired(&id, Some(node));
@@ -169,7 +169,7 @@ impl PairingState {
     }
 
     /// Records that a paired node was seen at `at` (its `lastSeenAtMs`), as a small change of its own.
-    pub fn set_seen(&mut self, id: &NodeId, at: u64) {
+    pub(crate) fn set_seen(&mut self, id: &NodeId, at: u64) {
         let Some(node) = self.paired.get_mut(id) else {
             return;
         };
@@ -180,7 +180,7 @@ impl PairingState {
     }
 
     /// Removes a paired node, returning it.
-    pub fn delete_paired(&mut self, id: &NodeId) -> Option<PairedNode> {
+    pub(crate) fn delete_paired(&mut self, id: &NodeId) -> Option<PairedNode> {
         let old = self.set_paired(id, None)?;
         self.changes.push(Change::DeletePaired(id.clone()));
         self.undo.push(Undo::Paired(id.clone(), Some(old.clone())));
@@ -188,29 +188,29 @@ impl PairingState {
     }
 
     /// Stages the deletion of a stored request that was not loaded (an older duplicate for a node).
-    pub fn stage_duplicate_removal(&mut self, id: &RequestId) {
+    pub(crate) fn stage_duplicate_removal(&mut self, id: &RequestId) {
         self.changes.push(Change::DeletePending(id.clone()));
     }
 
     /// Seals `entry` into the audit chain and stages it with this round's changes.
-    pub fn audit(&mut self, mut entry: AuditEntry) {
+    pub(crate) fn audit(&mut self, mut entry: AuditEntry) {
         entry.seal(&mut self.audit_head);
         self.audit.push(entry);
     }
 
     /// The end of the audit chain, including entries staged this round.
     #[cfg(any(test, feature = "sim"))]
-    pub fn audit_head(&self) -> &Head {
+    pub(crate) fn audit_head(&self) -> &Head {
         &self.audit_head
     }
 
     /// Whether this round changed anything.
-    pub fn is_dirty(&self) -> bool {
+    pub(crate) fn is_dirty(&self) -> bool {
         !self.changes.is_empty() || !self.audit.is_empty()
     }
 
     /// The staged changes and audit entries, for [`crate::Store::commit`].
-    pub fn batch(&self) -> Batch<'_> {
+    pub(crate) fn batch(&self) -> Batch<'_> {
         Batch {
             changes: &self.changes,
             audit: &self.audit,
@@ -218,7 +218,7 @@ impl PairingState {
     }
 
     /// The store made the round durable: forget how to undo it.
-    pub fn committed(&mut self) {
+    pub(crate) fn committed(&mut self) {
         self.changes.clear();
         self.undo.clear();
         self.audit.clear();
@@ -226,7 +226,7 @@ impl PairingState {
     }
 
     /// The store failed: put everything back as it was before the round.
-    pub fn roll_back(&mut self) {
+    pub(crate) fn roll_back(&mut self) {
         while let Some(u) = self.undo.pop() {
             match u {
                 Undo::Pending(id, old) => {
@@ -243,17 +243,17 @@ impl PairingState {
     }
 
     /// A pending request by id.
-    pub fn pending(&self, id: &RequestId) -> Option<&PendingRequest> {
+    pub(crate) fn pending(&self, id: &RequestId) -> Option<&PendingRequest> {
         self.pending.get(id)
     }
 
     /// The pending request of a node, if any.
-    pub fn pending_for(&self, node: &NodeId) -> Option<&PendingRequest> {
+    pub(crate) fn pending_for(&self, node: &NodeId) -> Option<&PendingRequest> {
         self.by_node.get(node).and_then(|id| self.pending.get(id))
     }
 
     /// Pending requests whose verification code is `code`.
-    pub fn pending_by_code(&self, code: &str) -> Vec<&PendingRequest> {
+    pub(crate) fn pending_by_code(&self, code: &str) -> Vec<&PendingRequest> {
         self.by_code
             .get(code)
             .into_iter()
@@ -263,42 +263,42 @@ impl PairingState {
     }
 
     /// The cached verification code of a pending request.
-    pub fn code(&self, id: &RequestId) -> Option<&str> {
+    pub(crate) fn code(&self, id: &RequestId) -> Option<&str> {
         self.codes.get(id).map(String::as_str)
     }
 
     /// A paired node by id.
-    pub fn paired(&self, id: &NodeId) -> Option<&PairedNode> {
+    pub(crate) fn paired(&self, id: &NodeId) -> Option<&PairedNode> {
         self.paired.get(id)
     }
 
     /// Every pending request, by id.
-    pub fn all_pending(&self) -> &BTreeMap<RequestId, PendingRequest> {
+    pub(crate) fn all_pending(&self) -> &BTreeMap<RequestId, PendingRequest> {
         &self.pending
     }
 
     /// Every paired node, by id.
-    pub fn all_paired(&self) -> &BTreeMap<NodeId, PairedNode> {
+    pub(crate) fn all_paired(&self) -> &BTreeMap<NodeId, PairedNode> {
         &self.paired
     }
 
     /// Number of pending requests.
-    pub fn pending_count(&self) -> usize {
+    pub(crate) fn pending_count(&self) -> usize {
         self.pending.len()
     }
 
     /// Pending requests made by key-proven node connections from `ip`.
-    pub fn node_made_from(&self, ip: &str) -> usize {
+    pub(crate) fn node_made_from(&self, ip: &str) -> usize {
         self.node_made_per_ip.get(ip).copied().unwrap_or(0)
     }
 
     /// The earliest expiry among pending requests.
-    pub fn next_expiry(&self) -> Option<(u64, &RequestId)> {
+    pub(crate) fn next_expiry(&self) -> Option<(u64, &RequestId)> {
         self.expiry.iter().next().map(|(t, id)| (*t, id))
     }
 
     /// The earliest expiry among node-made requests from `ip` (for `retryAfterMs`).
-    pub fn next_expiry_from(&self, ip: &str) -> Option<u64> {
+    pub(crate) fn next_expiry_from(&self, ip: &str) -> Option<u64> {
         self.expiry
             .iter()
             .find(|(_, id)| {

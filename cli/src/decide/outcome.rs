@@ -15,7 +15,7 @@ use serde_json::Value;
 
 /// How an approved node gets what it needs to connect as paired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Handover {
+pub(super) enum Handover {
     /// Device pairing made the request at `connect`; no token goes by mail. `in_place`: a protocol-v3
     /// connection of it was waiting and is paired in place.
     Device {
@@ -33,7 +33,7 @@ pub enum Handover {
 }
 
 /// The line printed after an approval.
-pub fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover) -> String {
+pub(super) fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover) -> String {
     let head = format!("Approved request {request_id}: {label} ({node_id})");
     match how {
         Handover::Device { in_place: true } => format!(
@@ -59,7 +59,7 @@ pub fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover
 }
 
 /// The line after an approval saying what it granted: `Granted caps: system; commands: system.run.`
-pub fn granted_line(caps: &[String], commands: &[String]) -> String {
+pub(super) fn granted_line(caps: &[String], commands: &[String]) -> String {
     format!("Granted {}.", surface(caps, commands))
 }
 
@@ -105,7 +105,7 @@ impl Refusal {
 const NOT_A_DEVICE: &str = "not-a-device";
 
 /// Adds what the operator can do next to a refusal, decided by `details.code` (see [`Refusal`]).
-pub fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {
+pub(super) fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {
     match Refusal::of(&e) {
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
         Refusal::Unknown => anyhow!("{e}; {}", summary(pending)),
@@ -122,7 +122,7 @@ pub fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow:
 }
 
 /// Prints the result: the gateway's JSON (typed for `devices`) or one line.
-pub fn print_result(
+pub(super) fn print_result(
     conn: &ConnArgs,
     verb: Verb,
     family: Family,

@@ -8,7 +8,7 @@ use anyhow::bail;
 
 /// What the operator named.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(super) enum Target {
     /// A requestId.
     Request(String),
     /// A verification code, normalised to `1234-5678`.
@@ -20,7 +20,7 @@ pub enum Target {
 }
 
 /// Reads the positional argument or `--node`.
-pub fn target(
+pub(super) fn target(
     positional: Option<&str>,
     node: Option<&str>,
     family: Family,
@@ -43,7 +43,7 @@ pub fn target(
 
 /// What to do when no request was named.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Sole {
+pub(super) enum Sole {
     /// Decide this request without asking (`--yes`).
     Decide(Request),
     /// Ask the person at the terminal about this request first.
@@ -51,7 +51,7 @@ pub enum Sole {
 }
 
 /// Picks the only pending request, or refuses: none, several (listed), or no terminal and no `--yes`.
-pub fn sole(
+pub(super) fn sole(
     pending: &[Request],
     verb: Verb,
     family: Family,
@@ -85,7 +85,7 @@ pub fn sole(
 }
 
 /// The pending request the operator named, as listed before the call (for the message afterwards).
-pub fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
+pub(super) fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
     pending.iter().find(|p| match t {
         Target::Request(id) => &p.request_id == id,
         Target::Code(code) => p.code.as_deref() == Some(code.as_str()),
@@ -95,7 +95,7 @@ pub fn named<'a>(pending: &'a [Request], t: &Target) -> Option<&'a Request> {
 
 /// What to do about approving, by code or `--node`, a request that replaced an earlier one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Replaced {
+pub(super) enum Replaced {
     /// It replaced nothing, or `--yes` was given: approve.
     Go,
     /// Ask the person at the terminal this question first.
@@ -105,7 +105,12 @@ pub enum Replaced {
 /// Whether approving `p` named by code or name (not by requestId) needs a confirmation: it does when `p`
 /// replaced an earlier request, whose code it shows too. Without a terminal (and without `--yes`) the
 /// approval is refused, saying what changed and how to approve exactly what was read.
-pub fn replaced(p: &Request, family: Family, yes: bool, tty: bool) -> anyhow::Result<Replaced> {
+pub(super) fn replaced(
+    p: &Request,
+    family: Family,
+    yes: bool,
+    tty: bool,
+) -> anyhow::Result<Replaced> {
     let Some(changes) = p.changes() else {
         return Ok(Replaced::Go);
     };

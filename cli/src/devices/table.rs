@@ -28,7 +28,7 @@ fn commands_cell(commands: &[String]) -> String {
 
 /// The state of the device's token for `role`: `issued 2m ago`, `revoked 5m ago` (rotated or revoked,
 /// a new one comes at the next connect) or `none until reconnect` (approved, not yet connected).
-pub fn token_cell(tokens: &[DeviceTokenSummary], role: &str, now: u64) -> String {
+pub(super) fn token_cell(tokens: &[DeviceTokenSummary], role: &str, now: u64) -> String {
     let Some(t) = tokens.iter().find(|t| t.role == role).or(tokens.first()) else {
         return "-".into();
     };
@@ -41,7 +41,7 @@ pub fn token_cell(tokens: &[DeviceTokenSummary], role: &str, now: u64) -> String
 
 /// The `Pending` table: REQUEST, DEVICE (name · ip), CLIENT, CODE, REQUESTED, EXPIRES, COMMANDS,
 /// SCOPES NEEDED. A re-pair (a paired device asking for more) is marked in the DEVICE cell.
-pub fn pending_table(pending: &[DevicePending], now: u64) -> String {
+pub(super) fn pending_table(pending: &[DevicePending], now: u64) -> String {
     let mut t = Table::new(&[
         "REQUEST",
         "DEVICE",
@@ -84,7 +84,7 @@ pub fn pending_table(pending: &[DevicePending], now: u64) -> String {
 }
 
 /// The `Paired` table: DEVICE, ID (short), CLIENT, APPROVED (age · via), LAST SEEN, TOKEN.
-pub fn paired_table(paired: &[DevicePaired], now: u64) -> String {
+pub(super) fn paired_table(paired: &[DevicePaired], now: u64) -> String {
     let mut t = Table::new(&["DEVICE", "ID", "CLIENT", "APPROVED", "LAST SEEN", "TOKEN"]);
     for d in paired {
         t.row(vec![
@@ -108,7 +108,7 @@ pub fn paired_table(paired: &[DevicePaired], now: u64) -> String {
 }
 
 /// `kitchen-pi (3f1c2a0b9d8e…)`, for one-line messages about a device.
-pub fn named(d: &DevicePaired) -> String {
+pub(super) fn named(d: &DevicePaired) -> String {
     format!(
         "{} ({})",
         label(d.display_name.as_deref(), &d.device_id),

@@ -13,7 +13,7 @@ use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
 /// Why a node is or is not paired: one cause per diagnosis, printed as a stable word for scripts
 /// ([`Cause::as_str`], the `cause` of `--json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cause {
+pub(super) enum Cause {
     /// Paired (exit 0).
     Paired,
     /// A request from the node is pending.
@@ -46,7 +46,7 @@ pub enum Cause {
 
 impl Cause {
     /// The stable word scripts read: `paired`, `pending`, `no-request`, `token-mismatch`, ….
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Cause::Paired => "paired",
             Cause::Pending => "pending",
@@ -68,7 +68,7 @@ impl Cause {
 
 /// The cause found, the explanation and the next command.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Diagnosis {
+pub(super) struct Diagnosis {
     /// The cause.
     pub cause: Cause,
     /// Whether the node is paired (exit 0).
@@ -147,7 +147,7 @@ fn approve_next(p: &NodePending) -> Option<String> {
 }
 
 /// Reads the facts: why the node is or is not paired, and what to type next.
-pub fn diagnose(f: &Facts, now: u64) -> Diagnosis {
+pub(super) fn diagnose(f: &Facts, now: u64) -> Diagnosis {
     let pair = format!("openclaw node pair --url {}", f.url);
     let (pending, paired, nodes) = match &f.operator {
         Operator::Unreachable(e) => {

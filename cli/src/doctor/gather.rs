@@ -15,7 +15,7 @@ use pairing_core::protocol::{
 
 /// What the operator connection gave.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Operator {
+pub(super) enum Operator {
     /// Connected: `node.pair.list`'s `pending` and `paired`, and `node.list`'s `nodes`.
     Lists {
         /// Pending requests.
@@ -35,7 +35,7 @@ pub enum Operator {
 
 /// Everything the diagnosis reads.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Facts {
+pub(super) struct Facts {
     /// The gateway URL asked.
     pub url: String,
     /// This machine's node (`None` with `--node`).
@@ -51,7 +51,7 @@ pub struct Facts {
 
 /// This machine's files and the node connection's answer.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Local {
+pub(super) struct Local {
     /// The device id from device.json, if it exists.
     pub device_id: Option<String>,
     /// The node id token.json names, if it exists.
@@ -63,7 +63,10 @@ pub struct Local {
 }
 
 /// Asks the gateway as operator; failures become facts, not errors.
-pub async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (String, Operator) {
+pub(super) async fn operator_view(
+    conn: &ConnArgs,
+    remembered: Option<String>,
+) -> (String, Operator) {
     let mut src = match Sources::gather(conn) {
         Ok(s) => s,
         Err(e) => return (String::new(), Operator::Unreachable(format!("{e:#}"))),
@@ -114,7 +117,7 @@ pub async fn operator_view(conn: &ConnArgs, remembered: Option<String>) -> (Stri
 }
 
 /// Reads this machine's files and asks `node.pair.verify` with the stored token.
-pub async fn local_view(conn: &ConnArgs) -> anyhow::Result<Local> {
+pub(super) async fn local_view(conn: &ConnArgs) -> anyhow::Result<Local> {
     let state = pairing_host::paths::state_dir();
     let id = identity::load(&identity::identity_path(&state))?;
     let token = identity::load_token(&state)?;

@@ -7,7 +7,7 @@ use pairing_core::format::ago;
 
 /// How a node's last request or pairing ended, as the audit trail tells it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Ended {
+pub(super) struct Ended {
     /// [`Cause::Expired`], `Rejected`, `Superseded`, `Removed`, or `NoRequest` (the trail does not
     /// explain it).
     pub cause: Cause,
@@ -18,7 +18,7 @@ pub struct Ended {
 }
 
 /// A key fingerprint, shortened for a sentence: `SHA256:abcdefgh…`.
-pub fn short_key(fp: &str) -> String {
+pub(super) fn short_key(fp: &str) -> String {
     let mut s: String = fp.chars().take(15).collect();
     if fp.chars().count() > 15 {
         s.push('…');
@@ -28,7 +28,11 @@ pub fn short_key(fp: &str) -> String {
 
 /// When the trail shows that the node's current pairing came from a request bound to no device key (an
 /// operator asked for this node id): the token went to that operator's connection, never to the node.
-pub fn approved_without_key(trail: Option<&Vec<Line>>, node_id: &str, now: u64) -> Option<String> {
+pub(super) fn approved_without_key(
+    trail: Option<&Vec<Line>>,
+    node_id: &str,
+    now: u64,
+) -> Option<String> {
     let last = trail?
         .iter()
         .rev()
@@ -46,7 +50,7 @@ pub fn approved_without_key(trail: Option<&Vec<Line>>, node_id: &str, now: u64) 
 
 /// Reads the trail's latest entry about `node_id` (renames aside): how its last request or pairing
 /// ended. `None` when the trail has no entry for it.
-pub fn last_end(lines: &[Line], node_id: &str, now: u64) -> Option<Ended> {
+pub(super) fn last_end(lines: &[Line], node_id: &str, now: u64) -> Option<Ended> {
     let mine: Vec<&Line> = lines
         .iter()
         .filter(|l| l.entry.node_id.eq_ignore_ascii_case(node_id) && l.entry.action != "renamed")

@@ -4,12 +4,12 @@ use super::diagnosis::Diagnosis;
 use serde_json::{Value, json};
 
 /// The `--json` object: `{cause, paired, findings, next}`.
-pub fn json(d: &Diagnosis) -> Value {
+pub(super) fn json(d: &Diagnosis) -> Value {
     json!({ "cause": d.cause.as_str(), "paired": d.paired, "findings": d.lines, "next": d.next })
 }
 
 /// The text for a person: one `- finding` line each, then `Next: command`.
-pub fn text(d: &Diagnosis) -> String {
+pub(super) fn text(d: &Diagnosis) -> String {
     let mut out = String::new();
     for l in d.lines.iter().filter(|l| !l.is_empty()) {
         out.push_str(&format!("- {l}\n"));

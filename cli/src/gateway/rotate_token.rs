@@ -22,7 +22,7 @@ use serde_json::json;
 use std::path::Path;
 
 /// The long help.
-pub const LONG_ABOUT: &str = "Replace the operator token with a new random one (256 bits from the OS \
+pub(super) const LONG_ABOUT: &str = "Replace the operator token with a new random one (256 bits from the OS \
         random source) and print the new approval page link.\n\n\
         With the gateway running, it asks the gateway (an operator.admin call): the gateway writes the \
         new token to <state>/openclaw.json, closes every operator connection (open pages, `nodes watch`) \
@@ -36,7 +36,7 @@ pub const LONG_ABOUT: &str = "Replace the operator token with a new random one (
         openclaw.json by itself; elsewhere pass it with --token or OPENCLAW_GATEWAY_TOKEN.";
 
 /// The examples.
-pub const AFTER_HELP: &str = "Examples:\n  \
+pub(super) const AFTER_HELP: &str = "Examples:\n  \
         openclaw gateway rotate-token                # the running gateway, or this machine's stopped one\n  \
         openclaw gateway rotate-token --json         # {\"page\": …, \"gateway\": \"running\"|\"stopped\"}\n  \
         openclaw gateway rotate-token --url wss://gw.lan:18789/ --token OLD";
@@ -49,7 +49,7 @@ pub struct Opt {
 }
 
 /// The approval page link for a gateway URL (`ws://H:P/` → `http://H:P/#token=…`, `wss` → `https`).
-pub fn page_link(url: &GatewayUrl, token: &str) -> String {
+pub(super) fn page_link(url: &GatewayUrl, token: &str) -> String {
     let base = match url.url.strip_prefix("wss://") {
         Some(rest) => format!("https://{rest}"),
         None => url.url.replacen("ws://", "http://", 1),
@@ -59,7 +59,7 @@ pub fn page_link(url: &GatewayUrl, token: &str) -> String {
 }
 
 /// Runs the command.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(super) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let src = Sources::gather(&opt.conn)?;
     let ep = endpoint::resolve_operator(&src)?;
     let token = ep.token.as_deref().unwrap_or_default();

@@ -30,7 +30,7 @@ use std::time::Duration;
 const GIVE_UP_AFTER_EXPIRY_MS: u64 = 10 * 60_000;
 
 /// The long help of the subcommand (set on its variant, whose doc comment would override it here).
-pub const LONG_ABOUT: &str = "Ask a gateway to pair this machine as a node.\n\n\
+pub(super) const LONG_ABOUT: &str = "Ask a gateway to pair this machine as a node.\n\n\
         Creates the device identity <state>/identity/device.json (Ed25519, 0600) on first use, proves it \
         to the gateway, and sends one pairing request. Prints the verification code: the operator sees \
         the same code in `openclaw nodes pending` and approves with it. Waits until the request is \
@@ -97,7 +97,7 @@ struct Pairing {
 }
 
 /// Runs `node pair`.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(super) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let state = pairing_host::paths::state_dir();
     let (identity, created) = identity::load_or_create(&state)?;
     let url = endpoint::resolve_url(&Sources::gather(&opt.conn.as_conn())?)?;

@@ -21,7 +21,7 @@ use pairing_host::clock::now_ms;
 mod verify;
 
 /// The long help of `nodes audit`.
-pub const LONG_ABOUT: &str = "Show the audit trail: one entry per pairing decision (requested, approved, rejected, \
+pub(super) const LONG_ABOUT: &str = "Show the audit trail: one entry per pairing decision (requested, approved, rejected, \
     expired, superseded, removed, renamed), oldest first, with who made it. The gateway appends them to \
     <state>/nodes/audit.jsonl (state: $OPENCLAW_STATE_DIR, default ~/.openclaw) and rotates that file \
     at 10 MiB into audit.1.jsonl, audit.2.jsonl, …; this command reads those files directly, so run it \
@@ -35,7 +35,7 @@ pub const LONG_ABOUT: &str = "Show the audit trail: one entry per pairing decisi
     a crash during an append is reported and tolerated.";
 
 /// Examples, shown at the end of `openclaw nodes audit --help`.
-pub const AFTER_HELP: &str = concat!(
+pub(super) const AFTER_HELP: &str = concat!(
     "Examples:\n",
     "  openclaw nodes audit                          # every decision, oldest first\n",
     "  openclaw nodes audit --node kitchen-pi --since 2d\n",
@@ -73,7 +73,7 @@ pub struct Since {
 }
 
 /// Parses `--since`: a duration as every flag takes it (`90s`, `15m`, `1h`, `2d`).
-pub fn parse_since(text: &str) -> Result<Since, String> {
+pub(super) fn parse_since(text: &str) -> Result<Since, String> {
     crate::args::parse_duration(text).map(|ms| Since {
         ms,
         text: text.trim().to_owned(),
@@ -86,7 +86,7 @@ fn node_label(e: &ReadEntry) -> String {
 }
 
 /// The table of entries, oldest first.
-pub fn table(entries: &[&ReadEntry], now: u64) -> String {
+pub(super) fn table(entries: &[&ReadEntry], now: u64) -> String {
     let mut t = Table::new(&["SEQ", "AGE", "ACTION", "NODE", "REQUEST", "ACTOR"]);
     for e in entries {
         t.row(vec![
@@ -111,7 +111,7 @@ fn lines_word(n: usize) -> String {
 }
 
 /// The stderr notes about lines not shown: unreadable ones, and a last line cut short.
-pub fn warnings(t: &Trail) -> Vec<String> {
+pub(super) fn warnings(t: &Trail) -> Vec<String> {
     let mut out = Vec::new();
     if let Some((place, why)) = t.bad.first() {
         out.push(format!(
@@ -134,7 +134,7 @@ pub fn warnings(t: &Trail) -> Vec<String> {
 }
 
 /// Runs `nodes audit` (listing; `--verify` goes to [`verify::run`]).
-pub fn run(opt: &Opt) -> anyhow::Result<Exit> {
+pub(super) fn run(opt: &Opt) -> anyhow::Result<Exit> {
     let dir = audit_dir();
     if opt.verify {
         return verify::run(&dir, opt.json);
@@ -220,4 +220,4 @@ pub fn run(opt: &Opt) -> anyhow::Result<Exit> {
 }
 
 #[cfg(test)]
-pub mod tests;
+pub(super) mod tests;

@@ -12,7 +12,7 @@ use pairing_core::protocol::params::NodeRef;
 use pairing_host::clock::now_ms;
 
 /// Runs `nodes describe`.
-pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
+pub(super) async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let mut c = operator::connect(&o.conn).await?;
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let d = c

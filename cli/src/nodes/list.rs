@@ -11,7 +11,7 @@ use pairing_core::protocol::params::NoParams;
 use pairing_host::clock::now_ms;
 
 /// Runs `nodes list`.
-pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
     let list = c.call(Method::NodePairList, NoParams {}).await?;
     c.close().await;

@@ -7,7 +7,7 @@ use pairing_core::Method;
 use pairing_core::protocol::params::NodeRef;
 
 /// Runs `nodes remove`.
-pub async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
+pub(super) async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let mut c = operator::connect(&o.conn).await?;
     let node = operator::resolve_node(&mut c, &o.node).await?;
     let r = c

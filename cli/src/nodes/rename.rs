@@ -9,7 +9,7 @@ use pairing_core::protocol::NodeRenamed;
 use pairing_core::protocol::params::RenameParams;
 
 /// Runs `nodes rename`.
-pub async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
+pub(super) async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
     let name = o.name.trim();
     if name.is_empty() {
         anyhow::bail!("--name must not be blank");

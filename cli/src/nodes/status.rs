@@ -11,7 +11,7 @@ use pairing_core::protocol::{NodeEntry, NodeList, NodePairList};
 use pairing_host::clock::now_ms;
 
 /// Runs `nodes status`.
-pub async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
     let mut c = operator::connect(conn).await?;
     let result = c.call(Method::NodeList, NoParams {}).await?;
     if conn.json {

@@ -6,7 +6,7 @@ use pairing_core::format::{ago, expires_in, short_id};
 use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
 
 /// The pending-requests table.
-pub fn pending_table(pending: &[NodePending], now: u64) -> String {
+pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
     let mut t = Table::new(&[
         "REQUEST",
         "NODE",
@@ -45,7 +45,7 @@ pub fn pending_table(pending: &[NodePending], now: u64) -> String {
 
 /// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it
 /// was last seen (admitted through device pairing, or verified its token itself).
-pub fn paired_table(paired: &[NodePaired], now: u64) -> String {
+pub(super) fn paired_table(paired: &[NodePaired], now: u64) -> String {
     let mut t = Table::new(&["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"]);
     for p in paired {
         t.row(vec![
@@ -66,7 +66,7 @@ pub fn paired_table(paired: &[NodePaired], now: u64) -> String {
 
 /// When a node was last seen: `now` while connected, else the latest of `lastSeenAtMs` (device
 /// pairing) and `lastConnectedAtMs` (its own token verification), as an age.
-pub fn seen(n: &NodeEntry, now: u64) -> String {
+pub(super) fn seen(n: &NodeEntry, now: u64) -> String {
     if n.connected {
         return "now".into();
     }
@@ -77,7 +77,7 @@ pub fn seen(n: &NodeEntry, now: u64) -> String {
 /// already, `paired · re-pair pending`); the request's code, scopes and markers are in the pending
 /// table below it. APPROVED says when and how (`owner`, `local`, `import`), CLIENT what it connected
 /// with, LAST SEEN when it was last there.
-pub fn status_table(nodes: &[NodeEntry], pending: &[NodePending], now: u64) -> String {
+pub(super) fn status_table(nodes: &[NodeEntry], pending: &[NodePending], now: u64) -> String {
     let mut t = Table::new(&[
         "NODE",
         "ID",

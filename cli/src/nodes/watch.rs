@@ -48,7 +48,7 @@ pub struct Opt {
 }
 
 /// Checks `--ssh HOST`: not an option in disguise, and no other user than the current one.
-pub fn check_ssh_host(host: &str, current_user: Option<&str>) -> anyhow::Result<()> {
+pub(super) fn check_ssh_host(host: &str, current_user: Option<&str>) -> anyhow::Result<()> {
     let host = host.trim();
     if host.is_empty() || host.starts_with('-') || host.chars().any(char::is_whitespace) {
         bail!("--ssh {host:?}: expected a host name like gateway.local");
@@ -78,7 +78,11 @@ struct Watcher {
 }
 
 /// Whether to colour: only on a terminal, and not when `NO_COLOR` is set to anything but "" (no-color.org).
-pub fn use_colour(stdout_is_tty: bool, json: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+pub(super) fn use_colour(
+    stdout_is_tty: bool,
+    json: bool,
+    no_color: Option<&std::ffi::OsStr>,
+) -> bool {
     stdout_is_tty && !json && no_color.is_none_or(|v| v.is_empty())
 }
 
@@ -105,7 +109,7 @@ fn line(word: &str, rest: &str, colour: bool) -> String {
 }
 
 /// Runs `nodes watch` until Ctrl-C.
-pub async fn run(opt: Opt) -> anyhow::Result<Exit> {
+pub(super) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     if let Some(host) = &opt.ssh {
         check_ssh_host(host, std::env::var("USER").ok().as_deref())?;
     }
@@ -365,7 +369,7 @@ impl Watcher {
 /// A request already pending when the watcher (re)connects, as an NDJSON line:
 /// `{"type":"sync","event":"node.pair.pending","payload":<the request as node.pair.list gives it>}`.
 /// `type` tells it from the gateway's live events (`"type":"event"`), which it precedes.
-pub fn pending_json(p: &NodePending) -> anyhow::Result<Value> {
+pub(super) fn pending_json(p: &NodePending) -> anyhow::Result<Value> {
     let payload = serde_json::to_value(p)?;
     Ok(json!({ "type": "sync", "event": "node.pair.pending", "payload": payload }))
 }

@@ -65,7 +65,7 @@ fn read_source(path: &Path) -> Result<Option<Map<String, Value>>, StoreError> {
 }
 
 /// The file that says the import happened.
-pub const MARKER: &str = "openclaw-import.json";
+pub(super) const MARKER: &str = "openclaw-import.json";
 
 impl FileStore {
     /// `<state>/nodes/openclaw-import.json`.

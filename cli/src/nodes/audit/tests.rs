@@ -3,7 +3,7 @@ use pairing_core::audit::{Action, Actor, AuditEntry, Head};
 use pairing_core::ids::{ConnId, NodeId, RequestId};
 
 /// A sealed entry of `node` (named `name`) for the chain at `head`.
-pub fn entry(
+pub(crate) fn entry(
     head: &mut Head,
     action: Action,
     node: &str,
@@ -44,7 +44,7 @@ pub fn entry(
 }
 
 /// A small trail: pi requests and is approved, renamed; mac requests and expires.
-pub fn sample(now: u64) -> String {
+pub(crate) fn sample(now: u64) -> String {
     let mut h = Head::default();
     let pi = "aaaaaa1111111111";
     let mac = "bbbbbb2222222222";

@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// What the check found, ready to print.
 #[derive(Debug, PartialEq)]
-pub struct Report {
+pub(super) struct Report {
     /// The chain verified (exit 0).
     pub ok: bool,
     /// The result: for stdout when the chain verifies, else (joined into one line) for stderr.
@@ -28,7 +28,7 @@ pub struct Report {
 }
 
 /// A stable word for how a line breaks the chain.
-pub fn kind(b: &Broken) -> &'static str {
+pub(super) fn kind(b: &Broken) -> &'static str {
     match b {
         Broken::Malformed(_) => "malformed",
         Broken::Tampered { .. } => "tampered",
@@ -47,7 +47,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 /// Builds the report of a verification of the trail in `dir`.
-pub fn report(dir: &Path, v: &Verified) -> Report {
+pub(super) fn report(dir: &Path, v: &Verified) -> Report {
     let seq_range = |n: u64| match v.head.as_ref() {
         Some(h) if n == 1 => format!(" (seq {})", h.seq),
         Some(h) if n > 1 => format!(" (seq {}–{})", h.seq + 1 - n, h.seq),
@@ -155,7 +155,7 @@ pub fn report(dir: &Path, v: &Verified) -> Report {
 }
 
 /// Runs `nodes audit --verify` on `dir`.
-pub fn run(dir: &Path, json: bool) -> anyhow::Result<Exit> {
+pub(super) fn run(dir: &Path, json: bool) -> anyhow::Result<Exit> {
     let v = audit_log::verify(dir)
         .map_err(|e| anyhow::anyhow!("cannot read the audit trail in {}: {e}", dir.display()))?;
     let r = report(dir, &v);

@@ -5,7 +5,7 @@ use pairing_tests::bench::{LAST_SEEN_AGO_MS, NodeAuth};
 
 /// What one flow is (see the binary's documentation).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Three calls on one operator connection: request, approve, verify.
     Operator,
     /// A real node: its own socket and device proof, the operator approves, the node verifies.
@@ -42,7 +42,7 @@ writes the device's lastSeenAtMs, which the gateway does at most once a minute; 
 /// after; `--json` adds one `RESULT {…}` line for scripts.
 #[derive(Parser, Debug)]
 #[command(name = "load", override_usage = USAGE, after_help = AFTER_HELP)]
-pub struct Args {
+pub(crate) struct Args {
     /// The gateway's WebSocket URL (ws://IP:PORT/); not with --spawn.
     #[arg(long, allow_hyphen_values = true)]
     pub url: Option<String>,
@@ -102,12 +102,12 @@ pub struct Args {
 
 impl Args {
     /// `--last-seen` in milliseconds.
-    pub fn last_seen_ms(&self) -> u64 {
+    pub(crate) fn last_seen_ms(&self) -> u64 {
         (self.last_seen * 1000.0) as u64
     }
 
     /// `--sources`, or the mode's default (0 = 127.0.0.1 only).
-    pub fn sources(&self) -> u16 {
+    pub(crate) fn sources(&self) -> u16 {
         self.sources.unwrap_or(match self.mode {
             Mode::Connect => 32,
             Mode::Storm => 200,
@@ -116,7 +116,7 @@ impl Args {
     }
 
     /// The gateway binary to start: `--openclaw`, or `openclaw` beside this binary.
-    pub fn openclaw(&self) -> String {
+    pub(crate) fn openclaw(&self) -> String {
         self.openclaw.clone().unwrap_or_else(|| {
             let exe = std::env::current_exe().expect("own path");
             exe.with_file_name("openclaw").display().to_string()

@@ -126,7 +126,11 @@ async fn node_flow(plan: &Plan, op: &mut Operator, i: u64, lat: &mut Lat) -> any
 }
 
 /// Runs the flows of `plan` in `mode` on `connections` workers (one operator each, except `hold`).
-pub async fn run(plan: Arc<Plan>, mode: Mode, connections: usize) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(
+    plan: Arc<Plan>,
+    mode: Mode,
+    connections: usize,
+) -> anyhow::Result<Outcome> {
     let ops = if mode == Mode::Hold {
         Vec::new()
     } else {
@@ -205,6 +209,6 @@ pub async fn run(plan: Arc<Plan>, mode: Mode, connections: usize) -> anyhow::Res
 static HELD: Mutex<Vec<Client>> = Mutex::new(Vec::new());
 
 /// Closes the nodes `hold` kept open.
-pub fn release_held() {
+pub(crate) fn release_held() {
     HELD.lock().expect("not poisoned").clear();
 }

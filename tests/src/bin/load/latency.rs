@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Latencies (µs) per call name.
-pub type Lat = BTreeMap<&'static str, Vec<u32>>;
+pub(crate) type Lat = BTreeMap<&'static str, Vec<u32>>;
 
 /// The `p`-quantile (0..=1) of sorted latencies, in ms.
-pub fn pct(v: &[u32], p: f64) -> f64 {
+pub(crate) fn pct(v: &[u32], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
@@ -16,12 +16,12 @@ pub fn pct(v: &[u32], p: f64) -> f64 {
 }
 
 /// Microseconds since `t`, saturating.
-pub fn micros(t: Instant) -> u32 {
+pub(crate) fn micros(t: Instant) -> u32 {
     u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
 /// Awaits `call` and records its latency under `method`.
-pub async fn timed<R>(
+pub(crate) async fn timed<R>(
     lat: &mut Lat,
     method: &'static str,
     call: impl std::future::Future<Output = R>,
@@ -33,6 +33,6 @@ pub async fn timed<R>(
 }
 
 /// Microseconds of `d`, saturating.
-pub fn us(d: Duration) -> u32 {
+pub(crate) fn us(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }

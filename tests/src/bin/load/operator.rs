@@ -27,7 +27,7 @@ const CLI_SCOPES: &[&str] = &[
 /// recognised by their first bytes and dropped unparsed. (The one event a flow waits for, OpenClaw's
 /// `node.pair.requested` for the worker's own node, can only arrive after the worker's previous
 /// calls are answered: the node connects after them.)
-pub struct Operator {
+pub(crate) struct Operator {
     ws: RawSocket,
     next_id: u64,
 }
@@ -36,7 +36,11 @@ impl Operator {
     /// Connects as an operator that proves a device identity like the OpenClaw CLI (client id `cli`,
     /// mode `cli`, a signed v3 `device` block over role, scopes and token): OpenClaw clears the scopes
     /// of an operator without one; our gateway accepts and ignores it.
-    pub async fn connect(url: &str, token: &str, key: &[u8; 32]) -> anyhow::Result<Operator> {
+    pub(crate) async fn connect(
+        url: &str,
+        token: &str,
+        key: &[u8; 32],
+    ) -> anyhow::Result<Operator> {
         let ws = tokio::time::timeout(WAIT, RawSocket::connect(url))
             .await
             .context("connect timed out")??;
@@ -57,7 +61,7 @@ impl Operator {
 
     /// Sends a request and returns its whole response frame; events meanwhile are dropped unparsed.
     /// One time limit for the whole exchange.
-    pub async fn request(
+    pub(crate) async fn request(
         &mut self,
         method: &str,
         params: &impl Serialize,
@@ -85,7 +89,7 @@ impl Operator {
     }
 
     /// Sends a request; its result read as `T`, or the gateway's refusal.
-    pub async fn reply<T: DeserializeOwned>(
+    pub(crate) async fn reply<T: DeserializeOwned>(
         &mut self,
         method: Method,
         params: &impl Serialize,
@@ -103,7 +107,7 @@ impl Operator {
     }
 
     /// Sends a request; its result read as `T`, failing on a refusal.
-    pub async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &mut self,
         method: Method,
         params: &impl Serialize,
@@ -115,7 +119,7 @@ impl Operator {
 
     /// Waits for the first frame for which `matches` holds; only frames that contain `hint` are
     /// parsed.
-    pub async fn event_where(
+    pub(crate) async fn event_where(
         &mut self,
         hint: &str,
         matches: impl Fn(&Incoming) -> bool,
@@ -149,7 +153,7 @@ fn operator_key() -> [u8; 32] {
 }
 
 /// Connects `n` operators, one after another, all with this run's device key.
-pub async fn operators(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Operator>> {
+pub(crate) async fn operators(url: &str, token: &str, n: usize) -> anyhow::Result<Vec<Operator>> {
     let key = operator_key();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {

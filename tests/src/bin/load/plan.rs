@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Shared by the workers of one run.
-pub struct Plan {
+pub(crate) struct Plan {
     /// The gateway's URL.
     pub url: String,
     /// The gateway token.
@@ -33,7 +33,7 @@ pub struct Plan {
 
 impl Plan {
     /// A plan of `flows` flows with node ids `{prefix}-{i}`; nodes without the gateway token.
-    pub fn new(
+    pub(crate) fn new(
         url: &str,
         token: &str,
         flows: u64,
@@ -56,7 +56,7 @@ impl Plan {
     }
 
     /// The index of the next flow to run, or `None` when all are taken or the time is up.
-    pub fn take(&self) -> Option<u64> {
+    pub(crate) fn take(&self) -> Option<u64> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
         }
@@ -65,24 +65,24 @@ impl Plan {
     }
 
     /// Counts a failed flow; the first three are printed.
-    pub fn error(&self, e: &anyhow::Error) {
+    pub(crate) fn error(&self, e: &anyhow::Error) {
         if self.errors.fetch_add(1, Ordering::Relaxed) < 3 {
             eprintln!("flow error: {e:#}");
         }
     }
 
     /// Flows taken (at most [`Plan::flows`]).
-    pub fn done(&self) -> u64 {
+    pub(crate) fn done(&self) -> u64 {
         self.next.load(Ordering::Relaxed).min(self.flows)
     }
 
     /// Flows failed.
-    pub fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
     }
 
     /// The local address for the `i`-th node: 127.0.0.1 with no `--sources`, else 127.0.0.2… .
-    pub fn source(&self, i: u64) -> IpAddr {
+    pub(crate) fn source(&self, i: u64) -> IpAddr {
         if self.sources == 0 {
             return IpAddr::V4(Ipv4Addr::LOCALHOST);
         }
@@ -90,13 +90,13 @@ impl Plan {
     }
 
     /// A deterministic Ed25519 secret key per node of this run.
-    pub fn node_key(&self, i: u64) -> [u8; 32] {
+    pub(crate) fn node_key(&self, i: u64) -> [u8; 32] {
         Sha256::digest(format!("{}-{i}", self.prefix).as_bytes()).into()
     }
 }
 
 /// The `k`-th loopback source address: 127.0.0.2, 127.0.0.3, … (on past 127.0.0.255 into 127.0.1.x;
 /// Linux routes all of 127.0.0.0/8 to the loopback interface).
-pub fn source_address(k: u64) -> IpAddr {
+pub(crate) fn source_address(k: u64) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(0x7f00_0002 + (k as u32 & 0x00ff_ffff)))
 }

@@ -41,7 +41,7 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
 
 /// RSS (KiB) and CPU seconds (utime + stime, at USER_HZ = 100) of a process tree.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Usage {
+pub(crate) struct Usage {
     /// Resident set, KiB.
     pub rss_kib: u64,
     /// CPU seconds since the process started.
@@ -49,7 +49,7 @@ pub struct Usage {
 }
 
 /// [`Usage`] of `pid` and its descendants (`None` without a pid).
-pub fn usage(pid: Option<u32>) -> Option<Usage> {
+pub(crate) fn usage(pid: Option<u32>) -> Option<Usage> {
     let pid = pid?;
     let mut u = Usage::default();
     for p in tree(pid) {
@@ -63,7 +63,7 @@ pub fn usage(pid: Option<u32>) -> Option<Usage> {
 }
 
 /// The soft limit on open files of this process (the gateway it starts inherits it).
-pub fn open_files_limit() -> Option<(u64, String)> {
+pub(crate) fn open_files_limit() -> Option<(u64, String)> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     let mut f = line["Max open files".len()..].split_whitespace();
@@ -73,7 +73,7 @@ pub fn open_files_limit() -> Option<(u64, String)> {
 }
 
 /// Counters of `/proc/net/netstat` (`TcpExt`) that say whether the listen queue overflowed.
-pub fn listen_counters() -> Vec<(String, u64)> {
+pub(crate) fn listen_counters() -> Vec<(String, u64)> {
     const NAMES: [&str; 5] = [
         "ListenOverflows",
         "ListenDrops",
@@ -96,7 +96,7 @@ pub fn listen_counters() -> Vec<(String, u64)> {
 
 /// Machine-wide CPU seconds from `/proc/stat`: (busy = user + nice + system + irq + softirq +
 /// steal, iowait), at USER_HZ = 100.
-pub fn machine_cpu_s() -> (f64, f64) {
+pub(crate) fn machine_cpu_s() -> (f64, f64) {
     let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let f: Vec<u64> = text
         .lines()
@@ -114,7 +114,7 @@ pub fn machine_cpu_s() -> (f64, f64) {
 
 /// Per thread name of process `pid`: (ns on a CPU, ns runnable but waiting for one), summed over
 /// its threads of that name (`/proc/PID/task/*/schedstat`).
-pub fn thread_times(pid: u32) -> BTreeMap<String, (u64, u64)> {
+pub(crate) fn thread_times(pid: u32) -> BTreeMap<String, (u64, u64)> {
     let mut out = BTreeMap::new();
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
@@ -135,14 +135,14 @@ pub fn thread_times(pid: u32) -> BTreeMap<String, (u64, u64)> {
 }
 
 /// Peak resident set (`VmHWM`, KiB) of a process.
-pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// CPU seconds (utime + stime) of this process alone (the gateway is its child).
-pub fn own_cpu_s() -> f64 {
+pub(crate) fn own_cpu_s() -> f64 {
     stat_fields(std::process::id()).map_or(0.0, |f| {
         let ticks: u64 = f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
         ticks as f64 / 100.0

@@ -9,7 +9,7 @@ use tokio::net::{TcpSocket, TcpStream};
 /// The gateway answered the WebSocket upgrade with this HTTP status instead of 101 (ours answers 503
 /// when too many connections from one address are in the handshake).
 #[derive(Debug)]
-pub struct UpgradeRefused(pub u16, pub String);
+pub(crate) struct UpgradeRefused(pub u16, pub String);
 
 impl std::fmt::Display for UpgradeRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,7 +20,7 @@ impl std::fmt::Display for UpgradeRefused {
 impl std::error::Error for UpgradeRefused {}
 
 /// Whether `e` is an upgrade refused with HTTP 503.
-pub fn is_503(e: &anyhow::Error) -> bool {
+pub(crate) fn is_503(e: &anyhow::Error) -> bool {
     e.downcast_ref::<UpgradeRefused>()
         .is_some_and(|r| r.0 == 503)
 }
@@ -31,7 +31,7 @@ pub fn is_503(e: &anyhow::Error) -> bool {
 /// (a general client spends several times that per frame, and at C=256 every flow sends 512 events
 /// to this process, which shares the machine's cores with the gateway). Fragmented messages are
 /// refused: neither gateway sends them.
-pub struct RawSocket {
+pub(crate) struct RawSocket {
     tcp: TcpStream,
     pub buf: Vec<u8>,
     start: usize,
@@ -40,7 +40,7 @@ pub struct RawSocket {
 }
 
 impl RawSocket {
-    pub async fn connect(url: &str) -> anyhow::Result<RawSocket> {
+    pub(crate) async fn connect(url: &str) -> anyhow::Result<RawSocket> {
         let (authority, path) = split_url(url)?;
         let tcp = TcpStream::connect(authority).await?;
         Self::upgrade(tcp, authority, path, 64 * 1024).await
@@ -49,7 +49,11 @@ impl RawSocket {
     /// Like [`RawSocket::connect`], from the local address `local` (any port), with a read buffer of
     /// `buf` bytes to start with (it grows for a larger message). A refused upgrade is an
     /// [`UpgradeRefused`] error.
-    pub async fn connect_from(url: &str, local: IpAddr, buf: usize) -> anyhow::Result<RawSocket> {
+    pub(crate) async fn connect_from(
+        url: &str,
+        local: IpAddr,
+        buf: usize,
+    ) -> anyhow::Result<RawSocket> {
         let (authority, path) = split_url(url)?;
         let target: SocketAddr = authority
             .parse()
@@ -109,7 +113,7 @@ impl RawSocket {
         (self.mask as u32).to_le_bytes()
     }
 
-    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> anyhow::Result<()> {
+    pub(crate) async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> anyhow::Result<()> {
         use tokio::io::AsyncWriteExt;
         let mut frame = Vec::with_capacity(payload.len() + 14);
         frame.push(0x80 | opcode);
@@ -131,7 +135,7 @@ impl RawSocket {
         Ok(())
     }
 
-    pub async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
+    pub(crate) async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
         self.send_frame(0x1, text.as_bytes()).await
     }
 
@@ -156,7 +160,7 @@ impl RawSocket {
 
     /// The payload of the next text (or binary) message, as a range of `self.buf` valid until the
     /// next call. Answers pings; a close frame is an error.
-    pub async fn next_message(&mut self) -> anyhow::Result<std::ops::Range<usize>> {
+    pub(crate) async fn next_message(&mut self) -> anyhow::Result<std::ops::Range<usize>> {
         loop {
             self.fill(2).await?;
             let (b0, b1) = (self.buf[self.start], self.buf[self.start + 1]);
@@ -210,6 +214,6 @@ fn split_url(url: &str) -> anyhow::Result<(&str, &str)> {
 
 /// Whether a text frame is an event, from its first bytes: our gateway and OpenClaw both serialise
 /// `type` first. Anything else is parsed in full and judged by its `type` field.
-pub fn looks_like_event(text: &[u8]) -> bool {
+pub(crate) fn looks_like_event(text: &[u8]) -> bool {
     text.starts_with(br#"{"type":"event""#)
 }

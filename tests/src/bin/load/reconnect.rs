@@ -32,7 +32,7 @@ const NODE_BUF: usize = 4096;
 const MAX_RETRIES: u32 = 1000;
 
 /// How devices come back: where, with which credential, how long to wait after a 503.
-pub struct Reconnect {
+pub(crate) struct Reconnect {
     /// The gateway's URL.
     pub url: String,
     /// The gateway token (`auth.token`, and what the proof signs with `--auth token`).
@@ -45,7 +45,7 @@ pub struct Reconnect {
 
 /// One device admitted: its socket (still open), how many 503s it retried, when its first attempt
 /// began and when its `hello-ok` arrived.
-pub struct Admitted {
+pub(crate) struct Admitted {
     /// The open socket.
     pub ws: RawSocket,
     /// 503 answers retried.
@@ -58,7 +58,7 @@ pub struct Admitted {
 
 impl Reconnect {
     /// Every device's `connect`, prepared before the clock starts.
-    pub fn templates(&self, devices: &[Device]) -> Vec<ConnectTemplate> {
+    pub(crate) fn templates(&self, devices: &[Device]) -> Vec<ConnectTemplate> {
         devices
             .iter()
             .map(|d| d.connect_template(self.auth, &self.gateway_token))
@@ -67,7 +67,7 @@ impl Reconnect {
 
     /// The `i`-th device (`d`, its prepared `connect` `t`) comes back from `local`: socket, upgrade
     /// (503s retried), challenge, `connect`, `hello-ok`.
-    pub async fn connect(
+    pub(crate) async fn connect(
         &self,
         d: &Device,
         t: &ConnectTemplate,
@@ -126,7 +126,7 @@ impl Reconnect {
 
 /// The node connect cell: `C` workers, each flow one paired device coming back (device `i` of
 /// `devices`), admitted, and closed. The latency is the client's, socket to `hello-ok`.
-pub async fn connect_cell(
+pub(crate) async fn connect_cell(
     plan: Arc<Plan>,
     r: Arc<Reconnect>,
     devices: Arc<Vec<Device>>,

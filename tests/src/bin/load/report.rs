@@ -6,7 +6,7 @@ use crate::procfs::Usage;
 use serde_json::json;
 
 /// What one run of flows did.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The mode's name in the report (`node-gw` when the gateway made the nodes' requests).
     pub mode: &'static str,
     /// Flows taken.
@@ -24,7 +24,7 @@ pub struct Outcome {
 }
 
 /// Prints the report of `o` under `label`, with the gateway's usage before and after.
-pub fn report(
+pub(crate) fn report(
     label: &str,
     o: &Outcome,
     before: Option<Usage>,

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running gateway and where to reach it.
-pub struct Spawned {
+pub(crate) struct Spawned {
     /// The gateway process.
     pub child: Child,
     /// The `ws://` URL it printed.
@@ -26,13 +26,16 @@ impl Drop for Spawned {
 }
 
 /// Starts a gateway on a fresh, empty state directory.
-pub fn spawn_gateway(openclaw: &str) -> anyhow::Result<Spawned> {
+pub(crate) fn spawn_gateway(openclaw: &str) -> anyhow::Result<Spawned> {
     spawn_gateway_in(openclaw, tempfile::tempdir()?)
 }
 
 /// Starts `openclaw gateway --port 0` on `state` (which may hold state already) and returns once it
 /// printed its URL, i.e. once it has loaded the state and listens.
-pub fn spawn_gateway_in(openclaw: &str, state: tempfile::TempDir) -> anyhow::Result<Spawned> {
+pub(crate) fn spawn_gateway_in(
+    openclaw: &str,
+    state: tempfile::TempDir,
+) -> anyhow::Result<Spawned> {
     let mut child = Command::new(openclaw)
         .args(["gateway", "--port", "0"])
         .env("OPENCLAW_STATE_DIR", state.path())

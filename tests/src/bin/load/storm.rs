@@ -36,7 +36,7 @@ fn perf_control() -> impl Fn(&str) {
 }
 
 /// What the storm is given.
-pub struct Storm {
+pub(crate) struct Storm {
     /// Paired devices, all coming back.
     pub devices: u64,
     /// Loopback source addresses they come from.
@@ -60,7 +60,7 @@ pub struct Storm {
 /// The reconnect storm: `devices` paired devices written into a fresh state directory, the gateway
 /// started on it (the restart), then every device comes back at once, spread over `sources` loopback
 /// addresses; every socket stays open until all are admitted.
-pub async fn storm(s: &Storm) -> anyhow::Result<()> {
+pub(crate) async fn storm(s: &Storm) -> anyhow::Result<()> {
     // Both processes hold one socket per device, plus a few files.
     let need = s.devices + 256;
     if let Some((soft, hard)) = open_files_limit()

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// What the storm was given and what it measured.
-pub struct Measured {
+pub(crate) struct Measured {
     /// Paired devices that came back.
     pub devices: u64,
     /// Loopback source addresses they came from.
@@ -63,7 +63,7 @@ pub struct Measured {
 }
 
 /// Prints the storm's report under `label` (default `storm N (auth)`); with `as_json`, a `RESULT` line.
-pub fn report(label: Option<String>, m: Measured, as_json: bool) {
+pub(crate) fn report(label: Option<String>, m: Measured, as_json: bool) {
     let Measured {
         devices,
         sources,

@@ -8,6 +8,7 @@ use crate::endpoint::GatewayUrl;
 use crate::identity::Identity;
 use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
+use pairing_core::Event as EventName;
 use pairing_core::Method;
 use pairing_core::protocol::{ApiError, Challenge, ClientInfo, ConnectParams, ErrorCode};
 use pairing_core::wire::{self, Incoming};
@@ -284,7 +285,7 @@ impl Client {
     async fn challenge(&mut self) -> anyhow::Result<Value> {
         loop {
             match self.read().await? {
-                Frame::Event(e) if e.event == "connect.challenge" => {
+                Frame::Event(e) if e.event == EventName::ConnectChallenge.as_str() => {
                     return Ok(e.payload);
                 }
                 _ => continue,

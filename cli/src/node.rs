@@ -8,6 +8,7 @@ use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use pairing_core::Event as EventName;
 use pairing_core::Method;
 use pairing_core::protocol::params::VerifyParams;
 use pairing_core::protocol::{NodeVerified, Tick};
@@ -270,7 +271,7 @@ async fn connect(opt: VerifyOpt) -> anyhow::Result<Exit> {
                     first = false;
                     loop {
                         match client.next_event().await {
-                            Ok(ev) if ev.event == "tick" => {
+                            Ok(ev) if ev.event == EventName::Tick.as_str() => {
                                 let ts = ev.payload_as::<Tick>().map(|t| t.ts);
                                 tracing::debug!(?ts, "tick")
                             }

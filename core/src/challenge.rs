@@ -22,6 +22,7 @@
 //! knowledge of retired tokens while keeping only their hashes. No operator token's hash is stored
 //! anywhere but the retired list of `openclaw.json`, which holds only tokens that no longer work.
 
+use crate::event::Event;
 use crate::secret::{Token, TokenHash};
 use crate::wire::event_frame;
 use base64::Engine;
@@ -107,7 +108,7 @@ pub(crate) fn frame(
             .map(|c| retired.iter().map(|h| proof(h, nonce, c)).collect())
             .unwrap_or_default(),
     };
-    event_frame("connect.challenge", &payload, None)
+    event_frame(Event::ConnectChallenge.as_str(), &payload, None)
 }
 
 /// What a client learns from a challenge about the token it holds.

@@ -1,6 +1,7 @@
 //! The `connect` handshake: protocol range, operator token, node device proof, `hello-ok`.
 
 use crate::audit::Actor;
+use crate::event::Event;
 use crate::gateway::{Admission, Client, CloseReason, Gateway, Kind, Role, Session};
 use crate::ids::{ConnId, NodeId};
 use crate::method::Method;
@@ -15,16 +16,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Value, json};
-
-const OPERATOR_EVENTS: [&str; 6] = [
-    "connect.challenge",
-    "tick",
-    "node.pair.requested",
-    "node.pair.resolved",
-    "device.pair.requested",
-    "device.pair.resolved",
-];
-const NODE_EVENTS: [&str; 3] = ["connect.challenge", "tick", "node.pair.resolved"];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,7 +40,7 @@ struct ServerInfo<'a> {
 #[derive(Serialize)]
 struct Features {
     methods: &'static [Method],
-    events: &'static [&'static str],
+    events: &'static [Event],
 }
 
 #[derive(Serialize)]
@@ -387,10 +378,10 @@ impl<S: Store> Gateway<S> {
             Role::Operator { .. } => None,
         };
         let conn_id = self.rng.uuid();
-        let (methods, events): (&'static [Method], &'static [&'static str]) = if node.is_some() {
-            (&Method::NODE, &NODE_EVENTS)
+        let (methods, events): (&'static [Method], &'static [Event]) = if node.is_some() {
+            (&Method::NODE, &Event::NODE)
         } else {
-            (&Method::OPERATOR, &OPERATOR_EVENTS)
+            (&Method::OPERATOR, &Event::OPERATOR)
         };
         let mut auth = match &session.role {
             Role::Operator { scopes } => HelloAuth {

@@ -20,7 +20,7 @@
 //!   [`Snapshot`], failing with a [`StoreError`]; [`MemoryStore`] for tests and the simulator.
 //! - What is stored: [`record`] ([`PendingRequest`], [`PairedNode`]) and the hash-chained [`audit`]
 //!   trail, with its reader and verification.
-//! - The protocol, for clients: [`protocol`] (typed wire records), [`Method`] ([`method`]), [`wire`]
+//! - The protocol, for clients: [`protocol`] (typed wire records), [`Method`] ([`method`]), [`Event`] ([`event`]), [`wire`]
 //!   (frames and the protocol version), [`view`] (what clients see of the records); [`mod@format`]
 //!   (ages, countdowns, node labels, decision words: one rule for every client) and [`resync`] (the
 //!   seq-gap resync and reconnect backoff every client follows, sans-IO).
@@ -47,6 +47,7 @@ pub mod challenge;
 pub mod code;
 pub mod config;
 mod devices;
+pub mod event;
 pub mod format;
 pub mod gateway;
 mod handshake;
@@ -79,6 +80,7 @@ pub mod wire;
 pub mod workload;
 
 pub use config::{Config, Limits};
+pub use event::Event;
 pub use gateway::{Gateway, OpenError, Output};
 pub use ids::{ConnId, NodeId, RequestId};
 pub use memory::Decision;

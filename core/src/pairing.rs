@@ -3,6 +3,7 @@
 //! `--auto-approve-local`), and what a decision does to a device's live connections.
 
 use crate::audit::{Action, Actor};
+use crate::event::Event;
 use crate::gateway::{Admission, Gateway, Held, Role};
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::Decision;
@@ -184,7 +185,7 @@ impl<S: Store> Gateway<S> {
         self.state.put_pending(req);
         self.broadcast(|gw, seq| {
             gw.pending_view_frame(&request_id, |v| {
-                event_frame("node.pair.requested", &v, Some(seq))
+                event_frame(Event::NodePairRequested.as_str(), &v, Some(seq))
             })
         });
         if device_made {
@@ -193,7 +194,7 @@ impl<S: Store> Gateway<S> {
                 let code = gw.state.code(&request_id).unwrap_or_default();
                 let is_repair = gw.state.paired(&req.node_id).is_some();
                 let view = device_pending(req, code, is_repair, ttl);
-                event_frame("device.pair.requested", &view, Some(seq))
+                event_frame(Event::DevicePairRequested.as_str(), &view, Some(seq))
             });
         }
         Ok((request_id, true))
@@ -414,7 +415,9 @@ impl<S: Store> Gateway<S> {
             decision,
             ts: self.now,
         };
-        self.broadcast(|_, seq| event_frame("device.pair.resolved", &payload, Some(seq)));
+        self.broadcast(|_, seq| {
+            event_frame(Event::DevicePairResolved.as_str(), &payload, Some(seq))
+        });
     }
 
     /// The open node connections of `node`: those that proved `key` (any key when `None`), admitted

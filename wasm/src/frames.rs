@@ -20,13 +20,13 @@ pub const PAGE_SCOPES: [&str; 4] = [scopes::PAIRING, scopes::READ, scopes::WRITE
 /// The events the page follows.
 pub mod event {
     /// `connect.challenge`.
-    pub const CHALLENGE: &str = "connect.challenge";
+    pub const CHALLENGE: &str = pairing_core::Event::ConnectChallenge.as_str();
     /// `tick`.
-    pub const TICK: &str = "tick";
+    pub const TICK: &str = pairing_core::Event::Tick.as_str();
     /// `node.pair.requested`.
-    pub const REQUESTED: &str = "node.pair.requested";
+    pub const REQUESTED: &str = pairing_core::Event::NodePairRequested.as_str();
     /// `node.pair.resolved`.
-    pub const RESOLVED: &str = "node.pair.resolved";
+    pub const RESOLVED: &str = pairing_core::Event::NodePairResolved.as_str();
 }
 
 /// Builds request frames with ids "1", "2", … that never repeat for the life of the page, so a late

@@ -14,6 +14,7 @@ use crate::exit::Exit;
 use crate::identity::{self, Identity, NodeToken, hostname};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use pairing_core::Event as EventName;
 use pairing_core::Method;
 use pairing_core::NodeMeta;
 use pairing_core::format::{countdown, decision_word, short_id};
@@ -279,7 +280,7 @@ impl Pairing {
             tokio::select! {
                 ev = client.next_event() => {
                     let ev = ev?;
-                    if ev.event == "tick" {
+                    if ev.event == EventName::Tick.as_str() {
                         tracing::debug!("tick");
                     } else if let Some(outcome) = self.decision(&ev, false) {
                         return Ok(outcome);
@@ -300,7 +301,7 @@ impl Pairing {
     /// hello-ok, so it may be about a request from an earlier run — only an approval (carrying this
     /// device's token) or a decision on the request this run made counts then.
     fn decision(&self, ev: &Event, before_request: bool) -> Option<Outcome> {
-        if ev.event != "node.pair.resolved" {
+        if ev.event != EventName::NodePairResolved.as_str() {
             return None;
         }
         let p = ev.payload_as::<PairResolved>()?;

@@ -20,6 +20,7 @@ use crate::render::bare_ip;
 use crate::ssh_proof::{self, Verdict};
 use anyhow::bail;
 use clap::Args;
+use pairing_core::Event as EventName;
 use pairing_core::Method;
 use pairing_core::format::{decision_word, expires_in, short_id};
 use pairing_core::protocol::params::{DecideParams, NoParams};
@@ -178,7 +179,7 @@ impl Watcher {
                 Ok(ev) => ev,
                 Err(e) => return e,
             };
-            if ev.event == "tick" {
+            if ev.event == EventName::Tick.as_str() {
                 tracing::debug!("tick");
                 continue;
             }
@@ -190,7 +191,7 @@ impl Watcher {
                 }
             }
             self.print(&ev);
-            if ev.event == "node.pair.requested"
+            if ev.event == EventName::NodePairRequested.as_str()
                 && let Some(p) = ev.payload_as::<NodePending>()
                 && let Err(e) = self.consider(c, &p).await
             {
@@ -228,7 +229,7 @@ impl Watcher {
     /// Prints one event: NDJSON with `--json`, else a human line.
     fn print(&mut self, ev: &Event) {
         if self.opt.conn.json {
-            if ev.event == "node.pair.requested"
+            if ev.event == EventName::NodePairRequested.as_str()
                 && let Some(p) = ev.payload_as::<NodePending>()
             {
                 self.shown.insert(p.request_id.as_str().to_owned());
@@ -237,8 +238,8 @@ impl Watcher {
             return;
         }
         let p = &ev.payload;
-        match ev.event.as_str() {
-            "node.pair.requested" if let Some(p) = ev.payload_as::<NodePending>() => {
+        match EventName::parse(&ev.event) {
+            Some(EventName::NodePairRequested) if let Some(p) = ev.payload_as::<NodePending>() => {
                 let rid = p.request_id.as_str().to_owned();
                 self.labels.insert(rid.clone(), p.name());
                 self.labels.insert(p.node_id.as_str().to_owned(), p.name());
@@ -248,7 +249,7 @@ impl Watcher {
                     line("requested", &describe_request(&p, now_ms()), self.colour)
                 );
             }
-            "node.pair.resolved" if let Some(r) = ev.payload_as::<PairResolved>() => {
+            Some(EventName::NodePairResolved) if let Some(r) = ev.payload_as::<PairResolved>() => {
                 let rid = r.request_id.as_str();
                 let label = self
                     .labels
@@ -271,8 +272,8 @@ impl Watcher {
                 );
             }
             // The same decisions in OpenClaw's device vocabulary: already shown as node events.
-            "device.pair.requested" | "device.pair.resolved" => {}
-            other => println!("{other}  {p}"),
+            Some(EventName::DevicePairRequested | EventName::DevicePairResolved) => {}
+            _ => println!("{}  {p}", ev.event),
         }
     }
 

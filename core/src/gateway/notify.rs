@@ -3,6 +3,7 @@
 
 use super::{Gateway, Held, Kind, Output};
 use crate::audit::{Action, Actor, AuditEntry, key_fingerprint};
+use crate::event::Event;
 use crate::ids::{ConnId, NodeId, RequestId};
 use crate::memory::{Decision, Mail};
 use crate::notice::{Notice, What};
@@ -50,7 +51,7 @@ impl<S: Store> Gateway<S> {
         let ts = self.now;
         self.broadcast(|_, seq| {
             event_frame(
-                "node.pair.resolved",
+                Event::NodePairResolved.as_str(),
                 &ResolvedPayload {
                     request_id,
                     node_id,
@@ -225,7 +226,7 @@ impl<S: Store> Gateway<S> {
 
 pub(super) fn mail_frame(node: &NodeId, mail: &Mail) -> Arc<str> {
     event_frame(
-        "node.pair.resolved",
+        Event::NodePairResolved.as_str(),
         &ResolvedPayload {
             request_id: mail.request_id.as_str(),
             node_id: node,

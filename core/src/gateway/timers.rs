@@ -2,6 +2,7 @@
 
 use super::{Gateway, Kind};
 use crate::audit::Actor;
+use crate::event::Event;
 use crate::ids::ConnId;
 use crate::memory::Decision;
 use crate::store::Store;
@@ -44,7 +45,7 @@ impl<S: Store> Gateway<S> {
         self.mailbox.purge(now);
         if now >= self.next_tick {
             self.next_tick = now.saturating_add(self.config.tick_interval_ms.max(1));
-            let text = event_frame("tick", &TickPayload { ts: now }, None);
+            let text = event_frame(Event::Tick.as_str(), &TickPayload { ts: now }, None);
             let ready: Vec<ConnId> = self
                 .conns
                 .iter()

@@ -24,11 +24,11 @@ pub mod event {
     use pairing_core::wire::Incoming;
 
     /// A pending request was made (or changed); to operators.
-    pub const REQUESTED: &str = "node.pair.requested";
+    pub const REQUESTED: &str = pairing_core::Event::NodePairRequested.as_str();
     /// A request ended or a node was removed; to operators and the node that asked.
-    pub const RESOLVED: &str = "node.pair.resolved";
+    pub const RESOLVED: &str = pairing_core::Event::NodePairResolved.as_str();
     /// The gateway's clock.
-    pub const TICK: &str = "tick";
+    pub const TICK: &str = pairing_core::Event::Tick.as_str();
 
     /// Whether `frame` is the event `name`.
     pub fn is(frame: &Incoming, name: &str) -> bool {

@@ -15,10 +15,13 @@ use crate::gateway::{Gateway, Held, Role, Rotation};
 use crate::ids::{ConnId, NodeId};
 use crate::method::Method;
 use crate::params::Params;
+use crate::protocol::GatewayTokenRotated;
 use crate::scopes;
 use crate::secret::Token;
 use crate::store::{Store, StoreError};
+use crate::view::TokenText;
 use crate::wire::{ApiError, ok_frame};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use crate::config::MAX_RETIRED;
@@ -93,14 +96,10 @@ impl<S: Store> Gateway<S> {
         let token = self.rotate_operator_token_by(&caller.actor, Some(caller.conn));
         // Serialised from the borrowed secret (no copy in a JSON value); the token itself is wiped
         // when dropped, the frame by the host once sent.
-        #[derive(serde::Serialize)]
-        struct Rotated<'a> {
-            token: &'a str,
-        }
         Ok(ok_frame(
             id,
-            &Rotated {
-                token: token.expose(),
+            &GatewayTokenRotated {
+                token: TokenText(Cow::Borrowed(token.expose())),
             },
         ))
     }

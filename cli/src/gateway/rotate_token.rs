@@ -13,6 +13,7 @@ use crate::exit::Exit;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use pairing_core::Method;
+use pairing_core::protocol::GatewayTokenRotated;
 use pairing_core::protocol::params::NoParams;
 use pairing_core::{Config, Gateway, Token};
 use pairing_host::file_store::FileStore;
@@ -69,8 +70,8 @@ pub(super) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     let (new, running) =
         match Client::connect(&ep.url, Role::Operator { token }, opt.conn.timeout).await {
             Ok(mut c) => {
-                let answer = c
-                    .call(Method::GatewayTokenRotate, NoParams {})
+                let answer: GatewayTokenRotated<'static> = c
+                    .call_as(Method::GatewayTokenRotate, NoParams {})
                     .await
                     .map_err(|e| {
                         e.context(format!(
@@ -79,10 +80,7 @@ pub(super) async fn run(opt: Opt) -> anyhow::Result<Exit> {
                         ))
                     })?;
                 c.close().await;
-                let t = answer["token"]
-                    .as_str()
-                    .context("the gateway's answer carried no token")?;
-                (Token::new(t), true)
+                (Token::new(answer.token.expose()), true)
             }
             Err(e)
                 if own_gateway

@@ -294,3 +294,11 @@ pub struct HelloAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_at_ms: Option<u64>,
 }
+
+/// The result of `gateway.token.rotate`: the new operator token, delivered once to the operator who
+/// asked (every other operator connection is closed as rotated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayTokenRotated<'a> {
+    /// The new gateway token; never shown by `Debug`.
+    pub token: crate::view::TokenText<'a>,
+}

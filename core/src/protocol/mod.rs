@@ -24,8 +24,8 @@ pub mod params;
 pub use crate::memory::Decision;
 pub use crate::view::{NodeEntry, TokenText};
 pub use connect::{
-    Challenge, ClientInfo, ConnectAuth, ConnectDevice, ConnectParams, Features, HelloAuth, HelloOk,
-    Policy, ServerInfo, Tick,
+    Challenge, ClientInfo, ConnectAuth, ConnectDevice, ConnectParams, Features,
+    GatewayTokenRotated, HelloAuth, HelloOk, Policy, ServerInfo, Tick,
 };
 pub use device::{
     DeviceApproved, DevicePairList, DevicePaired, DevicePending, DeviceRejected, DeviceRemoved,

@@ -10,6 +10,7 @@ use crate::method::Method;
 use crate::methods::Caller;
 use crate::pairing::{Via, device_pending};
 use crate::params::Params;
+use crate::protocol::DetailCode;
 use crate::protocol::{
     DeviceApproved, DevicePairList, DevicePaired, DeviceRejected, DeviceRemoved,
     DeviceTokenRevoked, DeviceTokenRotated, DeviceTokenSummary,
@@ -196,7 +197,11 @@ impl<S: Store> Gateway<S> {
                 "request {} was made by an operator for node {}, not by a device; use node.pair.approve / node.pair.reject",
                 req.request_id, req.node_id
             ))
-            .with_details(json!({ "reason": "not-a-device", "requestId": req.request_id })));
+            .with_details(json!({
+                "code": DetailCode::NotADevice,
+                "reason": "not-a-device",
+                "requestId": req.request_id,
+            })));
         }
         Ok(req)
     }

@@ -94,15 +94,11 @@ impl Refusal {
         match (api.detail_code(), api.gone()) {
             (Some(DetailCode::UnknownRequest), None) => Refusal::Unknown,
             (Some(DetailCode::UnknownRequest), Some(Decision::Superseded)) => Refusal::Superseded,
-            // No detail code names it; `details.reason` does (a reason, never the message).
-            _ if api.reason().as_deref() == Some(NOT_A_DEVICE) => Refusal::NotADevice,
+            (Some(DetailCode::NotADevice), _) => Refusal::NotADevice,
             _ => Refusal::Other,
         }
     }
 }
-
-/// `details.reason` of a device decision on a request no device made.
-const NOT_A_DEVICE: &str = "not-a-device";
 
 /// Adds what the operator can do next to a refusal, decided by `details.code` (see [`Refusal`]).
 pub(super) fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> anyhow::Error {

@@ -653,3 +653,37 @@ fn protocol_mismatch_names_the_supported_versions() {
     assert_eq!(d["supported"], json!([3, 4]));
     assert_eq!(r.closed[0].1, 1002);
 }
+
+#[test]
+fn a_device_decision_on_an_operator_made_request_says_not_a_device_by_code() {
+    let mut g = gateway();
+    let op = operator(&mut g);
+    call(
+        &mut g,
+        T0,
+        op,
+        "node.pair.request",
+        json!({ "nodeId": "made-by-an-operator" }),
+    );
+    let r = round(&mut g);
+    let rid = r
+        .to(op)
+        .into_iter()
+        .find(|f| f["type"] == "res")
+        .and_then(|f| f["payload"]["request"]["requestId"].as_str())
+        .unwrap()
+        .to_owned();
+    call(
+        &mut g,
+        T0,
+        op,
+        "device.pair.approve",
+        json!({ "requestId": rid }),
+    );
+    let r = round(&mut g);
+    let e: crate::protocol::ApiError = serde_json::from_value(
+        r.to(op).into_iter().find(|f| f["type"] == "res").unwrap()["error"].clone(),
+    )
+    .unwrap();
+    assert_eq!(e.detail_code(), Some(DetailCode::NotADevice), "{e:?}");
+}

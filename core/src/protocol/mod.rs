@@ -109,6 +109,9 @@ pub enum DetailCode {
     UnknownNode,
     /// No paired device has this id.
     UnknownDevice,
+    /// A `device.pair.*` decision named a request an operator made, not a device
+    /// (`details.reason: "not-a-device"` too); decide it with `node.pair.approve`/`reject`.
+    NotADevice,
     /// Any code this version does not know.
     #[serde(other)]
     Unknown,

@@ -20,9 +20,8 @@ fn candidates(lines: &[Line]) -> Vec<Candidate> {
     // Entries about no node (the operator token's rotations have an empty node id) name no candidate.
     for l in lines.iter().filter(|l| !l.entry.node_id.is_empty()) {
         let e = &l.entry;
-        let actor = &e.json["actor"];
-        let remote_ip = (actor["role"].as_str() == Some("node"))
-            .then(|| actor["remoteIp"].as_str().map(str::to_owned))
+        let remote_ip = (e.actor_role() == Some("node"))
+            .then(|| e.actor_remote_ip().map(str::to_owned))
             .flatten();
         let c = Candidate {
             node_id: e.node_id.clone(),

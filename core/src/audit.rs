@@ -300,6 +300,21 @@ pub struct ReadEntry {
 }
 
 impl ReadEntry {
+    /// The acting connection's role (`operator` or `node`); `None` when the gateway acted.
+    pub fn actor_role(&self) -> Option<&str> {
+        self.json["actor"]["role"].as_str()
+    }
+
+    /// The acting connection's remote address; `None` when the gateway acted.
+    pub fn actor_remote_ip(&self) -> Option<&str> {
+        self.json["actor"]["remoteIp"].as_str()
+    }
+
+    /// `keyFingerprint`: the fingerprint of the key the entry is about, when it names one.
+    pub fn key_fingerprint(&self) -> Option<&str> {
+        self.json["keyFingerprint"].as_str()
+    }
+
     /// `actor`, shortly: `gateway`, or `role clientId@remoteIp`.
     pub fn actor_text(&self) -> String {
         match &self.json["actor"] {

@@ -59,7 +59,7 @@ pub(super) fn last_end(lines: &[Line], node_id: &str, now: u64) -> Option<Ended>
     let e = &last.entry;
     let when = ago(e.ts, now);
     let rid = short_request(e.request_id.as_deref());
-    let key = |l: &Line| l.entry.json["keyFingerprint"].as_str().map(str::to_owned);
+    let key = |l: &Line| l.entry.key_fingerprint().map(str::to_owned);
     let ended = |cause, line, hint| Some(Ended { cause, line, hint });
     match e.action.as_str() {
         "expired" => ended(

@@ -37,7 +37,7 @@ pub(super) fn approved_without_key(
         .iter()
         .rev()
         .find(|l| l.entry.node_id.eq_ignore_ascii_case(node_id) && l.entry.action == "approved")?;
-    if last.entry.json.get("keyFingerprint").is_some() {
+    if last.entry.key_fingerprint().is_some() {
         return None;
     }
     Some(format!(

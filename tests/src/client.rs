@@ -91,8 +91,14 @@ impl Client {
             nonce: String::new(),
         };
         let first = c.next_frame().await?;
-        let challenge: Challenge = serde_json::from_value(first["payload"].clone())
-            .with_context(|| format!("first frame is connect.challenge, not {first}"))?;
+        let challenge: Challenge = match serde_json::from_value::<Incoming>(first.clone()) {
+            Ok(Incoming::Event { event, payload, .. })
+                if event == pairing_core::Event::ConnectChallenge.as_str() =>
+            {
+                serde_json::from_value(payload)?
+            }
+            _ => bail!("first frame is connect.challenge, not {first}"),
+        };
         c.nonce = challenge.nonce;
         Ok(c)
     }
@@ -137,10 +143,13 @@ impl Client {
     /// Sends a request and returns its payload, untyped, failing on an error response.
     pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         let f = self.request(method, params).await?;
-        if f["ok"] != true {
-            bail!("{method} failed: {}", f["error"]);
+        match serde_json::from_value::<Incoming>(f.clone())? {
+            Incoming::Response {
+                ok: true, payload, ..
+            } => Ok(payload),
+            Incoming::Response { error: Some(e), .. } => bail!("{method} failed: {e}"),
+            _ => bail!("{method} failed: {f}"),
         }
-        Ok(f["payload"].clone())
     }
 
     /// Waits for an event named `name` (returning kept ones first); other events are kept.

@@ -99,11 +99,12 @@ pub fn device_id(key: &[u8; 32]) -> String {
 
 /// `hello-ok.auth` of a connect answer that admitted the connection.
 pub fn hello_auth(answer: &Value) -> anyhow::Result<HelloAuth> {
-    match serde_json::from_value::<Incoming>(answer.clone())? {
-        Incoming::Response { ok: true, .. } => {}
+    let hello: HelloOk = match serde_json::from_value::<Incoming>(answer.clone())? {
+        Incoming::Response {
+            ok: true, payload, ..
+        } => serde_json::from_value(payload)?,
         _ => bail!("connect was refused: {answer}"),
-    }
-    let hello: HelloOk = serde_json::from_value(answer["payload"].clone())?;
+    };
     Ok(hello.auth)
 }
 

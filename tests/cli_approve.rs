@@ -4,9 +4,10 @@
 //! stays pending. `--yes` approves it, and every approval prints the surface it granted. Approving by
 //! requestId is exact and is not asked about. `nodes pending` marks the changed request.
 
-use pairing_tests::client::{Client, device_id};
+use pairing_core::NodeMeta;
+use pairing_core::protocol::{NodePairList, NodePending, PairRequestParams};
+use pairing_tests::client::{Client, by_node, device_id};
 use pairing_tests::process::{GatewayProcess, run_cli};
-use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Output;
 
@@ -19,18 +20,17 @@ fn err(o: &Output) -> String {
 }
 
 /// `nodes pending --json` of the gateway's operator.
-fn pending(gw_state: &Path) -> anyhow::Result<Vec<Value>> {
+fn pending(gw_state: &Path) -> anyhow::Result<Vec<NodePending>> {
     let o = run_cli(gw_state, &["nodes", "pending", "--json"])?;
     anyhow::ensure!(o.status.success(), "nodes pending: {}", err(&o));
-    let v: Value = serde_json::from_slice(&o.stdout)?;
-    Ok(v.as_array().cloned().unwrap_or_default())
+    Ok(serde_json::from_slice(&o.stdout)?)
 }
 
 /// The pending request of `node`.
-fn request_of(gw_state: &Path, node: &str) -> anyhow::Result<Value> {
+fn request_of(gw_state: &Path, node: &str) -> anyhow::Result<NodePending> {
     pending(gw_state)?
         .into_iter()
-        .find(|p| p["nodeId"] == node)
+        .find(|p| p.node_id.as_str() == node)
         .ok_or_else(|| anyhow::anyhow!("{node} has no pending request"))
 }
 
@@ -62,8 +62,16 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let (ka, kb) = ([7u8; 32], [8u8; 32]);
     let (a, b) = (device_id(&ka), device_id(&kb));
     let ask = |n: &mut Client, id: &str, name: &str, commands: &[&str]| {
-        let params = json!({"nodeId": id, "displayName": name, "commands": commands});
-        rt.block_on(n.call("node.pair.request", params))
+        let params = PairRequestParams {
+            meta: NodeMeta {
+                display_name: Some(name.to_owned()),
+                commands: Some(commands.iter().map(|c| (*c).to_owned()).collect()),
+                ..NodeMeta::default()
+            },
+            ..by_node(id)
+        };
+        rt.block_on(n.pair_request_with(&params))?
+            .map_err(anyhow::Error::new)
     };
     let mut na = rt.block_on(Client::node(&gw.url, &ka, "runner"))?;
     let mut nb = rt.block_on(Client::node(&gw.url, &kb, "builder"))?;
@@ -72,21 +80,26 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
 
     // The operator reads the list: runner asks for canvas.present, code C.
     let seen = request_of(&gw_state, &a)?;
-    assert_eq!(seen["commands"], json!(["canvas.present"]), "{seen}");
-    assert!(seen.get("supersedes").is_none(), "{seen}");
-    let code = seen["verificationCode"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    assert_eq!(
+        seen.meta.commands.as_deref(),
+        Some(&["canvas.present".to_owned()][..]),
+        "{seen:?}"
+    );
+    assert!(seen.supersedes.is_none(), "{seen:?}");
+    let code = seen.verification_code.to_string();
 
     // Both nodes re-send their requests with system.run added: new requests, the same codes.
     ask(&mut na, &a, "runner", &["canvas.present", "system.run"])?;
     ask(&mut nb, &b, "builder", &["canvas.present", "system.run"])?;
     let now = request_of(&gw_state, &a)?;
-    assert_eq!(now["verificationCode"], code.as_str());
-    assert_ne!(now["requestId"], seen["requestId"]);
-    assert_eq!(now["supersedes"]["requestId"], seen["requestId"], "{now}");
-    let rid = now["requestId"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(now.verification_code, code.as_str());
+    assert_ne!(now.request_id, seen.request_id);
+    assert_eq!(
+        now.supersedes.as_ref().map(|s| &s.request_id),
+        Some(&*seen.request_id),
+        "{now:?}"
+    );
+    let rid = now.request_id.as_str().to_owned();
     // Reading the list again shows it, next to the code.
     let o = run_cli(&gw_state, &["nodes", "pending"])?;
     let row = out(&o)
@@ -108,16 +121,16 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let o = run_cli(&gw_state, &["devices", "approve", &code])?;
     assert_refused(&o, "devices", &rid);
     assert_eq!(
-        request_of(&gw_state, &a)?["requestId"],
+        request_of(&gw_state, &a)?.request_id.as_str(),
         rid.as_str(),
         "still pending"
     );
     let o = run_cli(&gw_state, &["nodes", "list", "--json"])?;
-    let list: Value = serde_json::from_slice(&o.stdout)?;
-    assert_eq!(list["paired"], json!([]), "nothing paired");
+    let list: NodePairList = serde_json::from_slice(&o.stdout)?;
+    assert!(list.paired.is_empty(), "nothing paired");
 
     // The old request id is exact: it answers `superseded` and grants nothing.
-    let old = seen["requestId"].as_str().unwrap_or_default();
+    let old = seen.request_id.as_str();
     let o = run_cli(&gw_state, &["nodes", "approve", old])?;
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -148,8 +161,8 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
 
     // By requestId the approval is exact: no question, and the surface is printed too.
     let rb = request_of(&gw_state, &b)?;
-    assert!(rb.get("supersedes").is_some(), "{rb}");
-    let rb = rb["requestId"].as_str().unwrap_or_default().to_owned();
+    assert!(rb.supersedes.is_some(), "{rb:?}");
+    let rb = rb.request_id.as_str().to_owned();
     let o = run_cli(&gw_state, &["devices", "approve", &rb])?;
     assert!(o.status.success(), "{}", err(&o));
     assert!(

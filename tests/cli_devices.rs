@@ -5,8 +5,10 @@
 
 use anyhow::Context;
 use pairing_core::protocol::{
-    DetailCode, DevicePairList, DeviceTokenRevoked, DeviceTokenRotated, PairingRequired,
+    DetailCode, DevicePairList, DeviceTokenRevoked, DeviceTokenRotated, HelloOk, NodeEntry,
+    NodeList, PairingRequired,
 };
+use pairing_core::wire::Incoming;
 use pairing_tests::client::{Client, NodeHost, device_id, hello_auth, pairing_required};
 use pairing_tests::process::{GatewayProcess, run_cli};
 use serde_json::Value;
@@ -43,12 +45,13 @@ async fn devices(state: &Path) -> anyhow::Result<DevicePairList> {
 }
 
 /// The `node.list` entry of `node` in `nodes status --json`.
-async fn status_of(state: &Path, node: &str) -> anyhow::Result<Value> {
-    let status: Value = serde_json::from_str(&ok(state, &["nodes", "status", "--json"]).await?)?;
-    status["nodes"]
-        .as_array()
-        .and_then(|a| a.iter().find(|n| n["nodeId"] == node).cloned())
-        .with_context(|| format!("{node} missing in nodes status: {status}"))
+async fn status_of(state: &Path, node: &str) -> anyhow::Result<NodeEntry> {
+    let status: NodeList = serde_json::from_str(&ok(state, &["nodes", "status", "--json"]).await?)?;
+    status
+        .nodes
+        .into_iter()
+        .find(|n| n.node_id.as_str() == node)
+        .with_context(|| format!("{node} missing in nodes status"))
 }
 
 /// An OpenClaw 2026.9 node host named `name` (protocol 4, no commands).
@@ -149,9 +152,9 @@ async fn devices_list_approve_and_reject_a_v4_node_host() -> anyhow::Result<()> 
         "the first connect after approval carries hello-ok.auth.deviceToken"
     );
     let entry = status_of(&state, &device_id(&kitchen)).await?;
-    assert_eq!(entry["approvedVia"], "owner", "{entry}");
-    assert!(entry["lastSeenAtMs"].is_u64(), "{entry}");
-    assert_eq!(entry["clientId"], "node-host", "{entry}");
+    assert_eq!(entry.approved_via.as_deref(), Some("owner"), "{entry:?}");
+    assert!(entry.last_seen_at_ms.is_some(), "{entry:?}");
+    assert_eq!(entry.client_id.as_deref(), Some("node-host"), "{entry:?}");
 
     // One pending and one paired: what a person reads.
     let hall_asked = refused(&gw.url, &hall, &v4(&token, "hall-tv")).await?;
@@ -314,7 +317,11 @@ async fn a_waiting_v3_node_host_is_paired_in_place() -> anyhow::Result<()> {
     };
     // OpenClaw 2026.4 stops for good on a refusal, so it is admitted to wait.
     let (conn, answer) = Client::node_host(&gw.url, &key, &host).await?;
-    assert_eq!(answer["payload"]["protocol"], 3, "{answer}");
+    let hello: HelloOk = match serde_json::from_value(answer.clone())? {
+        Incoming::Response { payload, .. } => serde_json::from_value(payload)?,
+        other => anyhow::bail!("not an answer: {other:?}"),
+    };
+    assert_eq!(hello.protocol, 3, "{answer}");
     assert!(hello_auth(&answer)?.device_token.is_none());
     let code = devices(&state)
         .await?
@@ -330,13 +337,9 @@ async fn a_waiting_v3_node_host_is_paired_in_place() -> anyhow::Result<()> {
     );
     let entry = status_of(&state, &device_id(&key)).await?;
     assert_eq!(
-        (&entry["paired"], &entry["connected"], &entry["approvedVia"]),
-        (
-            &Value::Bool(true),
-            &Value::Bool(true),
-            &Value::from("owner")
-        ),
-        "{entry}"
+        (entry.paired, entry.connected, entry.approved_via.as_deref()),
+        (true, true, Some("owner")),
+        "{entry:?}"
     );
     drop(conn);
     assert!(gw.stop()?.success());

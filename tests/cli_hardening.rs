@@ -2,6 +2,8 @@
 //! unit, a re-pair keeps the node's name, an approval says when a node that quit gets its token,
 //! failures go to stderr, and no log level — whatever `RUST_LOG` names — prints a token.
 
+use anyhow::Context;
+use pairing_core::protocol::{NodeList, NodePairList};
 use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli, wait_timeout};
 use serde_json::Value;
 use std::io::Read;
@@ -76,10 +78,18 @@ fn a_bare_number_for_a_duration_is_refused_with_a_hint() -> anyhow::Result<()> {
 }
 
 /// `nodes list --json` of the gateway's operator.
-fn list(gw_state: &Path) -> anyhow::Result<Value> {
+fn list(gw_state: &Path) -> anyhow::Result<NodePairList> {
     let o = run_cli(gw_state, &["nodes", "list", "--json"])?;
     anyhow::ensure!(o.status.success(), "nodes list: {}", err(&o));
     Ok(serde_json::from_slice(&o.stdout)?)
+}
+
+/// The display name of the (first) paired node in `nodes list --json`.
+fn paired_name(gw_state: &Path) -> anyhow::Result<Option<String>> {
+    Ok(list(gw_state)?
+        .paired
+        .first()
+        .and_then(|p| p.meta.display_name.clone()))
 }
 
 /// Waits until `node.list` shows the node `id` disconnected.
@@ -87,16 +97,15 @@ fn wait_disconnected(gw_state: &Path, id: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let o = run_cli(gw_state, &["nodes", "status", "--json"])?;
-        let v: Value = serde_json::from_slice(&o.stdout)?;
-        let connected = v["nodes"].as_array().is_some_and(|nodes| {
-            nodes
-                .iter()
-                .any(|n| n["nodeId"] == id && n["connected"] == true)
-        });
+        let v: NodeList = serde_json::from_slice(&o.stdout)?;
+        let connected = v
+            .nodes
+            .iter()
+            .any(|n| n.node_id.as_str() == id && n.connected);
         if !connected {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "{id} stays connected: {v}");
+        anyhow::ensure!(Instant::now() < deadline, "{id} stays connected: {v:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -119,17 +128,23 @@ fn a_re_pair_keeps_the_name_and_an_approval_says_when_the_token_arrives() -> any
         out(&o)
     );
     assert_eq!(pi.exit_code()?, 0, "{:#?}", pi.seen);
-    let id = list(&gw_state)?["paired"][0]["nodeId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let id = list(&gw_state)?
+        .paired
+        .first()
+        .map(|p| p.node_id.as_str().to_owned())
+        .unwrap_or_default();
 
     // Re-pair without --name: the request shows the name it has, not the hostname.
     let mut again = NodePair::start(&node_state, &gw.url, &[])?;
     let code = again.code()?;
-    let pending = &list(&gw_state)?["pending"][0];
-    assert_eq!(pending["displayName"], "kitchen-pi", "{pending}");
-    assert_eq!(pending["isRepair"], true, "{pending}");
+    let list_now = list(&gw_state)?;
+    let pending = list_now.pending.first().context("a pending re-pair")?;
+    assert_eq!(
+        pending.meta.display_name.as_deref(),
+        Some("kitchen-pi"),
+        "{pending:?}"
+    );
+    assert!(pending.is_repair, "{pending:?}");
     // The node quits before anyone approves: the approval says when it gets its token.
     again.child.kill()?;
     again.child.wait()?;
@@ -144,14 +159,14 @@ fn a_re_pair_keeps_the_name_and_an_approval_says_when_the_token_arrives() -> any
         "{}",
         out(&o)
     );
-    assert_eq!(list(&gw_state)?["paired"][0]["displayName"], "kitchen-pi");
+    assert_eq!(paired_name(&gw_state)?.as_deref(), Some("kitchen-pi"));
     // …and it does: run again, it reconnects and receives it.
     let mut back = NodePair::start(&node_state, &gw.url, &[])?;
     assert_eq!(back.exit_code()?, 0, "{:#?}", back.seen);
     let o = run_cli(&node_state, &["node", "verify", "--url", &gw.url])?;
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).starts_with("ok: paired with"), "{}", out(&o));
-    assert_eq!(list(&gw_state)?["paired"][0]["displayName"], "kitchen-pi");
+    assert_eq!(paired_name(&gw_state)?.as_deref(), Some("kitchen-pi"));
 
     // Removed: `node verify` fails with one line on stderr and nothing on stdout.
     let o = run_cli(&gw_state, &["nodes", "remove", "--node", "kitchen-pi"])?;

@@ -5,6 +5,7 @@
 //! with another key (a `system.run` node elsewhere), with none (made by an operator), or an ssh that
 //! fails is left pending, and the watcher says why.
 
+use pairing_core::protocol::NodePending;
 use pairing_tests::client::Client;
 use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli};
 use serde_json::{Value, json};
@@ -127,11 +128,10 @@ fn identity(state: &Path) -> anyhow::Result<Value> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-fn pending(gw_state: &Path) -> anyhow::Result<Vec<Value>> {
+fn pending(gw_state: &Path) -> anyhow::Result<Vec<NodePending>> {
     let out = run_cli(gw_state, &["nodes", "pending", "--json"])?;
     anyhow::ensure!(out.status.success(), "nodes pending");
-    let v: Value = serde_json::from_slice(&out.stdout)?;
-    Ok(v.as_array().cloned().unwrap_or_default())
+    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn silent_approval_needs_the_requests_own_key_on_the_ssh_host() -> anyhow::Resul
     // The other three are still pending; node-d is paired.
     let names: Vec<String> = pending(&gw_state)?
         .iter()
-        .map(|p| p["displayName"].as_str().unwrap_or_default().to_owned())
+        .map(|p| p.meta.display_name.clone().unwrap_or_default())
         .collect();
     for name in ["node-a", "runner", "keyless"] {
         assert!(

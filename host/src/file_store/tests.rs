@@ -180,6 +180,7 @@ mod audit {
             actor: Actor::Gateway,
             approved_via: None,
             display_name: Some(format!("node {node}")),
+            enrollment: None,
             hash: String::new(),
             key_fingerprint: None,
             node_id: NodeId(node.into()),

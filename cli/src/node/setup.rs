@@ -30,13 +30,14 @@ pub(super) async fn run(
     let mut flags = conn.as_conn();
     flags.url = flags.url.or_else(|| Some(payload.url.clone()));
     let mut src = Sources::gather(&flags)?;
-    if src.tls_fingerprint.is_none() && src.ca.is_none() {
-        if let Some(pin) = &payload.tls_fingerprint {
-            src.tls_fingerprint = Some(
-                crate::tls::parse_fingerprint(pin)
-                    .map_err(|e| anyhow::anyhow!("the setup code's tlsFingerprint: {e}"))?,
-            );
-        }
+    if src.tls_fingerprint.is_none()
+        && src.ca.is_none()
+        && let Some(pin) = &payload.tls_fingerprint
+    {
+        src.tls_fingerprint = Some(
+            crate::tls::parse_fingerprint(pin)
+                .map_err(|e| anyhow::anyhow!("the setup code's tlsFingerprint: {e}"))?,
+        );
     }
     let url = endpoint::resolve_url(&src)?;
     let name = name.map_or_else(hostname, str::to_owned);

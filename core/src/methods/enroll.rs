@@ -20,7 +20,7 @@ use super::{Caller, Reply};
 /// Ended setup codes and keys are forgotten this long after they ended (when one is issued).
 const KEEP_ENDED_MS: u64 = 7 * 24 * 3_600_000;
 /// The shortest life one may be given.
-const MIN_TTL_MS: u64 = 60_000;
+const MIN_TTL_MS: u64 = 10_000;
 /// The longest label and name prefix.
 const MAX_LABEL_CHARS: usize = 64;
 const MAX_PREFIX_CHARS: usize = 32;
@@ -98,7 +98,7 @@ impl<S: Store> Gateway<S> {
         });
         if !(MIN_TTL_MS..=MAX_TTL_MS).contains(&ttl) {
             return Err(ApiError::invalid(
-                "expiresInMs must be between one minute and 365 days",
+                "expiresInMs must be between 10 seconds and 365 days",
             ));
         }
         let mut limited = p.opt_bool("limited")?.unwrap_or(false);

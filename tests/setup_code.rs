@@ -42,11 +42,7 @@ fn decode_terminal_qr(block: &str) -> String {
     let (w, h) = (lines[0].len(), lines.len() * 2);
     let light = |x: usize, y: usize| -> bool {
         let c = lines[y / 2][x];
-        match (c, y % 2) {
-            ('█', _) => true,
-            ('▀', 0) | ('▄', 1) => true,
-            _ => false,
-        }
+        matches!((c, y % 2), ('█', _) | ('▀', 0) | ('▄', 1))
     };
     const SCALE: usize = 4;
     let mut img = rqrr::PreparedImage::prepare_from_greyscale(w * SCALE, h * SCALE, |x, y| {

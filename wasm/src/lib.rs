@@ -9,6 +9,7 @@
 //! - [`view`]: what the page shows, in order and in words (ages and countdowns are
 //!   `pairing_core::format`'s, as in the CLI);
 //! - [`words`]: error frames in plain words, chosen by the error's codes;
+//! - [`qr`]: a setup code as an SVG QR code, for the "Pair a device" dialog;
 //!
 //! Every record the page reads — pending requests, paired nodes, `node.list` entries, events, errors —
 //! is the core's own type (`pairing_core::protocol`); the page spells no JSON key of the protocol.
@@ -22,6 +23,7 @@
 pub mod bindings;
 pub mod frames;
 pub mod model;
+pub mod qr;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod view;

@@ -22,6 +22,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+pub mod qr;
 mod url;
 
 pub use url::normalize_gateway_url;

@@ -1,4 +1,5 @@
-//! The page's "Pair a device" dialog: it issues a setup code (`enroll.create`), shows it as a QR code
+//! The page's "Pair a device" dialog: it issues a setup code (`enroll.create`, with the gateway's
+//! SVG QR code of it), shows it as a QR code
 //! with the code to copy and a countdown, and says "Used by <device>" when a device redeems it
 //! (`device.pair.setup.completed`) — nothing a person has to approve afterwards.
 //!
@@ -7,7 +8,6 @@
 //! requests carry ids of their own (`pair-dialog-N`), which the model ignores. The code lives only in
 //! this object: closing the dialog forgets it (the gateway keeps only its hash).
 
-use crate::qr;
 use pairing_core::Event;
 use pairing_core::enroll::EnrollKind;
 use pairing_core::format::{ago, countdown_to};
@@ -15,9 +15,6 @@ use pairing_core::protocol::{EnrollIssued, EnrollParams, SetupCompleted};
 use pairing_core::wire::{Incoming, request_frame};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-/// The QR code's width on the page, in CSS pixels.
-const QR_PIXELS: u32 = 240;
 
 /// What the dialog is doing.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -88,6 +85,7 @@ impl PairDialog {
             kind: Some(EnrollKind::SetupCode),
             limited,
             label: Some("page".to_owned()),
+            include_qr: true,
             ..EnrollParams::default()
         };
         let frame = request_frame(&id, pairing_core::Method::EnrollCreate.as_str(), &params);
@@ -178,8 +176,7 @@ impl PairDialog {
                     let name = u.device_name.as_deref().unwrap_or(&u.device_id);
                     format!("Used by {name} {}", ago(u.ts, now))
                 });
-                let qr_svg = qr::svg(&i.setup_code, QR_PIXELS, "QR code of the setup code")
-                    .unwrap_or_default();
+                let qr_svg = i.qr_svg.clone().unwrap_or_default();
                 DialogView {
                     open: true,
                     state,

@@ -10,7 +10,6 @@
 //!   `pairing_core::format`'s, as in the CLI);
 //! - [`words`]: error frames in plain words, chosen by the error's codes;
 //! - [`dialog`]: the "Pair a device" dialog (a setup code, its QR code, "Used by …");
-//! - [`qr`]: a setup code as an SVG QR code, for that dialog;
 //!
 //! Every record the page reads — pending requests, paired nodes, `node.list` entries, events, errors —
 //! is the core's own type (`pairing_core::protocol`); the page spells no JSON key of the protocol.
@@ -25,7 +24,6 @@ pub mod bindings;
 pub mod dialog;
 pub mod frames;
 pub mod model;
-pub mod qr;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod view;

@@ -30,6 +30,7 @@ fn params(kind: EnrollKind, uses: u32, expires: u64, grant: &GrantArgs) -> Enrol
         name_prefix: None,
         label: grant.label.clone(),
         public_url: grant.public_url.clone(),
+        include_qr: false,
     }
 }
 

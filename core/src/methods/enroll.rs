@@ -47,7 +47,7 @@ impl<S: Store> Gateway<S> {
         id: &str,
         params: Value,
     ) -> Reply {
-        const OURS: [&str; 8] = [
+        const OURS: [&str; 9] = [
             "kind",
             "uses",
             "expiresInMs",
@@ -56,6 +56,7 @@ impl<S: Store> Gateway<S> {
             "namePrefix",
             "label",
             "publicUrl",
+            "includeQr",
         ];
         const OPENCLAW: [&str; 5] = [
             "publicUrl",
@@ -118,8 +119,13 @@ impl<S: Store> Gateway<S> {
         };
         let label = p.opt_str_max("label", MAX_LABEL_CHARS)?;
         let public_url = p.opt_str_max("publicUrl", self.config.limits.max_string_chars)?;
-        self.issue(caller, kind, uses, ttl, profile, label, public_url)
-            .map(|issued| ok_frame(id, &issued))
+        let include_qr = p.opt_bool("includeQr")?.unwrap_or(false);
+        let mut issued = self.issue(caller, kind, uses, ttl, profile, label, public_url)?;
+        if include_qr {
+            issued.qr_svg =
+                enroll::qr::svg(&issued.setup_code, 240, "QR code of the setup code").ok();
+        }
+        Ok(ok_frame(id, &issued))
     }
 
     /// Issues an enrollment and makes its setup code.
@@ -212,6 +218,7 @@ impl<S: Store> Gateway<S> {
             access: profile.access().to_owned(),
             profile,
             downgraded,
+            qr_svg: None,
         })
     }
 

@@ -35,6 +35,9 @@ pub struct EnrollParams {
     /// loopback bind) is not reachable from it; OpenClaw's `publicUrl`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Also return the code as an SVG QR code (`qrSvg`), as OpenClaw's `includeQr`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_qr: bool,
 }
 
 /// The result of `enroll.create` / `device.pair.setupCode`: the only time the secret leaves the
@@ -68,6 +71,9 @@ pub struct EnrollIssued {
     /// Why the profile is narrower than asked, if it is (a plaintext URL beyond loopback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downgraded: Option<String>,
+    /// The setup code as an SVG QR code, when `includeQr` asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
 }
 
 /// One enrollment in a list: everything but the secret's hash.

@@ -6,7 +6,7 @@ fn issued(expires_at_ms: u64) -> serde_json::Value {
         "setupId": "3f9a2c1b", "kind": "setup-code", "setupCode": "eyJ1cmwiOiJ3cyJ9",
         "link": "oc-pair://eyJ1cmwiOiJ3cyJ9", "gatewayUrl": "ws://127.0.0.1:18789",
         "gatewayUrls": ["ws://127.0.0.1:18789"], "expiresAtMs": expires_at_ms, "maxUses": 1,
-        "access": "full", "profile": {}
+        "access": "full", "profile": {}, "qrSvg": "<svg>qr</svg>"
     })
 }
 
@@ -31,7 +31,9 @@ fn it_issues_a_code_shows_it_counts_down_and_says_who_used_it() {
         ("shown", "expires in 9m 55s")
     );
     assert_eq!(v.code, "eyJ1cmwiOiJ3cyJ9");
-    assert!(v.qr_svg.starts_with("<svg") && v.command.contains("--pair 'oc-pair://"));
+    assert_eq!(v.qr_svg, "<svg>qr</svg>");
+    assert!(v.command.contains("--pair 'oc-pair://"));
+    assert_eq!(frame["params"]["includeQr"], true);
     d.copied(5_000.0);
     assert_eq!(d.view_at(6_000).copied, "Copied.");
     assert_eq!(d.view_at(9_000).copied, "");

@@ -1,5 +1,7 @@
-//! A setup code as a QR code for the page's "Pair a device" dialog: an SVG, dark modules on white
-//! with the standard quiet zone, one path of horizontal runs (a few kilobytes for a setup code).
+//! A setup code as a QR code, for a client that asks `enroll.create` for one (`includeQr`, as
+//! OpenClaw's `device.pair.setupCode` returns a `qrDataUrl`): an SVG, dark modules on white with the
+//! standard quiet zone, one path of horizontal runs (a few kilobytes). Rendered by the gateway so the
+//! page's wasm need not carry a QR encoder.
 
 use qrcode::{Color, EcLevel, QrCode};
 

@@ -44,8 +44,10 @@ pub struct Notice {
     pub code: Option<String>,
     /// Who decided.
     pub by: Actor,
-    /// How an approval came about (`owner`, `local`).
+    /// How an approval came about (`owner`, `local`, `setup-code`, `key`).
     pub approved_via: Option<String>,
+    /// The setup code or enrollment key concerned (its id), if any.
+    pub enrollment: Option<String>,
 }
 
 impl fmt::Display for Notice {
@@ -72,6 +74,18 @@ impl fmt::Display for Notice {
             What::Decision(a) => a,
         };
         match (action, &self.request_id) {
+            // About no node: a setup code or key issued or revoked (never its secret).
+            (Action::EnrollCreated | Action::EnrollRevoked, _) => {
+                let done = if action == Action::EnrollCreated {
+                    "issued"
+                } else {
+                    "revoked"
+                };
+                let what = self.display_name.as_deref().unwrap_or("setup code or key");
+                let id = self.enrollment.as_deref().unwrap_or("?");
+                write!(f, "{what} {id} {done}")?;
+                return write_by(f, &self.by);
+            }
             // About no node: the operator token was rotated.
             (_, None) if self.node_id.0.is_empty() => {
                 write!(
@@ -97,6 +111,9 @@ impl fmt::Display for Notice {
         }
         if let Some(via) = &self.approved_via {
             write!(f, ", via {via}")?;
+        }
+        if let Some(id) = &self.enrollment {
+            write!(f, " {id}")?;
         }
         write_by(f, &self.by)
     }
@@ -143,6 +160,7 @@ impl Notices {
                 code: None,
                 by: Actor::Gateway,
                 approved_via: None,
+                enrollment: None,
             });
         }
         self.queue.pop_front()

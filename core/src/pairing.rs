@@ -151,6 +151,7 @@ impl<S: Store> Gateway<S> {
                     code: None,
                     by: by.clone(),
                     approved_via: None,
+                    enrollment: None,
                 }));
             }
             return Err(ApiError::rate_limited(

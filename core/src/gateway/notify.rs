@@ -137,10 +137,15 @@ impl<S: Store> Gateway<S> {
         action: Action,
         e: &crate::enroll::Enrollment,
     ) {
-        let label = e
-            .label
-            .clone()
-            .unwrap_or_else(|| e.kind.as_str().to_owned());
+        // Named as a person reads it in the trail's name column and the log.
+        let what = match e.kind {
+            crate::enroll::EnrollKind::SetupCode => "setup code",
+            crate::enroll::EnrollKind::Key => "enrollment key",
+        };
+        let label = match &e.label {
+            Some(l) => format!("{what} {l:?}"),
+            None => what.to_owned(),
+        };
         let mut entry = self.entry(by, action, None, &NodeId::default(), None, Some(&label));
         entry.enrollment = Some(e.id.clone());
         self.stage_audit(entry);
@@ -183,6 +188,7 @@ impl<S: Store> Gateway<S> {
             code: None,
             by: entry.actor.clone(),
             approved_via: entry.approved_via.clone(),
+            enrollment: entry.enrollment.clone(),
         }));
         self.state.audit(entry);
     }

@@ -242,3 +242,42 @@ fn issuing_needs_admin_and_a_url_and_plaintext_lan_codes_are_limited() {
     assert_eq!(sent[0].1["error"]["details"]["code"], "MISSING_SCOPE");
     assert_eq!(list(&mut g, reader, T0).len(), 1);
 }
+
+#[test]
+fn the_log_names_codes_issued_and_revoked_and_the_code_that_paired_a_device() {
+    let mut g = gw();
+    let op = operator(&mut g);
+    let (issued, secret) = issue(&mut g, op, json!({"label": "kitchen"}));
+    redeem(&mut g, T0 + 1, 7, &secret);
+    ok(
+        &mut g,
+        op,
+        T0 + 2,
+        "enroll.revoke",
+        json!({ "id": &issued.setup_id }),
+    );
+    let mut lines = Vec::new();
+    while let Some(n) = g.poll_notice() {
+        lines.push(n.to_string());
+    }
+    let id = &issued.setup_id;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("setup code \"kitchen\" {id} issued; by operator"))),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("via setup-code {id}; by the gateway"))),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("setup code \"kitchen\" {id} revoked"))),
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains(&secret)));
+}

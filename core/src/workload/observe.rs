@@ -120,7 +120,7 @@ impl Sim {
             }
             let approved: NodeApproved = read(payload, &text)?;
             let node = approved.node.node_id.0.clone();
-            let rid = approved.request_id.0;
+            let rid = approved.request_id.0.clone();
             self.latest_approval.insert(node.clone(), rid.clone());
             if let Some(token) = &approved.node.token {
                 self.remember_token(&node, token.expose(), rid);
@@ -223,7 +223,7 @@ impl Sim {
             }
             Method::NodePairApprove => {
                 let r: NodeApproved = read(payload, &text)?;
-                (Action::Approved, r.request_id.0)
+                (Action::Approved, r.request_id.0.clone())
             }
             Method::NodePairReject => {
                 let r: NodeRejected = read(payload, &text)?;

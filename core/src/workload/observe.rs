@@ -92,7 +92,7 @@ impl Sim {
         };
         let method = self.methods.remove(id);
         if ok && let Some(method) = method {
-            self.acknowledge(method, payload)?;
+            self.acknowledge(method, payload, &text)?;
         }
         if id == "c" {
             self.check_device_connect(conn, ok, payload, error.as_ref())?;
@@ -211,34 +211,33 @@ impl Sim {
     }
 
     /// A successful answer to a decision: what the audit trail must show for this round.
-    fn acknowledge(&mut self, method: Method, payload: &Value) -> Result<(), String> {
-        let text = payload.to_string();
+    fn acknowledge(&mut self, method: Method, payload: &Value, text: &str) -> Result<(), String> {
         let (action, id) = match method {
             Method::NodePairRequest => {
-                let r: RequestResult = read(payload, &text)?;
+                let r: RequestResult = read(payload, text)?;
                 if !r.created {
                     return Ok(());
                 }
                 (Action::Requested, r.request.request_id.0.clone())
             }
             Method::NodePairApprove => {
-                let r: NodeApproved = read(payload, &text)?;
+                let r: NodeApproved = read(payload, text)?;
                 (Action::Approved, r.request_id.0.clone())
             }
             Method::NodePairReject => {
-                let r: NodeRejected = read(payload, &text)?;
+                let r: NodeRejected = read(payload, text)?;
                 (Action::Rejected, r.request_id.0)
             }
             Method::NodePairRemove => {
-                let r: NodeRemoved = read(payload, &text)?;
+                let r: NodeRemoved = read(payload, text)?;
                 (Action::Removed, r.node_id.0)
             }
             Method::NodeRename => {
-                let r: NodeRenamed = read(payload, &text)?;
+                let r: NodeRenamed = read(payload, text)?;
                 (Action::Renamed, r.node_id.0)
             }
             Method::DevicePairApprove => {
-                let r: DeviceApproved = read(payload, &text)?;
+                let r: DeviceApproved = read(payload, text)?;
                 let rid = r.request_id;
                 if let Some(&exp) = self.expiries.get(&rid)
                     && self.now >= exp
@@ -250,20 +249,20 @@ impl Sim {
                 (Action::Approved, rid)
             }
             Method::DevicePairReject => {
-                let r: DeviceRejected = read(payload, &text)?;
+                let r: DeviceRejected = read(payload, text)?;
                 (Action::Rejected, r.request_id)
             }
             Method::DevicePairRemove => {
-                let r: DeviceRemoved = read(payload, &text)?;
+                let r: DeviceRemoved = read(payload, text)?;
                 (Action::Removed, r.device_id)
             }
             Method::DeviceTokenRotate | Method::DeviceTokenRevoke => {
                 // Whatever token the node held stopped working.
                 let (action, device) = if method == Method::DeviceTokenRotate {
-                    let r: DeviceTokenRotated = read(payload, &text)?;
+                    let r: DeviceTokenRotated = read(payload, text)?;
                     (Action::TokenRotated, r.device_id)
                 } else {
-                    let r: DeviceTokenRevoked = read(payload, &text)?;
+                    let r: DeviceTokenRevoked = read(payload, text)?;
                     (Action::TokenRevoked, r.device_id)
                 };
                 self.latest_approval.remove(&device);

@@ -86,10 +86,11 @@ pub struct NodeRemoved {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeRenamed {
-    /// The node.
-    pub node_id: NodeId,
+    // In this order, the bytes the gateway has always sent (`displayName` before `nodeId`).
     /// Its new name.
     pub display_name: String,
+    /// The node.
+    pub node_id: NodeId,
 }
 
 /// The result of `node.list`.

@@ -30,7 +30,7 @@ const SCRUBBED_ENV: [&str; 11] = [
 ];
 
 /// The page's static files, from `wasm/www/`.
-const WWW: [&str; 3] = ["index.html", "app.js", "style.css"];
+const WWW: [&str; 4] = ["index.html", "app.js", "pair.js", "style.css"];
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));

@@ -42,6 +42,7 @@ fn chain(n: usize) -> Vec<String> {
                 },
                 approved_via: None,
                 display_name: Some(format!("box {}", i / 2)),
+                enrollment: None,
                 hash: String::new(),
                 key_fingerprint: None,
                 node_id: NodeId(format!("node{:02}aaaaaaaaaaaa", i / 2)),

@@ -28,6 +28,8 @@ mod cli_hardening;
 mod cli_approve;
 // An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.
 mod import;
+// Setup codes and enrollment keys (issue #16): qr, keys, node pair --setup-code, the QR decoded.
+mod setup_code;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

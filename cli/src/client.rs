@@ -45,6 +45,15 @@ pub(crate) enum Role<'a> {
         /// `client.displayName`.
         display_name: &'a str,
     },
+    /// A node redeeming a setup code or enrollment key (protocol 4, `auth.bootstrapToken`).
+    Enrolling {
+        /// The node's identity.
+        identity: &'a Identity,
+        /// `client.displayName`.
+        display_name: &'a str,
+        /// The setup code's bootstrap token.
+        secret: &'a str,
+    },
 }
 
 /// An error response from the gateway (the core's [`ApiError`]), as the CLI shows it: the message,
@@ -187,6 +196,8 @@ pub(crate) struct Client {
     events: VecDeque<Event>,
     timeout: Duration,
     url: String,
+    /// The `hello-ok` payload of the handshake.
+    hello: Value,
 }
 
 /// One frame read from the socket.
@@ -218,7 +229,7 @@ impl Client {
         // it, that the gateway knows the token before the token is sent (pairing_core::challenge).
         let client_nonce = match &role {
             Role::Operator { .. } => Some(fresh_nonce()?),
-            Role::Node { .. } => None,
+            Role::Node { .. } | Role::Enrolling { .. } => None,
         };
         let mut request = url
             .into_client_request()
@@ -253,6 +264,7 @@ impl Client {
             events: VecDeque::new(),
             timeout,
             url: url.to_owned(),
+            hello: Value::Null,
         };
         let challenge = client.challenge().await?;
         let nonce = Challenge::deserialize(&challenge)
@@ -267,8 +279,17 @@ impl Client {
             }
         }
         let params = connect_params(&role, &nonce);
-        client.call(Method::Connect, params).await.map_err(|e| {
-            match e.downcast_ref::<GatewayError>() {
+        let enrolling = matches!(role, Role::Enrolling { .. });
+        client.hello = client
+            .call(Method::Connect, params)
+            .await
+            .map_err(|e| match e.downcast_ref::<GatewayError>() {
+                Some(g) if enrolling => {
+                    anyhow!(
+                        "the gateway at {url} refused the setup code: {}",
+                        g.0.message
+                    )
+                }
                 Some(g) if g.0.code == ErrorCode::Unauthorized => {
                     anyhow::Error::new(TokenRefused {
                         url: url.to_owned(),
@@ -276,8 +297,7 @@ impl Client {
                     })
                 }
                 _ => e.context(format!("the gateway at {url} refused the connection")),
-            }
-        })?;
+            })?;
         Ok(client)
     }
 
@@ -291,6 +311,11 @@ impl Client {
                 _ => continue,
             }
         }
+    }
+
+    /// What `hello-ok.auth` says the connection was admitted as (a device token handed over, if any).
+    pub(crate) fn hello_auth(&self) -> anyhow::Result<pairing_core::protocol::HelloAuth> {
+        read(&self.hello["auth"])
     }
 
     /// The URL this client dialled.
@@ -470,6 +495,16 @@ fn connect_params(role: &Role<'_>, nonce: &str) -> ConnectParams {
             client_info(crate::identity::NODE_CLIENT_ID, "node").named(display_name),
             identity.prove(nonce, std::env::consts::OS),
         ),
+        Role::Enrolling {
+            identity,
+            display_name,
+            secret,
+        } => ConnectParams::node(
+            client_info(crate::identity::NODE_CLIENT_ID, "node").named(display_name),
+            identity.prove_with(nonce, std::env::consts::OS, secret),
+        )
+        .protocol(4)
+        .with_bootstrap_token(secret),
     }
 }
 

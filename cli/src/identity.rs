@@ -81,12 +81,18 @@ impl Identity {
 
     /// The `device` block of a node's `connect`: a v3 proof over the challenge nonce.
     pub(crate) fn prove(&self, nonce: &str, platform: &str) -> ConnectDevice {
+        self.prove_with(nonce, platform, "")
+    }
+
+    /// [`Identity::prove`], signing `token` as the credential the `connect` presents (a setup
+    /// code's bootstrap token).
+    pub(crate) fn prove_with(&self, nonce: &str, platform: &str, token: &str) -> ConnectDevice {
         let fields = SignedFields {
             client_id: NODE_CLIENT_ID,
             client_mode: "node",
             role: "node",
             scopes: &[],
-            token: "",
+            token,
             platform,
             device_family: "",
         };

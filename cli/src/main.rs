@@ -12,6 +12,8 @@
 //!   `audit` among them);
 //! - [`devices`]: `openclaw devices …`, OpenClaw's device commands over the same store;
 //! - [`decide`]: approve and reject, for both `nodes` and `devices`;
+//! - [`enroll`]: `openclaw qr` and `openclaw keys`, setup codes and enrollment keys (pairing with no
+//!   approval step);
 //! - [`doctor`]: `openclaw doctor`, why a node is not paired and what to type next;
 //! - [`completions`]: `openclaw completions bash|zsh|fish`, the shell completion scripts.
 //!
@@ -30,6 +32,7 @@ mod decide;
 mod devices;
 mod doctor;
 mod endpoint;
+mod enroll;
 mod exit;
 mod gateway;
 mod identity;
@@ -76,6 +79,7 @@ const TOP_HELP: &str = concat!(
     "  openclaw nodes pending                 # terminal 3: see the request and its code\n",
     "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
     "  openclaw devices list                  # the same, as OpenClaw's `devices` commands show it\n",
+    "  openclaw qr                            # a setup code: the device pairs with no approval step\n",
     "  openclaw doctor                        # why is this node not paired, and what next\n",
     "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
@@ -106,6 +110,10 @@ pub enum Command {
     /// Explain why a node is not paired, and print the command to type next.
     #[command(after_help = doctor::AFTER_HELP)]
     Doctor(doctor::Opt),
+    /// Issue a setup code for one device (shown as a QR code): it pairs with no approval step.
+    Qr(enroll::QrOpt),
+    /// Enrollment keys for fleets: create (N devices, no approval step), list, revoke.
+    Keys(enroll::KeysOpt),
     /// Print a shell completion script (bash, zsh or fish) on stdout.
     #[command(after_help = completions::AFTER_HELP)]
     Completions(completions::Opt),
@@ -141,6 +149,8 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Nodes(opt) => nodes::run(opt).await,
             Command::Devices(opt) => devices::run(opt).await,
             Command::Doctor(opt) => doctor::run(opt).await,
+            Command::Qr(opt) => enroll::run_qr(opt).await,
+            Command::Keys(opt) => enroll::run_keys(opt).await,
             Command::Completions(opt) => completions::run(&opt, Cli::command()),
         }
     });

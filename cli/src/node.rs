@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::path::Path;
 
 mod pair;
+mod setup;
 
 /// `openclaw node`.
 #[derive(Debug, Args)]

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!  credential ok? ──no──▶ UNAUTHORIZED (AUTH_TOKEN_MISMATCH / AUTH_DEVICE_TOKEN_MISMATCH)
-//!       │yes
+//!       │yes     └─ only a bootstrap token ──▶ a live setup code or key pairs it now (module `redeem`),
+//!       │                                      else AUTH_BOOTSTRAP_TOKEN_INVALID
 //!  paired with this key? ──yes──▶ admitted with the approved surface (+ a device token if it holds
 //!       │no                       no working one; + a re-pair request if it declares more commands)
 //!  --auto-approve-local and loopback? ──yes──▶ approved now (approvedVia "local"), admitted
@@ -102,7 +103,16 @@ impl<S: Store> Gateway<S> {
                 false,
             ));
         }
-        if !(shared || token_is_device_token || explicit_device_token_ok) {
+        // Only a bootstrap token (a setup code or enrollment key): redeemed below, once the device's
+        // request is known.
+        let bootstrap = if shared || token_is_device_token || explicit_device_token_ok {
+            None
+        } else if c.token.is_none() && c.device_token.is_none() {
+            c.bootstrap_token.as_deref()
+        } else {
+            None
+        };
+        if !(shared || token_is_device_token || explicit_device_token_ok) && bootstrap.is_none() {
             return Err(if c.token.is_some() {
                 // A paired device may hold a device token: OpenClaw clients retry once with it.
                 let retry = record.is_some() && c.device_token.is_none();
@@ -112,7 +122,7 @@ impl<S: Store> Gateway<S> {
                     retry,
                 )
             } else {
-                // Only a bootstrap token: this gateway has issued none (setup codes are not built yet).
+                // No credential at all (the handshake refuses that earlier): as OpenClaw words it.
                 unauthorized(
                     "unauthorized: bootstrap token invalid or expired",
                     DetailCode::AuthBootstrapTokenInvalid,
@@ -120,7 +130,11 @@ impl<S: Store> Gateway<S> {
                 )
             });
         }
-        let method = if shared { "token" } else { "device-token" };
+        let method = match (shared, bootstrap) {
+            (true, _) => "token",
+            (false, Some(_)) => "bootstrap-token",
+            (false, None) => "device-token",
+        };
         let ip = self.conns.get(&conn).map(|x| (x.ip, x.ip_text.clone()));
         let (ip, ip_text) = ip.unwrap_or((IpAddr::from([0, 0, 0, 0]), String::new()));
         let device = DeviceClient {
@@ -147,6 +161,10 @@ impl<S: Store> Gateway<S> {
             ip: ip_text,
         };
 
+        if let Some(secret) = bootstrap {
+            let (admission, token) = self.redeem(by, ask, record, secret)?;
+            return Ok((admission, token, method));
+        }
         if let Some(record) = record {
             // A device holds no working token after an approval made at connect (nothing was handed
             // over yet) or a rotation or revocation: it gets one now. Otherwise the one it was given
@@ -265,6 +283,8 @@ impl<S: Store> Gateway<S> {
         token
     }
 }
+
+mod redeem;
 
 #[cfg(test)]
 mod tests;

@@ -58,11 +58,17 @@ pub enum Action {
     TokenRevoked,
     /// A pairing or request was brought in from an OpenClaw 2026.4 device store at first start.
     Imported,
+    /// An operator issued a setup code or enrollment key (`enrollment` names it; never its secret).
+    #[serde(rename = "enroll-created")]
+    EnrollCreated,
+    /// An operator revoked a setup code or enrollment key.
+    #[serde(rename = "enroll-revoked")]
+    EnrollRevoked,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -73,6 +79,8 @@ impl Action {
         Action::TokenRotated,
         Action::TokenRevoked,
         Action::Imported,
+        Action::EnrollCreated,
+        Action::EnrollRevoked,
     ];
 
     /// The lowercase name written in the file.
@@ -88,6 +96,8 @@ impl Action {
             Action::TokenRotated => "token-rotated",
             Action::TokenRevoked => "token-revoked",
             Action::Imported => "imported",
+            Action::EnrollCreated => "enroll-created",
+            Action::EnrollRevoked => "enroll-revoked",
         }
     }
 
@@ -164,6 +174,10 @@ pub struct AuditEntry {
     /// The node's display name at the decision (requested, approved, renamed: the new name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The setup code or enrollment key (its id) a decision is about: the one that paired the node
+    /// (`approvedVia` `setup-code` or `key`), or the one issued or revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment: Option<String>,
     /// The entry's hash (empty while it is being computed).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub hash: String,

@@ -100,6 +100,13 @@ pub struct Config {
     pub server_version: String,
     /// Input and memory bounds.
     pub limits: Limits,
+    /// The WebSocket URLs a device can reach the gateway at, best first (`ws://127.0.0.1:18789` on a
+    /// loopback bind, the LAN addresses with `--bind lan`): what a setup code carries unless the
+    /// operator names one.
+    pub public_urls: Vec<String>,
+    /// The SHA-256 fingerprint of the certificate the gateway serves, when it serves TLS itself: a
+    /// setup code for a `wss://` URL of its own carries it (`tlsFingerprint`).
+    pub tls_fingerprint: Option<String>,
 }
 
 /// How long an approval's token waits for a node that is offline at approval (SPEC §4: 10 minutes).
@@ -121,6 +128,8 @@ impl Config {
             signature_skew_ms: 120_000,
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             limits: Limits::default(),
+            public_urls: Vec::new(),
+            tls_fingerprint: None,
         }
     }
 }

@@ -22,17 +22,20 @@ pub enum Event {
     DevicePairRequested,
     /// `device.pair.resolved`: the device-shaped twin of `node.pair.resolved` (operators only).
     DevicePairResolved,
+    /// `device.pair.setup.completed`: a setup code or enrollment key paired a device (operators only).
+    DevicePairSetupCompleted,
 }
 
 impl Event {
     /// The events an operator connection receives, in the order `hello-ok` lists them.
-    pub const OPERATOR: [Event; 6] = [
+    pub const OPERATOR: [Event; 7] = [
         Event::ConnectChallenge,
         Event::Tick,
         Event::NodePairRequested,
         Event::NodePairResolved,
         Event::DevicePairRequested,
         Event::DevicePairResolved,
+        Event::DevicePairSetupCompleted,
     ];
 
     /// The events a node connection receives, in the order `hello-ok` lists them.
@@ -51,6 +54,7 @@ impl Event {
             Event::NodePairResolved => "node.pair.resolved",
             Event::DevicePairRequested => "device.pair.requested",
             Event::DevicePairResolved => "device.pair.resolved",
+            Event::DevicePairSetupCompleted => "device.pair.setup.completed",
         }
     }
 

@@ -122,6 +122,7 @@ impl<S: Store> Gateway<S> {
                 actor: Actor::Gateway,
                 approved_via: None,
                 display_name: d.meta.display_name.clone(),
+                enrollment: None,
                 hash: String::new(),
                 key_fingerprint: d.public_key.as_deref().map(key_fingerprint),
                 node_id: d.node_id.clone(),

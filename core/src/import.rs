@@ -237,6 +237,7 @@ pub fn audit_entries(
                 actor: Actor::Gateway,
                 approved_via: request.is_none().then(|| APPROVED_VIA.to_owned()),
                 display_name: name.map(str::to_owned),
+                enrollment: None,
                 hash: String::new(),
                 key_fingerprint: key.map(key_fingerprint),
                 node_id: node.clone(),

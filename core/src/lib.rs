@@ -27,6 +27,8 @@
 //! - Credentials and names: [`proof`] (device proofs), [`challenge`] (the gateway's proof that it
 //!   knows the operator token), [`secret`] ([`Token`], [`TokenHash`]), [`code`] (verification codes),
 //!   [`scopes`], [`ids`], [`operator`] (rotation's wording, token strength).
+//! - [`enroll`]: setup codes and enrollment keys (pairing without an approval step), and OpenClaw's
+//!   setup-code format ([`enroll::SetupPayload`]).
 //! - [`import`]: an OpenClaw 2026.4 device store read into this gateway's records.
 //! - With the `sim` feature only (never in a gateway build): `sim`, the deterministic simulator (a
 //!   scripted scenario in, a JSON transcript out), and `workload`, a seeded random workload with faults
@@ -47,6 +49,7 @@ pub mod challenge;
 pub mod code;
 pub mod config;
 mod devices;
+pub mod enroll;
 pub mod event;
 pub mod format;
 pub mod gateway;

@@ -46,6 +46,16 @@ pub enum Method {
     DeviceTokenRevoke,
     /// `gateway.token.rotate`: rotate the operator token (needs `operator.admin` as well).
     GatewayTokenRotate,
+    /// `enroll.create`: issue a setup code or an enrollment key (`operator.admin`).
+    EnrollCreate,
+    /// `enroll.list`: the setup codes and keys issued, never their secrets.
+    EnrollList,
+    /// `enroll.revoke`: end a setup code or key now (`operator.admin`).
+    EnrollRevoke,
+    /// `device.pair.setupCode`: OpenClaw's name for issuing a setup code (`operator.admin`).
+    DevicePairSetupCode,
+    /// `device.pair.setupStatus`: one setup code's state (OpenClaw's name).
+    DevicePairSetupStatus,
 }
 
 impl Method {
@@ -69,6 +79,16 @@ impl Method {
         Method::GatewayTokenRotate,
     ];
 
+    /// Methods an operator may call that `hello-ok` does not list: setup codes and enrollment keys, as
+    /// OpenClaw leaves `device.pair.setupCode` out of its features.
+    pub const UNLISTED: [Method; 5] = [
+        Method::EnrollCreate,
+        Method::EnrollList,
+        Method::EnrollRevoke,
+        Method::DevicePairSetupCode,
+        Method::DevicePairSetupStatus,
+    ];
+
     /// The methods a node connection may call after `connect`, in the order `hello-ok` lists them.
     pub const NODE: [Method; 2] = [Method::NodePairRequest, Method::NodePairVerify];
 
@@ -77,7 +97,10 @@ impl Method {
         if name == "connect" {
             return Some(Method::Connect);
         }
-        Method::OPERATOR.into_iter().find(|m| m.as_str() == name)
+        Method::OPERATOR
+            .into_iter()
+            .chain(Method::UNLISTED)
+            .find(|m| m.as_str() == name)
     }
 
     /// The method's name on the wire.
@@ -100,17 +123,27 @@ impl Method {
             Method::DeviceTokenRotate => "device.token.rotate",
             Method::DeviceTokenRevoke => "device.token.revoke",
             Method::GatewayTokenRotate => "gateway.token.rotate",
+            Method::EnrollCreate => "enroll.create",
+            Method::EnrollList => "enroll.list",
+            Method::EnrollRevoke => "enroll.revoke",
+            Method::DevicePairSetupCode => "device.pair.setupCode",
+            Method::DevicePairSetupStatus => "device.pair.setupStatus",
         }
     }
 
     /// The scope an operator needs before the method runs: [`scopes::READ`] for `node.list` and
-    /// `node.describe`, [`scopes::PAIRING`] for the others. `None` for `connect`, which the handshake
+    /// `node.describe`, [`scopes::ADMIN`] for issuing and revoking setup codes and keys,
+    /// [`scopes::PAIRING`] for the others. `None` for `connect`, which the handshake
     /// authenticates. Some methods need more once their parameters are known: an approval the scopes of
     /// the node's commands ([`scopes::required_approve_scopes`]), `gateway.token.rotate` admin.
     pub const fn scope(self) -> Option<&'static str> {
         match self {
             Method::Connect => None,
             Method::NodeList | Method::NodeDescribe => Some(scopes::READ),
+            // Issuing pairs devices with no person looking at them: admin, as OpenClaw.
+            Method::EnrollCreate | Method::EnrollRevoke | Method::DevicePairSetupCode => {
+                Some(scopes::ADMIN)
+            }
             _ => Some(scopes::PAIRING),
         }
     }
@@ -144,7 +177,11 @@ mod tests {
 
     #[test]
     fn names_parse_back() {
-        for m in Method::OPERATOR.into_iter().chain([Method::Connect]) {
+        for m in Method::OPERATOR
+            .into_iter()
+            .chain(Method::UNLISTED)
+            .chain([Method::Connect])
+        {
             assert_eq!(Method::parse(m.as_str()), Some(m));
         }
         assert_eq!(Method::parse("node.pair"), None);

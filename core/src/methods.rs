@@ -1,5 +1,6 @@
 //! The methods of SPEC §4, after the handshake: authorisation, then each method's semantics.
 
+mod enroll;
 mod nodes;
 mod pair;
 
@@ -224,6 +225,12 @@ impl<S: Store> Gateway<S> {
             | Method::DevicePairRemove
             | Method::DeviceTokenRotate
             | Method::DeviceTokenRevoke => self.device_call(caller, m, id, params),
+            Method::EnrollCreate | Method::DevicePairSetupCode => {
+                self.enroll_create(caller, m, id, params)
+            }
+            Method::EnrollList => self.enroll_list(id, params),
+            Method::EnrollRevoke => self.enroll_revoke(caller, id, params),
+            Method::DevicePairSetupStatus => self.setup_status(id, params),
             Method::Connect => Err(ApiError::invalid("already connected")),
         };
         (reply, None)

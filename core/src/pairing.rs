@@ -32,18 +32,29 @@ pub(crate) struct Ask {
 
 /// How an approval came about: the record's `approvedVia`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Via {
+pub(crate) enum Via<'a> {
     /// A person approved it (`node.pair.approve`, `device.pair.approve`): OpenClaw's `owner`.
     Owner,
     /// `--auto-approve-local`: a loopback device, approved by the gateway.
     Local,
+    /// A setup code or enrollment key (its id): a person approved when they issued it.
+    Enrolled(crate::enroll::EnrollKind, &'a str),
 }
 
-impl Via {
+impl<'a> Via<'a> {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Via::Owner => "owner",
             Via::Local => "local",
+            Via::Enrolled(kind, _) => kind.as_str(),
+        }
+    }
+
+    /// The setup code or key it came through, if any.
+    pub(crate) fn enrollment(self) -> Option<&'a str> {
+        match self {
+            Via::Enrolled(_, id) => Some(id),
+            Via::Owner | Via::Local => None,
         }
     }
 }
@@ -258,7 +269,7 @@ impl<S: Store> Gateway<S> {
         &mut self,
         by: &Actor,
         req: &PendingRequest,
-        via: Via,
+        via: Via<'_>,
     ) -> (PairedNode, Option<Token>) {
         let token = self.rng.token();
         let old = self.state.paired(&req.node_id).cloned();
@@ -303,7 +314,7 @@ impl<S: Store> Gateway<S> {
             &node.node_id,
             node.public_key.as_deref(),
             node.meta.display_name.as_deref(),
-            via.as_str(),
+            via,
         );
         self.resolved
             .remember(&req.request_id, code.as_deref(), Decision::Approved);

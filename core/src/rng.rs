@@ -24,6 +24,13 @@ impl Rng {
             .to_string()
     }
 
+    /// `N` fresh random bytes (short public ids).
+    pub(crate) fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut bytes = [0u8; N];
+        self.0.fill_bytes(&mut bytes);
+        bytes
+    }
+
     /// A fresh 32-byte pairing token.
     pub(crate) fn token(&mut self) -> Token {
         let mut bytes = zeroize::Zeroizing::new([0u8; TOKEN_BYTES]);

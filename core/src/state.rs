@@ -3,6 +3,7 @@
 
 use crate::audit::{AuditEntry, Head};
 use crate::code::verification_code;
+use crate::enroll::Enrollment;
 use crate::ids::{NodeId, RequestId};
 use crate::record::{PairedNode, PendingRequest};
 use crate::store::{Batch, Change, Snapshot};
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 enum Undo {
     Pending(RequestId, Option<PendingRequest>),
     Paired(NodeId, Option<PairedNode>),
+    Enrollment(String, Option<Enrollment>),
 }
 
 /// Pending requests and paired nodes, indexed for every lookup the methods make.
@@ -18,6 +20,9 @@ enum Undo {
 pub(crate) struct PairingState {
     pending: BTreeMap<RequestId, PendingRequest>,
     paired: BTreeMap<NodeId, PairedNode>,
+    /// Setup codes and enrollment keys by id, and their ids by the hash of their secret.
+    enrollments: BTreeMap<String, Enrollment>,
+    by_secret: HashMap<[u8; 32], String>,
     by_node: HashMap<NodeId, RequestId>,
     by_code: BTreeMap<String, BTreeSet<RequestId>>,
     codes: HashMap<RequestId, String>,
@@ -60,6 +65,9 @@ impl PairingState {
         for mut n in snapshot.paired {
             canonical(&mut n.public_key);
             s.paired.insert(n.node_id.clone(), n);
+        }
+        for e in snapshot.enrollments {
+            s.set_enrollment(&e.id.clone(), Some(e));
         }
         let mut pending = snapshot.pending;
         pending
@@ -142,6 +150,47 @@ impl PairingState {
             Some(v) => self.paired.insert(id.clone(), v),
             None => self.paired.remove(id),
         }
+    }
+
+    fn set_enrollment(&mut self, id: &str, value: Option<Enrollment>) -> Option<Enrollment> {
+        let old = self.enrollments.remove(id);
+        if let Some(o) = &old {
+            self.by_secret.remove(&o.secret_hash.0);
+        }
+        if let Some(v) = value {
+            self.by_secret.insert(v.secret_hash.0, id.to_owned());
+            self.enrollments.insert(id.to_owned(), v);
+        }
+        old
+    }
+
+    /// Creates or replaces a setup code or enrollment key.
+    pub(crate) fn put_enrollment(&mut self, e: Enrollment) {
+        let id = e.id.clone();
+        self.changes.push(Change::PutEnrollment(e.clone()));
+        let old = self.set_enrollment(&id, Some(e));
+        self.undo.push(Undo::Enrollment(id, old));
+    }
+
+    /// Forgets a setup code or enrollment key.
+    pub(crate) fn delete_enrollment(&mut self, id: &str) -> Option<Enrollment> {
+        let old = self.set_enrollment(id, None)?;
+        self.changes.push(Change::DeleteEnrollment(id.to_owned()));
+        self.undo
+            .push(Undo::Enrollment(id.to_owned(), Some(old.clone())));
+        Some(old)
+    }
+
+    /// The enrollment whose secret hashes to `hash`.
+    pub(crate) fn enrollment_by_secret(&self, hash: &crate::TokenHash) -> Option<&Enrollment> {
+        self.by_secret
+            .get(&hash.0)
+            .and_then(|id| self.enrollments.get(id))
+    }
+
+    /// Every setup code and enrollment key, by id.
+    pub(crate) fn all_enrollments(&self) -> &BTreeMap<String, Enrollment> {
+        &self.enrollments
     }
 
     /// Creates or replaces a pending request.
@@ -234,6 +283,9 @@ impl PairingState {
                 }
                 Undo::Paired(id, old) => {
                     self.set_paired(&id, old);
+                }
+                Undo::Enrollment(id, old) => {
+                    self.set_enrollment(&id, old);
                 }
             }
         }
@@ -356,7 +408,7 @@ mod tests {
         let snap = Snapshot {
             pending: vec![req("old", "n1", 1), req("new", "n1", 2)],
             paired: vec![],
-            audit_head: Head::default(),
+            ..Snapshot::default()
         };
         let (s, dups) = PairingState::load(snap, 100);
         assert_eq!(s.pending_count(), 1);

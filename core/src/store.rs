@@ -6,6 +6,7 @@
 //! it must make the batch durable atomically: after a crash, either all of it or none of it is visible.
 
 use crate::audit::{AuditEntry, Head};
+use crate::enroll::Enrollment;
 use crate::ids::{NodeId, RequestId};
 use crate::record::{PairedNode, PendingRequest};
 use std::collections::BTreeMap;
@@ -26,6 +27,10 @@ pub enum Change {
     /// A paired device was seen connecting at this time (`lastSeenAtMs`): a few bytes in a journal,
     /// where a whole record would be a kilobyte — after a gateway restart every device writes one.
     Seen(NodeId, u64),
+    /// A setup code or enrollment key was issued, redeemed or revoked (the whole record).
+    PutEnrollment(Enrollment),
+    /// An ended setup code or key was forgotten to make room.
+    DeleteEnrollment(String),
 }
 
 /// The durable state as loaded at start.
@@ -35,6 +40,8 @@ pub struct Snapshot {
     pub pending: Vec<PendingRequest>,
     /// Paired nodes.
     pub paired: Vec<PairedNode>,
+    /// Setup codes and enrollment keys.
+    pub enrollments: Vec<Enrollment>,
     /// The end of the audit chain, which the next entry continues.
     pub audit_head: Head,
 }
@@ -48,12 +55,13 @@ pub struct Batch<'a> {
 }
 
 impl Change {
-    /// Applies this change to maps of pending requests and paired nodes: what a store that keeps the
-    /// state in memory, or replays a journal, does with it.
+    /// Applies this change to maps of pending requests, paired nodes and enrollments (by id): what a
+    /// store that keeps the state in memory, or replays a journal, does with it.
     pub fn apply(
         &self,
         pending: &mut BTreeMap<RequestId, PendingRequest>,
         paired: &mut BTreeMap<NodeId, PairedNode>,
+        enrollments: &mut BTreeMap<String, Enrollment>,
     ) {
         match self {
             Change::PutPending(p) => {
@@ -72,6 +80,12 @@ impl Change {
                 if let Some(n) = paired.get_mut(id) {
                     n.last_seen_at_ms = Some(*at);
                 }
+            }
+            Change::PutEnrollment(e) => {
+                enrollments.insert(e.id.clone(), e.clone());
+            }
+            Change::DeleteEnrollment(id) => {
+                enrollments.remove(id);
             }
         }
     }
@@ -174,6 +188,7 @@ pub trait Store {
 pub struct MemoryStore {
     pending: BTreeMap<RequestId, PendingRequest>,
     paired: BTreeMap<NodeId, PairedNode>,
+    enrollments: BTreeMap<String, Enrollment>,
     audit: Vec<AuditEntry>,
     audit_head: Head,
     fail_commits: u32,
@@ -195,6 +210,9 @@ impl MemoryStore {
         }
         for n in snapshot.paired {
             s.paired.insert(n.node_id.clone(), n);
+        }
+        for e in snapshot.enrollments {
+            s.enrollments.insert(e.id.clone(), e);
         }
         s.audit_head = snapshot.audit_head;
         s
@@ -232,6 +250,7 @@ impl MemoryStore {
         Snapshot {
             pending: self.pending.values().cloned().collect(),
             paired: self.paired.values().cloned().collect(),
+            enrollments: self.enrollments.values().cloned().collect(),
             audit_head: self.audit_head.clone(),
         }
     }
@@ -249,7 +268,7 @@ impl Store for MemoryStore {
             return Err(StoreError::io("injected write failure"));
         }
         for change in batch.changes {
-            change.apply(&mut self.pending, &mut self.paired);
+            change.apply(&mut self.pending, &mut self.paired, &mut self.enrollments);
         }
         if let Some(last) = batch.audit.last() {
             self.audit_head = Head {

@@ -344,15 +344,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "d95bf37fc334332f420adec9a8e754b19b49c51696b6dfec5423b4acde6a2c35",
+        "ed2fb7d67a46452746d9eccf5732b9f9cd2a173f7c88dfe50b96cbf184e0711b",
     ),
     (
         2,
-        "996c1e8507c7a6e6f953aea82155d0a74955f42ca6e035bf747da03bbdc91b88",
+        "3ea851695ba7526fe18eab70563d89501456e9c484b5b57e028c8de7d82efdd0",
     ),
     (
         3,
-        "a854fc7806d35b13f0fd5b4299fa8d685434b439596dfc74a492d07d6a1ee139",
+        "7accb5280ea60fe0e97dfe64451b22844bccce84bbe154db8b3fb9ac44320c79",
     ),
 ];
 

@@ -1,5 +1,7 @@
 //! The durable store: `<state>/nodes/pending.json` and `<state>/nodes/paired.json` in OpenClaw's format
-//! (with `tokenHash` instead of `token`), made crash-safe by a write-ahead journal beside them.
+//! (with `tokenHash` instead of `token`), and `<state>/nodes/enrollments.json` (setup codes and
+//! enrollment keys, by id, with their secrets' hashes), made crash-safe by a write-ahead journal beside
+//! them.
 //!
 //! # Why a journal
 //!
@@ -42,6 +44,7 @@ use crate::fsutil::{describe, private_subdir, read_private, write_atomic};
 use crate::paths::nodes_dir;
 use audit_file::AuditFile;
 use journal::Journal;
+use pairing_core::enroll::Enrollment;
 use pairing_core::store::{Batch, Change, Snapshot, Store, StoreError};
 use pairing_core::{NodeId, PairedNode, PendingRequest, RequestId};
 use serde_json::{Map, Value};
@@ -61,6 +64,7 @@ pub struct FileStore {
     journal: Journal,
     pending: BTreeMap<RequestId, PendingRequest>,
     paired: BTreeMap<NodeId, PairedNode>,
+    enrollments: BTreeMap<String, Enrollment>,
     last_checkpoint: Instant,
     /// How often a checkpoint is written while commits arrive: [`FileStore::CHECKPOINT_INTERVAL`], or
     /// twenty times what the last one took, so rewriting a large store (10 000 devices: 12 MiB)
@@ -114,6 +118,7 @@ impl FileStore {
             dir,
             pending: BTreeMap::new(),
             paired: BTreeMap::new(),
+            enrollments: BTreeMap::new(),
             last_checkpoint: Instant::now(),
             checkpoint_every: Self::CHECKPOINT_INTERVAL,
             checkpoint_failing: None,
@@ -147,6 +152,11 @@ impl FileStore {
     /// `nodes/paired.json`.
     pub fn paired_path(&self) -> PathBuf {
         self.dir.join("paired.json")
+    }
+
+    /// `nodes/enrollments.json`.
+    pub fn enrollments_path(&self) -> PathBuf {
+        self.dir.join("enrollments.json")
     }
 
     /// `nodes/journal.jsonl`.
@@ -212,7 +222,7 @@ impl FileStore {
     }
 
     fn apply(&mut self, change: &Change) {
-        change.apply(&mut self.pending, &mut self.paired);
+        change.apply(&mut self.pending, &mut self.paired, &mut self.enrollments);
     }
 
     /// Applies every batch the journal holds; their audit entries not yet in the audit file are owed
@@ -242,6 +252,13 @@ impl FileStore {
         let (pp, np) = (self.pending_path(), self.paired_path());
         write_atomic(&pp, &pending).map_err(|e| io_err(&pp, "cannot write", e))?;
         write_atomic(&np, &paired).map_err(|e| io_err(&np, "cannot write", e))?;
+        // Written only once there is something to keep, so a store without any stays as it was.
+        let ep = self.enrollments_path();
+        if !self.enrollments.is_empty() || ep.exists() {
+            let enrollments = serde_json::to_vec_pretty(&self.enrollments)
+                .map_err(|e| StoreError::io(format!("cannot serialise enrollments: {e}")))?;
+            write_atomic(&ep, &enrollments).map_err(|e| io_err(&ep, "cannot write", e))?;
+        }
         self.journal.empty(&self.dir)?;
         self.last_checkpoint = Instant::now();
         self.checkpoint_every = Self::CHECKPOINT_INTERVAL.max(started.elapsed() * 20);
@@ -277,6 +294,12 @@ impl Store for FileStore {
             legacy |= was_legacy;
             self.paired.insert(node.node_id.clone(), node);
         }
+        let ep = self.enrollments_path();
+        for (key, value) in read_object(&ep)? {
+            let e: Enrollment = serde_json::from_value(value)
+                .map_err(|e| corrupt(&ep, format!("entry {key:?}: {e}")))?;
+            self.enrollments.insert(e.id.clone(), e);
+        }
         self.audit.load()?;
         let audited = self.audit.head.seq;
         self.replay_journal()?;
@@ -302,6 +325,7 @@ impl Store for FileStore {
         Ok(Snapshot {
             pending: self.pending.values().cloned().collect(),
             paired: self.paired.values().cloned().collect(),
+            enrollments: self.enrollments.values().cloned().collect(),
             audit_head: self.audit.head.clone(),
         })
     }

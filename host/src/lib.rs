@@ -29,6 +29,7 @@ pub mod lock;
 pub mod outbox;
 pub mod page;
 pub mod paths;
+pub mod public_urls;
 pub mod router;
 pub mod server;
 pub mod tls;

@@ -1,5 +1,5 @@
 //! The browser approval page, embedded in the binary: `GET /` (when it is not a WebSocket upgrade),
-//! `/app.js`, `/style.css`, `/pkg/pairing_wasm.js` and `/pkg/pairing_wasm_bg.wasm`.
+//! `/app.js`, `/pair.js`, `/style.css`, `/pkg/pairing_wasm.js` and `/pkg/pairing_wasm_bg.wasm`.
 //!
 //! `build.rs` builds the assets (the wasm model and its wasm-bindgen glue, the HTML, CSS and JS) and
 //! a gzip copy of each; a client that accepts gzip gets that copy. Every response says `no-cache` so a
@@ -34,9 +34,10 @@ macro_rules! asset {
 }
 
 /// Every file of the page. The first is the page itself, served at `/`.
-pub static ASSETS: [Asset; 5] = [
+pub static ASSETS: [Asset; 6] = [
     asset!("/", "index.html", "text/html; charset=utf-8"),
     asset!("/app.js", "app.js", "text/javascript; charset=utf-8"),
+    asset!("/pair.js", "pair.js", "text/javascript; charset=utf-8"),
     asset!("/style.css", "style.css", "text/css; charset=utf-8"),
     asset!(
         "/pkg/pairing_wasm.js",

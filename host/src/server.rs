@@ -146,6 +146,7 @@ pub async fn run(
     config.pending_ttl_ms = opts.pending_ttl_ms;
     config.pairing_enabled = opts.pairing_enabled;
     config.auto_approve_local = opts.auto_approve_local;
+    config.public_urls = crate::public_urls::for_bind(ip, addr.port(), tls.is_some());
     if let Ok(v) = std::env::var("OPENCLAW_HANDSHAKE_TIMEOUT_MS") {
         config.handshake_timeout_ms = v.trim().parse().with_context(|| {
             format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}")

@@ -14,6 +14,8 @@
 #   cli-2026.9.6         its `nodes pending|approve|status` and `devices list|approve|reject|rotate|revoke`
 #                        with three 9.6 node hosts
 #   cli-2026.4.12        its `nodes pending|approve|reject|status|rename` with requests from our `node pair`
+#   setup-code-2026.9.6  `openclaw node run --pair oc-pair://…` with a code from our `openclaw qr`: paired
+#                        with no token and no approval; a second use refused (setup_code.sh)
 #
 # Every process has its own HOME and OPENCLAW_STATE_DIR, listens or connects on loopback only, runs under
 # `timeout` and is stopped on exit. The real clients reach our gateway through proxy.mjs, which logs every
@@ -543,6 +545,9 @@ cli_412_scenario() {
   pass "\`openclaw@$v nodes rename --node kitchen-ipad --name ...\` exited 0 and \`nodes status --json\` shows the new name"
 }
 
+# shellcheck source=setup_code.sh
+. "$here/setup_code.sh"
+
 # ------------------------------------------------------------------------------------------------- run
 run_scenario() {
   begin "$1"
@@ -551,7 +556,8 @@ run_scenario() {
     node-host-2026.9.6) node_host_scenario 2026.9.6 ;;
     cli-2026.9.6) cli_96_scenario ;;
     cli-2026.4.12) cli_412_scenario ;;
-    *) fail "unknown scenario (known: node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12)" ;;
+    setup-code-2026.9.6) setup_code_scenario ;;
+    *) fail "unknown scenario (known: node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12 setup-code-2026.9.6)" ;;
   esac || { aborted+=("$1"); echo "   ($1: stopped at its first failure; its later checks did not run)"; }
   end
 }
@@ -575,13 +581,13 @@ lane() {
 scenarios=("$@")
 echo "real OpenClaw clients against our $("$ours_bin" --version 2>/dev/null | tr -d '\n'), temp dir $work"
 if [ ${#scenarios[@]} -gt 0 ] || [ "${REAL_CLIENTS_JOBS:-2}" = 1 ]; then
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12 setup-code-2026.9.6)
   for s in "${scenarios[@]}"; do run_scenario "$s"; done
 else
   # The default: two lanes of about equal length.
-  scenarios=(cli-2026.9.6 node-host-2026.9.6 node-host-2026.4.12 cli-2026.4.12)
+  scenarios=(cli-2026.9.6 setup-code-2026.9.6 node-host-2026.9.6 node-host-2026.4.12 cli-2026.4.12)
   lanes=()
-  lane 1 cli-2026.9.6
+  lane 1 cli-2026.9.6 setup-code-2026.9.6
   lane 2 node-host-2026.9.6 node-host-2026.4.12 cli-2026.4.12
   echo "running ${scenarios[*]} in two lanes side by side (REAL_CLIENTS_JOBS=1: one after the other)"
   for l in "${lanes[@]}"; do wait "$l"; done

@@ -9,6 +9,7 @@
 //! - [`view`]: what the page shows, in order and in words (ages and countdowns are
 //!   `pairing_core::format`'s, as in the CLI);
 //! - [`words`]: error frames in plain words, chosen by the error's codes;
+//! - [`dialog`]: the "Pair a device" dialog (a setup code, its QR code, "Used by …");
 //!
 //! Every record the page reads — pending requests, paired nodes, `node.list` entries, events, errors —
 //! is the core's own type (`pairing_core::protocol`); the page spells no JSON key of the protocol.
@@ -20,6 +21,7 @@
 //! builds this crate for `wasm32-unknown-unknown`, runs wasm-bindgen on it and embeds everything.
 
 pub mod bindings;
+pub mod dialog;
 pub mod frames;
 pub mod model;
 #[cfg(feature = "sim")]

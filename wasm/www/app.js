@@ -3,11 +3,13 @@
 // moves text between the socket, the model and the DOM, and keeps UI-only state (which rename box is
 // open, which removal awaits confirmation).
 import init, { Page } from "/pkg/pairing_wasm.js";
+import { setupPairDialog } from "/pair.js";
 
 const TOKEN_KEY = "openclaw.gateway.token";
 const $ = (id) => document.getElementById(id);
 
 let page;
+let pairDialog = null; // the "Pair a device" dialog (pair.js)
 let socket = null;
 let retryTimer = null;
 const editing = new Set(); // node ids whose rename box is open
@@ -69,6 +71,7 @@ function connect() {
   socket = ws;
   ws.addEventListener("message", (ev) => {
     if (socket !== ws) return;
+    if (pairDialog) pairDialog.observe(String(ev.data));
     send(page.receive(String(ev.data), Date.now()));
     rememberToken();
     render();
@@ -331,10 +334,12 @@ async function main() {
     if (socket) socket.close();
     connect();
   });
+  pairDialog = setupPairDialog(send);
   connect();
   setInterval(() => {
     send(page.tick(Date.now()));
     render();
+    pairDialog.render();
   }, 500);
   if (page.state === "need-token") $("token-input").focus();
 }

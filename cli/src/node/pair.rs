@@ -42,7 +42,8 @@ pub(super) const LONG_ABOUT: &str = "Ask a gateway to pair this machine as a nod
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
         openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi\n  \
-        openclaw node pair --json > result.json      # progress on stderr, result as JSON\n\n\
+        openclaw node pair --json > result.json      # progress on stderr, result as JSON\n  \
+        openclaw node pair --setup-code 'oc-pair://…'  # a code from `openclaw qr`: no approval step\n\n\
         Exit codes: 0 approved, 1 failure or superseded, 2 rejected, 3 expired.")]
 pub struct Opt {
     /// Name to show the operator [default: the name this node paired with before (a re-pair keeps
@@ -53,6 +54,16 @@ pub struct Opt {
     /// --auto-approve-silent`) may approve it without asking a person.
     #[arg(long)]
     pub silent: bool,
+    /// Pair with a setup code or enrollment key (`openclaw qr`, `openclaw keys create`), as the code or
+    /// its oc-pair:// link: no approval step. The code names the gateway's URL; --url overrides it.
+    #[arg(
+        long,
+        value_name = "CODE",
+        env = "OPENCLAW_SETUP_CODE",
+        hide_env_values = true,
+        conflicts_with = "silent"
+    )]
+    pub setup_code: Option<String>,
     /// Connection flags.
     #[command(flatten)]
     pub conn: NodeConnArgs,
@@ -99,6 +110,9 @@ struct Pairing {
 
 /// Runs `node pair`.
 pub(super) async fn run(opt: Opt) -> anyhow::Result<Exit> {
+    if let Some(code) = &opt.setup_code {
+        return super::setup::run(code, opt.name.as_deref(), &opt.conn).await;
+    }
     let state = pairing_host::paths::state_dir();
     let (identity, created) = identity::load_or_create(&state)?;
     let url = endpoint::resolve_url(&Sources::gather(&opt.conn.as_conn())?)?;

@@ -6,6 +6,7 @@ fn entry(action: Action, actor: Actor) -> AuditEntry {
         actor,
         approved_via: None,
         display_name: Some("Kitchen \"iPad\" ü".into()),
+        enrollment: None,
         hash: String::new(),
         key_fingerprint: Some(key_fingerprint("AAAA")),
         node_id: NodeId("n1".into()),

@@ -114,7 +114,7 @@ impl<S: Store> Gateway<S> {
         node_id: &NodeId,
         public_key: Option<&str>,
         display_name: Option<&str>,
-        via: &str,
+        via: crate::pairing::Via<'_>,
     ) {
         let mut entry = self.entry(
             by,
@@ -124,7 +124,25 @@ impl<S: Store> Gateway<S> {
             public_key,
             display_name,
         );
-        entry.approved_via = Some(via.to_owned());
+        entry.approved_via = Some(via.as_str().to_owned());
+        entry.enrollment = via.enrollment().map(str::to_owned);
+        self.stage_audit(entry);
+    }
+
+    /// Stages the audit entry of an enrollment issued or revoked: a decision about no node, named by
+    /// its id and label (never its secret).
+    pub(crate) fn audit_enrollment(
+        &mut self,
+        by: &Actor,
+        action: Action,
+        e: &crate::enroll::Enrollment,
+    ) {
+        let label = e
+            .label
+            .clone()
+            .unwrap_or_else(|| e.kind.as_str().to_owned());
+        let mut entry = self.entry(by, action, None, &NodeId::default(), None, Some(&label));
+        entry.enrollment = Some(e.id.clone());
         self.stage_audit(entry);
     }
 
@@ -143,6 +161,7 @@ impl<S: Store> Gateway<S> {
             actor: by.clone(),
             approved_via: None,
             display_name: display_name.map(str::to_owned),
+            enrollment: None,
             hash: String::new(),
             key_fingerprint: public_key.map(key_fingerprint),
             node_id: node_id.clone(),

@@ -214,6 +214,16 @@ impl ConnectParams {
         self
     }
 
+    /// Presents `auth.bootstrapToken` (a setup code's or enrollment key's secret) and nothing else, as
+    /// OpenClaw's `node run --pair` does; the device proof must sign it as its token.
+    pub fn with_bootstrap_token(mut self, secret: &str) -> Self {
+        self.auth = Some(ConnectAuth {
+            bootstrap_token: Some(secret.to_owned()),
+            ..ConnectAuth::default()
+        });
+        self
+    }
+
     /// The params as a JSON value, for a request frame.
     pub fn to_value(&self) -> Value {
         // A struct of strings, numbers and lists always serialises.

@@ -118,6 +118,15 @@ impl ApiError {
             .with_details(json!({ "code": DetailCode::UnknownNode, "nodeId": node_id }))
     }
 
+    /// No setup code or enrollment key has this id.
+    pub fn unknown_enrollment(id: &str) -> Self {
+        let shown: String = id.chars().take(64).collect();
+        Self::invalid(format!(
+            "no setup code or enrollment key has the id {shown}"
+        ))
+        .with_details(json!({ "code": DetailCode::UnknownEnrollment, "id": shown }))
+    }
+
     /// No paired device has this id.
     pub fn unknown_device(device_id: &str) -> Self {
         Self::invalid("unknown deviceId")

@@ -6,6 +6,7 @@
 //! - [`node`]: the `node.pair.*` / `node.*` results and events ([`NodePending`], [`NodePaired`],
 //!   [`NodeEntry`], [`PairResolved`], …);
 //! - [`device`]: the same in OpenClaw's device shape (`device.pair.*`, `device.token.*`, SPEC §11);
+//! - [`enroll`]: setup codes and enrollment keys ([`EnrollIssued`], [`EnrollEntry`], …);
 //! - [`error`]: the `error` of a failed response ([`ApiError`], [`ErrorCode`], [`ErrorDetails`] with
 //!   its [`DetailCode`]);
 //! - [`params`]: the params clients send ([`DecideParams`], [`RenameParams`], …);
@@ -17,6 +18,7 @@
 
 pub mod connect;
 pub mod device;
+pub mod enroll;
 pub mod error;
 pub mod node;
 pub mod params;
@@ -31,6 +33,7 @@ pub use device::{
     DeviceApproved, DevicePairList, DevicePaired, DevicePending, DeviceRejected, DeviceRemoved,
     DeviceResolved, DeviceTokenRevoked, DeviceTokenRotated, DeviceTokenSummary,
 };
+pub use enroll::{EnrollEntry, EnrollIssued, EnrollList, EnrollParams, EnrollRef, SetupCompleted};
 pub use error::{ApiError, ErrorCode, ErrorDetails};
 pub use node::{
     NodeApproved, NodeDescribed, NodeList, NodePairList, NodePaired, NodePending, NodeRejected,
@@ -112,6 +115,8 @@ pub enum DetailCode {
     /// A `device.pair.*` decision named a request an operator made, not a device
     /// (`details.reason: "not-a-device"` too); decide it with `node.pair.approve`/`reject`.
     NotADevice,
+    /// No setup code or enrollment key has this id (or id prefix).
+    UnknownEnrollment,
     /// Any code this version does not know.
     #[serde(other)]
     Unknown,

@@ -341,6 +341,7 @@ impl Sim {
             pending: state.all_pending().values().cloned().collect(),
             paired: state.all_paired().values().cloned().collect(),
             audit_head: state.audit_head().clone(),
+            ..crate::Snapshot::default()
         };
         if restored.paired != durable.paired || restored.pending.len() > durable.pending.len() {
             return Err("state after restart differs from the durable state".into());

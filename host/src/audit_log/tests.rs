@@ -76,6 +76,7 @@ fn the_trail_reads_entries_bad_lines_and_torn_tails_across_files() {
             actor: Actor::Gateway,
             approved_via: None,
             display_name: None,
+            enrollment: None,
             hash: String::new(),
             key_fingerprint: None,
             node_id: NodeId(node.into()),

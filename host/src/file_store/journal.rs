@@ -15,6 +15,7 @@
 use super::{corrupt, io_err};
 use crate::fsutil::{open_private, read_private, sync_dir};
 use pairing_core::audit::AuditEntry;
+use pairing_core::enroll::Enrollment;
 use pairing_core::secret::sha256_hex;
 use pairing_core::store::{Change, StoreError};
 use pairing_core::{NodeId, PairedNode, PendingRequest, RequestId};
@@ -145,6 +146,8 @@ enum OpRef<'a> {
     PutPaired { value: &'a PairedNode },
     DeletePaired { id: &'a NodeId },
     Seen { id: &'a NodeId, at: u64 },
+    PutEnrollment { value: &'a Enrollment },
+    DeleteEnrollment { id: &'a str },
 }
 
 impl<'a> From<&'a Change> for OpRef<'a> {
@@ -155,6 +158,8 @@ impl<'a> From<&'a Change> for OpRef<'a> {
             Change::PutPaired(value) => OpRef::PutPaired { value },
             Change::DeletePaired(id) => OpRef::DeletePaired { id },
             Change::Seen(id, at) => OpRef::Seen { id, at: *at },
+            Change::PutEnrollment(value) => OpRef::PutEnrollment { value },
+            Change::DeleteEnrollment(id) => OpRef::DeleteEnrollment { id },
         }
     }
 }
@@ -180,6 +185,12 @@ enum Op {
         id: NodeId,
         at: u64,
     },
+    PutEnrollment {
+        value: Enrollment,
+    },
+    DeleteEnrollment {
+        id: String,
+    },
 }
 
 impl From<Op> for Change {
@@ -190,6 +201,8 @@ impl From<Op> for Change {
             Op::PutPaired { value } => Change::PutPaired(value),
             Op::DeletePaired { id } => Change::DeletePaired(id),
             Op::Seen { id, at } => Change::Seen(id, at),
+            Op::PutEnrollment { value } => Change::PutEnrollment(value),
+            Op::DeleteEnrollment { id } => Change::DeleteEnrollment(id),
         }
     }
 }

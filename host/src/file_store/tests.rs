@@ -180,6 +180,7 @@ mod audit {
             actor: Actor::Gateway,
             approved_via: None,
             display_name: Some(format!("node {node}")),
+            enrollment: None,
             hash: String::new(),
             key_fingerprint: None,
             node_id: NodeId(node.into()),
@@ -382,4 +383,60 @@ fn a_seen_change_is_a_small_journal_entry_that_survives_a_crash() {
     let snap = FileStore::new(d.path()).load().unwrap();
     assert_eq!(snap.paired[0].last_seen_at_ms, Some(42));
     assert_eq!(snap, mirror.snapshot());
+}
+
+fn enrollment(id: &str) -> pairing_core::enroll::Enrollment {
+    pairing_core::enroll::Enrollment {
+        id: id.into(),
+        kind: pairing_core::enroll::EnrollKind::Key,
+        secret_hash: Token::new(format!("secret-{id}")).hash(),
+        label: Some("fleet".into()),
+        profile: Default::default(),
+        max_uses: 3,
+        uses: 1,
+        created_at_ms: 1,
+        expires_at_ms: 100,
+        issued_by: "cli@127.0.0.1".into(),
+        revoked_at_ms: None,
+        redeemed_by: Vec::new(),
+    }
+}
+
+#[test]
+fn enrollments_survive_the_journal_and_checkpoints_and_keep_no_secret() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = FileStore::new(d.path());
+    s.load().unwrap();
+    let mut mirror = MemoryStore::new();
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![
+            Change::PutEnrollment(enrollment("aaaa0001")),
+            Change::PutEnrollment(enrollment("aaaa0002")),
+        ],
+    );
+    commit(
+        &mut s,
+        &mut mirror,
+        vec![Change::DeleteEnrollment("aaaa0001".into())],
+    );
+    // Replayed from the journal alone (no checkpoint written since).
+    let again = FileStore::new(d.path()).load().unwrap();
+    assert_eq!(again.enrollments, mirror.snapshot().enrollments);
+    // After a checkpoint, from enrollments.json.
+    let mut s = FileStore::new(d.path());
+    s.load().unwrap();
+    s.checkpoint().unwrap();
+    let text = std::fs::read_to_string(s.enrollments_path()).unwrap();
+    assert!(!text.contains("secret-aaaa0002") && text.contains("secretHash"));
+    let mode = std::fs::metadata(s.enrollments_path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        FileStore::new(d.path()).load().unwrap().enrollments.len(),
+        1
+    );
 }

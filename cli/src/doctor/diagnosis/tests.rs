@@ -137,6 +137,7 @@ fn trail(rows: &[(Action, &str, &str, u64)]) -> Vec<Line> {
                 },
                 approved_via: None,
                 display_name: Some("pi".into()),
+                enrollment: None,
                 hash: String::new(),
                 key_fingerprint: Some(pairing_core::audit::key_fingerprint(key)),
                 node_id: NodeId((*node).into()),

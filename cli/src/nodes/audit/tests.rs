@@ -31,6 +31,7 @@ pub(crate) fn entry(
         actor,
         approved_via: None,
         display_name: name.map(Into::into),
+        enrollment: None,
         hash: String::new(),
         key_fingerprint: Some(pairing_core::audit::key_fingerprint("AAAA")),
         node_id: NodeId(node.into()),

@@ -33,6 +33,7 @@ fn batch() -> (Vec<Change>, Vec<AuditEntry>) {
         },
         approved_via: Some("owner".into()),
         display_name: Some("Kitchen".into()),
+        enrollment: None,
         hash: String::new(),
         key_fingerprint: None,
         node_id: NodeId("n-2".into()),

@@ -2,7 +2,7 @@
 //! real gateway writes, and hand-made trails with a changed line, a deleted line, a last line cut short,
 //! rotated files and none at all. Exit codes are asserted everywhere.
 
-use pairing_core::audit::{Action, Actor, AuditEntry, Head};
+use pairing_core::audit::{Action, Actor, AuditEntry, Head, ReadEntry, read_line};
 use pairing_core::ids::{ConnId, NodeId, RequestId};
 use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
 use serde_json::Value;
@@ -410,20 +410,24 @@ fn the_trail_of_a_real_gateway_lists_by_node_and_verifies() -> anyhow::Result<()
         &["nodes", "audit", "--node", "kitchen-pi", "--json"],
     )?;
     assert_eq!(json.status.code(), Some(0), "{}", err(&json));
-    let entries: Vec<Value> = out(&json)
+    // Read back by the core's audit reader, which also checks each line's hash against its content.
+    let entries: Vec<ReadEntry> = out(&json)
         .lines()
-        .map(serde_json::from_str)
+        .map(read_line)
         .collect::<Result<_, _>>()?;
-    let actions: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
-    assert_eq!(actions, ["requested", "approved", "renamed", "removed"]);
-    assert!(
-        entries
-            .iter()
-            .all(|e| e.get("token").is_none() && e["hash"].is_string())
+    let actions: Vec<Option<Action>> = entries.iter().map(|e| Action::parse(&e.action)).collect();
+    assert_eq!(
+        actions,
+        [
+            Action::Requested,
+            Action::Approved,
+            Action::Renamed,
+            Action::Removed
+        ]
+        .map(Some)
     );
+    // A leak check looks at the whole line: no entry carries a token.
+    assert!(entries.iter().all(|e| e.json.get("token").is_none()));
 
     let (code, stdout, stderr, v) = verify(&state)?;
     assert_eq!(code, 0, "{stdout}{stderr}");

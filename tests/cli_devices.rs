@@ -4,6 +4,7 @@
 //! with the typed records of `pairing_core::protocol`, as the CLI reads them.
 
 use anyhow::Context;
+use pairing_core::audit::{Action, ReadEntry, read_line};
 use pairing_core::protocol::{
     DetailCode, DevicePairList, DeviceTokenRevoked, DeviceTokenRotated, HelloOk, NodeEntry,
     NodeList, PairingRequired,
@@ -11,7 +12,6 @@ use pairing_core::protocol::{
 use pairing_core::wire::Incoming;
 use pairing_tests::client::{Client, NodeHost, device_id, hello_auth, pairing_required};
 use pairing_tests::process::{GatewayProcess, run_cli};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -360,16 +360,17 @@ async fn auto_approve_local_pairs_a_loopback_device_at_once() -> anyhow::Result<
         Some("local")
     );
     let audit = ok(&state, &["nodes", "audit", "--json"]).await?;
-    let entries: Vec<Value> = audit
-        .lines()
-        .map(serde_json::from_str::<Value>)
-        .collect::<Result<_, _>>()?;
-    let approvals: Vec<&Value> = entries
+    // The core's audit reader (its `AuditEntry` is write-only: `Serialize`, no `Deserialize`).
+    let entries: Vec<ReadEntry> = audit.lines().map(read_line).collect::<Result<_, _>>()?;
+    let approvals: Vec<&ReadEntry> = entries
         .iter()
-        .filter(|e| e["action"] == "approved" && e["nodeId"] == device_id(&key))
+        .filter(|e| {
+            Action::parse(&e.action) == Some(Action::Approved) && e.node_id == device_id(&key)
+        })
         .collect();
     assert_eq!(approvals.len(), 1, "{audit}");
-    assert_eq!(approvals[0]["approvedVia"], "local", "{audit}");
+    // `ReadEntry` has no accessor for `approvedVia`: read from the entry's JSON.
+    assert_eq!(approvals[0].json["approvedVia"], "local", "{audit}");
     assert!(ok(&state, &["nodes", "list"]).await?.contains("· local"));
     assert!(gw.stop()?.success());
     Ok(())

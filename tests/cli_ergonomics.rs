@@ -1,7 +1,10 @@
 //! The operator's everyday ergonomics (issue 8): shell completions, `nodes approve` with no argument,
 //! and `nodes watch` output — the built binary, against a real gateway over loopback where one is needed.
 
+use pairing_core::Event;
+use pairing_core::protocol::NodePending;
 use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
+use serde::Deserialize;
 
 #[test]
 fn completions_name_the_subcommands_in_every_shell() -> anyhow::Result<()> {
@@ -250,16 +253,16 @@ fn watch_prints_one_line_per_event_live_plain_or_ndjson() -> anyhow::Result<()> 
     json.wait_for(&["node.pair.resolved", "approved"])?;
     let mut events = Vec::new();
     for l in json.seen.iter().filter(|l| !l.starts_with("stderr: ")) {
-        let v: serde_json::Value = serde_json::from_str(l)
-            .map_err(|e| anyhow::anyhow!("not one JSON object per line ({e}): {l}"))?;
-        events.push(v["event"].as_str().unwrap_or_default().to_owned());
+        let line: WatchLine = serde_json::from_str(l)
+            .map_err(|e| anyhow::anyhow!("not one watch line per line ({e}): {l}"))?;
+        events.push(Event::parse(&line.event));
     }
     assert!(
-        events.iter().any(|e| e == "node.pair.requested"),
+        events.contains(&Some(Event::NodePairRequested)),
         "{events:?}"
     );
     assert!(
-        events.iter().any(|e| e == "node.pair.resolved"),
+        events.contains(&Some(Event::NodePairResolved)),
         "{events:?}"
     );
     Ok(())
@@ -438,20 +441,32 @@ fn watch_starts_with_the_requests_already_pending() -> anyhow::Result<()> {
     let live_code = live.code()?;
     json.wait_for(&["node.pair.requested", &live_code])?;
     human.wait_for(&["requested", "live-one"])?;
-    let lines: Vec<serde_json::Value> = json
+    let lines: Vec<WatchLine> = json
         .seen
         .iter()
         .filter(|l| !l.starts_with("stderr: "))
         .map(|l| serde_json::from_str(l))
         .collect::<Result<_, _>>()?;
     assert_eq!(lines.len(), 2, "{lines:#?}");
-    assert_eq!(lines[0]["type"], "sync", "{lines:#?}");
-    assert_eq!(lines[0]["event"], "node.pair.pending");
-    assert_eq!(lines[0]["payload"]["verificationCode"], early_code.as_str());
-    assert_eq!(lines[0]["payload"]["displayName"], "early-bird");
-    assert!(lines[0]["payload"]["requestId"].is_string());
-    assert_eq!(lines[1]["type"], "event");
-    assert_eq!(lines[1]["event"], "node.pair.requested");
+    assert_eq!(
+        (lines[0].ty.as_str(), lines[0].event.as_str()),
+        ("sync", "node.pair.pending"),
+        "{lines:#?}"
+    );
+    let early_request = NodePending::deserialize(&lines[0].payload)?;
+    assert_eq!(early_request.verification_code, early_code.as_str());
+    assert_eq!(
+        early_request.meta.display_name.as_deref(),
+        Some("early-bird")
+    );
+    assert!(!early_request.request_id.as_str().is_empty());
+    assert_eq!(lines[1].ty, "event");
+    assert_eq!(
+        Event::parse(&lines[1].event),
+        Some(Event::NodePairRequested)
+    );
+    let live_request = NodePending::deserialize(&lines[1].payload)?;
+    assert_eq!(live_request.verification_code, live_code.as_str());
     assert_eq!(
         human
             .seen
@@ -465,4 +480,14 @@ fn watch_starts_with_the_requests_already_pending() -> anyhow::Result<()> {
     let _ = early.child.kill();
     let _ = live.child.kill();
     Ok(())
+}
+
+/// One line of `nodes watch --json`: the CLI's own envelope (`type` `sync` or `event`, the event's
+/// name) around a payload that is the protocol's record.
+#[derive(Debug, serde::Deserialize)]
+struct WatchLine {
+    #[serde(rename = "type")]
+    ty: String,
+    event: String,
+    payload: serde_json::Value,
 }

@@ -5,10 +5,12 @@
 //! with another key (a `system.run` node elsewhere), with none (made by an operator), or an ssh that
 //! fails is left pending, and the watcher says why.
 
-use pairing_core::protocol::NodePending;
+use pairing_core::Method;
+use pairing_core::protocol::{NodePending, PairRequestParams, RequestResult};
+use pairing_core::record::NodeMeta;
 use pairing_tests::client::Client;
 use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -184,11 +186,17 @@ fn silent_approval_needs_the_requests_own_key_on_the_ssh_host() -> anyhow::Resul
         let key = [9u8; 32];
         let mut n = Client::node(&gw.url, &key, "runner").await?;
         let id = pairing_tests::client::device_id(&key);
-        n.call(
-            "node.pair.request",
-            json!({"nodeId": id, "displayName": "runner", "commands": ["system.run"], "silent": true}),
-        )
-        .await?;
+        let params = PairRequestParams {
+            node_id: id,
+            meta: NodeMeta {
+                display_name: Some("runner".into()),
+                commands: Some(vec!["system.run".into()]),
+                ..NodeMeta::default()
+            },
+            silent: true,
+        };
+        n.call_as::<RequestResult>(Method::NodePairRequest, &params)
+            .await?;
         anyhow::Ok(())
     })?;
     let line = watch.wait_for(&["left", "runner", "for a person"])?;
@@ -207,11 +215,16 @@ fn silent_approval_needs_the_requests_own_key_on_the_ssh_host() -> anyhow::Resul
     )?;
     rt.block_on(async {
         let mut op = Client::operator(&gw.url, &token, &["operator.admin"]).await?;
-        op.call(
-            "node.pair.request",
-            json!({"nodeId": "made-by-an-operator", "displayName": "keyless", "silent": true}),
-        )
-        .await?;
+        let params = PairRequestParams {
+            node_id: "made-by-an-operator".into(),
+            meta: NodeMeta {
+                display_name: Some("keyless".into()),
+                ..NodeMeta::default()
+            },
+            silent: true,
+        };
+        op.call_as::<RequestResult>(Method::NodePairRequest, &params)
+            .await?;
         anyhow::Ok(())
     })?;
     let line = watch.wait_for(&["left", "keyless", "for a person"])?;

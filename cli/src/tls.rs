@@ -309,8 +309,7 @@ pub(crate) fn explain(err: &tokio_tungstenite::tungstenite::Error, url: &str) ->
         }
         Tls::InvalidCertificate(why) => {
             let why = match why {
-                // webpki's own error, which rustls passes on as `Other`; this crate does not depend
-                // on webpki to name its type, so it is told by its name.
+                // webpki's own error, which rustls passes on as `Other`.
                 CertificateError::Other(other) if is_ca_used_as_end_entity(other) => {
                     "it is a CA certificate used as the server's own (as `openssl req -x509` makes \
                      them); pass that very certificate with --ca FILE to pin it, or pin it with \
@@ -338,9 +337,13 @@ pub(crate) fn explain(err: &tokio_tungstenite::tungstenite::Error, url: &str) ->
     })
 }
 
-/// Whether rustls' `Other` certificate error is webpki's `CaUsedAsEndEntity`.
+/// Whether rustls' `Other` certificate error is webpki's `CaUsedAsEndEntity` (told by its type,
+/// not by its text).
 fn is_ca_used_as_end_entity(other: &rustls::OtherError) -> bool {
-    format!("{:?}", other.0).contains("CaUsedAsEndEntity")
+    matches!(
+        other.0.downcast_ref::<webpki::Error>(),
+        Some(webpki::Error::CaUsedAsEndEntity)
+    )
 }
 
 #[cfg(test)]

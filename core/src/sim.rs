@@ -37,7 +37,10 @@
 mod feed;
 
 use crate::proof::{self};
-use crate::{Config, ConnId, Gateway, MemoryStore, Output, Token};
+use crate::protocol::{Challenge, HelloOk, NodeApproved, NodePending, PairResolved, RequestResult};
+use crate::wire::Incoming;
+use crate::{Config, ConnId, Event, Gateway, MemoryStore, Output, Token};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -219,7 +222,7 @@ impl Harness {
         match out {
             Output::Send { conn, text } => {
                 let frame: Value = serde_json::from_str(&text).expect("gateway sends JSON");
-                self.learn(conn, &frame);
+                self.learn(conn, &text);
                 let entry = json!({ "at": self.at(), "out": self.name(conn), "frame": frame });
                 self.transcript.push(entry);
             }
@@ -231,59 +234,85 @@ impl Harness {
         }
     }
 
-    /// Remembers challenges, request ids, codes and tokens seen in outputs, for `$…` references.
-    fn learn(&mut self, conn: ConnId, frame: &Value) {
-        let payload = &frame["payload"];
-        match frame["event"].as_str() {
-            Some("connect.challenge") => {
-                if let Some(n) = payload["nonce"].as_str() {
-                    self.challenges.insert(conn, n.to_owned());
+    /// Remembers challenges, request ids, codes and tokens seen in outputs, for `$…` references. A
+    /// scenario may send any frame with any id, so an answer is read by the records it holds, not by
+    /// the method that asked.
+    fn learn(&mut self, conn: ConnId, text: &str) {
+        match Incoming::parse(text) {
+            Some(frame @ Incoming::Event { .. }) => self.learn_event(conn, &frame),
+            Some(Incoming::Response { payload, error, .. }) => {
+                if let Ok(r) = RequestResult::deserialize(&payload) {
+                    self.learn_pending(&r.request);
+                }
+                if let (Ok(hello), Some(device)) =
+                    (HelloOk::deserialize(&payload), self.devices.get(&conn))
+                    && let Some(t) = hello.auth.device_token
+                {
+                    self.tokens.entry(device.clone()).or_default().push(t);
+                }
+                let details = error.map(|e| e.detail()).unwrap_or_default();
+                if let (Some(id), Some(device)) = (&details.request_id, &details.device_id) {
+                    let code = details.verification_code.as_deref();
+                    self.learn_request(device, id, code);
+                }
+                if let Ok(approved) = NodeApproved::deserialize(&payload)
+                    && let Some(t) = &approved.node.token
+                {
+                    self.learn_token(&approved.node.node_id.0, t.expose());
                 }
             }
-            Some("node.pair.requested") => self.learn_request(payload),
-            _ => {}
-        }
-        if let Some(req) = payload.get("request") {
-            self.learn_request(req);
-        }
-        if let (Some(t), Some(device)) = (
-            payload["auth"]["deviceToken"].as_str(),
-            self.devices.get(&conn),
-        ) {
-            let list = self.tokens.entry(device.clone()).or_default();
-            list.push(t.to_owned());
-        }
-        let details = &frame["error"]["details"];
-        if let (Some(id), Some(device)) =
-            (details["requestId"].as_str(), details["deviceId"].as_str())
-        {
-            self.learn_request(&json!({
-                "nodeId": device, "requestId": id, "verificationCode": details["verificationCode"],
-            }));
-        }
-        let token_at = [
-            (&payload["node"]["token"], &payload["node"]["nodeId"]),
-            (&payload["token"], &payload["nodeId"]),
-        ];
-        for (token, node) in token_at {
-            if let (Some(t), Some(n)) = (token.as_str(), node.as_str()) {
-                let list = self.tokens.entry(n.to_owned()).or_default();
-                if list.last().map(String::as_str) != Some(t) {
-                    list.push(t.to_owned());
-                }
-            }
+            None => {}
         }
     }
 
-    fn learn_request(&mut self, req: &Value) {
-        let (Some(node), Some(id)) = (req["nodeId"].as_str(), req["requestId"].as_str()) else {
+    fn learn_event(&mut self, conn: ConnId, frame: &Incoming) {
+        let Incoming::Event { event, .. } = frame else {
             return;
         };
+        match Event::parse(event) {
+            Some(Event::ConnectChallenge) => {
+                if let Some(c) = frame.payload_as::<Challenge>() {
+                    self.challenges.insert(conn, c.nonce);
+                }
+            }
+            Some(Event::NodePairRequested) => {
+                if let Some(p) = frame.payload_as::<NodePending>() {
+                    self.learn_pending(&p);
+                }
+            }
+            Some(Event::NodePairResolved) => {
+                if let Some(PairResolved {
+                    node_id,
+                    token: Some(t),
+                    ..
+                }) = frame.payload_as::<PairResolved>()
+                {
+                    self.learn_token(&node_id.0, t.expose());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn learn_token(&mut self, node: &str, token: &str) {
+        let list = self.tokens.entry(node.to_owned()).or_default();
+        if list.last().map(String::as_str) != Some(token) {
+            list.push(token.to_owned());
+        }
+    }
+
+    fn learn_pending(&mut self, p: &NodePending) {
+        // An operator-made request shows an empty code; `$code:` then names the empty string.
+        let code = Some(p.verification_code.as_ref());
+        self.learn_request(&p.node_id.0, &p.request_id.0, code);
+    }
+
+    fn learn_request(&mut self, node: &str, id: &str, code: Option<&str>) {
         let list = self.requests.entry(node.to_owned()).or_default();
         if list.last().map(String::as_str) != Some(id) {
             list.push(id.to_owned());
         }
-        if let Some(code) = req["verificationCode"].as_str() {
+        if let Some(code) = code {
             let codes = self.codes.entry(node.to_owned()).or_default();
             if codes.last().map(String::as_str) != Some(code) {
                 codes.push(code.to_owned());

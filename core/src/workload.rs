@@ -12,11 +12,13 @@ mod actors;
 mod invariants;
 mod observe;
 
+use crate::audit::Action;
 use crate::proof::{self};
-use crate::{Config, ConnId, Gateway, MemoryStore, Token};
+use crate::scopes;
+use crate::{Config, ConnId, Gateway, MemoryStore, Method, Token, wire};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use serde_json::{Value, json};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -123,9 +125,9 @@ struct Sim {
     closing: Vec<ConnId>,
     next_id: u64,
     /// Method of each request id sent and not answered yet.
-    methods: BTreeMap<String, String>,
+    methods: BTreeMap<String, Method>,
     /// Decisions acknowledged in this round's outputs: (action, requestId or nodeId).
-    acknowledged: Vec<(&'static str, String)>,
+    acknowledged: Vec<(Action, String)>,
     /// `seq`s of this round's broadcasts already counted.
     round_seqs: BTreeSet<u64>,
     /// The audit trail checked so far.
@@ -182,10 +184,10 @@ impl Sim {
             })
             .collect();
         let scopes: [&'static [&'static str]; 4] = [
-            &["operator.admin"],
-            &["operator.pairing"],
-            &["operator.pairing", "operator.write"],
-            &["operator.read"],
+            &[scopes::ADMIN],
+            &[scopes::PAIRING],
+            &[scopes::PAIRING, scopes::WRITE],
+            &[scopes::READ],
         ];
         let ops = scopes
             .iter()
@@ -233,12 +235,19 @@ impl Sim {
         self.rng.next_u64() % n.max(1)
     }
 
-    fn req(&mut self, method: &str, params: Value) -> String {
+    /// A request with the next id, remembered so its answer is read as `method`'s result.
+    fn req<P: Serialize>(&mut self, method: Method, params: &P) -> String {
         self.next_id += 1;
-        self.methods
-            .insert(self.next_id.to_string(), method.to_owned());
-        json!({"type":"req","id": self.next_id.to_string(),"method":method,"params":params})
-            .to_string()
+        let id = self.next_id.to_string();
+        self.methods.insert(id.clone(), method);
+        wire::request_frame(&id, method.as_str(), params)
+    }
+
+    /// A request with the next id for a method this gateway does not implement (OpenClaw's own node
+    /// methods, which real node hosts send): its answer is not read.
+    fn req_foreign<P: Serialize>(&mut self, name: &str, params: &P) -> String {
+        self.next_id += 1;
+        wire::request_frame(&self.next_id.to_string(), name, params)
     }
 
     fn open(&mut self, ip: IpAddr, role: Role) -> Option<ConnId> {

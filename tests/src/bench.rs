@@ -15,8 +15,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, SigningKey};
 use pairing_core::proof::{SignedFields, payload_v3};
+use pairing_core::protocol::{ClientInfo, ConnectAuth, ConnectDevice, ConnectParams};
 use pairing_core::record::{DeviceClient, NodeMeta, PairedNode};
-use pairing_core::{NodeId, TokenHash};
+use pairing_core::{Method, NodeId, TokenHash, wire};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -166,10 +167,22 @@ impl Device {
         gateway_token: &str,
         nonce: &str,
         signed_at: u64,
-    ) -> Value {
+    ) -> ConnectParams {
         let (credential, auth_block) = match auth {
-            NodeAuth::GatewayToken => (gateway_token, json!({ "token": gateway_token })),
-            NodeAuth::DeviceToken => (self.token.as_str(), json!({ "deviceToken": self.token })),
+            NodeAuth::GatewayToken => (
+                gateway_token,
+                ConnectAuth {
+                    token: Some(gateway_token.to_owned()),
+                    ..ConnectAuth::default()
+                },
+            ),
+            NodeAuth::DeviceToken => (
+                self.token.as_str(),
+                ConnectAuth {
+                    device_token: Some(self.token.clone()),
+                    ..ConnectAuth::default()
+                },
+            ),
         };
         let fields = SignedFields {
             client_id: CLIENT_ID,
@@ -182,32 +195,23 @@ impl Device {
         };
         let payload = payload_v3(&self.id, &fields, signed_at, nonce);
         let signature = URL_SAFE_NO_PAD.encode(self.key.sign(payload.as_bytes()).to_bytes());
-        json!({
-            "minProtocol": 4,
-            "maxProtocol": 4,
-            "client": {
-                "id": CLIENT_ID,
-                "displayName": self.name,
-                "version": VERSION,
-                "platform": PLATFORM,
-                "deviceFamily": DEVICE_FAMILY,
-                "mode": CLIENT_MODE,
-                "instanceId": "00000000-0000-4000-8000-000000000001",
-            },
-            "caps": CAPS,
-            "commands": COMMANDS,
-            "pathEnv": "/usr/local/bin:/usr/bin:/bin",
-            "auth": auth_block,
-            "role": "node",
-            "scopes": [],
-            "device": {
-                "id": self.id,
-                "publicKey": self.public_key,
-                "signature": signature,
-                "signedAt": signed_at,
-                "nonce": nonce,
-            },
-        })
+        let client = ClientInfo {
+            device_family: Some(DEVICE_FAMILY.into()),
+            ..ClientInfo::new(CLIENT_ID, CLIENT_MODE, VERSION, PLATFORM).named(&self.name)
+        };
+        let device = ConnectDevice {
+            id: self.id.clone(),
+            public_key: self.public_key.clone(),
+            signature,
+            signed_at,
+            nonce: Some(nonce.to_owned()),
+        };
+        ConnectParams {
+            auth: Some(auth_block),
+            ..ConnectParams::node(client, device)
+                .protocol(4)
+                .declaring(CAPS, COMMANDS)
+        }
     }
 
     /// The whole `connect` request frame with request id `id`.
@@ -220,8 +224,24 @@ impl Device {
         signed_at: u64,
     ) -> String {
         let params = self.connect_params(auth, gateway_token, nonce, signed_at);
-        json!({"type": "req", "id": id, "method": "connect", "params": params}).to_string()
+        wire::request_frame(id, Method::Connect.as_str(), &real_host_params(&params))
     }
+}
+
+/// `params` as the real node host sends them: with `client.instanceId` and `pathEnv`, which it sends
+/// and this gateway ignores (they are not in [`ConnectParams`]).
+fn real_host_params(params: &ConnectParams) -> Value {
+    let mut v = params.to_value();
+    if let Some(p) = v.as_object_mut() {
+        p.insert("pathEnv".into(), json!("/usr/local/bin:/usr/bin:/bin"));
+        if let Some(Value::Object(client)) = p.get_mut("client") {
+            client.insert(
+                "instanceId".into(),
+                json!("00000000-0000-4000-8000-000000000001"),
+            );
+        }
+    }
+    v
 }
 
 /// A device's `connect` frame prepared ahead (the same bytes as [`Device::connect_frame`] with
@@ -259,16 +279,17 @@ impl Device {
     pub fn connect_template(&self, auth: NodeAuth, gateway_token: &str) -> ConnectTemplate {
         let mut params = self.connect_params(auth, gateway_token, "", 0);
         let device = params
-            .as_object_mut()
-            .and_then(|p| p.remove("device"))
+            .device
+            .take()
             .expect("connect params have a device block");
-        let params = params.to_string();
+        let params = real_host_params(&params).to_string();
+        let quoted = |s: &str| Value::from(s).to_string();
         // The device block goes last, its signature, time and nonce appended at connect time.
         let head = format!(
             r#"{{"type":"req","id":"1","method":"connect","params":{},"device":{{"id":{},"publicKey":{},"#,
             params.strip_suffix('}').expect("an object"),
-            device["id"],
-            device["publicKey"]
+            quoted(&device.id),
+            quoted(&device.public_key)
         );
         ConnectTemplate {
             payload_head: format!("v3|{}|{CLIENT_ID}|{CLIENT_MODE}|node||", self.id),
@@ -332,24 +353,26 @@ mod tests {
         let d = Device::new("t", 1);
         for auth in NodeAuth::ALL {
             let p = d.connect_params(auth, "gw-token", "n0nce", 1_000);
+            let presented = p.auth.clone().unwrap();
             let credential = match auth {
-                NodeAuth::GatewayToken => p["auth"]["token"].as_str().unwrap(),
-                NodeAuth::DeviceToken => p["auth"]["deviceToken"].as_str().unwrap(),
+                NodeAuth::GatewayToken => presented.token.unwrap(),
+                NodeAuth::DeviceToken => presented.device_token.unwrap(),
             };
-            let dev = &p["device"];
+            let dev = p.device.clone().unwrap();
+            assert_eq!(dev.nonce.as_deref(), Some("n0nce"));
             let proof = DeviceProof {
-                id: dev["id"].as_str().unwrap().into(),
-                public_key: dev["publicKey"].as_str().unwrap().into(),
-                signature: dev["signature"].as_str().unwrap().into(),
-                signed_at: 1_000,
-                nonce: Some("n0nce".into()),
+                id: dev.id,
+                public_key: dev.public_key,
+                signature: dev.signature,
+                signed_at: dev.signed_at,
+                nonce: dev.nonce,
             };
             let fields = SignedFields {
                 client_id: CLIENT_ID,
                 client_mode: CLIENT_MODE,
                 role: "node",
                 scopes: &[],
-                token: credential,
+                token: &credential,
                 platform: PLATFORM,
                 device_family: DEVICE_FAMILY,
             };

@@ -4,9 +4,9 @@
 //! params every kind of client sends are in `client/connect.rs` (built from the core's
 //! [`ConnectParams`](pairing_core::protocol::ConnectParams)); the typed calls and events, which
 //! read the core's records and [`ApiError`](pairing_core::protocol::ApiError), in
-//! `client/calls.rs` ([`Client::reply`] and the methods beside it). The untyped
-//! [`Client::request`] and [`Client::call`] remain for frames a test writes by hand (hostile or
-//! malformed ones).
+//! `client/calls.rs` ([`Client::reply`] and the methods beside it). Under them is the untyped
+//! [`Client::request`] (any method name, any serialisable params, the whole response frame as JSON),
+//! for frames a test writes by hand (hostile or malformed ones).
 
 mod calls;
 mod connect;
@@ -137,18 +137,6 @@ impl Client {
                 Ok(event @ Incoming::Event { .. }) => self.events.push_back(event),
                 _ => {}
             }
-        }
-    }
-
-    /// Sends a request and returns its payload, untyped, failing on an error response.
-    pub async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
-        let f = self.request(method, params).await?;
-        match serde_json::from_value::<Incoming>(f.clone())? {
-            Incoming::Response {
-                ok: true, payload, ..
-            } => Ok(payload),
-            Incoming::Response { error: Some(e), .. } => bail!("{method} failed: {e}"),
-            _ => bail!("{method} failed: {f}"),
         }
     }
 

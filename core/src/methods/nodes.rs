@@ -5,6 +5,7 @@ use crate::gateway::Gateway;
 use crate::ids::NodeId;
 use crate::method::Method;
 use crate::params::Params;
+use crate::protocol::NodeRenamed;
 use crate::record::NodeMeta;
 use crate::store::Store;
 use crate::view::NodeEntry;
@@ -42,7 +43,10 @@ impl<S: Store> Gateway<S> {
         self.state.put_paired(node);
         Ok(ok_frame(
             id,
-            &json!({ "nodeId": node_id, "displayName": name }),
+            &NodeRenamed {
+                display_name: name,
+                node_id,
+            },
         ))
     }
 

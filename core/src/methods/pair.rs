@@ -8,12 +8,14 @@ use crate::memory::Decision;
 use crate::method::Method;
 use crate::pairing::{Ask, Via};
 use crate::params::Params;
+use crate::protocol::node::{ApprovedView, NodeRejected, NodeRemoved};
 use crate::record::{NodeMeta, PairedNode, PendingRequest};
 use crate::store::Store;
 use crate::view::{PairedView, PendingView};
 use crate::wire::{ApiError, ok_frame};
 use serde::Serialize;
 use serde_json::json;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{Caller, Close, Reply};
@@ -185,20 +187,14 @@ impl<S: Store> Gateway<S> {
         // A token comes back only for a request an operator made: that operator hands it over.
         let (node, token) = self.approve_request(&caller.actor, &req, Via::Owner);
         // Serialised straight from borrowed views (no intermediate JSON value holding the token).
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Approved<'a> {
-            request_id: &'a RequestId,
-            node: PairedView<'a>,
-        }
         let mut view = PairedView::new(&node);
         if let Some(t) = &token {
             view = view.with_token(t.expose());
         }
         Ok(ok_frame(
             id,
-            &Approved {
-                request_id: &req.request_id,
+            &ApprovedView {
+                request_id: Cow::Borrowed(&req.request_id),
                 node: view,
             },
         ))
@@ -220,7 +216,10 @@ impl<S: Store> Gateway<S> {
         self.resolve_pending(&caller.actor, &req.request_id, Decision::Rejected);
         Ok(ok_frame(
             id,
-            &json!({ "requestId": req.request_id, "nodeId": req.node_id }),
+            &NodeRejected {
+                node_id: req.node_id,
+                request_id: req.request_id,
+            },
         ))
     }
 
@@ -282,7 +281,7 @@ impl<S: Store> Gateway<S> {
         )?;
         let node_id = NodeId(p.node_id("nodeId")?);
         self.remove_paired(&caller.actor, &node_id)?;
-        Ok(ok_frame(id, &json!({ "nodeId": node_id })))
+        Ok(ok_frame(id, &NodeRemoved { node_id }))
     }
 
     /// Unpairs a node or device: its token stops working at once, and every live connection of it

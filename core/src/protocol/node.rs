@@ -7,6 +7,7 @@ use crate::ids::{NodeId, RequestId};
 use crate::memory::Decision;
 use crate::view::{NodeEntry, PairedView, PendingView, TokenText};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A pending request as a client reads it (`node.pair.list`, `node.pair.requested`, the request
 /// result).
@@ -37,25 +38,30 @@ pub struct NodePairList {
     pub paired: Vec<NodePaired>,
 }
 
+/// The result of `node.pair.approve` as a client reads it.
+pub type NodeApproved = ApprovedView<'static>;
+
 /// The result of `node.pair.approve`: the paired node, with its token when an operator made the
-/// request (that operator hands it over).
+/// request (that operator hands it over). The gateway serialises it from borrowed views, so the token
+/// is never copied into an intermediate value; a client reads it owned ([`NodeApproved`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NodeApproved {
+pub struct ApprovedView<'a> {
     /// The request approved.
-    pub request_id: RequestId,
+    pub request_id: Cow<'a, RequestId>,
     /// The node it paired.
-    pub node: NodePaired,
+    pub node: PairedView<'a>,
 }
 
 /// The result of `node.pair.reject`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeRejected {
-    /// The request rejected.
-    pub request_id: RequestId,
+    // In this order, the bytes the gateway has always sent (`nodeId` before `requestId`).
     /// The node that asked.
     pub node_id: NodeId,
+    /// The request rejected.
+    pub request_id: RequestId,
 }
 
 /// The result of `node.pair.verify`: whether the token is the node's current one.
@@ -80,10 +86,11 @@ pub struct NodeRemoved {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeRenamed {
-    /// The node.
-    pub node_id: NodeId,
+    // In this order, the bytes the gateway has always sent (`displayName` before `nodeId`).
     /// Its new name.
     pub display_name: String,
+    /// The node.
+    pub node_id: NodeId,
 }
 
 /// The result of `node.list`.

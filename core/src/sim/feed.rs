@@ -3,7 +3,8 @@
 
 use super::{GATEWAY_TOKEN, Harness, key_named};
 use crate::proof::{self, SignedFields};
-use crate::{ConnId, Gateway};
+use crate::scopes;
+use crate::{ConnId, Gateway, Method};
 use serde_json::{Value, json};
 use std::net::IpAddr;
 
@@ -119,7 +120,8 @@ impl Harness {
     }
 
     pub(super) fn send(&mut self, name: &str, conn: ConnId, frame: Value) {
-        if frame["method"] == "connect"
+        // The frame is the scenario's, possibly malformed on purpose: read only what is there.
+        if frame["method"].as_str().and_then(Method::parse) == Some(Method::Connect)
             && let Some(d) = frame["params"]["device"]["id"].as_str()
         {
             self.devices.insert(conn, d.to_owned());
@@ -144,7 +146,7 @@ impl Harness {
         } else {
             json!({
                 "minProtocol": 3, "maxProtocol": 3, "role": role,
-                "scopes": ["operator.admin"],
+                "scopes": [scopes::ADMIN],
                 "client": { "id": "cli", "version": "1.0.0", "platform": "linux", "mode": "cli" },
                 "auth": { "token": GATEWAY_TOKEN },
             })
@@ -179,7 +181,7 @@ impl Harness {
         if role == "node" {
             self.sign_into(name, conn, step, &mut params);
         }
-        json!({ "type": "req", "id": id, "method": "connect", "params": params })
+        json!({ "type": "req", "id": id, "method": Method::Connect, "params": params })
     }
 
     pub(super) fn next_connect_id(&self, name: &str) -> String {

@@ -2,7 +2,12 @@
 
 use super::{Kind, OPERATOR_TOKEN, Role, Sim, b};
 use crate::proof::{self, SignedFields};
-use crate::{ConnId, Gateway, MemoryStore};
+use crate::protocol::{
+    ClientInfo, ConnectAuth, ConnectParams, DecideParams, DeviceRef, DeviceTokenParams, NoParams,
+    NodeRef, PairRequestParams, RenameParams, VerifyParams,
+};
+use crate::record::NodeMeta;
+use crate::{ConnId, Gateway, MemoryStore, Method, wire};
 use rand_core::RngCore;
 use serde_json::json;
 use std::net::{IpAddr, Ipv4Addr};
@@ -33,12 +38,15 @@ impl Sim {
                 let other = (i + 1) % self.nodes.len();
                 p.id = self.nodes[other].id.clone();
             }
-            let text = json!({"type":"req","id":"c","method":"connect","params":{
-                "minProtocol":3,"maxProtocol":3,"role":"node","scopes":[],
-                "client":{"id":"node-host","version":"1","platform":"linux","mode":"node","displayName":format!("node {i}")},
-                "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}})
-            .to_string();
-            self.send(conn, &text);
+            let client =
+                ClientInfo::new("node-host", "node", "1", "linux").named(&format!("node {i}"));
+            // The explicit flow's node declares nothing at connect (it asks with `node.pair.request`).
+            let params = ConnectParams {
+                caps: None,
+                commands: None,
+                ..ConnectParams::node(client, p.into())
+            };
+            self.send(conn, &connect_frame(&params));
             return;
         }
         let n = &self.nodes[i];
@@ -51,15 +59,20 @@ impl Sim {
         match self.roll(4) {
             0 | 1 => {
                 let silent = b(self.roll(2));
-                let cmds = match self.roll(3) {
-                    0 => json!([]),
-                    1 => json!(["camera.snap"]),
-                    _ => json!(["system.run"]),
+                let cmds: &[&str] = match self.roll(3) {
+                    0 => &[],
+                    1 => &["camera.snap"],
+                    _ => &["system.run"],
                 };
-                let text = self.req(
-                    "node.pair.request",
-                    json!({"nodeId": target, "silent": silent, "commands": cmds}),
-                );
+                let params = PairRequestParams {
+                    node_id: target,
+                    meta: NodeMeta {
+                        commands: Some(cmds.iter().map(|c| (*c).to_owned()).collect()),
+                        ..NodeMeta::default()
+                    },
+                    silent,
+                };
+                let text = self.req(Method::NodePairRequest, &params);
                 self.send(conn, &text);
             }
             2 => {
@@ -69,16 +82,21 @@ impl Sim {
                     .and_then(|t| t.last())
                     .map(|t| t.0.clone());
                 let token = token.unwrap_or_else(|| "not-a-token".into());
-                let text = self.req(
-                    "node.pair.verify",
-                    json!({"nodeId": target, "token": token}),
-                );
+                let params = VerifyParams {
+                    node_id: target,
+                    token,
+                };
+                let text = self.req(Method::NodePairVerify, &params);
                 self.send(conn, &text);
             }
             _ => {
                 if kind == Kind::Flooder {
                     for _ in 0..4 {
-                        let text = self.req("node.pair.request", json!({"nodeId": id}));
+                        let params = PairRequestParams {
+                            node_id: id.clone(),
+                            ..PairRequestParams::default()
+                        };
+                        let text = self.req(Method::NodePairRequest, &params);
                         self.send(conn, &text);
                     }
                 } else {
@@ -96,7 +114,7 @@ impl Sim {
         if ready {
             match self.roll(3) {
                 0 => {
-                    let text = self.req("node.event", json!({"event": "node.host.stats"}));
+                    let text = self.req_foreign("node.event", &json!({"event": "node.host.stats"}));
                     self.send(conn, &text);
                 }
                 _ => {
@@ -109,15 +127,24 @@ impl Sim {
         let nonce = self.challenges.get(&conn).cloned().unwrap_or_default();
         let held = self.nodes[i].device_token.clone();
         let auth = match (held, self.roll(8)) {
-            (_, 0) => json!({"token": "wrong-shared-token"}),
-            (Some((t, _)), 1..=3) => json!({"deviceToken": t}),
-            _ => json!({"token": OPERATOR_TOKEN}),
+            (_, 0) => ConnectAuth {
+                token: Some("wrong-shared-token".into()),
+                ..ConnectAuth::default()
+            },
+            (Some((t, _)), 1..=3) => ConnectAuth {
+                device_token: Some(t),
+                ..ConnectAuth::default()
+            },
+            _ => ConnectAuth {
+                token: Some(OPERATOR_TOKEN.into()),
+                ..ConnectAuth::default()
+            },
         };
-        let signed = auth["token"]
-            .as_str()
-            .or(auth["deviceToken"].as_str())
-            .unwrap_or("")
-            .to_owned();
+        let signed = auth
+            .token
+            .clone()
+            .or(auth.device_token.clone())
+            .unwrap_or_default();
         let commands: &[&str] = if self.roll(5) == 0 {
             &["canvas.present", "system.run", "fs.listDir"]
         } else {
@@ -132,15 +159,19 @@ impl Sim {
         let mut fields = SignedFields::node("node-host", "node", "linux", "Linux");
         fields.token = &signed;
         let p = proof::sign(&n.key, &fields, self.now, &nonce);
-        let text = json!({"type":"req","id":"c","method":"connect","params":{
-            "minProtocol":protocol,"maxProtocol":protocol,"role":"node","scopes":[],
-            "client":{"id":"node-host","version":"2026.9.6","platform":"linux","deviceFamily":"Linux",
-                      "mode":"node","displayName":format!("device {i}")},
-            "caps":["system"],"commands":commands,"auth":auth,
-            "device":{"id":p.id,"publicKey":p.public_key,"signature":p.signature,"signedAt":p.signed_at,"nonce":p.nonce}}})
-        .to_string();
+        let client = ClientInfo {
+            device_family: Some("Linux".into()),
+            ..ClientInfo::new("node-host", "node", "2026.9.6", "linux")
+                .named(&format!("device {i}"))
+        };
+        let params = ConnectParams {
+            auth: Some(auth),
+            ..ConnectParams::node(client, p.into())
+                .protocol(protocol)
+                .declaring(&["system"], commands)
+        };
         self.device_connects.insert(conn);
-        self.send(conn, &text);
+        self.send(conn, &connect_frame(&params));
     }
 
     pub(super) fn gw_ready(&self, conn: ConnId) -> bool {
@@ -163,11 +194,9 @@ impl Sim {
             } else {
                 OPERATOR_TOKEN
             };
-            let text = json!({"type":"req","id":"c","method":"connect","params":{
-                "minProtocol":3,"maxProtocol":3,"role":"operator","scopes":self.ops[i].scopes,
-                "client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},"auth":{"token":token}}})
-            .to_string();
-            self.send(conn, &text);
+            let client = ClientInfo::new("cli", "cli", "1", "linux");
+            let params = ConnectParams::operator(token, client, self.ops[i].scopes);
+            self.send(conn, &connect_frame(&params));
             return;
         }
         let pending: Vec<(String, String)> = self
@@ -205,42 +234,46 @@ impl Sim {
                 let code =
                     devices_pending[self.roll(devices_pending.len() as u64) as usize].clone();
                 let method = if self.roll(4) == 0 {
-                    "device.pair.reject"
+                    Method::DevicePairReject
                 } else {
-                    "device.pair.approve"
+                    Method::DevicePairApprove
                 };
-                let text = self.req(method, json!({"code": code}));
+                let text = self.req(method, &DecideParams::by_code(&code));
                 self.send(conn, &text);
             }
             10 | 11 if !devices_paired.is_empty() => {
                 let device =
                     devices_paired[self.roll(devices_paired.len() as u64) as usize].clone();
                 let method = [
-                    "device.token.rotate",
-                    "device.token.revoke",
-                    "device.pair.remove",
+                    Method::DeviceTokenRotate,
+                    Method::DeviceTokenRevoke,
+                    Method::DevicePairRemove,
                 ][self.roll(3) as usize];
-                let params = if method == "device.pair.remove" {
-                    json!({"deviceId": device})
+                let text = if method == Method::DevicePairRemove {
+                    self.req(method, &DeviceRef { device_id: device })
                 } else {
-                    json!({"deviceId": device, "role": "node"})
+                    let params = DeviceTokenParams {
+                        device_id: device,
+                        role: "node".into(),
+                        scopes: None,
+                    };
+                    self.req(method, &params)
                 };
-                let text = self.req(method, params);
                 self.send(conn, &text);
             }
             12 => {
-                let text = self.req("device.pair.list", json!({}));
+                let text = self.req(Method::DevicePairList, &NoParams {});
                 self.send(conn, &text);
             }
             0..=2 if !pending.is_empty() => {
                 let (rid, _) = pending[self.roll(pending.len() as u64) as usize].clone();
-                let text = self.req("node.pair.approve", json!({"requestId": rid}));
+                let text = self.req(Method::NodePairApprove, &DecideParams::by_id(&rid));
                 self.approving.insert(self.next_id.to_string(), (conn, rid));
                 self.send(conn, &text);
             }
             3 if !pending.is_empty() => {
                 let (rid, _) = pending[self.roll(pending.len() as u64) as usize].clone();
-                let text = self.req("node.pair.reject", json!({"requestId": rid}));
+                let text = self.req(Method::NodePairReject, &DecideParams::by_id(&rid));
                 self.send(conn, &text);
             }
             4 => {
@@ -251,27 +284,32 @@ impl Sim {
                 } else {
                     format!("box-{}", self.roll(6))
                 };
-                let text = self.req("node.pair.request", json!({"nodeId": node}));
+                let params = PairRequestParams {
+                    node_id: node,
+                    ..PairRequestParams::default()
+                };
+                let text = self.req(Method::NodePairRequest, &params);
                 self.send(conn, &text);
             }
             5 if !paired.is_empty() => {
                 let node = paired[self.roll(paired.len() as u64) as usize].clone();
                 let text = if b(self.roll(2)) {
-                    self.req("node.pair.remove", json!({"nodeId": node}))
+                    self.req(Method::NodePairRemove, &NodeRef { node_id: node })
                 } else {
-                    self.req(
-                        "node.rename",
-                        json!({"nodeId": node, "displayName": format!("renamed {}", self.now)}),
-                    )
+                    let params = RenameParams {
+                        node_id: node,
+                        display_name: format!("renamed {}", self.now),
+                    };
+                    self.req(Method::NodeRename, &params)
                 };
                 self.send(conn, &text);
             }
             6 => {
-                let text = self.req("node.pair.list", json!({}));
+                let text = self.req(Method::NodePairList, &NoParams {});
                 self.send(conn, &text);
             }
             _ => {
-                let text = self.req("node.list", json!({}));
+                let text = self.req(Method::NodeList, &NoParams {});
                 self.send(conn, &text);
             }
         }
@@ -310,4 +348,9 @@ impl Sim {
         }
         self.commit_and_observe()
     }
+}
+
+/// A `connect` request: every actor's handshake has the id `c`.
+fn connect_frame(params: &ConnectParams) -> String {
+    wire::request_frame("c", Method::Connect.as_str(), params)
 }

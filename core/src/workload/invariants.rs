@@ -2,8 +2,10 @@
 //! the gateway's state against what the actors were told.
 
 use super::{Kind, Role, Sim, public_key_of};
+use crate::protocol::{ApiError, DetailCode, ErrorCode, HelloOk};
 use crate::secret::TokenHash;
 use crate::{ConnId, NodeId};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +32,7 @@ impl Sim {
         for (action, id) in &acknowledged {
             let n = entries
                 .iter()
-                .filter(|e| e.action.as_str() == *action && key(e) == *id)
+                .filter(|e| e.action == *action && key(e) == *id)
                 .count();
             let told = acknowledged
                 .iter()
@@ -38,7 +40,8 @@ impl Sim {
                 .count();
             if n != told {
                 return Err(format!(
-                    "{action} {id} acknowledged {told} time(s) has {n} audit entries"
+                    "{} {id} acknowledged {told} time(s) has {n} audit entries",
+                    action.as_str()
                 ));
             }
         }
@@ -61,7 +64,7 @@ impl Sim {
             if asked
                 && !acknowledged
                     .iter()
-                    .any(|(a, id)| *a == e.action.as_str() && *id == key(e))
+                    .any(|(a, id)| *a == e.action && *id == key(e))
             {
                 return Err(format!(
                     "audit entry without an acknowledgement: {}",
@@ -81,7 +84,13 @@ impl Sim {
     /// A device's `connect` answer: admitted only when approved for its key (or, protocol 3, to wait
     /// with a request made for it); refused with the request it waits on; a device token only in its
     /// own `hello-ok`, verifying against the record.
-    pub(super) fn check_device_connect(&mut self, conn: ConnId, f: &Value) -> Result<(), String> {
+    pub(super) fn check_device_connect(
+        &mut self,
+        conn: ConnId,
+        ok: bool,
+        payload: &Value,
+        error: Option<&ApiError>,
+    ) -> Result<(), String> {
         let Some(Role::Node(i)) = self.roles.get(&conn).copied() else {
             return Ok(());
         };
@@ -94,37 +103,42 @@ impl Sim {
         let record = state
             .paired(&NodeId(id.clone()))
             .filter(|r| r.public_key.as_deref() == Some(public_key.as_str()));
-        if f["ok"] == true {
-            let auth = &f["payload"]["auth"];
+        if ok {
+            let auth = HelloOk::deserialize(payload)
+                .map_err(|e| format!("{id}'s hello-ok does not read ({e}): {payload}"))?
+                .auth;
             match (record, key_kind) {
                 (Some(r), _) => {
-                    if let Some(t) = auth["deviceToken"].as_str() {
-                        if !r.token_hash.matches(t) {
+                    if let Some(t) = auth.device_token {
+                        if !r.token_hash.matches(&t) {
                             return Err(format!(
                                 "{id} was handed a token its record does not hold"
                             ));
                         }
-                        let at = auth["issuedAtMs"].as_u64().unwrap_or_default();
-                        self.nodes[i].device_token = Some((t.to_owned(), at));
+                        let at = auth.issued_at_ms.unwrap_or_default();
+                        self.nodes[i].device_token = Some((t.clone(), at));
                         self.device_tokens
                             .entry(id.clone())
                             .or_default()
-                            .push((t.to_owned(), at));
+                            .push((t, at));
                     }
                 }
                 (None, Kind::OpenClaw3) if state.pending_for(&NodeId(id.clone())).is_some() => {}
                 _ => return Err(format!("{id} was admitted without an approval for its key")),
             }
-        } else if f["error"]["code"] == "NOT_PAIRED" && record.is_some() {
-            return Err(format!("{id} is paired but was told to pair"));
-        } else if f["error"]["details"]["code"] == "PAIRING_REQUIRED"
-            && f["error"]["details"]["reason"] == "not-paired"
-        {
-            let rid = f["error"]["details"]["requestId"]
-                .as_str()
-                .unwrap_or_default();
+        } else if let Some(e) = error {
+            let details = e.detail();
+            if e.code == ErrorCode::NotPaired && record.is_some() {
+                return Err(format!("{id} is paired but was told to pair"));
+            }
+            if details.code != Some(DetailCode::PairingRequired)
+                || details.reason.as_deref() != Some("not-paired")
+            {
+                return Ok(());
+            }
+            let rid = details.request_id.unwrap_or_default();
             let waiting = state.pending_for(&NodeId(id.clone()));
-            if waiting.map(|p| p.request_id.0.as_str()) != Some(rid) {
+            if waiting.map(|p| p.request_id.0.as_str()) != Some(rid.as_str()) {
                 return Err(format!(
                     "{id} was told to wait on {rid}, which is not its request"
                 ));

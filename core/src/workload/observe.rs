@@ -1,7 +1,16 @@
 //! What the workload sees: every output after a commit, and what it learns from them.
 
 use super::{Role, Sim};
-use crate::Output;
+use crate::audit::Action;
+use crate::protocol::{
+    Challenge, DeviceApproved, DevicePairList, DevicePending, DeviceRejected, DeviceRemoved,
+    DeviceTokenRevoked, DeviceTokenRotated, NodeApproved, NodePairList, NodePending, NodeRejected,
+    NodeRemoved, NodeRenamed, PairResolved, RequestResult,
+};
+use crate::wire::Incoming;
+use crate::{ConnId, Decision, Event, Method, Output};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::Digest;
 
@@ -39,7 +48,7 @@ impl Sim {
                 // A host may share a broadcast's text between sockets without wiping it.
                 let f: Value = serde_json::from_str(&text)
                     .map_err(|e| format!("broadcast is not JSON: {e}"))?;
-                if f["payload"].get("token").is_some() {
+                if carries_token(&f["payload"]) {
                     return Err(format!("a broadcast carries a token: {text}"));
                 }
                 for &conn in to.iter() {
@@ -55,8 +64,8 @@ impl Sim {
         self.hasher.update(format!("{conn} "));
         self.hasher.update(text.as_bytes());
         self.hasher.update(b"\n");
-        let f: Value =
-            serde_json::from_str(&text).map_err(|e| format!("frame is not JSON: {e}"))?;
+        let frame = Incoming::parse(&text)
+            .ok_or_else(|| format!("frame is neither a response nor an event: {text}"))?;
         if text.contains("tokenHash") {
             return Err(format!("a frame carries a token hash: {text}"));
         }
@@ -66,118 +75,36 @@ impl Sim {
                 "a device token reached a non-node connection: {text}"
             ));
         }
-        let payload = &f["payload"];
-        match f["event"].as_str() {
-            Some("connect.challenge") => {
-                let nonce = payload["nonce"].as_str().unwrap_or_default().to_owned();
-                self.challenges.insert(conn, nonce);
-                return Ok(());
+        let (id, ok, payload, error) = match &frame {
+            Incoming::Event {
+                event,
+                payload,
+                seq,
+            } => {
+                return self.observe_event(conn, role, Event::parse(event), payload, *seq, &text);
             }
-            Some(event) => {
-                if let Some(seq) = f["seq"].as_u64() {
-                    if event == "node.pair.resolved" && payload["decision"] == "approved" {
-                        let node = payload["nodeId"].as_str().unwrap_or_default().to_owned();
-                        let rid = payload["requestId"].as_str().unwrap_or_default().to_owned();
-                        self.latest_approval.insert(node, rid);
-                    }
-                    if event == "node.pair.resolved"
-                        && self.round_seqs.insert(seq)
-                        && let Some(d @ ("expired" | "superseded")) = payload["decision"].as_str()
-                    {
-                        let d = if d == "expired" {
-                            "expired"
-                        } else {
-                            "superseded"
-                        };
-                        let rid = payload["requestId"].as_str().unwrap_or_default();
-                        self.acknowledged.push((d, rid.to_owned()));
-                    }
-                    if !matches!(role, Role::Operator(_)) {
-                        return Err(format!("a broadcast reached a non-operator: {text}"));
-                    }
-                    if seq < self.last_seq {
-                        return Err(format!("seq went back from {} to {seq}", self.last_seq));
-                    }
-                    self.last_seq = seq;
-                }
-                self.learn_views(payload);
-                if let Some(token) = payload["token"].as_str() {
-                    // Only a node's own key-proven connection may get a token in an event.
-                    let node = payload["nodeId"].as_str().unwrap_or_default();
-                    let own = matches!(role, Role::Node(i) if self.nodes[i].id == node);
-                    if !own || payload["decision"] != "approved" {
-                        return Err(format!("token sent to the wrong connection: {text}"));
-                    }
-                    let rid = payload["requestId"].as_str().unwrap_or_default().to_owned();
-                    self.remember_token(node, token, rid);
-                }
-                return Ok(());
-            }
-            None => {}
-        }
-        // A response.
-        let id = f["id"].as_str().unwrap_or_default().to_owned();
-        if let Some(method) = self.methods.remove(&id)
-            && f["ok"] == true
-        {
-            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-            match method.as_str() {
-                "node.pair.request" if payload["created"] == true => self
-                    .acknowledged
-                    .push(("requested", text(&payload["request"]["requestId"]))),
-                "node.pair.approve" => self
-                    .acknowledged
-                    .push(("approved", text(&payload["requestId"]))),
-                "node.pair.reject" => self
-                    .acknowledged
-                    .push(("rejected", text(&payload["requestId"]))),
-                "node.pair.remove" => self
-                    .acknowledged
-                    .push(("removed", text(&payload["nodeId"]))),
-                "node.rename" => self
-                    .acknowledged
-                    .push(("renamed", text(&payload["nodeId"]))),
-                "device.pair.approve" => {
-                    let rid = text(&payload["requestId"]);
-                    if let Some(&exp) = self.expiries.get(&rid)
-                        && self.now >= exp
-                    {
-                        return Err(format!("device request {rid} approved after expiring"));
-                    }
-                    self.report.approvals += 1;
-                    let device = text(&payload["device"]["deviceId"]);
-                    self.latest_approval.insert(device, rid.clone());
-                    self.acknowledged.push(("approved", rid));
-                }
-                "device.pair.reject" => self
-                    .acknowledged
-                    .push(("rejected", text(&payload["requestId"]))),
-                "device.pair.remove" => self
-                    .acknowledged
-                    .push(("removed", text(&payload["deviceId"]))),
-                "device.token.rotate" | "device.token.revoke" => {
-                    // Whatever token the node held stopped working.
-                    let device = text(&payload["deviceId"]);
-                    self.latest_approval.remove(&device);
-                    let action = if method == "device.token.rotate" {
-                        "token-rotated"
-                    } else {
-                        "token-revoked"
-                    };
-                    self.acknowledged.push((action, device));
-                }
-                _ => {}
-            }
+            Incoming::Response {
+                id,
+                ok,
+                payload,
+                error,
+            } => (id, *ok, payload, error),
+        };
+        let method = self.methods.remove(id);
+        if ok && let Some(method) = method {
+            self.acknowledge(method, payload, &text)?;
         }
         if id == "c" {
-            self.check_device_connect(conn, &f)?;
+            self.check_device_connect(conn, ok, payload, error.as_ref())?;
         }
-        if id == "c" && f["ok"] == true {
+        if id == "c" && ok {
             self.challenges.remove(&conn);
         }
-        self.learn_views(payload);
-        if let Some((op, rid)) = self.approving.remove(&id)
-            && f["ok"] == true
+        if let Some(method) = method {
+            self.learn_result_views(method, payload);
+        }
+        if let Some((op, rid)) = self.approving.remove(id)
+            && ok
         {
             if op != conn {
                 return Err("approve answered on another connection".into());
@@ -191,32 +118,192 @@ impl Sim {
                     self.now
                 ));
             }
-            let node = payload["node"]["nodeId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let rid = payload["requestId"].as_str().unwrap_or_default().to_owned();
+            let approved: NodeApproved = read(payload, &text)?;
+            let node = approved.node.node_id.0.clone();
+            let rid = approved.request_id.0.clone();
             self.latest_approval.insert(node.clone(), rid.clone());
-            if let Some(token) = payload["node"]["token"].as_str() {
-                self.remember_token(&node, token, rid);
+            if let Some(token) = &approved.node.token {
+                self.remember_token(&node, token.expose(), rid);
             }
-        } else if payload["node"].get("token").is_some() || payload.get("token").is_some() {
+        } else if carries_token(payload) {
             return Err(format!("a token outside an approve result: {text}"));
         }
         Ok(())
     }
 
-    pub(super) fn learn_views(&mut self, payload: &Value) {
-        let mut note = |v: &Value| {
-            if let (Some(id), Some(exp)) = (v["requestId"].as_str(), v["expiresAtMs"].as_u64()) {
-                self.expiries.insert(id.to_owned(), exp);
-            }
-        };
-        note(payload);
-        note(&payload["request"]);
-        for v in payload["pending"].as_array().into_iter().flatten() {
-            note(v);
+    /// An event: a challenge, or a broadcast to operators, or a node's own `node.pair.resolved`.
+    fn observe_event(
+        &mut self,
+        conn: ConnId,
+        role: Role,
+        event: Option<Event>,
+        payload: &Value,
+        seq: Option<u64>,
+        text: &str,
+    ) -> Result<(), String> {
+        if event == Some(Event::ConnectChallenge) {
+            let challenge: Challenge = read(payload, text)?;
+            self.challenges.insert(conn, challenge.nonce);
+            return Ok(());
         }
+        let resolved = match event {
+            Some(Event::NodePairResolved) => Some(read::<PairResolved>(payload, text)?),
+            _ => None,
+        };
+        if let Some(seq) = seq {
+            if let Some(r) = &resolved {
+                if r.decision == Decision::Approved {
+                    let node = r.node_id.0.clone();
+                    self.latest_approval.insert(node, r.request_id.clone());
+                }
+                let ended = match r.decision {
+                    Decision::Expired => Some(Action::Expired),
+                    Decision::Superseded => Some(Action::Superseded),
+                    _ => None,
+                };
+                if self.round_seqs.insert(seq)
+                    && let Some(action) = ended
+                {
+                    self.acknowledged.push((action, r.request_id.clone()));
+                }
+            }
+            if !matches!(role, Role::Operator(_)) {
+                return Err(format!("a broadcast reached a non-operator: {text}"));
+            }
+            if seq < self.last_seq {
+                return Err(format!("seq went back from {} to {seq}", self.last_seq));
+            }
+            self.last_seq = seq;
+        }
+        match event {
+            Some(Event::NodePairRequested) => {
+                let p: NodePending = read(payload, text)?;
+                self.note_expiry(&p.request_id.0, p.expires_at_ms);
+            }
+            Some(Event::DevicePairRequested) => {
+                let p: DevicePending = read(payload, text)?;
+                self.note_expiry(&p.request_id, p.expires_at_ms);
+            }
+            _ => {}
+        }
+        match resolved {
+            Some(PairResolved {
+                token: Some(token),
+                node_id,
+                decision,
+                request_id,
+                ..
+            }) => {
+                // Only a node's own key-proven connection may get a token in an event.
+                let own = matches!(role, Role::Node(i) if self.nodes[i].id == node_id.0);
+                if !own || decision != Decision::Approved {
+                    return Err(format!("token sent to the wrong connection: {text}"));
+                }
+                self.remember_token(&node_id.0, token.expose(), request_id);
+            }
+            Some(_) => {}
+            None if carries_token(payload) => {
+                return Err(format!("token sent to the wrong connection: {text}"));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// A successful answer to a decision: what the audit trail must show for this round.
+    fn acknowledge(&mut self, method: Method, payload: &Value, text: &str) -> Result<(), String> {
+        let (action, id) = match method {
+            Method::NodePairRequest => {
+                let r: RequestResult = read(payload, text)?;
+                if !r.created {
+                    return Ok(());
+                }
+                (Action::Requested, r.request.request_id.0.clone())
+            }
+            Method::NodePairApprove => {
+                let r: NodeApproved = read(payload, text)?;
+                (Action::Approved, r.request_id.0.clone())
+            }
+            Method::NodePairReject => {
+                let r: NodeRejected = read(payload, text)?;
+                (Action::Rejected, r.request_id.0)
+            }
+            Method::NodePairRemove => {
+                let r: NodeRemoved = read(payload, text)?;
+                (Action::Removed, r.node_id.0)
+            }
+            Method::NodeRename => {
+                let r: NodeRenamed = read(payload, text)?;
+                (Action::Renamed, r.node_id.0)
+            }
+            Method::DevicePairApprove => {
+                let r: DeviceApproved = read(payload, text)?;
+                let rid = r.request_id;
+                if let Some(&exp) = self.expiries.get(&rid)
+                    && self.now >= exp
+                {
+                    return Err(format!("device request {rid} approved after expiring"));
+                }
+                self.report.approvals += 1;
+                self.latest_approval.insert(r.device.device_id, rid.clone());
+                (Action::Approved, rid)
+            }
+            Method::DevicePairReject => {
+                let r: DeviceRejected = read(payload, text)?;
+                (Action::Rejected, r.request_id)
+            }
+            Method::DevicePairRemove => {
+                let r: DeviceRemoved = read(payload, text)?;
+                (Action::Removed, r.device_id)
+            }
+            Method::DeviceTokenRotate | Method::DeviceTokenRevoke => {
+                // Whatever token the node held stopped working.
+                let (action, device) = if method == Method::DeviceTokenRotate {
+                    let r: DeviceTokenRotated = read(payload, text)?;
+                    (Action::TokenRotated, r.device_id)
+                } else {
+                    let r: DeviceTokenRevoked = read(payload, text)?;
+                    (Action::TokenRevoked, r.device_id)
+                };
+                self.latest_approval.remove(&device);
+                (action, device)
+            }
+            _ => return Ok(()),
+        };
+        self.acknowledged.push((action, id));
+        Ok(())
+    }
+
+    /// The expiry of every pending request a successful result shows.
+    fn learn_result_views(&mut self, method: Method, payload: &Value) {
+        match method {
+            Method::NodePairRequest => {
+                if let Ok(r) = RequestResult::deserialize(payload) {
+                    self.note_expiry(&r.request.request_id.0, r.request.expires_at_ms);
+                }
+            }
+            Method::NodePairList => {
+                for p in NodePairList::deserialize(payload)
+                    .unwrap_or_default()
+                    .pending
+                {
+                    self.note_expiry(&p.request_id.0, p.expires_at_ms);
+                }
+            }
+            Method::DevicePairList => {
+                for p in DevicePairList::deserialize(payload)
+                    .unwrap_or_default()
+                    .pending
+                {
+                    self.note_expiry(&p.request_id, p.expires_at_ms);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn note_expiry(&mut self, request_id: &str, expires_at_ms: u64) {
+        self.expiries.insert(request_id.to_owned(), expires_at_ms);
     }
 
     pub(super) fn remember_token(&mut self, node: &str, token: &str, request_id: String) {
@@ -225,4 +312,16 @@ impl Sim {
             list.push((token.to_owned(), request_id));
         }
     }
+}
+
+/// `payload` read as the record `T`; a frame the gateway sent that does not read as its record is a
+/// violation.
+fn read<T: DeserializeOwned>(payload: &Value, text: &str) -> Result<T, String> {
+    T::deserialize(payload).map_err(|e| format!("unreadable payload ({e}): {text}"))
+}
+
+/// Whether a payload carries a node token where a record could hold one (`token`, `node.token`). A
+/// leak check looks at the JSON itself: a typed read would drop a field its record does not have.
+fn carries_token(payload: &Value) -> bool {
+    payload.get("token").is_some() || payload["node"].get("token").is_some()
 }

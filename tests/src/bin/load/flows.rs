@@ -71,14 +71,17 @@ async fn connect_node(plan: &Plan, i: u64) -> anyhow::Result<Client> {
     Ok(c)
 }
 
-/// Whether a node's `node.pair.request` was refused because nodes may not call it (OpenClaw
-/// 2026.4.12: "missing scope" or "unauthorized role: node"; it sends no `details.code` for the
-/// second, so its message is read here, the one place this client reads a foreign gateway's words).
+/// Whether a node's `node.pair.request` was refused because nodes may not call it: `details.code`
+/// `MISSING_SCOPE`. OpenClaw 2026.4.12 gateways refuse it with no `details.code` at all ("missing
+/// scope" or "unauthorized role: node"), so for an error without one — and only then — the message
+/// is read: the one place this client reads a gateway's words.
 fn nodes_may_not_request(e: &ApiError) -> bool {
-    e.detail_code() == Some(DetailCode::MissingScope)
-        || ["missing scope", "unauthorized role"]
+    match e.detail().code {
+        Some(code) => code == DetailCode::MissingScope,
+        None => ["missing scope", "unauthorized role"]
             .iter()
-            .any(|m| e.message.contains(m))
+            .any(|m| e.message.contains(m)),
+    }
 }
 
 /// One node flow: the `i`-th node connects, is paired through `op` and verifies its token.

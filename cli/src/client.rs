@@ -5,12 +5,11 @@
 //! [`Client::next_event`], so nothing the gateway sends is lost between calls.
 
 use crate::endpoint::GatewayUrl;
-use crate::identity::Identity;
 use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
 use pairing_core::Event as EventName;
 use pairing_core::Method;
-use pairing_core::protocol::{ApiError, Challenge, ClientInfo, ConnectParams, ErrorCode};
+use pairing_core::protocol::{ApiError, Challenge, ErrorCode};
 use pairing_core::wire::{self, Incoming};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -30,31 +29,6 @@ pub(crate) const OPERATOR_SCOPES: [&str; 4] = [
     "operator.write",
     "operator.pairing",
 ];
-
-/// Who this client connects as.
-pub(crate) enum Role<'a> {
-    /// An operator (`client.id` "cli", mode "cli") presenting the gateway token.
-    Operator {
-        /// The gateway token.
-        token: &'a str,
-    },
-    /// A node proving its device key.
-    Node {
-        /// The node's identity.
-        identity: &'a Identity,
-        /// `client.displayName`.
-        display_name: &'a str,
-    },
-    /// A node redeeming a setup code or enrollment key (protocol 4, `auth.bootstrapToken`).
-    Enrolling {
-        /// The node's identity.
-        identity: &'a Identity,
-        /// `client.displayName`.
-        display_name: &'a str,
-        /// The setup code's bootstrap token.
-        secret: &'a str,
-    },
-}
 
 /// An error response from the gateway (the core's [`ApiError`]), as the CLI shows it: the message,
 /// then `details.reason` when the message does not say it already.
@@ -469,11 +443,6 @@ impl Backoff {
     }
 }
 
-/// The `client` block every connection sends.
-fn client_info(id: &str, mode: &str) -> ClientInfo {
-    ClientInfo::new(id, mode, env!("CARGO_PKG_VERSION"), std::env::consts::OS)
-}
-
 /// A client nonce for the challenge's proof: 32 bytes from the OS, base64url.
 fn fresh_nonce() -> anyhow::Result<String> {
     use base64::Engine;
@@ -482,31 +451,10 @@ fn fresh_nonce() -> anyhow::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// The `connect` params for `role`, signing the challenge nonce for a node.
-fn connect_params(role: &Role<'_>, nonce: &str) -> ConnectParams {
-    match role {
-        Role::Operator { token } => {
-            ConnectParams::operator(token, client_info("cli", "cli"), &OPERATOR_SCOPES)
-        }
-        Role::Node {
-            identity,
-            display_name,
-        } => ConnectParams::node(
-            client_info(crate::identity::NODE_CLIENT_ID, "node").named(display_name),
-            identity.prove(nonce, std::env::consts::OS),
-        ),
-        Role::Enrolling {
-            identity,
-            display_name,
-            secret,
-        } => ConnectParams::node(
-            client_info(crate::identity::NODE_CLIENT_ID, "node").named(display_name),
-            identity.prove_with(nonce, std::env::consts::OS, secret),
-        )
-        .protocol(4)
-        .with_bootstrap_token(secret),
-    }
-}
+mod role;
+
+pub(crate) use role::Role;
+use role::connect_params;
 
 #[cfg(test)]
 mod tests;

@@ -71,8 +71,15 @@ pub struct QrOpt {
 #[derive(Debug, Subcommand)]
 pub enum QrCommand {
     /// List setup codes and keys: status, uses, expiry, and the devices they paired.
+    #[command(after_help = "Examples:\n  \
+        openclaw keys list           # active setup codes and keys, and the devices they paired\n  \
+        openclaw keys list --all     # also used-up, expired and revoked ones\n  \
+        openclaw keys list --json    # for scripts (never a secret)")]
     List(ListOpt),
     /// Revoke a setup code or key by its id (or an id prefix of 4+ characters).
+    #[command(after_help = "Examples:\n  \
+        openclaw keys revoke 3f9a2c1b   # by the id `keys list` shows\n  \
+        openclaw keys revoke 3f9a       # or a prefix of 4+ characters that only it has")]
     Revoke(RevokeOpt),
 }
 
@@ -94,8 +101,15 @@ pub enum KeysCommand {
         #                      or: openclaw node run --pair CODE   (OpenClaw's node host)")]
     Create(CreateOpt),
     /// List setup codes and keys: status, uses, expiry, and the devices they paired.
+    #[command(after_help = "Examples:\n  \
+        openclaw keys list           # active setup codes and keys, and the devices they paired\n  \
+        openclaw keys list --all     # also used-up, expired and revoked ones\n  \
+        openclaw keys list --json    # for scripts (never a secret)")]
     List(ListOpt),
     /// Revoke a key or setup code now; the devices it paired stay paired (remove them separately).
+    #[command(after_help = "Examples:\n  \
+        openclaw keys revoke 3f9a2c1b   # by the id `keys list` shows\n  \
+        openclaw keys revoke 3f9a       # or a prefix of 4+ characters that only it has")]
     Revoke(RevokeOpt),
 }
 

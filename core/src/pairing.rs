@@ -17,6 +17,10 @@ use crate::view::PendingView;
 use crate::wire::{ApiError, event_frame};
 use std::collections::BTreeSet;
 
+mod via;
+
+pub(crate) use via::Via;
+
 /// A request to pair, from whichever way it came.
 pub(crate) struct Ask {
     pub node_id: NodeId,
@@ -28,35 +32,6 @@ pub(crate) struct Ask {
     pub device: Option<DeviceClient>,
     /// The address it asked from.
     pub ip: String,
-}
-
-/// How an approval came about: the record's `approvedVia`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Via<'a> {
-    /// A person approved it (`node.pair.approve`, `device.pair.approve`): OpenClaw's `owner`.
-    Owner,
-    /// `--auto-approve-local`: a loopback device, approved by the gateway.
-    Local,
-    /// A setup code or enrollment key (its id): a person approved when they issued it.
-    Enrolled(crate::enroll::EnrollKind, &'a str),
-}
-
-impl<'a> Via<'a> {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Via::Owner => "owner",
-            Via::Local => "local",
-            Via::Enrolled(kind, _) => kind.as_str(),
-        }
-    }
-
-    /// The setup code or key it came through, if any.
-    pub(crate) fn enrollment(self) -> Option<&'a str> {
-        match self {
-            Via::Enrolled(_, id) => Some(id),
-            Via::Owner | Via::Local => None,
-        }
-    }
 }
 
 /// Whether `newer` changes what approval would grant: a capability or command set it supplies that
@@ -315,7 +290,7 @@ impl<S: Store> Gateway<S> {
             &node.node_id,
             node.public_key.as_deref(),
             node.meta.display_name.as_deref(),
-            via,
+            (via.as_str(), via.enrollment()),
         );
         self.resolved
             .remember(&req.request_id, code.as_deref(), Decision::Approved);

@@ -1,6 +1,6 @@
 //! The page's "Pair a device" dialog: it issues a setup code (`enroll.create`, with the gateway's
 //! SVG QR code of it), shows it as a QR code
-//! with the code to copy and a countdown, and says "Used by <device>" when a device redeems it
+//! with the code to copy and a countdown, and says "Used by (device)" when a device redeems it
 //! (`device.pair.setup.completed`) — nothing a person has to approve afterwards.
 //!
 //! It sits beside the page's model and shares its socket: the glue hands every frame to

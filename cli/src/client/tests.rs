@@ -1,4 +1,5 @@
 use super::*;
+use crate::identity::Identity;
 use serde_json::json;
 
 #[test]

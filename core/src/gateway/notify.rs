@@ -114,7 +114,7 @@ impl<S: Store> Gateway<S> {
         node_id: &NodeId,
         public_key: Option<&str>,
         display_name: Option<&str>,
-        via: crate::pairing::Via<'_>,
+        (via, enrollment): (&str, Option<&str>),
     ) {
         let mut entry = self.entry(
             by,
@@ -124,8 +124,8 @@ impl<S: Store> Gateway<S> {
             public_key,
             display_name,
         );
-        entry.approved_via = Some(via.as_str().to_owned());
-        entry.enrollment = via.enrollment().map(str::to_owned);
+        entry.approved_via = Some(via.to_owned());
+        entry.enrollment = enrollment.map(str::to_owned);
         self.stage_audit(entry);
     }
 

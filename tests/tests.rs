@@ -41,6 +41,8 @@ mod request_flood;
 mod hostile;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
+// `--bind lan` with no certificate: generated, pinned by fingerprint, reused, renewed and audited.
+mod tls_selfsigned;
 // One gateway per state directory; no links followed, no loose modes kept in it.
 mod state_dir;
 // Storage under pressure: the audit trail bounded under a flood, a full disk backed off and recovered.

@@ -58,11 +58,14 @@ pub enum Action {
     TokenRevoked,
     /// A pairing or request was brought in from an OpenClaw 2026.4 device store at first start.
     Imported,
+    /// The gateway's generated TLS certificate was replaced (`openclaw gateway renew-cert`).
+    #[serde(rename = "tls-cert-renewed")]
+    TlsCertRenewed,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -73,6 +76,7 @@ impl Action {
         Action::TokenRotated,
         Action::TokenRevoked,
         Action::Imported,
+        Action::TlsCertRenewed,
     ];
 
     /// The lowercase name written in the file.
@@ -88,6 +92,7 @@ impl Action {
             Action::TokenRotated => "token-rotated",
             Action::TokenRevoked => "token-revoked",
             Action::Imported => "imported",
+            Action::TlsCertRenewed => "tls-cert-renewed",
         }
     }
 

@@ -100,6 +100,11 @@ pub struct Config {
     pub server_version: String,
     /// Input and memory bounds.
     pub limits: Limits,
+    /// The SHA-256 of the TLS certificate the gateway serves (generated or given), as 64 lower-case
+    /// hex digits — the form OpenClaw normalises `--tls-fingerprint` to and setup codes carry as
+    /// `tlsFingerprint`; `None` when the gateway serves plaintext. Set by the host, which owns the
+    /// certificate; the core only hands it to clients that must pin it.
+    pub tls_fingerprint: Option<String>,
 }
 
 /// How long an approval's token waits for a node that is offline at approval (SPEC §4: 10 minutes).
@@ -121,6 +126,7 @@ impl Config {
             signature_skew_ms: 120_000,
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             limits: Limits::default(),
+            tls_fingerprint: None,
         }
     }
 }

@@ -43,6 +43,7 @@
 
 mod admission;
 pub mod audit;
+pub mod certificate;
 pub mod challenge;
 pub mod code;
 pub mod config;
@@ -75,6 +76,7 @@ pub mod sim;
 mod state;
 pub mod store;
 pub mod view;
+pub mod webhook;
 pub mod wire;
 #[cfg(feature = "sim")]
 pub mod workload;

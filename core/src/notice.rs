@@ -72,7 +72,15 @@ impl fmt::Display for Notice {
             What::Decision(a) => a,
         };
         match (action, &self.request_id) {
-            // About no node: the operator token was rotated.
+            // About no node: the TLS certificate was renewed, or the operator token rotated.
+            (Action::TlsCertRenewed, None) => {
+                write!(
+                    f,
+                    "{} renewed",
+                    self.display_name.as_deref().unwrap_or("TLS certificate")
+                )?;
+                return write_by(f, &self.by);
+            }
             (_, None) if self.node_id.0.is_empty() => {
                 write!(
                     f,

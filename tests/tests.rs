@@ -43,6 +43,8 @@ mod hostile;
 mod tls;
 // `--bind lan` with no certificate: generated, pinned by fingerprint, reused, renewed and audited.
 mod tls_selfsigned;
+// `--notify-webhook`: signed, retried after failures, never a token; the status doctor reads.
+mod webhook;
 // One gateway per state directory; no links followed, no loose modes kept in it.
 mod state_dir;
 // Storage under pressure: the audit trail bounded under a flood, a full disk backed off and recovered.

@@ -41,7 +41,8 @@ pub(crate) const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endp
         openclaw gateway --auto-approve-local                  # pair this machine's own devices unasked\n  \
         openclaw gateway --audit-max-bytes 1MiB --audit-keep 3  # at most 4 MiB of audit trail\n  \
         openclaw gateway rotate-token                          # a new operator token and page link\n  \
-        openclaw gateway renew-cert                            # a new self-signed certificate",
+        openclaw gateway renew-cert                            # a new self-signed certificate\n  \
+        openclaw gateway --notify-webhook https://ntfy.sh/TOPIC  # a phone buzzes when a device asks",
     args_conflicts_with_subcommands = true
 )]
 pub struct Opt {
@@ -98,6 +99,14 @@ pub struct Opt {
     /// against DNS rebinding.
     #[arg(long, value_name = "NAME")]
     pub allowed_host: Vec<String>,
+    /// POST pairing requests and decisions to URL as JSON (Slack-style `text`; ntfy: point it at
+    /// <https://ntfy.sh/TOPIC>). Retried with backoff; never carries a token.
+    #[arg(long, value_name = "URL")]
+    pub notify_webhook: Option<String>,
+    /// Sign webhooks with the secret in FILE (HMAC-SHA256 over "TIMESTAMP.BODY", headers
+    /// X-OpenClaw-Timestamp and X-OpenClaw-Signature).
+    #[arg(long, value_name = "FILE", requires = "notify_webhook")]
+    pub notify_secret_file: Option<PathBuf>,
 }
 
 /// `--audit-max-bytes`: a number of bytes, or one with a binary unit (KiB, MiB, GiB; K, M, G).
@@ -184,6 +193,13 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
             max_connections_per_ip: opt.max_connections_per_ip.map(|n| n as usize),
             allowed_hosts: opt.allowed_host.clone(),
         },
+        notify: opt
+            .notify_webhook
+            .as_ref()
+            .map(|url| pairing_host::webhook::NotifyOptions {
+                url: url.clone(),
+                secret_file: opt.notify_secret_file.clone(),
+            }),
     })
 }
 

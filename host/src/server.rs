@@ -80,6 +80,8 @@ pub struct Options {
     pub audit: crate::audit_log::AuditLimits,
     /// Caps on sockets and the `Host` names accepted.
     pub net: NetOptions,
+    /// `--notify-webhook`: POST requests and decisions there ([`crate::webhook`]).
+    pub notify: Option<crate::webhook::NotifyOptions>,
 }
 
 /// What the gateway tells its caller once it listens.
@@ -205,7 +207,11 @@ pub async fn run(
 
     let (to_core, from_sockets) = mpsc::channel(4096);
     let (deadline_tx, deadline_rx) = watch::channel(None);
-    let core_thread = driver::spawn(gw, from_sockets, deadline_tx)?;
+    let notifier = opts.notify.as_ref();
+    let notifier = notifier
+        .map(|n| crate::webhook::start(n, &opts.state_dir))
+        .transpose()?;
+    let core_thread = driver::spawn(gw, from_sockets, deadline_tx, notifier)?;
     tokio::spawn(driver::timer(deadline_rx, to_core.clone()));
 
     let host = match opts.bind {

@@ -45,12 +45,12 @@ pub enum Links {
 }
 
 /// [`load`], also returning the fingerprint of the certificate served (the leaf's SHA-256 as
-/// [`crate::tls_auto::fingerprint`] writes it).
+/// [`fingerprint`] writes it).
 pub fn load_served(files: &TlsFiles, links: Links) -> anyhow::Result<(Arc<ServerConfig>, String)> {
     let certs = parse_certs(&files.cert, &read_file(&files.cert, "certificate", links)?)?;
     let key_pem = zeroize::Zeroizing::new(read_file(&files.key, "key", links)?);
     let key = parse_key(&files.key, &key_pem)?;
-    let fingerprint = crate::tls_auto::fingerprint(&certs[0]);
+    let fingerprint = fingerprint(&certs[0]);
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| anyhow!("TLS setup failed: {e}"))?
@@ -124,6 +124,17 @@ fn parse_key(path: &Path, bytes: &[u8]) -> anyhow::Result<PrivateKeyDer<'static>
         ),
         e => anyhow!("the TLS key {} is not valid PEM: {e}", path.display()),
     })
+}
+
+/// The SHA-256 of a DER certificate in the form OpenClaw normalises fingerprints to (and setup
+/// codes carry as `tlsFingerprint`): 64 lower-case hex digits, no colons. `--tls-fingerprint`
+/// (ours and OpenClaw's) takes it as printed.
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,11 +12,10 @@
 //! (DHCP) does not break a pinned client.
 
 use crate::fsutil::{create_private, describe, private_subdir, read_private, write_atomic};
-use crate::tls::TlsFiles;
+use crate::tls::{TlsFiles, fingerprint};
 use anyhow::{Context, anyhow, bail};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 
@@ -32,16 +31,6 @@ pub fn files(state_dir: &Path) -> TlsFiles {
         cert: d.join("gateway-cert.pem"),
         key: d.join("gateway-key.pem"),
     }
-}
-
-/// The SHA-256 of a DER certificate in the form OpenClaw normalises fingerprints to (and setup
-/// codes carry as `tlsFingerprint`): 64 lower-case hex digits, no colons. `--tls-fingerprint`
-/// (ours and OpenClaw's) takes it as printed.
-pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The fingerprint of the leaf (first) certificate of a PEM chain.
@@ -150,7 +139,7 @@ pub fn generate(names: &Names) -> anyhow::Result<(String, zeroize::Zeroizing<Str
 /// The certificate a gateway serves, as its caller is told.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Served {
-    /// Its SHA-256, as [`fingerprint`] writes it.
+    /// Its SHA-256, as [`crate::tls::fingerprint`] writes it.
     pub fingerprint: String,
     /// The generated certificate's file, when it is the gateway's own (`None`: `--tls-cert`).
     pub generated: Option<PathBuf>,

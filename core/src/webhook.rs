@@ -116,10 +116,12 @@ pub fn payload(notice: &Notice, now: u64) -> Option<Payload> {
         Action::Superseded => (EventName::Resolved, Some("superseded")),
         _ => return None,
     };
-    let label = notice.display_name.as_ref().map_or_else(
-        || notice.node_id.0.clone(),
-        |n| format!("{n} ({})", notice.node_id),
-    );
+    // Read on a phone: the name and a short id, not 64 hex digits.
+    let short = crate::format::short_id(&notice.node_id.0);
+    let label = match notice.display_name.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => format!("{name} ({short})"),
+        _ => short.to_owned(),
+    };
     let by = match &notice.by {
         Actor::Gateway => "gateway".to_owned(),
         Actor::Conn {

@@ -1,6 +1,7 @@
 //! TLS without ceremony: `openclaw gateway --bind lan` with no certificate generates its own in the
 //! state directory and prints its SHA-256 fingerprint; a node pairs over `wss://` pinning it with
-//! `--tls-fingerprint` (no CA), a wrong pin is refused, a restart reuses the certificate, and
+//! `--tls-fingerprint` (no CA), the CLI on the gateway's machine finds it with no flag, a wrong pin
+//! is refused, a restart reuses the certificate, and
 //! `gateway renew-cert` (refused while the gateway runs) changes the fingerprint and is audited.
 
 use anyhow::{Context, bail};
@@ -131,7 +132,17 @@ fn a_generated_certificate_is_pinned_reused_and_renewed_with_an_audit_entry() ->
     };
     let mut node = NodePair::start(&node_state, &wss, &["--tls-fingerprint", &first])?;
     let code = node.code()?;
-    ok_stdout(&op(&first, &["nodes", "approve", &code])?, "nodes approve")?;
+    // The operator pinned by hand sees it; the CLI on the gateway's machine needs no flag at all
+    // (the gateway recorded the fingerprint beside its token).
+    let listed = ok_stdout(
+        &op(&first, &["nodes", "pending", "--json"])?,
+        "nodes pending",
+    )?;
+    assert!(listed.contains(&code), "{listed}");
+    ok_stdout(
+        &run_cli(&gw_state, &["nodes", "approve", &code])?,
+        "nodes approve",
+    )?;
     assert_eq!(node.exit_code()?, 0, "{:#?}", node.seen);
 
     // A wrong pin is refused in one line naming the certificate's real fingerprint.

@@ -244,3 +244,71 @@ fn webhooks_are_signed_retried_and_never_carry_a_token() -> anyhow::Result<()> {
     assert!(gw.stop()?.success());
     Ok(())
 }
+
+/// A device connecting the way OpenClaw node hosts do (the gateway token and a device proof): its
+/// request and approval are `device.pair.*` webhooks, one each, and its device token is in neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_request_is_a_device_event_without_its_token() -> anyhow::Result<()> {
+    use pairing_tests::client::{Client, NodeHost, hello_auth, pairing_required};
+    let root = tempfile::tempdir()?;
+    let gw_state = root.path().join("gw");
+    let (url, got) = receiver(0)?;
+    let gw = GatewayProcess::start(&gw_state, &["--notify-webhook", &url])?;
+    let token = gw.token();
+    let host = NodeHost {
+        token: &token,
+        protocol: 4,
+        display_name: "device host",
+        commands: &[],
+    };
+    let key = [21u8; 32];
+    let (_, answer) = Client::node_host(&gw.url, &key, &host).await?;
+    let asked = pairing_required(&answer)?;
+    let state = gw_state.clone();
+    let rid = asked.request_id.clone();
+    let out = tokio::task::spawn_blocking(move || run_cli(&state, &["devices", "approve", &rid]))
+        .await??;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_client, answer) = Client::node_host(&gw.url, &key, &host).await?;
+    let device_token = hello_auth(&answer)?
+        .device_token
+        .context("a device token")?;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let all = loop {
+        let all = got.lock().expect("lock").clone();
+        if all.len() >= 2 || Instant::now() > deadline {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let bodies: Vec<Value> = all
+        .iter()
+        .map(|g| serde_json::from_slice(&g.body))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(bodies[0]["event"], "device.pair.requested");
+    assert_eq!(bodies[0]["requestId"], asked.request_id.as_str());
+    assert_eq!(
+        bodies[0]["verificationCode"],
+        asked.verification_code.as_str()
+    );
+    assert_eq!(bodies[1]["event"], "device.pair.resolved");
+    assert_eq!(bodies[1]["decision"], "approved");
+    // Unsigned without a secret file.
+    assert!(all.iter().all(|g| g.header(SIGNATURE_HEADER).is_none()));
+    for g in &all {
+        let body = String::from_utf8_lossy(&g.body);
+        for s in [&token, &device_token] {
+            assert!(!body.contains(s.as_str()), "a token in a body: {body}");
+            assert!(g.headers.iter().all(|(_, v)| !v.contains(s.as_str())));
+        }
+    }
+    let stop = tokio::task::spawn_blocking(move || gw.stop()).await??;
+    assert!(stop.success());
+    Ok(())
+}

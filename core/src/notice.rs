@@ -46,6 +46,9 @@ pub struct Notice {
     pub by: Actor,
     /// How an approval came about (`owner`, `local`).
     pub approved_via: Option<String>,
+    /// The request was made by a device at `connect` (OpenClaw's device pairing, announced as
+    /// `device.pair.*` too) rather than by `node.pair.request`.
+    pub device: bool,
 }
 
 impl fmt::Display for Notice {
@@ -151,6 +154,7 @@ impl Notices {
                 code: None,
                 by: Actor::Gateway,
                 approved_via: None,
+                device: false,
             });
         }
         self.queue.pop_front()

@@ -4,7 +4,9 @@
 //! # What is sent
 //!
 //! One JSON object per event ([`Payload`]): `node.pair.requested` when a new pairing request is made,
-//! `node.pair.resolved` when one is approved, rejected, expired or superseded. It names the node,
+//! `node.pair.resolved` when one is approved, rejected, expired or superseded — `device.pair.requested`
+//! and `device.pair.resolved` instead when a device made the request at `connect` (one POST per
+//! happening, where the gateway's own broadcast has both names). It names the node,
 //! the request, the verification code, the address and who decided — never a token or a token's
 //! hash (a [`Notice`] carries none). Its `text` (and `title`) are a readable line, so the same body
 //! works as is for:
@@ -51,6 +53,12 @@ pub enum EventName {
     /// A request was approved, rejected, expired or superseded.
     #[serde(rename = "node.pair.resolved")]
     Resolved,
+    /// A new pairing request made by a device at `connect` (OpenClaw's device pairing).
+    #[serde(rename = "device.pair.requested")]
+    DeviceRequested,
+    /// A device's request was approved, rejected, expired or superseded.
+    #[serde(rename = "device.pair.resolved")]
+    DeviceResolved,
 }
 
 impl EventName {
@@ -59,7 +67,14 @@ impl EventName {
         match self {
             EventName::Requested => "node.pair.requested",
             EventName::Resolved => "node.pair.resolved",
+            EventName::DeviceRequested => "device.pair.requested",
+            EventName::DeviceResolved => "device.pair.resolved",
         }
+    }
+
+    /// A new request (rather than a resolution).
+    pub fn is_request(self) -> bool {
+        matches!(self, EventName::Requested | EventName::DeviceRequested)
     }
 }
 
@@ -115,6 +130,11 @@ pub fn payload(notice: &Notice, now: u64) -> Option<Payload> {
         Action::Expired => (EventName::Resolved, Some("expired")),
         Action::Superseded => (EventName::Resolved, Some("superseded")),
         _ => return None,
+    };
+    let event = match (event, notice.device) {
+        (EventName::Requested, true) => EventName::DeviceRequested,
+        (EventName::Resolved, true) => EventName::DeviceResolved,
+        (e, _) => e,
     };
     // Read on a phone: the name and a short id, not 64 hex digits.
     let short = crate::format::short_id(&notice.node_id.0);
@@ -175,12 +195,10 @@ pub fn payload(notice: &Notice, now: u64) -> Option<Payload> {
 /// ntfy's headers for `payload` (see the module documentation): templates filled from the body, the
 /// tags and a priority (4, "high", for a request someone should look at; 3 otherwise).
 pub fn ntfy_headers(payload: &Payload) -> Vec<(&'static str, String)> {
-    let (tags, priority) = match payload.event {
-        EventName::Requested => ("key,new", "4"),
-        EventName::Resolved => match payload.decision {
-            Some("approved") => ("white_check_mark", "3"),
-            _ => ("x", "3"),
-        },
+    let (tags, priority) = match (payload.event.is_request(), payload.decision) {
+        (true, _) => ("key,new", "4"),
+        (false, Some("approved")) => ("white_check_mark", "3"),
+        (false, _) => ("x", "3"),
     };
     vec![
         ("X-Template", "yes".to_owned()),

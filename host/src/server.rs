@@ -148,7 +148,8 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
     state_lock.listening(addr.port())?;
-    let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
+    let fingerprint = cert.as_ref().map(|c| c.fingerprint.as_str());
+    let token = gateway_config::prepare_served(&opts.state_dir, addr.port(), fingerprint)?;
     if pairing_core::operator::is_weak(token.expose()) {
         tracing::warn!(
             "the operator token in {} is shorter than 128 bits; run `openclaw gateway rotate-token` for a random one",

@@ -16,6 +16,7 @@ fn notice(what: What) -> Notice {
             remote_ip: "127.0.0.1".into(),
         },
         approved_via: None,
+        device: false,
     }
 }
 
@@ -62,6 +63,28 @@ fn requests_and_resolutions_make_readable_payloads_others_none() {
     ] {
         assert_eq!(payload(&notice(what), 1), None, "{what:?}");
     }
+}
+
+#[test]
+fn device_made_requests_are_device_events() {
+    let mut n = notice(What::Decision(Action::Requested));
+    n.device = true;
+    assert_eq!(payload(&n, 1).unwrap().event, EventName::DeviceRequested);
+    n.what = What::Decision(Action::Approved);
+    let p = payload(&n, 2).unwrap();
+    assert_eq!(p.event, EventName::DeviceResolved);
+    assert_eq!(
+        serde_json::to_value(&p).unwrap()["event"],
+        "device.pair.resolved"
+    );
+    assert_eq!(
+        ntfy_headers(&p)
+            .iter()
+            .find(|h| h.0 == "X-Priority")
+            .unwrap()
+            .1,
+        "3"
+    );
 }
 
 #[test]

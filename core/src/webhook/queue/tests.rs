@@ -13,6 +13,7 @@ fn p(n: u32) -> Payload {
         code: None,
         by: Actor::Gateway,
         approved_via: None,
+        device: false,
     };
     super::super::payload(&notice, 0).unwrap()
 }

@@ -53,15 +53,21 @@ const CHANNEL: usize = 1024;
 #[derive(Debug)]
 pub struct Notifier {
     tx: mpsc::Sender<Payload>,
+    /// Notifications are being dropped (the channel is full): logged once per such episode.
+    dropping: std::sync::atomic::AtomicBool,
 }
 
 impl Notifier {
     /// Queues the webhook of `notice`, if it makes one.
     pub fn notice(&self, notice: &Notice) {
-        if let Some(p) = webhook::payload(notice, now_ms())
-            && self.tx.try_send(p).is_err()
-        {
-            tracing::warn!("webhook queue full: a pairing notification was dropped");
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(p) = webhook::payload(notice, now_ms()) else {
+            return;
+        };
+        if self.tx.try_send(p).is_ok() {
+            self.dropping.store(false, Relaxed);
+        } else if !self.dropping.swap(true, Relaxed) {
+            tracing::warn!("webhook queue full: pairing notifications are being dropped");
         }
     }
 }
@@ -156,7 +162,10 @@ pub fn start(opts: &NotifyOptions, state_dir: &Path) -> anyhow::Result<Notifier>
     write_atomic(&file, text.as_bytes())
         .map_err(|e| anyhow!("{}", describe(&file, "cannot write", &e)))?;
     tokio::spawn(d.run(rx));
-    Ok(Notifier { tx })
+    Ok(Notifier {
+        tx,
+        dropping: false.into(),
+    })
 }
 
 /// A client configuration trusting the system's roots.

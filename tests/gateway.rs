@@ -29,6 +29,7 @@ async fn start(state: &Path, ttl_ms: u64) -> anyhow::Result<Running> {
         pending_ttl_ms: ttl_ms,
         audit: Default::default(),
         net: Default::default(),
+        notify: None,
     };
     let task = tokio::spawn(server::run(
         opts,

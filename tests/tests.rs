@@ -43,6 +43,12 @@ mod request_flood;
 mod hostile;
 // TLS end to end: wss:// pairing with a self-signed certificate, https page, wrong CA, refusals.
 mod tls;
+// `--bind lan` with no certificate: generated, pinned by fingerprint, reused, renewed and audited.
+mod tls_selfsigned;
+// `--notify-webhook`: signed, retried after failures, never a token; the status doctor reads.
+mod webhook;
+// `nodes watch --exec CMD`: once per event, stdin and env, failures reported, the watch goes on.
+mod watch_exec;
 // One gateway per state directory; no links followed, no loose modes kept in it.
 mod state_dir;
 // Storage under pressure: the audit trail bounded under a flood, a full disk backed off and recovered.

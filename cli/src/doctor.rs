@@ -21,6 +21,7 @@ mod diagnosis;
 mod gather;
 mod history;
 mod render;
+mod webhook;
 
 /// Examples, shown at the end of `openclaw doctor --help`.
 pub(crate) const AFTER_HELP: &str = concat!(
@@ -66,6 +67,9 @@ pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
         println!("{}", render::json(&d));
     } else {
         print!("{}", render::text(&d));
+        if let Some(line) = webhook::line(&pairing_host::paths::state_dir(), now_ms()) {
+            println!("{line}");
+        }
     }
     Ok(if d.paired { Exit::Ok } else { Exit::Failure })
 }

@@ -1,7 +1,8 @@
 //! Which gateway to talk to and with which token.
 //!
 //! URL: `--url`, else `OPENCLAW_GATEWAY_URL`, else `ws://127.0.0.1:<port>/` with the port from
-//! `<state>/openclaw.json` (default 18789). Token: `--token`, else `OPENCLAW_GATEWAY_TOKEN`, else the
+//! `<state>/openclaw.json` (default 18789) — `wss://`, pinned to the certificate's fingerprint, when
+//! the gateway recorded one there (it serves TLS). Token: `--token`, else `OPENCLAW_GATEWAY_TOKEN`, else the
 //! config file's token — which is sent only to a loopback URL, so pointing the CLI at another host never
 //! leaks this machine's gateway secret. Plaintext `ws://` to a non-loopback host is refused unless
 //! `--allow-plaintext` is given; `wss://` goes anywhere, trusting `--ca FILE` (else
@@ -156,21 +157,30 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
 
 /// Chooses the URL (never a token): for node commands, which present no operator token.
 pub(crate) fn resolve_url(src: &Sources) -> anyhow::Result<GatewayUrl> {
-    let text = non_blank(&src.flag_url)
+    let given = non_blank(&src.flag_url)
         .or_else(|| non_blank(&src.env_url))
-        .or_else(|| non_blank(&src.remembered_url))
-        .unwrap_or_else(|| {
-            let port = src
-                .config
-                .as_ref()
-                .and_then(|c| c.port)
-                .unwrap_or(DEFAULT_PORT);
-            format!("ws://127.0.0.1:{port}/")
-        });
+        .or_else(|| non_blank(&src.remembered_url));
+    // This machine's gateway serving TLS (its own certificate, say) is reached over wss:// pinned
+    // to the fingerprint it recorded beside its token.
+    let local_pin = src
+        .config
+        .as_ref()
+        .and_then(|c| c.tls_fingerprint.as_deref())
+        .and_then(|f| Fingerprint::parse(f).ok())
+        .filter(|_| given.is_none());
+    let text = given.unwrap_or_else(|| {
+        let port = src
+            .config
+            .as_ref()
+            .and_then(|c| c.port)
+            .unwrap_or(DEFAULT_PORT);
+        let scheme = if local_pin.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{port}/")
+    });
     let mut url = parse_url(&text, src.allow_plaintext)?;
     url.trust = Trust {
         ca: src.ca.clone(),
-        fingerprint: src.tls_fingerprint,
+        fingerprint: src.tls_fingerprint.or(local_pin),
     };
     Ok(url)
 }

@@ -7,6 +7,7 @@ use pairing_host::server::{self, Bind, Options, Started};
 use pairing_host::tls::TlsFiles;
 use std::path::PathBuf;
 
+mod renew_cert;
 mod rotate_token;
 
 /// The long help of the subcommand (set on its variant, whose doc comment would override it here).
@@ -14,8 +15,11 @@ pub(crate) const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endp
         browser approval page on the same port. It prints the page's link (with the operator token in \
         its #fragment) and the WebSocket URL.\n\n\
         --bind lan serves TLS (https:// and wss://) from --tls-cert and --tls-key (PEM certificate chain; \
-        PEM PKCS#8, RSA or SEC1 key) and refuses to start without them unless --allow-plaintext is \
-        given. Clients that do not trust the certificate's issuer pass it with --ca FILE.\n\n\
+        PEM PKCS#8, RSA or SEC1 key). Without them it serves its own self-signed certificate, made on \
+        first start in <state>/gateway/tls/ (key 0600) and reused after, and prints its SHA-256 \
+        fingerprint: clients pin it with --tls-fingerprint, no CA needed. `openclaw gateway \
+        renew-cert` replaces it. --allow-plaintext serves plaintext ws:// instead. Clients that do \
+        not trust a given certificate's issuer pass it with --ca FILE.\n\n\
         State lives in $OPENCLAW_STATE_DIR (default ~/.openclaw): pairing state under nodes/, and \
         openclaw.json with the port and the operator token (created on first start, 0600), which \
         `openclaw nodes …` on this machine reads. Stops cleanly on Ctrl-C or SIGTERM.\n\n\
@@ -31,11 +35,14 @@ pub(crate) const LONG_ABOUT: &str = "Run the pairing gateway: the WebSocket endp
         openclaw gateway\n  \
         openclaw gateway --port 18790 --pending-ttl 10m\n  \
         OPENCLAW_STATE_DIR=/tmp/gw openclaw gateway --port 0   # any free port\n  \
-        openclaw gateway --bind lan --tls-cert cert.pem --tls-key key.pem   # wss:// on the LAN\n  \
+        openclaw gateway --bind lan                            # wss:// on the LAN, self-signed\n  \
+        openclaw gateway --bind lan --tls-cert cert.pem --tls-key key.pem   # wss://, your certificate\n  \
         openclaw gateway --bind lan --allow-plaintext          # LAN without TLS (trusted networks only)\n  \
         openclaw gateway --auto-approve-local                  # pair this machine's own devices unasked\n  \
         openclaw gateway --audit-max-bytes 1MiB --audit-keep 3  # at most 4 MiB of audit trail\n  \
-        openclaw gateway rotate-token                          # a new operator token and page link",
+        openclaw gateway rotate-token                          # a new operator token and page link\n  \
+        openclaw gateway renew-cert                            # a new self-signed certificate\n  \
+        openclaw gateway --notify-webhook https://ntfy.sh/TOPIC  # a phone buzzes when a device asks",
     args_conflicts_with_subcommands = true
 )]
 pub struct Opt {
@@ -48,7 +55,8 @@ pub struct Opt {
     /// Listen on loopback only, or on every interface.
     #[arg(long, value_enum, default_value_t = BindArg::Loopback)]
     pub bind: BindArg,
-    /// With --bind lan and no certificate: serve plaintext ws:// (anyone on the network can read it).
+    /// With --bind lan and no certificate: serve plaintext ws:// (anyone on the network can read it)
+    /// instead of the generated self-signed certificate.
     #[arg(long)]
     pub allow_plaintext: bool,
     /// Serve TLS (https://, wss://) with this PEM certificate chain (leaf first); needs --tls-key.
@@ -91,6 +99,14 @@ pub struct Opt {
     /// against DNS rebinding.
     #[arg(long, value_name = "NAME")]
     pub allowed_host: Vec<String>,
+    /// POST pairing requests and decisions to URL as JSON (Slack-style `text`; ntfy: point it at
+    /// <https://ntfy.sh/TOPIC>). Retried with backoff; never carries a token.
+    #[arg(long, value_name = "URL")]
+    pub notify_webhook: Option<String>,
+    /// Sign webhooks with the secret in FILE (HMAC-SHA256 over "TIMESTAMP.BODY", headers
+    /// X-OpenClaw-Timestamp and X-OpenClaw-Signature).
+    #[arg(long, value_name = "FILE", requires = "notify_webhook")]
+    pub notify_secret_file: Option<PathBuf>,
 }
 
 /// `--audit-max-bytes`: a number of bytes, or one with a binary unit (KiB, MiB, GiB; K, M, G).
@@ -126,6 +142,12 @@ pub enum Action {
         after_help = rotate_token::AFTER_HELP
     )]
     RotateToken(rotate_token::Opt),
+    /// Replace the self-signed TLS certificate `--bind lan` generated (gateway stopped).
+    #[command(
+        long_about = renew_cert::LONG_ABOUT,
+        after_help = renew_cert::AFTER_HELP
+    )]
+    RenewCert(renew_cert::Opt),
 }
 
 /// `--bind`.
@@ -147,12 +169,6 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together"),
     };
-    if opt.bind == BindArg::Lan && tls.is_none() && !opt.allow_plaintext {
-        bail!(
-            "--bind lan needs TLS: pass --tls-cert FILE --tls-key FILE; to serve plaintext ws:// on the \
-             network anyway — anyone on it can read tokens — add --allow-plaintext"
-        );
-    }
     if opt.pending_ttl == 0 {
         bail!("--pending-ttl must be longer than 0");
     }
@@ -177,13 +193,22 @@ fn options(opt: &Opt) -> anyhow::Result<Options> {
             max_connections_per_ip: opt.max_connections_per_ip.map(|n| n as usize),
             allowed_hosts: opt.allowed_host.clone(),
         },
+        notify: opt
+            .notify_webhook
+            .as_ref()
+            .map(|url| pairing_host::webhook::NotifyOptions {
+                url: url.clone(),
+                secret_file: opt.notify_secret_file.clone(),
+            }),
     })
 }
 
 /// Runs the gateway until a signal arrives.
 pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
-    if let Some(Action::RotateToken(o)) = opt.action {
-        return rotate_token::run(o).await;
+    match opt.action {
+        Some(Action::RotateToken(o)) => return rotate_token::run(o).await,
+        Some(Action::RenewCert(o)) => return renew_cert::run(&o),
+        None => {}
     }
     let opts = options(&opt)?;
     let on_ready = |s: &Started| {
@@ -200,6 +225,9 @@ pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
             s.page_url(),
             s.ws_url
         );
+        if let Some(tls) = &s.tls {
+            let _ = writeln!(out, "{}", renew_cert::fingerprint_lines(tls));
+        }
         let _ = out.flush();
         tracing::info!(addr = %s.addr, "gateway listening");
     };

@@ -103,7 +103,8 @@ pub enum NodesCommand {
             \"node.pair.requested\"|\"node.pair.resolved\",\"payload\":…,\"seq\":N}.",
         after_help = "Examples:\n  openclaw nodes watch\n  openclaw nodes watch --json | jq .event\n  \
             openclaw nodes watch --json | jq -c 'select(.event == \"node.pair.pending\" or .event == \"node.pair.requested\") | .payload.verificationCode'\n  \
-            openclaw nodes watch --auto-approve-silent --ssh gateway.local"
+            openclaw nodes watch --auto-approve-silent --ssh gateway.local\n  \
+            openclaw nodes watch --exec 'notify-send \"pairing: $OPENCLAW_DISPLAY_NAME\" \"$OPENCLAW_VERIFICATION_CODE\"'"
     )]
     Watch(watch::Opt),
     /// Show the audit trail of pairing decisions from this machine's files, or verify its hash chain.

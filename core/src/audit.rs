@@ -64,11 +64,14 @@ pub enum Action {
     /// An operator revoked a setup code or enrollment key.
     #[serde(rename = "enroll-revoked")]
     EnrollRevoked,
+    /// The gateway's generated TLS certificate was replaced (`openclaw gateway renew-cert`).
+    #[serde(rename = "tls-cert-renewed")]
+    TlsCertRenewed,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -81,6 +84,7 @@ impl Action {
         Action::Imported,
         Action::EnrollCreated,
         Action::EnrollRevoked,
+        Action::TlsCertRenewed,
     ];
 
     /// The lowercase name written in the file.
@@ -98,6 +102,7 @@ impl Action {
             Action::Imported => "imported",
             Action::EnrollCreated => "enroll-created",
             Action::EnrollRevoked => "enroll-revoked",
+            Action::TlsCertRenewed => "tls-cert-renewed",
         }
     }
 

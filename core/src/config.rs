@@ -104,8 +104,10 @@ pub struct Config {
     /// loopback bind, the LAN addresses with `--bind lan`): what a setup code carries unless the
     /// operator names one.
     pub public_urls: Vec<String>,
-    /// The SHA-256 fingerprint of the certificate the gateway serves, when it serves TLS itself: a
-    /// setup code for a `wss://` URL of its own carries it (`tlsFingerprint`).
+    /// The SHA-256 of the TLS certificate the gateway serves (generated or given), as 64 lower-case
+    /// hex digits — the form OpenClaw normalises `--tls-fingerprint` to and setup codes carry as
+    /// `tlsFingerprint`; `None` when the gateway serves plaintext. Set by the host, which owns the
+    /// certificate; the core only hands it to clients that must pin it.
     pub tls_fingerprint: Option<String>,
 }
 

@@ -45,6 +45,7 @@
 
 mod admission;
 pub mod audit;
+pub mod certificate;
 pub mod challenge;
 pub mod code;
 pub mod config;
@@ -78,6 +79,7 @@ pub mod sim;
 mod state;
 pub mod store;
 pub mod view;
+pub mod webhook;
 pub mod wire;
 #[cfg(feature = "sim")]
 pub mod workload;

@@ -48,6 +48,9 @@ pub struct Notice {
     pub approved_via: Option<String>,
     /// The setup code or enrollment key concerned (its id), if any.
     pub enrollment: Option<String>,
+    /// The request was made by a device at `connect` (OpenClaw's device pairing, announced as
+    /// `device.pair.*` too) rather than by `node.pair.request`.
+    pub device: bool,
 }
 
 impl fmt::Display for Notice {
@@ -87,6 +90,15 @@ impl fmt::Display for Notice {
                 return write_by(f, &self.by);
             }
             // About no node: the operator token was rotated.
+            // About no node: the TLS certificate was renewed, or the operator token rotated.
+            (Action::TlsCertRenewed, None) => {
+                write!(
+                    f,
+                    "{} renewed",
+                    self.display_name.as_deref().unwrap_or("TLS certificate")
+                )?;
+                return write_by(f, &self.by);
+            }
             (_, None) if self.node_id.0.is_empty() => {
                 write!(
                     f,
@@ -161,6 +173,7 @@ impl Notices {
                 by: Actor::Gateway,
                 approved_via: None,
                 enrollment: None,
+                device: false,
             });
         }
         self.queue.pop_front()

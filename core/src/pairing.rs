@@ -127,6 +127,7 @@ impl<S: Store> Gateway<S> {
                     by: by.clone(),
                     approved_via: None,
                     enrollment: None,
+                    device: ask.device.is_some(),
                 }));
             }
             return Err(ApiError::rate_limited(
@@ -167,6 +168,7 @@ impl<S: Store> Gateway<S> {
         if let Some(Held::Notice(n)) = self.held.last_mut() {
             n.remote_ip = req.remote_ip.clone();
             n.code = Some(crate::state::code_of(&req));
+            n.device = req.device.is_some();
         }
         let device_made = req.device.is_some();
         self.state.put_pending(req);
@@ -292,6 +294,7 @@ impl<S: Store> Gateway<S> {
             node.meta.display_name.as_deref(),
             (via.as_str(), via.enrollment()),
         );
+        self.mark_device_notice(device_made);
         self.resolved
             .remember(&req.request_id, code.as_deref(), Decision::Approved);
         self.broadcast_resolved(req.request_id.as_str(), &req.node_id, Decision::Approved);

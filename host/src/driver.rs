@@ -59,13 +59,17 @@ struct Driver {
     gw: Gateway<FileStore>,
     router: Router,
     deadline: watch::Sender<Option<u64>>,
+    /// `--notify-webhook`: where requests and decisions are also sent.
+    notifier: Option<crate::webhook::Notifier>,
 }
 
 /// Starts the core's thread. It ends after [`ToCore::Shutdown`] or when every sender is gone.
+/// Requests and decisions also go to `notifier` (`--notify-webhook`), if any.
 pub fn spawn(
     gw: Gateway<FileStore>,
     rx: mpsc::Receiver<ToCore>,
     deadline: watch::Sender<Option<u64>>,
+    notifier: Option<crate::webhook::Notifier>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("pairing-core".into())
@@ -74,6 +78,7 @@ pub fn spawn(
                 gw,
                 router: Router::default(),
                 deadline,
+                notifier,
             };
             d.publish_deadline();
             d.run(rx);
@@ -161,9 +166,12 @@ impl Driver {
             (Err(e), Some(_)) => tracing::debug!("storage still failing: {e}"),
             _ => {}
         }
-        // Requests and decisions, one line each (never a token).
+        // Requests and decisions, one line each (never a token), and to the webhook.
         while let Some(notice) = self.gw.poll_notice() {
             tracing::info!("{notice}");
+            if let Some(n) = &self.notifier {
+                n.notice(&notice);
+            }
         }
         // Handing over can forget a socket (gone, too slow), which can make more outputs.
         while self.sort_outputs() {

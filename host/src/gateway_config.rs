@@ -26,6 +26,10 @@ pub struct GatewayFile {
     pub port: Option<u16>,
     /// `gateway.auth.token`.
     pub token: Option<String>,
+    /// `gateway.tls.fingerprint`: the SHA-256 of the certificate the gateway serves (64 hex
+    /// digits), written at start when it serves TLS, so the CLI on this machine reaches it over
+    /// `wss://` pinned to it; absent for a plaintext gateway.
+    pub tls_fingerprint: Option<String>,
 }
 
 /// The path of the config file.
@@ -60,6 +64,10 @@ pub fn read(state_dir: &Path) -> anyhow::Result<Option<GatewayFile>> {
         token: v["gateway"]["auth"]["token"]
             .as_str()
             .filter(|t| !t.trim().is_empty())
+            .map(str::to_owned),
+        tls_fingerprint: v["gateway"]["tls"]["fingerprint"]
+            .as_str()
+            .filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(str::to_owned),
     }))
 }
@@ -106,8 +114,19 @@ pub fn save_token(state_dir: &Path, token: &Token, retired: &[TokenHash]) -> any
     write_atomic(&file, text.as_bytes()).with_context(|| format!("cannot write {}", file.display()))
 }
 
-/// Loads the operator token, creating the file (or just the token) when missing, and records `port`.
+/// Loads the operator token, creating the file (or just the token) when missing, and records `port`
+/// (for a plaintext gateway: see [`prepare_served`]).
 pub fn prepare(state_dir: &Path, port: u16) -> anyhow::Result<Token> {
+    prepare_served(state_dir, port, None)
+}
+
+/// [`prepare`], also recording the fingerprint of the TLS certificate served
+/// (`gateway.tls.fingerprint`), or removing it when the gateway serves plaintext.
+pub fn prepare_served(
+    state_dir: &Path,
+    port: u16,
+    tls_fingerprint: Option<&str>,
+) -> anyhow::Result<Token> {
     private_dir(state_dir)
         .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
     let file = path(state_dir);
@@ -133,6 +152,14 @@ pub fn prepare(state_dir: &Path, port: u16) -> anyhow::Result<Token> {
     }
     value["gateway"]["auth"]["token"] = json!(token);
     value["gateway"]["port"] = json!(port);
+    match tls_fingerprint {
+        Some(f) => value["gateway"]["tls"] = json!({ "fingerprint": f }),
+        None => {
+            if let Some(g) = value["gateway"].as_object_mut() {
+                g.remove("tls");
+            }
+        }
+    }
     let text = serde_json::to_string_pretty(&value).expect("a JSON value serialises");
     write_atomic(&file, text.as_bytes())
         .with_context(|| format!("cannot write {}", file.display()))?;

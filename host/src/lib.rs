@@ -10,6 +10,8 @@
 //!   with a write-ahead journal beside them;
 //! - [`page`]: the browser approval page, built by `build.rs` and embedded in the binary;
 //! - [`tls`]: `wss://`/`https://` — the certificate and key, and serving the routes over rustls;
+//!   [`tls_auto`]: the self-signed certificate `--bind lan` makes and reuses when given none;
+//! - [`webhook`]: `--notify-webhook`, the HTTP side of [`pairing_core::webhook`];
 //! - [`gateway_config`]: `<state>/openclaw.json` (port and operator token);
 //! - [`lock`]: `<state>/gateway.lock`, which makes one gateway the owner of a state directory;
 //! - [`audit_log`]: reading and verifying the audit trail on disk;
@@ -33,7 +35,9 @@ pub mod public_urls;
 pub mod router;
 pub mod server;
 pub mod tls;
+pub mod tls_auto;
 pub mod upgrade;
+pub mod webhook;
 pub mod ws_frame;
 
 pub use file_store::FileStore;

@@ -11,7 +11,7 @@ use crate::gateway_config;
 use crate::hosts::AllowedHosts;
 use crate::outbox::{self, Outbox, OutboxReader, ReaderState, SlowConsumer};
 use crate::upgrade::{self, Socket, Upgrade};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use pairing_core::{Config, ConnId, Gateway, Token};
 use std::collections::VecDeque;
@@ -66,8 +66,8 @@ pub struct Options {
     pub bind: Bind,
     /// Accept serving plaintext `ws://` on the LAN.
     pub allow_plaintext: bool,
-    /// Serve `wss://` and `https://` with this certificate and key (required by [`Bind::Lan`] unless
-    /// `allow_plaintext`).
+    /// Serve `wss://` and `https://` with this certificate and key; `None` with [`Bind::Lan`] and not
+    /// `allow_plaintext`: the generated one ([`crate::tls_auto`]).
     pub tls: Option<crate::tls::TlsFiles>,
     /// `false` with `--no-pairing`.
     pub pairing_enabled: bool,
@@ -80,6 +80,8 @@ pub struct Options {
     pub audit: crate::audit_log::AuditLimits,
     /// Caps on sockets and the `Host` names accepted.
     pub net: NetOptions,
+    /// `--notify-webhook`: POST requests and decisions there ([`crate::webhook`]).
+    pub notify: Option<crate::webhook::NotifyOptions>,
 }
 
 /// What the gateway tells its caller once it listens.
@@ -91,6 +93,8 @@ pub struct Started {
     pub ws_url: String,
     /// The operator token (its `Debug` is redacted), for the approval page link.
     pub token: Token,
+    /// The certificate served with TLS: its fingerprint, and whether the gateway generated it.
+    pub tls: Option<crate::tls_auto::Served>,
 }
 
 impl Started {
@@ -115,17 +119,27 @@ pub async fn run(
     on_ready: impl FnOnce(&Started) + Send,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    if opts.bind == Bind::Lan && opts.tls.is_none() && !opts.allow_plaintext {
-        bail!(
-            "--bind lan needs TLS: pass --tls-cert FILE --tls-key FILE (or --allow-plaintext to serve \
-             plaintext ws:// on a trusted network)"
-        );
-    }
     // Read the certificate and key before anything else, so a bad file stops the start at once.
-    let tls = opts.tls.as_ref().map(crate::tls::load).transpose()?;
+    let given = opts.tls.as_ref();
+    let given = given
+        .map(|f| crate::tls::load_served(f, crate::tls::Links::Follow))
+        .transpose()?;
     // One gateway per state directory, locked before anything in it is read or written; held until
     // this function returns (after the last checkpoint).
     let mut state_lock = crate::lock::StateLock::acquire(&opts.state_dir)?;
+    // --bind lan with no certificate and no --allow-plaintext: the generated one (made once).
+    let (tls, cert) = match given {
+        Some((config, fingerprint)) => (
+            Some(config),
+            Some(crate::tls_auto::Served::given(fingerprint)),
+        ),
+        None if opts.bind == Bind::Lan && !opts.allow_plaintext => {
+            let (config, served) =
+                crate::tls_auto::serve(&opts.state_dir, &opts.net.allowed_hosts)?;
+            (Some(config), Some(served))
+        }
+        None => (None, None),
+    };
     let ip = match opts.bind {
         Bind::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Bind::Lan => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -134,7 +148,8 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {ip}:{}", opts.port))?;
     let addr = listener.local_addr()?;
     state_lock.listening(addr.port())?;
-    let token = gateway_config::prepare(&opts.state_dir, addr.port())?;
+    let fingerprint = cert.as_ref().map(|c| c.fingerprint.as_str());
+    let token = gateway_config::prepare_served(&opts.state_dir, addr.port(), fingerprint)?;
     if pairing_core::operator::is_weak(token.expose()) {
         tracing::warn!(
             "the operator token in {} is shorter than 128 bits; run `openclaw gateway rotate-token` for a random one",
@@ -147,6 +162,7 @@ pub async fn run(
     config.pairing_enabled = opts.pairing_enabled;
     config.auto_approve_local = opts.auto_approve_local;
     config.public_urls = crate::public_urls::for_bind(ip, addr.port(), tls.is_some());
+    config.tls_fingerprint = cert.as_ref().map(|c| c.fingerprint.clone());
     if let Ok(v) = std::env::var("OPENCLAW_HANDSHAKE_TIMEOUT_MS") {
         config.handshake_timeout_ms = v.trim().parse().with_context(|| {
             format!("OPENCLAW_HANDSHAKE_TIMEOUT_MS must be milliseconds, not {v:?}")
@@ -193,7 +209,11 @@ pub async fn run(
 
     let (to_core, from_sockets) = mpsc::channel(4096);
     let (deadline_tx, deadline_rx) = watch::channel(None);
-    let core_thread = driver::spawn(gw, from_sockets, deadline_tx)?;
+    let notifier = opts.notify.as_ref();
+    let notifier = notifier
+        .map(|n| crate::webhook::start(n, &opts.state_dir))
+        .transpose()?;
+    let core_thread = driver::spawn(gw, from_sockets, deadline_tx, notifier)?;
     tokio::spawn(driver::timer(deadline_rx, to_core.clone()));
 
     let host = match opts.bind {
@@ -205,6 +225,7 @@ pub async fn run(
         addr,
         ws_url: format!("{scheme}://{host}:{}/", addr.port()),
         token,
+        tls: cert,
     });
 
     let stopper = to_core.clone();

@@ -547,6 +547,8 @@ cli_412_scenario() {
 
 # shellcheck source=setup_code.sh
 . "$here/setup_code.sh"
+# tls-pin-2026.9.6: the real node host pinning our generated certificate
+. "$here/tls_pin.sh"
 
 # ------------------------------------------------------------------------------------------------- run
 run_scenario() {
@@ -557,7 +559,8 @@ run_scenario() {
     cli-2026.9.6) cli_96_scenario ;;
     cli-2026.4.12) cli_412_scenario ;;
     setup-code-2026.9.6) setup_code_scenario ;;
-    *) fail "unknown scenario (known: node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12 setup-code-2026.9.6)" ;;
+    tls-pin-2026.9.6) tls_pin_scenario ;;
+    *) fail "unknown scenario (known: node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12 setup-code-2026.9.6 tls-pin-2026.9.6)" ;;
   esac || { aborted+=("$1"); echo "   ($1: stopped at its first failure; its later checks did not run)"; }
   end
 }
@@ -581,13 +584,13 @@ lane() {
 scenarios=("$@")
 echo "real OpenClaw clients against our $("$ours_bin" --version 2>/dev/null | tr -d '\n'), temp dir $work"
 if [ ${#scenarios[@]} -gt 0 ] || [ "${REAL_CLIENTS_JOBS:-2}" = 1 ]; then
-  [ ${#scenarios[@]} -gt 0 ] || scenarios=(node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12 setup-code-2026.9.6)
+  [ ${#scenarios[@]} -gt 0 ] || scenarios=(node-host-2026.4.12 node-host-2026.9.6 cli-2026.9.6 cli-2026.4.12 setup-code-2026.9.6 tls-pin-2026.9.6)
   for s in "${scenarios[@]}"; do run_scenario "$s"; done
 else
   # The default: two lanes of about equal length.
-  scenarios=(cli-2026.9.6 setup-code-2026.9.6 node-host-2026.9.6 node-host-2026.4.12 cli-2026.4.12)
+  scenarios=(cli-2026.9.6 setup-code-2026.9.6 tls-pin-2026.9.6 node-host-2026.9.6 node-host-2026.4.12 cli-2026.4.12)
   lanes=()
-  lane 1 cli-2026.9.6 setup-code-2026.9.6
+  lane 1 cli-2026.9.6 setup-code-2026.9.6 tls-pin-2026.9.6
   lane 2 node-host-2026.9.6 node-host-2026.4.12 cli-2026.4.12
   echo "running ${scenarios[*]} in two lanes side by side (REAL_CLIENTS_JOBS=1: one after the other)"
   for l in "${lanes[@]}"; do wait "$l"; done

@@ -4,6 +4,7 @@ fn config(port: Option<u16>, token: Option<&str>) -> Option<GatewayFile> {
     Some(GatewayFile {
         port,
         token: token.map(str::to_owned),
+        tls_fingerprint: None,
     })
 }
 
@@ -119,4 +120,29 @@ fn missing_token_on_loopback_says_where_to_get_one() {
     let s = Sources::default();
     let e = resolve_operator(&s).unwrap_err().to_string();
     assert!(e.contains("OPENCLAW_GATEWAY_TOKEN"), "{e}");
+}
+
+#[test]
+fn this_machines_tls_gateway_is_reached_over_wss_pinned_to_its_recorded_fingerprint() {
+    let fp = "ab".repeat(32);
+    let mut s = Sources {
+        config: Some(GatewayFile {
+            port: Some(4000),
+            token: Some("cfg".into()),
+            tls_fingerprint: Some(fp.clone()),
+        }),
+        ..Sources::default()
+    };
+    let ep = resolve(&s).unwrap();
+    assert_eq!(ep.url.url, "wss://127.0.0.1:4000/");
+    assert_eq!(
+        ep.url.trust.fingerprint,
+        Some(Fingerprint::parse(&fp).unwrap())
+    );
+    assert_eq!(ep.token.as_deref(), Some("cfg"));
+    // A URL given elsewhere is not pinned to this machine's certificate.
+    s.flag_url = Some("wss://gw.example:1/".into());
+    let url = resolve_url(&s).unwrap();
+    assert_eq!(url.url, "wss://gw.example:1/");
+    assert_eq!(url.trust.fingerprint, None);
 }

@@ -31,6 +31,8 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 
+mod exec;
+
 /// `nodes watch`.
 #[derive(Debug, Args)]
 pub struct Opt {
@@ -43,6 +45,17 @@ pub struct Opt {
     /// a known host key).
     #[arg(long, value_name = "HOST", requires = "auto_approve_silent")]
     pub ssh: Option<String>,
+    /// Run CMD with `sh -c` once per pairing event (node.pair.requested, node.pair.resolved, and
+    /// node.pair.pending for requests already waiting at connect), one at a time: the event as JSON
+    /// on stdin, OPENCLAW_EVENT, OPENCLAW_REQUEST_ID, OPENCLAW_NODE_ID, OPENCLAW_DISPLAY_NAME,
+    /// OPENCLAW_VERIFICATION_CODE and OPENCLAW_DECISION in its environment. A failure is reported
+    /// and the watch goes on.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// How long one --exec run may take before it is killed: 30s, 2m (a unit is required).
+    #[arg(long, value_name = "DURATION", default_value = "30s",
+          value_parser = crate::args::parse_duration, requires = "exec")]
+    pub exec_timeout: u64,
     /// Connection flags.
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -191,6 +204,13 @@ impl Watcher {
                 }
             }
             self.print(&ev);
+            if matches!(
+                EventName::parse(&ev.event),
+                Some(EventName::NodePairRequested | EventName::NodePairResolved)
+            ) {
+                self.hook(&ev.event, &ev.payload, &ev.to_json().to_string())
+                    .await;
+            }
             if ev.event == EventName::NodePairRequested.as_str()
                 && let Some(p) = ev.payload_as::<NodePending>()
                 && let Err(e) = self.consider(c, &p).await
@@ -210,14 +230,18 @@ impl Watcher {
             let rid = p.request_id.as_str().to_owned();
             self.labels.insert(rid.clone(), p.name());
             if self.shown.insert(rid) {
+                let sync_line = pending_json(p)?;
                 if self.opt.conn.json {
-                    println!("{}", pending_json(p)?);
+                    println!("{sync_line}");
                 } else {
                     println!(
                         "{}",
                         line("pending", &describe_request(p, now_ms()), self.colour)
                     );
                 }
+                let event = sync_line["event"].as_str().unwrap_or_default().to_owned();
+                self.hook(&event, &sync_line["payload"], &sync_line.to_string())
+                    .await;
             }
         }
         for p in &pending {
@@ -274,6 +298,17 @@ impl Watcher {
             // The same decisions in OpenClaw's device vocabulary: already shown as node events.
             Some(EventName::DevicePairRequested | EventName::DevicePairResolved) => {}
             _ => println!("{}  {p}", ev.event),
+        }
+    }
+
+    /// `--exec`: runs the command for one event; a failure is reported, never fatal.
+    async fn hook(&self, event: &str, payload: &Value, line: &str) {
+        let Some(cmd) = &self.opt.exec else { return };
+        let deadline = std::time::Duration::from_millis(self.opt.exec_timeout);
+        let env = exec::env_of(event, payload);
+        if let Err(e) = exec::run(cmd, line, &env, deadline, self.opt.conn.json).await {
+            let rid = payload["requestId"].as_str().unwrap_or_default();
+            eprintln!("openclaw: --exec for {event} {rid} failed: {e}; watching on");
         }
     }
 

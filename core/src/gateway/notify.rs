@@ -82,6 +82,7 @@ impl<S: Store> Gateway<S> {
             req.public_key.as_deref(),
             req.meta.display_name.as_deref(),
         );
+        self.mark_device_notice(req.device.is_some());
         self.resolved.remember(id, code.as_deref(), decision);
         self.broadcast_resolved(id.as_str(), &req.node_id, decision);
         self.notify_node(&req, decision, None);
@@ -90,6 +91,13 @@ impl<S: Store> Gateway<S> {
             self.after_device_resolved(by, &req, decision);
         }
         Some(req)
+    }
+
+    /// Marks the notice just staged as about a device-made request (when `device`).
+    pub(crate) fn mark_device_notice(&mut self, device: bool) {
+        if let Some(Held::Notice(n)) = self.held.last_mut() {
+            n.device = device;
+        }
     }
 
     /// Stages the audit entry of a decision made now `by` someone (and its notice for the host).
@@ -189,6 +197,7 @@ impl<S: Store> Gateway<S> {
             by: entry.actor.clone(),
             approved_via: entry.approved_via.clone(),
             enrollment: entry.enrollment.clone(),
+            device: false,
         }));
         self.state.audit(entry);
     }

@@ -17,6 +17,7 @@ fn incoming_frames_are_wiped_once_the_core_has_them_and_admission_is_told() {
         gw,
         router: Router::default(),
         deadline,
+        notifier: None,
     };
     let out = Arc::new(Outbox::new());
     let conn = d.gw.open(now_ms(), "127.0.0.1".parse().unwrap()).unwrap();

@@ -44,6 +44,7 @@ mod failed_reads {
             pending_ttl_ms: 300_000,
             audit: crate::audit_log::AuditLimits::default(),
             net: NetOptions::default(),
+            notify: None,
         };
         tokio::spawn(async move {
             let on_ready = move |s: &Started| {

@@ -56,13 +56,15 @@ pub enum Action {
     /// An operator revoked a device's token and closed its connections.
     #[serde(rename = "token-revoked")]
     TokenRevoked,
-    /// A pairing or request was brought in from an OpenClaw 2026.4 device store at first start.
+    /// A pairing or request was brought in from an OpenClaw device store.
     Imported,
+    /// An operator set or cleared a paired node's description.
+    Described,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -73,6 +75,7 @@ impl Action {
         Action::TokenRotated,
         Action::TokenRevoked,
         Action::Imported,
+        Action::Described,
     ];
 
     /// The lowercase name written in the file.
@@ -88,6 +91,7 @@ impl Action {
             Action::TokenRotated => "token-rotated",
             Action::TokenRevoked => "token-revoked",
             Action::Imported => "imported",
+            Action::Described => "described",
         }
     }
 
@@ -125,6 +129,22 @@ pub enum Actor {
         /// Its remote address.
         remote_ip: String,
     },
+}
+
+impl Actor {
+    /// Who approved, as a paired record's `approvedBy` keeps it: a connection as `role
+    /// clientId@remoteIp` (the audit table's form), the gateway as how it approved (`via`: `local`).
+    pub fn approver(&self, via: &str) -> String {
+        match self {
+            Actor::Gateway => via.to_owned(),
+            Actor::Conn {
+                role,
+                client_id,
+                remote_ip,
+                ..
+            } => format!("{role} {client_id}@{remote_ip}"),
+        }
+    }
 }
 
 impl Serialize for Actor {

@@ -127,6 +127,8 @@ fn paired_device(key: &str, v: &Value, now: u64) -> Result<PairedNode, String> {
         last_connected_at_ms: None,
         device: Some(device_client(v)),
         approved_via: Some(APPROVED_VIA.into()),
+        approved_by: Some(APPROVED_VIA.into()),
+        description: None,
         last_seen_at_ms: number(v, "lastSeenAtMs"),
         token_issued_at_ms: issued,
         token_revoked_at_ms: node_token.and_then(|t| number(t, "revokedAtMs")),
@@ -217,6 +219,7 @@ pub fn merge(existing: &PairedNode, imported: PairedNode) -> PairedNode {
         renamed_at_ms: existing.renamed_at_ms,
         last_connected_at_ms: existing.last_connected_at_ms,
         extra: existing.extra.clone(),
+        description: existing.description.clone(),
         remote_ip: imported.remote_ip.or_else(|| existing.remote_ip.clone()),
         ..imported
     }

@@ -28,6 +28,8 @@ mod cli_hardening;
 mod cli_approve;
 // An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.
 mod import;
+// Issue #16: `nodes prune --unseen` previews stale nodes and removes them with --yes, audited.
+mod cli_prune;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

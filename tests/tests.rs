@@ -30,6 +30,8 @@ mod cli_approve;
 mod import;
 // Issue #16: `nodes prune --unseen` previews stale nodes and removes them with --yes, audited.
 mod cli_prune;
+// Issue #16: `openclaw import --from DIR` of OpenClaw 2026.7+ SQLite state, malformed rows named.
+mod cli_import;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

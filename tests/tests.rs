@@ -32,6 +32,8 @@ mod import;
 mod cli_prune;
 // Issue #16: `openclaw import --from DIR` of OpenClaw 2026.7+ SQLite state, malformed rows named.
 mod cli_import;
+// The same with a state the real openclaw@2026.9.6 gateway wrote when its node host paired with it.
+mod cli_import_real;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

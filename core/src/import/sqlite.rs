@@ -88,8 +88,11 @@ fn as_device(row: &Map<String, Value>) -> Result<Value, String> {
     Ok(Value::Object(d))
 }
 
+/// Approved capabilities and commands, each absent when the source says nothing.
+type Surface = (Option<Vec<String>>, Option<Vec<String>>);
+
 /// The approved caps and commands of `node_surface_json` (`{caps, commands, …}`), if any.
-fn surface(row: &Map<String, Value>) -> Result<(Option<Vec<String>>, Option<Vec<String>>), String> {
+fn surface(row: &Map<String, Value>) -> Result<Surface, String> {
     match json_column(row, "node_surface_json")? {
         None => Ok((None, None)),
         Some(v @ Value::Object(_)) => {

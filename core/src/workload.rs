@@ -335,15 +335,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "d95bf37fc334332f420adec9a8e754b19b49c51696b6dfec5423b4acde6a2c35",
+        "113947456ba971c82f1325bb959f19d9fcb3f7c33f40a31ab7be086caa95db53",
     ),
     (
         2,
-        "996c1e8507c7a6e6f953aea82155d0a74955f42ca6e035bf747da03bbdc91b88",
+        "5b7a32956c237f2cf8e45620047352e178d9723e153b8b544896d7ed736e59e9",
     ),
     (
         3,
-        "a854fc7806d35b13f0fd5b4299fa8d685434b439596dfc74a492d07d6a1ee139",
+        "86f9649d30c9832e662e090f56e1d3ded9fe51a971e4f3bd1c04d01897251383",
     ),
 ];
 

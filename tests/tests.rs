@@ -30,6 +30,12 @@ mod cli_approve;
 mod import;
 // Setup codes and enrollment keys (issue #16): qr, keys, node pair --setup-code, the QR decoded.
 mod setup_code;
+// Issue #16: `nodes prune --unseen` previews stale nodes and removes them with --yes, audited.
+mod cli_prune;
+// Issue #16: `openclaw import --from DIR` of OpenClaw 2026.7+ SQLite state, malformed rows named.
+mod cli_import;
+// The same with a state the real openclaw@2026.9.6 gateway wrote when its node host paired with it.
+mod cli_import_real;
 // Seeded workloads with faults and crashes, invariants after every step.
 mod simulation;
 // Crash safety of the real binary: SIGKILL during bursts of approvals, restart, nothing lost.

@@ -36,6 +36,7 @@ mod enroll;
 mod exit;
 mod gateway;
 mod identity;
+mod import;
 mod node;
 mod nodes;
 mod operator;
@@ -117,6 +118,9 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh or fish) on stdout.
     #[command(after_help = completions::AFTER_HELP)]
     Completions(completions::Opt),
+    /// Bring the paired node devices of an OpenClaw 2026.7+ state directory here (a dry run first).
+    #[command(long_about = import::LONG_ABOUT, after_help = import::AFTER_HELP)]
+    Import(import::Opt),
 }
 
 fn main() {
@@ -152,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Qr(opt) => enroll::run_qr(opt).await,
             Command::Keys(opt) => enroll::run_keys(opt).await,
             Command::Completions(opt) => completions::run(&opt, Cli::command()),
+            Command::Import(opt) => import::run(&opt),
         }
     });
     // A prompt may still be blocked reading stdin; do not wait for it.

@@ -10,8 +10,10 @@ use clap::{Args, Subcommand};
 
 mod audit;
 mod describe;
+mod inventory;
 mod list;
 mod pending;
+mod prune;
 mod remove;
 mod rename;
 mod status;
@@ -83,6 +85,16 @@ pub enum NodesCommand {
         after_help = "Example:\n  openclaw nodes rename --node 192.168.1.23 --name \"Living Room iPad\""
     )]
     Rename(RenameOpt),
+    /// Set or clear what a paired node is for (shown by list, describe and the page).
+    #[command(
+        name = "set-description",
+        after_help = "Examples:\n  openclaw nodes set-description kitchen-pi \"camera above the stove\"\n  \
+            openclaw nodes set-description --node 192.168.1.23 --clear"
+    )]
+    SetDescription(inventory::DescribeSetOpt),
+    /// Remove paired nodes not seen for a while: a preview, then --yes to remove them.
+    #[command(long_about = prune::LONG_ABOUT, after_help = prune::AFTER_HELP)]
+    Prune(prune::Opt),
     /// Unpair a node; its token stops verifying at once.
     #[command(after_help = "Example:\n  openclaw nodes remove --node kitchen-pi")]
     Remove(NodeQuery),
@@ -147,6 +159,8 @@ impl Opt {
             NodesCommand::Describe(o) | NodesCommand::Remove(o) => &o.conn,
             NodesCommand::Rename(o) => &o.conn,
             NodesCommand::Watch(o) => &o.conn,
+            NodesCommand::SetDescription(o) => &o.conn,
+            NodesCommand::Prune(o) => &o.conn,
             NodesCommand::Audit(_) => return None,
         })
     }
@@ -165,6 +179,8 @@ pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodesCommand::Remove(_) => "remove",
         NodesCommand::Watch(_) => "watch",
         NodesCommand::Audit(_) => "audit",
+        NodesCommand::SetDescription(_) => "set-description",
+        NodesCommand::Prune(_) => "prune",
     };
     let result = match opt.command {
         NodesCommand::Pending(o) => pending::run(&o.conn).await,
@@ -177,6 +193,8 @@ pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
         NodesCommand::Remove(o) => remove::run(&o).await,
         NodesCommand::Watch(o) => watch::run(o).await,
         NodesCommand::Audit(o) => audit::run(&o),
+        NodesCommand::SetDescription(o) => inventory::run(&o).await,
+        NodesCommand::Prune(o) => prune::run(&o).await,
     };
     result.with_context(|| format!("nodes {label} failed"))
 }

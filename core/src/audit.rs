@@ -56,7 +56,7 @@ pub enum Action {
     /// An operator revoked a device's token and closed its connections.
     #[serde(rename = "token-revoked")]
     TokenRevoked,
-    /// A pairing or request was brought in from an OpenClaw 2026.4 device store at first start.
+    /// A pairing or request was brought in from an OpenClaw device store.
     Imported,
     /// An operator issued a setup code or enrollment key (`enrollment` names it; never its secret).
     #[serde(rename = "enroll-created")]
@@ -67,11 +67,13 @@ pub enum Action {
     /// The gateway's generated TLS certificate was replaced (`openclaw gateway renew-cert`).
     #[serde(rename = "tls-cert-renewed")]
     TlsCertRenewed,
+    /// An operator set or cleared a paired node's description.
+    Described,
 }
 
 impl Action {
     /// Every action, for parsing and help texts.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::Requested,
         Action::Approved,
         Action::Rejected,
@@ -85,6 +87,7 @@ impl Action {
         Action::EnrollCreated,
         Action::EnrollRevoked,
         Action::TlsCertRenewed,
+        Action::Described,
     ];
 
     /// The lowercase name written in the file.
@@ -103,6 +106,7 @@ impl Action {
             Action::EnrollCreated => "enroll-created",
             Action::EnrollRevoked => "enroll-revoked",
             Action::TlsCertRenewed => "tls-cert-renewed",
+            Action::Described => "described",
         }
     }
 
@@ -140,6 +144,22 @@ pub enum Actor {
         /// Its remote address.
         remote_ip: String,
     },
+}
+
+impl Actor {
+    /// Who approved, as a paired record's `approvedBy` keeps it: a connection as `role
+    /// clientId@remoteIp` (the audit table's form), the gateway as how it approved (`via`: `local`).
+    pub fn approver(&self, via: &str) -> String {
+        match self {
+            Actor::Gateway => via.to_owned(),
+            Actor::Conn {
+                role,
+                client_id,
+                remote_ip,
+                ..
+            } => format!("{role} {client_id}@{remote_ip}"),
+        }
+    }
 }
 
 impl Serialize for Actor {

@@ -58,6 +58,8 @@ pub(crate) fn device_paired(node: &PairedNode) -> DevicePaired {
         created_at_ms: node.created_at_ms,
         approved_at_ms: node.approved_at_ms,
         approved_via: node.approved_via.clone(),
+        approved_by: node.approved_by.clone(),
+        description: node.description.clone(),
         last_seen_at_ms: node.last_seen_at_ms,
     }
 }

@@ -1,5 +1,6 @@
-//! Importing an OpenClaw 2026.4 device store (`<state>/devices/paired.json` and `pending.json`) into
-//! this gateway's records, so the node devices a user already paired stay paired (SPEC §11, State).
+//! Importing an OpenClaw 2026.4 device store (`<state>/devices/paired.json` and `pending.json`), or
+//! the `device_pairing_paired` rows of a 2026.7+ `state/openclaw.sqlite` ([`openclaw_sqlite_paired`]),
+//! into this gateway's records, so the node devices a user already paired stay paired (SPEC §11, State).
 //!
 //! Pure: the host reads the files and makes the result durable; this decides what each source entry
 //! becomes. Only devices holding the `node` role are imported (an operator device — OpenClaw's own CLI —
@@ -13,6 +14,9 @@ use crate::secret::{Token, TokenHash, sha256_hex};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+
+mod sqlite;
+pub use sqlite::openclaw_sqlite_paired;
 
 /// The `approvedVia` of an imported pairing.
 pub const APPROVED_VIA: &str = "import";
@@ -127,6 +131,8 @@ fn paired_device(key: &str, v: &Value, now: u64) -> Result<PairedNode, String> {
         last_connected_at_ms: None,
         device: Some(device_client(v)),
         approved_via: Some(APPROVED_VIA.into()),
+        approved_by: Some(APPROVED_VIA.into()),
+        description: None,
         last_seen_at_ms: number(v, "lastSeenAtMs"),
         token_issued_at_ms: issued,
         token_revoked_at_ms: node_token.and_then(|t| number(t, "revokedAtMs")),
@@ -217,6 +223,7 @@ pub fn merge(existing: &PairedNode, imported: PairedNode) -> PairedNode {
         renamed_at_ms: existing.renamed_at_ms,
         last_connected_at_ms: existing.last_connected_at_ms,
         extra: existing.extra.clone(),
+        description: existing.description.clone(),
         remote_ip: imported.remote_ip.or_else(|| existing.remote_ip.clone()),
         ..imported
     }

@@ -28,6 +28,8 @@ pub enum Method {
     NodePairRemove,
     /// `node.rename`: change a paired node's display name.
     NodeRename,
+    /// `node.description.set`: set or clear what a paired node is for (an operator's note).
+    NodeDescriptionSet,
     /// `node.list`: paired and connected nodes.
     NodeList,
     /// `node.describe`: one node.
@@ -60,7 +62,7 @@ pub enum Method {
 
 impl Method {
     /// The methods an operator connection may call after `connect`, in the order `hello-ok` lists them.
-    pub const OPERATOR: [Method; 16] = [
+    pub const OPERATOR: [Method; 17] = [
         Method::NodePairRequest,
         Method::NodePairList,
         Method::NodePairApprove,
@@ -68,6 +70,7 @@ impl Method {
         Method::NodePairVerify,
         Method::NodePairRemove,
         Method::NodeRename,
+        Method::NodeDescriptionSet,
         Method::NodeList,
         Method::NodeDescribe,
         Method::DevicePairList,
@@ -114,6 +117,7 @@ impl Method {
             Method::NodePairVerify => "node.pair.verify",
             Method::NodePairRemove => "node.pair.remove",
             Method::NodeRename => "node.rename",
+            Method::NodeDescriptionSet => "node.description.set",
             Method::NodeList => "node.list",
             Method::NodeDescribe => "node.describe",
             Method::DevicePairList => "device.pair.list",

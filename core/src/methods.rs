@@ -214,6 +214,7 @@ impl<S: Store> Gateway<S> {
             },
             Method::NodePairRemove => self.pair_remove(caller, id, params),
             Method::NodeRename => self.rename(caller, id, params),
+            Method::NodeDescriptionSet => self.set_description(caller, id, params),
             Method::NodeList => {
                 Params::new(m.as_str(), params, &[], limits).map(|_| self.node_list(id))
             }

@@ -278,6 +278,8 @@ impl<S: Store> Gateway<S> {
                 .clone()
                 .or_else(|| old.as_ref().and_then(|o| o.device.clone())),
             approved_via: Some(via.as_str().to_owned()),
+            approved_by: Some(by.approver(via.as_str())),
+            description: old.as_ref().and_then(|o| o.description.clone()),
             last_seen_at_ms: old.as_ref().and_then(|o| o.last_seen_at_ms),
             token_issued_at_ms: (!device_made).then_some(self.now),
             token_revoked_at_ms: None,

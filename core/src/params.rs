@@ -112,6 +112,11 @@ impl<'a> Params<'a> {
         .with_details(serde_json::json!({ "field": field }))
     }
 
+    /// Whether the field is there at all, `null` included.
+    pub(crate) fn present(&self, field: &str) -> bool {
+        self.map.contains_key(field)
+    }
+
     /// Whether the field is present (and not null).
     pub(crate) fn has(&self, field: &str) -> bool {
         !matches!(self.map.get(field), None | Some(Value::Null))

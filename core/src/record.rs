@@ -62,6 +62,9 @@ impl NodeMeta {
     }
 }
 
+/// The longest description (`node.description.set`) a paired node keeps, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -178,6 +181,15 @@ pub struct PairedNode {
     /// How the pairing was approved: `owner` (a person), `local` (`--auto-approve-local`) or `import`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_via: Option<String>,
+    /// Who approved it: the operator connection (`operator openclaw-cli@127.0.0.1`), or `local` /
+    /// `import` when no person did (see [`crate::audit::Actor::approver`]). Absent in records written
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// What the node is for, as an operator described it (`node.description.set`); kept across
+    /// re-pairing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// When a key-proven connection of the device was last admitted (written at most once a minute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at_ms: Option<u64>,

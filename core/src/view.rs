@@ -150,6 +150,12 @@ pub struct PairedView<'a> {
     /// How the pairing was approved: `owner`, `local` or `import`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_via: Option<Cow<'a, str>>,
+    /// Who approved it (`operator openclaw-cli@127.0.0.1`, `local`, `import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<Cow<'a, str>>,
+    /// What it is for, as an operator described it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Cow<'a, str>>,
     /// When a connection of the device was last admitted (to the minute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at_ms: Option<u64>,
@@ -178,6 +184,8 @@ impl<'a> PairedView<'a> {
                 .and_then(|d| d.client_mode.as_deref())
                 .map(Cow::Borrowed),
             approved_via: node.approved_via.as_deref().map(Cow::Borrowed),
+            approved_by: node.approved_by.as_deref().map(Cow::Borrowed),
+            description: node.description.as_deref().map(Cow::Borrowed),
             last_seen_at_ms: node.last_seen_at_ms,
             token: None,
         }
@@ -213,6 +221,12 @@ pub struct NodeEntry {
     /// How the pairing was approved: `owner` (a person), `local` (`--auto-approve-local`), `import`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_via: Option<String>,
+    /// Who approved it (`operator openclaw-cli@127.0.0.1`, `local`, `import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// What it is for, as an operator described it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// When a connection of the device was last admitted through device pairing (to the minute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at_ms: Option<u64>,

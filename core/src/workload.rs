@@ -344,15 +344,15 @@ pub fn run(seed: u64, steps: usize) -> Result<Report, Violation> {
 pub const REFERENCE_HASHES: [(u64, &str); 3] = [
     (
         1,
-        "ed2fb7d67a46452746d9eccf5732b9f9cd2a173f7c88dfe50b96cbf184e0711b",
+        "d90f47dab67572a13bb19f2e339a8a25a96bef622638f1a796be83b615cb893e",
     ),
     (
         2,
-        "3ea851695ba7526fe18eab70563d89501456e9c484b5b57e028c8de7d82efdd0",
+        "ad8f89c9f7a7a63bb81ffcc9b7a952098162f07e42bc56bcfde42b3111fecef5",
     ),
     (
         3,
-        "7accb5280ea60fe0e97dfe64451b22844bccce84bbe154db8b3fb9ac44320c79",
+        "e81003750158a4a17628289ca6301bac26a2bbdb463b9a2f6d90df367dc45d4b",
     ),
 ];
 

@@ -151,6 +151,8 @@ impl Device {
                 client_mode: Some(CLIENT_MODE.into()),
             }),
             approved_via: Some("owner".into()),
+            approved_by: Some("operator bench@127.0.0.1".into()),
+            description: None,
             last_seen_at_ms: Some(now_ms.saturating_sub(last_seen_ago_ms)),
             token_issued_at_ms: Some(approved),
             token_revoked_at_ms: None,

@@ -98,6 +98,10 @@ pub struct NodeView {
     pub approved: String,
     /// The address it was last seen at.
     pub remote_ip: String,
+    /// "by operator openclaw-cli@127.0.0.1 · owner": who approved it and how, whatever is known.
+    pub approved_by: String,
+    /// What it is for, as an operator described it; empty when nobody did.
+    pub description: String,
     /// `aria-label` of Rename.
     pub rename_label: String,
     /// `aria-label` of Remove.
@@ -229,7 +233,9 @@ impl PageModel {
                 let connected = live.is_some_and(|l| l.connected);
                 let last = [
                     n.last_connected_at_ms,
+                    n.last_seen_at_ms,
                     live.and_then(|l| l.last_connected_at_ms),
+                    live.and_then(|l| l.last_seen_at_ms),
                     self.seen.get(id).copied(),
                 ]
                 .into_iter()
@@ -258,6 +264,12 @@ impl PageModel {
                         .and_then(|l| l.remote_ip.clone())
                         .or_else(|| n.remote_ip.as_deref().map(str::to_owned))
                         .unwrap_or_default(),
+                    approved_by: match (n.approved_by.as_deref(), n.approved_via.as_deref()) {
+                        (Some(by), Some(via)) if by != via => format!("by {by} · {via}"),
+                        (Some(by), _) | (None, Some(by)) => format!("by {by}"),
+                        (None, None) => String::new(),
+                    },
+                    description: n.description.as_deref().unwrap_or_default().to_owned(),
                     rename_label: format!("Rename {name}"),
                     remove_label: format!("Remove {name}"),
                     busy: self.node_busy(id),

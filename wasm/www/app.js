@@ -210,7 +210,7 @@ function updateNode(li, n) {
   const status = li.querySelector(".node-status");
   setText(status, n.status);
   setAttr(status, "data-connected", String(n.connected));
-  const facts = [n.device, n.remoteIp, n.approved].filter(Boolean);
+  const facts = [n.description, n.device, n.remoteIp, n.approved, n.approvedBy].filter(Boolean);
   setText(li.querySelector(".node-detail"), facts.join(" · "));
   const rename = li.querySelector("button.rename");
   const remove = li.querySelector("button.remove");

@@ -40,6 +40,7 @@ pub(super) async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let when = |at: Option<u64>| at.map(|ts| ago(ts, now)).unwrap_or_default();
     let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
     field("Node", e.name());
+    field("Description", s(&e.description));
     field("ID", e.node_id.as_str().to_owned());
     field(
         "IP",
@@ -67,6 +68,7 @@ pub(super) async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
             .map(|at| approved(Some(at), e.approved_via.as_deref(), now))
             .unwrap_or_default(),
     );
+    field("Approved by", s(&e.approved_by));
     field("Last seen", when(e.last_seen_at_ms));
     field("Connected since", when(e.connected_at_ms));
     field("Last connect", when(e.last_connected_at_ms));

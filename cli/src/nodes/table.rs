@@ -46,9 +46,16 @@ pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
 /// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it
 /// was last seen (admitted through device pairing, or verified its token itself).
 pub(super) fn paired_table(paired: &[NodePaired], now: u64) -> String {
-    let mut t = Table::new(&["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"]);
+    let extra = super::inventory::paired_headers(paired);
+    let mut t = Table::new(
+        &[
+            &["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"],
+            &extra[..],
+        ]
+        .concat(),
+    );
     for p in paired {
-        t.row(vec![
+        let mut row = vec![
             p.name(),
             short_id(p.node_id.as_str()).to_owned(),
             bare_ip(p.remote_ip.as_deref()),
@@ -59,7 +66,9 @@ pub(super) fn paired_table(paired: &[NodePaired], now: u64) -> String {
             ),
             approved(Some(p.approved_at_ms), p.approved_via.as_deref(), now),
             last_seen(&[p.last_seen_at_ms, p.last_connected_at_ms], now),
-        ]);
+        ];
+        row.extend(super::inventory::paired_cells(p, &extra));
+        t.row(row);
     }
     t.render()
 }

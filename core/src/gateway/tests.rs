@@ -1,4 +1,5 @@
 mod hardening;
+mod inventory;
 
 use super::*;
 use crate::proof::{self, SignedFields};

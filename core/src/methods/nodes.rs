@@ -1,4 +1,5 @@
-//! `node.rename`, `node.list` and `node.describe`: the paired nodes, named and described.
+//! `node.rename`, `node.description.set`, `node.list` and `node.describe`: the paired nodes, named
+//! and described.
 
 use crate::audit::Action;
 use crate::gateway::Gateway;
@@ -16,6 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{Caller, Reply};
+use crate::record::MAX_DESCRIPTION_CHARS;
 
 impl<S: Store> Gateway<S> {
     pub(super) fn rename(&mut self, caller: &Caller, id: &str, params: serde_json::Value) -> Reply {
@@ -50,6 +52,48 @@ impl<S: Store> Gateway<S> {
         ))
     }
 
+    /// `node.description.set {nodeId, description}`: an operator's note on what a paired node is for
+    /// (at most [`MAX_DESCRIPTION_CHARS`] characters, the same character rules as names); `null` or a
+    /// blank string clears it. Audited `described`.
+    pub(super) fn set_description(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+        params: serde_json::Value,
+    ) -> Reply {
+        let p = Params::new(
+            Method::NodeDescriptionSet.as_str(),
+            params,
+            &["nodeId", "description"],
+            &self.config.limits,
+        )?;
+        let node_id = NodeId(p.node_id("nodeId")?);
+        if !p.present("description") {
+            return Err(ApiError::invalid(
+                "invalid node.description.set params: description: required (a string, or null to clear)",
+            )
+            .with_details(json!({ "field": "description" })));
+        }
+        let description = p.opt_str_max("description", MAX_DESCRIPTION_CHARS)?;
+        let Some(mut node) = self.state.paired(&node_id).cloned() else {
+            return Err(ApiError::unknown_node(node_id.as_str()));
+        };
+        node.description.clone_from(&description);
+        self.audit(
+            &caller.actor,
+            Action::Described,
+            None,
+            &node_id,
+            node.public_key.as_deref(),
+            node.meta.display_name.as_deref(),
+        );
+        self.state.put_paired(node);
+        Ok(ok_frame(
+            id,
+            &json!({ "nodeId": node_id, "description": description }),
+        ))
+    }
+
     /// The merged `node.list` entry of one node: its paired record and its live connection.
     pub(super) fn node_entry(&self, node_id: &NodeId) -> Option<NodeEntry> {
         let record = self.state.paired(node_id);
@@ -75,6 +119,8 @@ impl<S: Store> Gateway<S> {
             e.last_connected_at_ms = r.last_connected_at_ms;
             e.approved_via = r.approved_via.clone();
             e.last_seen_at_ms = r.last_seen_at_ms;
+            e.approved_by = r.approved_by.clone();
+            e.description = r.description.clone();
             if let Some(d) = &r.device {
                 e.client_id = d.client_id.clone();
                 e.client_mode = d.client_mode.clone();

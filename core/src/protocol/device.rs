@@ -131,6 +131,12 @@ pub struct DevicePaired {
     /// How: `owner` (a person approved it), `local` (`--auto-approve-local`) or `import`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_via: Option<String>,
+    /// Who approved it (`operator openclaw-cli@127.0.0.1`, `local`, `import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// What it is for, as an operator described it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// When a connection of it was last admitted (to the minute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at_ms: Option<u64>,

@@ -36,12 +36,12 @@ pub use device::{
 pub use enroll::{EnrollEntry, EnrollIssued, EnrollList, EnrollParams, EnrollRef, SetupCompleted};
 pub use error::{ApiError, ErrorCode, ErrorDetails};
 pub use node::{
-    NodeApproved, NodeDescribed, NodeList, NodePairList, NodePaired, NodePending, NodeRejected,
-    NodeRemoved, NodeRenamed, NodeVerified, PairResolved, RequestResult,
+    NodeApproved, NodeDescribed, NodeDescriptionSet, NodeList, NodePairList, NodePaired,
+    NodePending, NodeRejected, NodeRemoved, NodeRenamed, NodeVerified, PairResolved, RequestResult,
 };
 pub use params::{
-    DecideParams, DeviceRef, DeviceTokenParams, NoParams, NodeRef, PairRequestParams, RenameParams,
-    VerifyParams,
+    DecideParams, DescriptionParams, DeviceRef, DeviceTokenParams, NoParams, NodeRef,
+    PairRequestParams, RenameParams, VerifyParams,
 };
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
-//! Node pairing as clients read it: the results of the `node.pair.*`, `node.rename`, `node.list` and
-//! `node.describe` methods, and the `node.pair.requested` / `node.pair.resolved` events.
+//! Node pairing as clients read it: the results of the `node.pair.*`, `node.rename`,
+//! `node.description.set`, `node.list` and `node.describe` methods, and the `node.pair.requested` /
+//! `node.pair.resolved` events.
 //!
 //! The records themselves are the gateway's views ([`crate::view`]), read back owned.
 
@@ -91,6 +92,17 @@ pub struct NodeRenamed {
     pub display_name: String,
     /// The node.
     pub node_id: NodeId,
+}
+
+/// The result of `node.description.set`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDescriptionSet {
+    /// The node.
+    pub node_id: NodeId,
+    /// Its description now; `None` when it was cleared.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// The result of `node.list`.

@@ -71,6 +71,16 @@ pub struct RenameParams {
     pub display_name: String,
 }
 
+/// `node.description.set`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescriptionParams {
+    /// The node id.
+    pub node_id: String,
+    /// What the node is for; `None` (sent as `null`) clears it.
+    pub description: Option<String>,
+}
+
 /// `node.pair.verify`: whether `token` is the node's current token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

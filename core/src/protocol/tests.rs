@@ -105,6 +105,8 @@ fn the_gateway_views_serialise_as_clients_read_them() {
         last_connected_at_ms: None,
         device: None,
         approved_via: Some("owner".into()),
+        approved_by: None,
+        description: None,
         last_seen_at_ms: None,
         token_issued_at_ms: None,
         token_revoked_at_ms: None,

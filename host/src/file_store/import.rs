@@ -64,6 +64,54 @@ fn read_source(path: &Path) -> Result<Option<Map<String, Value>>, StoreError> {
     }
 }
 
+impl FileStore {
+    /// Makes imported records this store's in one durable batch with their `imported` audit entries
+    /// (call after [`Store::load`]): records held already with the same key (imported before, or
+    /// paired here since) and requests held already are left out; a record of the same id with
+    /// another key is merged ([`import::merge`]). Returns how many paired records and pending
+    /// requests were added.
+    pub fn import_records(
+        &mut self,
+        paired: Vec<PairedNode>,
+        pending: Vec<PendingRequest>,
+        now: u64,
+    ) -> Result<(usize, usize), StoreError> {
+        let paired: Vec<PairedNode> = paired
+            .into_iter()
+            .filter(|p| {
+                // Held already with this key: imported before a crash, or paired here since.
+                self.paired
+                    .get(&p.node_id)
+                    .is_none_or(|e| e.public_key != p.public_key)
+            })
+            .map(|p| match self.paired.get(&p.node_id) {
+                Some(existing) => import::merge(existing, p),
+                None => p,
+            })
+            .collect();
+        let pending: Vec<PendingRequest> = pending
+            .into_iter()
+            .filter(|r| !self.pending.contains_key(&r.request_id))
+            .collect();
+        if !paired.is_empty() || !pending.is_empty() {
+            let mut head: Head = self.audit.head.clone();
+            let audit = import::audit_entries(&paired, &pending, now, &mut head);
+            let changes: Vec<Change> = paired
+                .iter()
+                .cloned()
+                .map(Change::PutPaired)
+                .chain(pending.iter().cloned().map(Change::PutPending))
+                .collect();
+            self.commit(&Batch {
+                changes: &changes,
+                audit: &audit,
+            })?;
+            self.checkpoint()?;
+        }
+        Ok((paired.len(), pending.len()))
+    }
+}
+
 /// The file that says the import happened.
 pub(super) const MARKER: &str = "openclaw-import.json";
 
@@ -100,47 +148,16 @@ impl FileStore {
             &pending.unwrap_or_default(),
             now,
         );
-        let paired: Vec<PairedNode> = paired
-            .into_iter()
-            .filter(|p| {
-                // Held already with this key: imported before a crash, or paired here since.
-                self.paired
-                    .get(&p.node_id)
-                    .is_none_or(|e| e.public_key != p.public_key)
-            })
-            .map(|p| match self.paired.get(&p.node_id) {
-                Some(existing) => import::merge(existing, p),
-                None => p,
-            })
-            .collect();
-        let pending: Vec<PendingRequest> = pending
-            .into_iter()
-            .filter(|r| !self.pending.contains_key(&r.request_id))
-            .collect();
+        let (paired, pending) = self.import_records(paired, pending, now)?;
         let report = ImportReport {
             from: from.clone(),
-            paired: paired.len(),
-            pending: pending.len(),
+            paired,
+            pending,
             skipped: skipped
                 .iter()
                 .map(|s| format!("{}: {}", s.key, s.why))
                 .collect(),
         };
-        if !paired.is_empty() || !pending.is_empty() {
-            let mut head: Head = self.audit.head.clone();
-            let audit = import::audit_entries(&paired, &pending, now, &mut head);
-            let changes: Vec<Change> = paired
-                .iter()
-                .cloned()
-                .map(Change::PutPaired)
-                .chain(pending.iter().cloned().map(Change::PutPending))
-                .collect();
-            self.commit(&Batch {
-                changes: &changes,
-                audit: &audit,
-            })?;
-            self.checkpoint()?;
-        }
         let marker = json!({
             "importedAtMs": now,
             "from": from.display().to_string(),

@@ -30,6 +30,8 @@ pub(super) fn paired(node: &str, token: &str) -> PairedNode {
         last_connected_at_ms: None,
         device: None,
         approved_via: None,
+        approved_by: None,
+        description: None,
         last_seen_at_ms: None,
         token_issued_at_ms: None,
         token_revoked_at_ms: None,

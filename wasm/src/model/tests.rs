@@ -424,3 +424,28 @@ fn an_unknown_node_on_rename_re_reads_the_lists() {
         "Could not rename Desk: the gateway does not know this node (it may have been removed)."
     );
 }
+
+#[test]
+fn a_paired_node_shows_who_approved_it_its_description_and_when_it_was_last_seen() {
+    let mut m = connected();
+    let node: NodePaired = serde_json::from_value(json!({
+        "nodeId": "p2", "displayName": "Garage", "approvedAtMs": T0 - 7_200_000, "createdAtMs": 1,
+        "approvedVia": "owner", "approvedBy": "operator openclaw-cli@127.0.0.1",
+        "description": "door sensor", "lastSeenAtMs": T0 - 600_000
+    }))
+    .unwrap();
+    m.paired.insert("p2".into(), node);
+    let v = m.view(T0);
+    let g = v.paired.iter().find(|n| n.node_id == "p2").unwrap();
+    assert_eq!(g.approved_by, "by operator openclaw-cli@127.0.0.1 · owner");
+    assert_eq!(g.description, "door sensor");
+    assert_eq!(
+        g.status, "last seen 10m ago",
+        "lastSeenAtMs counts as a sighting"
+    );
+    let desk = v.paired.iter().find(|n| n.node_id == "p1").unwrap();
+    assert_eq!(
+        (desk.approved_by.as_str(), desk.description.as_str()),
+        ("", "")
+    );
+}

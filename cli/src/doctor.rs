@@ -28,7 +28,7 @@ pub(crate) const AFTER_HELP: &str = concat!(
     "  openclaw doctor                       # on the node: why is this machine not paired?\n",
     "  openclaw doctor --node kitchen-pi     # on the gateway host: why is that node not paired?\n",
     "  openclaw doctor --json | jq .cause\n\n",
-    "Exit codes: 0 when the node is paired (and, for this machine, its token verifies), else 1."
+    "Exit codes: 0 when the node is paired (and, for this machine, its token verifies), else 1; 64 usage error."
 );
 
 /// `openclaw doctor`.

@@ -23,6 +23,8 @@
 //! --auto-approve-silent`), [`render`] (tables and relative ages), [`prompt`] (terminal questions),
 //! [`exit`] (exit codes).
 
+#[macro_use]
+mod exit;
 mod args;
 mod client;
 mod completions;
@@ -30,7 +32,6 @@ mod decide;
 mod devices;
 mod doctor;
 mod endpoint;
-mod exit;
 mod gateway;
 mod identity;
 mod node;
@@ -80,10 +81,7 @@ const TOP_HELP: &str = concat!(
     "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
     "Exit codes:\n",
-    "  0  success (node pair: approved)\n",
-    "  1  failure: bad arguments, gateway unreachable or refusing, not paired, superseded\n",
-    "  2  node pair: the operator rejected the request\n",
-    "  3  node pair: the request expired before anyone approved it"
+    exit_codes_table!()
 );
 
 /// The top-level subcommands.
@@ -112,7 +110,10 @@ pub enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(exit::usage(e, &std::env::args().collect::<Vec<_>>())),
+    };
     init_logging();
     let code = match run(cli) {
         Ok(exit) => exit.code(),

@@ -25,7 +25,9 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Renders the table; every line ends with `\n`, with no trailing spaces.
+    /// Renders the table within [`MAX_WIDTH`] columns; every line ends with `\n`, with no trailing
+    /// spaces. When it would be wider, the widest cells are cut (ending in `…`), never those of an id
+    /// or code column ([`KEEP_WHOLE`]) and never below their header; `--json` has every value whole.
     pub(crate) fn render(&self) -> String {
         let width = |s: &str| s.chars().count();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
@@ -37,19 +39,58 @@ impl Table {
                 widths[i] = widths[i].max(width(cell));
             }
         }
+        self.fit(&mut widths);
         let mut out = String::new();
         for row in std::iter::once(&self.headers).chain(&self.rows) {
             let mut line = String::new();
             for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).map_or("", String::as_str);
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', w - width(cell) + 2));
+                let cell = cut(row.get(i).map_or("", String::as_str), *w);
+                line.push_str(&cell);
+                line.extend(std::iter::repeat_n(' ', w - width(&cell) + 2));
             }
             out.push_str(line.trim_end());
             out.push('\n');
         }
         out
     }
+}
+
+/// Every table fits a terminal this wide.
+pub(crate) const MAX_WIDTH: usize = 80;
+
+/// Columns whose cells are never cut: what a person types back (ids, codes).
+const KEEP_WHOLE: [&str; 4] = ["REQUEST", "ID", "CODE", "SEQ"];
+
+impl Table {
+    /// Narrows the widest cuttable column, one character at a time, until the table fits.
+    fn fit(&self, widths: &mut [usize]) {
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        while total(widths) > MAX_WIDTH {
+            let widest = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| {
+                    let header = self.headers.get(*i).map_or("", String::as_str);
+                    !KEEP_WHOLE.contains(&header) && **w > header.chars().count().max(6)
+                })
+                .max_by_key(|(_, w)| **w)
+                .map(|(i, _)| i);
+            match widest {
+                Some(i) => widths[i] -= 1,
+                None => break,
+            }
+        }
+    }
+}
+
+/// `text` within `width` characters, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// A long id cut to [`short_id`] with `…` when something was cut: `3f1c2a0b9d8e…`.

@@ -2,7 +2,7 @@
 
 use crate::render::{Table, approved, bare_ip, client, last_seen, scope_list};
 use crate::request::Request;
-use pairing_core::format::{ago, expires_in, short_id};
+use pairing_core::format::{ago, expires_in, short_id, short_request};
 use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
 
 /// The pending-requests table.
@@ -14,7 +14,7 @@ pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
         "CODE",
         "REQUESTED",
         "EXPIRES",
-        "SCOPES",
+        "NEEDS",
         "NOTES",
     ]);
     for p in pending {
@@ -30,17 +30,34 @@ pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
             notes.push(format!("changed: {changed}"));
         }
         t.row(vec![
-            p.request_id.as_str().to_owned(),
+            short_request(p.request_id.as_str()).to_owned(),
             p.name(),
             bare_ip(p.remote_ip.as_deref()),
             p.verification_code.to_string(),
             ago(p.ts, now),
-            expires_in(p.expires_at_ms, now),
-            scope_list(&p.required_approve_scopes),
+            expires_in(p.expires_at_ms, now)
+                .trim_start_matches("expires ")
+                .to_owned(),
+            needs(&p.required_approve_scopes),
             notes.join(", "),
         ]);
     }
     t.render()
+}
+
+/// The scopes approving needs beyond `operator.pairing` (which every approval needs): `admin`,
+/// `write`, or `pairing` when that is all.
+fn needs<S: AsRef<str>>(scopes: &[S]) -> String {
+    let beyond: Vec<&str> = scopes
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| *s != "operator.pairing")
+        .collect();
+    if beyond.is_empty() {
+        scope_list(scopes)
+    } else {
+        scope_list(&beyond)
+    }
 }
 
 /// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it

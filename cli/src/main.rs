@@ -28,11 +28,13 @@ mod exit;
 mod args;
 mod client;
 mod completions;
+mod dashboard;
 mod decide;
 mod devices;
 mod doctor;
 mod endpoint;
 mod gateway;
+mod host_state;
 mod identity;
 mod node;
 mod nodes;
@@ -78,6 +80,7 @@ const TOP_HELP: &str = concat!(
     "  openclaw nodes approve 1234-5678       # approve by the code the node shows\n",
     "  openclaw devices list                  # the same, as OpenClaw's `devices` commands show it\n",
     "  openclaw doctor                        # why is this node not paired, and what next\n",
+    "  openclaw dashboard                     # open the approval page (prints its link)\n",
     "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
     "Exit codes:\n",
@@ -101,6 +104,9 @@ pub enum Command {
         records as `openclaw nodes` (the gateway keeps one store): a device is a node that proved its key."
     )]
     Devices(devices::Opt),
+    /// Print the approval page's link (with the token) and open it in the browser.
+    #[command(after_help = dashboard::AFTER_HELP)]
+    Dashboard(dashboard::Opt),
     /// Explain why a node is not paired, and print the command to type next.
     #[command(after_help = doctor::AFTER_HELP)]
     Doctor(doctor::Opt),
@@ -142,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Nodes(opt) => nodes::run(opt).await,
             Command::Devices(opt) => devices::run(opt).await,
             Command::Doctor(opt) => doctor::run(opt).await,
+            Command::Dashboard(opt) => dashboard::run(&opt),
             Command::Completions(opt) => completions::run(&opt, Cli::command()),
         }
     });

@@ -165,7 +165,12 @@ pub(crate) fn did_you_mean<'a>(query: &str, candidates: &'a [Candidate]) -> Opti
             [name, Some(id)]
                 .into_iter()
                 .flatten()
-                .map(|n| strsim::normalized_damerau_levenshtein(&nq, &n))
+                .map(|n| {
+                    // A typo near the start of a long name counts too (`livng` for Living Room iPad).
+                    let start: String = n.chars().take(nq.chars().count()).collect();
+                    strsim::normalized_damerau_levenshtein(&nq, &n)
+                        .max(strsim::normalized_damerau_levenshtein(&nq, &start))
+                })
                 .reduce(f64::max)
                 .map(|score| (score, c))
         })

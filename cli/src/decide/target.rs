@@ -76,7 +76,15 @@ pub(super) fn expand(text: &str, pending: &[Request], family: Family) -> anyhow:
     }
     // A whole id the gateway may remember (it says how the request ended), or a short id of one that
     // is no longer pending: the gateway decides and explains.
-    if uuid_like(text) || pending.is_empty() {
+    if uuid_like(text) {
+        return Ok(Target::Request(text.to_owned()));
+    }
+    // A short id of a request that is no longer pending: its whole id from this machine's audit trail
+    // (the gateway host's), so the gateway can say how it ended.
+    if let Some(id) = decided_request(text) {
+        return Ok(Target::Request(id));
+    }
+    if pending.is_empty() {
         return Ok(Target::Request(text.to_owned()));
     }
     let close = pending.iter().find(|p| {
@@ -106,6 +114,26 @@ pub(super) fn expand(text: &str, pending: &[Request], family: Family) -> anyhow:
             "no pending request matches {text}; {list} (see `{}`)",
             family.list_command()
         ),
+    }
+}
+
+/// The one request id the audit trail on this machine has starting with `prefix` (6+ characters).
+fn decided_request(prefix: &str) -> Option<String> {
+    if prefix.chars().count() < 6 {
+        return None;
+    }
+    let trail = crate::trail::read_trail(&crate::trail::audit_dir()).ok()?;
+    let mut ids: Vec<&str> = trail
+        .lines
+        .iter()
+        .filter_map(|l| l.entry.request_id.as_deref())
+        .filter(|r| r.starts_with(prefix))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [one] => Some((*one).to_owned()),
+        _ => None,
     }
 }
 

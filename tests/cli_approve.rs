@@ -102,13 +102,17 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let rid = now.request_id.as_str().to_owned();
     // Reading the list again shows it, next to the code.
     let o = run_cli(&gw_state, &["nodes", "pending"])?;
-    let row = out(&o)
-        .lines()
-        .find(|l| l.contains(&rid))
+    // The row shows the short request id and the code; the note under it what changed.
+    let listed = out(&o);
+    let mut lines = listed.lines();
+    let row = lines
+        .by_ref()
+        .find(|l| l.starts_with(&rid[..8]))
         .unwrap_or_default()
         .to_owned();
+    let note = lines.next().unwrap_or_default();
     assert!(
-        row.contains(&code) && row.contains("changed: commands added: system.run"),
+        row.contains(&code) && note.contains("changed: commands added: system.run"),
         "{}",
         out(&o)
     );

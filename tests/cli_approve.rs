@@ -43,7 +43,10 @@ fn assert_refused(o: &Output, family: &str, request_id: &str) {
     for want in [
         "changed after it was first listed",
         "commands added: system.run",
-        &format!("approve it by requestId (`openclaw {family} approve {request_id}`)"),
+        &format!(
+            "approve it by requestId (`openclaw {family} approve {}`)",
+            &request_id[..8]
+        ),
         "or pass --yes",
     ] {
         assert!(e.contains(want), "{want:?} missing: {e}");
@@ -152,7 +155,7 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out(&o));
     assert!(
-        lines[0].starts_with(&format!("Approved request {rid}: runner")),
+        lines[0].starts_with(&format!("Approved request {}: runner", &rid[..8])),
         "{}",
         lines[0]
     );

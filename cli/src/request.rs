@@ -99,7 +99,7 @@ impl Request {
         let s = self.supersedes.as_ref()?;
         Some(format!(
             "it replaced request {} ({})",
-            s.request_id.0,
+            pairing_core::format::short_request(&s.request_id.0),
             self.changed()?
         ))
     }

@@ -2,7 +2,8 @@
 //! (`node.pair.list`, `node.list`, and `node.pair.verify` with the stored token) and this machine's
 //! files (`<state>/identity/device.json`, `<state>/node/token.json`), and prints the next command.
 //!
-//! On the gateway host (the state directory holds `openclaw.json` or `gateway.lock`, and no node token)
+//! On the gateway host (the state directory holds `openclaw.json` or `gateway.lock`, no node token, and
+//! no `--url` names another gateway)
 //! it checks the gateway instead ([`gateway_host`]): running, port, token, state files, audit chain.
 //! Without `--node` elsewhere it looks at this machine's node; with `--node Q` at the node or pending request Q
 //! names. Gathering the facts ([`gather`]) is separate from reading them ([`diagnosis`], a pure
@@ -52,7 +53,10 @@ pub(crate) async fn run(opt: Opt) -> anyhow::Result<Exit> {
     // On the gateway host (its state is here, and no node of this machine's): check the gateway.
     let state = pairing_host::paths::state_dir();
     let host = crate::host_state::HostState::read(&state);
-    if opt.node.is_none() && host.is_gateway_host() && !crate::identity::token_path(&state).exists()
+    if opt.node.is_none()
+        && opt.conn.url.is_none()
+        && host.is_gateway_host()
+        && !crate::identity::token_path(&state).exists()
     {
         let checks = gateway_host::report(&gateway_host::gather(&host, &opt.conn).await);
         if opt.conn.json {

@@ -43,7 +43,10 @@ fn assert_refused(o: &Output, family: &str, request_id: &str) {
     for want in [
         "changed after it was first listed",
         "commands added: system.run",
-        &format!("approve it by requestId (`openclaw {family} approve {request_id}`)"),
+        &format!(
+            "approve it by requestId (`openclaw {family} approve {}`)",
+            &request_id[..8]
+        ),
         "or pass --yes",
     ] {
         assert!(e.contains(want), "{want:?} missing: {e}");
@@ -102,13 +105,17 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let rid = now.request_id.as_str().to_owned();
     // Reading the list again shows it, next to the code.
     let o = run_cli(&gw_state, &["nodes", "pending"])?;
-    let row = out(&o)
-        .lines()
-        .find(|l| l.contains(&rid))
+    // The row shows the short request id and the code; the note under it what changed.
+    let listed = out(&o);
+    let mut lines = listed.lines();
+    let row = lines
+        .by_ref()
+        .find(|l| l.starts_with(&rid[..8]))
         .unwrap_or_default()
         .to_owned();
+    let note = lines.next().unwrap_or_default();
     assert!(
-        row.contains(&code) && row.contains("changed: commands added: system.run"),
+        row.contains(&code) && note.contains("changed: commands added: system.run"),
         "{}",
         out(&o)
     );
@@ -148,7 +155,7 @@ fn approving_by_code_or_name_a_request_that_gained_system_run_needs_a_second_loo
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out(&o));
     assert!(
-        lines[0].starts_with(&format!("Approved request {rid}: runner")),
+        lines[0].starts_with(&format!("Approved request {}: runner", &rid[..8])),
         "{}",
         lines[0]
     );

@@ -328,8 +328,8 @@ fn an_empty_trail_says_so() -> anyhow::Result<()> {
     )?;
     assert_eq!(
         bad.status.code(),
-        Some(2),
-        "clap refuses --verify with --node"
+        Some(64),
+        "clap refuses --verify with --node: a usage error"
     );
     Ok(())
 }

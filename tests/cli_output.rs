@@ -13,6 +13,8 @@ pub(crate) fn redactions() -> Vec<(&'static str, &'static str)> {
         ),
         (r"\b[0-9a-f]{64}\b", "[node-id]"),
         (r"\b[0-9a-f]{12}\b", "[short-id]"),
+        // A request's short id, as tables and messages print it.
+        (r"\b[0-9a-f]{8}\b", "[request]"),
         (r"\b\d{4}-\d{4}\b", "[code]"),
         (r"\b1[0-9]{12}\b", "[ms]"),
         (
@@ -24,6 +26,10 @@ pub(crate) fn redactions() -> Vec<(&'static str, &'static str)> {
         // A connection's age is "just now" under 10 s, "12s" on a slow machine.
         (r"connected \(\d+[smhd]\)", "connected ([age])"),
         (r"expires in (\d+[smhd] ?)+", "expires in [t]"),
+        (r"\bin \d+[smhd]\b", "in [t]"),
+        (r"online \d+[smhd]", "online [age]"),
+        // A cell cut to fit 80 columns: where it is cut depends on the other cells' widths (ages).
+        (r"\S+…", "[cut]…"),
         (r#""version": "[^"]*""#, r#""version": "[version]""#),
         (r"\b(v?)0\.1\.0\b", "${1}[version]"),
         // Column widths follow the redacted values: keep the columns, drop the padding.

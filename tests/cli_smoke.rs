@@ -50,12 +50,15 @@ fn every_help_exits_zero_and_shows_an_example() {
         &["devices", "revoke"],
         &["completions"],
         &["doctor"],
+        &["dashboard"],
     ];
     let top = run(&["--help"]);
     assert!(top.status.success());
     let text = String::from_utf8_lossy(&top.stdout);
     assert!(
-        text.contains("Exit codes") && text.contains("3  node pair"),
+        text.contains("Exit codes")
+            && text.contains("3   node pair")
+            && text.contains("64  usage error"),
         "{text}"
     );
     for leaf in leaves {

@@ -24,6 +24,8 @@ mod cli_ergonomics;
 mod cli_ssh_approval;
 // Issue #14's CLI items: durations need a unit, re-pairs keep names, failures on stderr, no token logged.
 mod cli_hardening;
+// Issue #16's CLI points: exit 64, short ids and name prefixes, 80 columns, dashboard, doctor on the gateway host.
+mod cli_nits;
 // Approving by code or name a request that changed (system.run added) after it was listed.
 mod cli_approve;
 // An OpenClaw 2026.4 device store imported at first start: its node keeps connecting.

@@ -37,7 +37,8 @@ mod target;
 /// `nodes approve|reject` / `devices approve|reject`.
 #[derive(Debug, Args)]
 pub struct Opt {
-    /// The requestId, or the verification code shown on the node (1234-5678 or 12345678).
+    /// The verification code shown on the node (1234-5678 or 12345678), the requestId or its short
+    /// form (any 6+ character prefix, as tables print it), or the node's name (or its start).
     #[arg(value_name = "REQUEST|CODE")]
     pub target: Option<String>,
     /// Instead: the node (id, IP, name, id prefix ≥ 6) whose single pending request to decide.
@@ -145,6 +146,9 @@ pub(crate) async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<
     let mut t = target(opt.target.as_deref(), opt.node.as_deref(), family)?;
     let mut c = operator::connect(&opt.conn).await?;
     let pending = family.pending(&mut c).await?;
+    if let Target::Request(text) = &t {
+        t = target::expand(text, &pending, family)?;
+    }
     match &t {
         Target::Sole => {
             let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -167,7 +171,10 @@ pub(crate) async fn run(opt: Opt, verb: Verb, family: Family) -> anyhow::Result<
                         &word[1..]
                     );
                     if !is_yes(crate::prompt::ask(question).await.as_deref()) {
-                        eprintln!("Not {word}d; request {} is still pending.", p.request_id);
+                        eprintln!(
+                            "Not {word}d; request {} is still pending.",
+                            pairing_core::format::short_request(&p.request_id)
+                        );
                         return Ok(Exit::Failure);
                     }
                     c = operator::connect(&opt.conn).await?;
@@ -265,7 +272,10 @@ async fn confirm_replacement(
     };
     c.close().await;
     if !is_yes(crate::prompt::ask(question).await.as_deref()) {
-        eprintln!("Not approved; request {} is still pending.", p.request_id);
+        eprintln!(
+            "Not approved; request {} is still pending.",
+            pairing_core::format::short_request(&p.request_id)
+        );
         return Ok(None);
     }
     Ok(Some(operator::connect(conn).await?))

@@ -192,7 +192,7 @@ async fn list(conn: &ConnArgs) -> anyhow::Result<Exit> {
         println!("\nPending");
         print!("{}", pending_table(&list.pending, now));
         println!(
-            "\nApprove with: openclaw devices approve <CODE|REQUEST>   (compare the code with the device's screen)"
+            "\nApprove: openclaw devices approve CODE|REQUEST  (check the code on the device first)"
         );
     }
     if !list.paired.is_empty() {

@@ -25,16 +25,19 @@
 //! --auto-approve-silent`), [`render`] (tables and relative ages), [`prompt`] (terminal questions),
 //! [`exit`] (exit codes).
 
+#[macro_use]
+mod exit;
 mod args;
 mod client;
 mod completions;
+mod dashboard;
 mod decide;
 mod devices;
 mod doctor;
 mod endpoint;
 mod enroll;
-mod exit;
 mod gateway;
+mod host_state;
 mod identity;
 mod import;
 mod node;
@@ -82,13 +85,11 @@ const TOP_HELP: &str = concat!(
     "  openclaw devices list                  # the same, as OpenClaw's `devices` commands show it\n",
     "  openclaw qr                            # a setup code: the device pairs with no approval step\n",
     "  openclaw doctor                        # why is this node not paired, and what next\n",
+    "  openclaw dashboard                     # open the approval page (prints its link)\n",
     "  openclaw nodes audit --since 1h        # every pairing decision, from the gateway host's files\n",
     "  source <(openclaw completions zsh)     # tab completion (see openclaw completions --help)\n\n",
     "Exit codes:\n",
-    "  0  success (node pair: approved)\n",
-    "  1  failure: bad arguments, gateway unreachable or refusing, not paired, superseded\n",
-    "  2  node pair: the operator rejected the request\n",
-    "  3  node pair: the request expired before anyone approved it"
+    exit_codes_table!()
 );
 
 /// The top-level subcommands.
@@ -108,6 +109,9 @@ pub enum Command {
         records as `openclaw nodes` (the gateway keeps one store): a device is a node that proved its key."
     )]
     Devices(devices::Opt),
+    /// Print the approval page's link (with the token) and open it in the browser.
+    #[command(after_help = dashboard::AFTER_HELP)]
+    Dashboard(dashboard::Opt),
     /// Explain why a node is not paired, and print the command to type next.
     #[command(after_help = doctor::AFTER_HELP)]
     Doctor(doctor::Opt),
@@ -124,7 +128,10 @@ pub enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(exit::usage(e, &std::env::args().collect::<Vec<_>>())),
+    };
     init_logging();
     let code = match run(cli) {
         Ok(exit) => exit.code(),
@@ -155,6 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             Command::Doctor(opt) => doctor::run(opt).await,
             Command::Qr(opt) => enroll::run_qr(opt).await,
             Command::Keys(opt) => enroll::run_keys(opt).await,
+            Command::Dashboard(opt) => dashboard::run(&opt),
             Command::Completions(opt) => completions::run(&opt, Cli::command()),
             Command::Import(opt) => import::run(&opt),
         }

@@ -67,22 +67,29 @@ pub enum NodesCommand {
             openclaw nodes reject --yes   # the only pending request"
     )]
     Reject(crate::decide::Opt),
-    /// Show known nodes (paired and connected) from node.list.
-    #[command(after_help = "Examples:\n  openclaw nodes status\n  openclaw nodes status --json")]
-    Status(ConnOnly),
-    /// Show pending requests and paired nodes from node.pair.list.
+    /// Who is online now: every node the gateway knows, connected or not, with its live state.
     #[command(
+        long_about = "Who is online now: every node the gateway knows — paired, pending or just \
+            connected — with whether it is connected, since when, its platform, client and caps. \
+            Use `nodes list` for the pairing records themselves (what was approved, when and how).",
+        after_help = "Examples:\n  openclaw nodes status\n  openclaw nodes status --json"
+    )]
+    Status(ConnOnly),
+    /// The pairing records: requests waiting for approval, and the nodes approved so far.
+    #[command(
+        long_about = "The pairing records: requests waiting for approval (with their codes) and the \
+            nodes approved so far (when, how, last seen). Use `nodes status` to see who is connected now.",
         after_help = "Examples:\n  openclaw nodes list\n  openclaw nodes list --json   # {pending, paired}"
     )]
     List(ConnOnly),
     /// Show everything the gateway knows about one node.
     #[command(
-        after_help = "Examples:\n  openclaw nodes describe --node kitchen-pi\n  openclaw nodes describe --node 192.168.1.23 --json"
+        after_help = "Examples:\n  openclaw nodes describe kitchen-pi\n  openclaw nodes describe 192.168.1.23 --json\n  openclaw nodes describe 3f1c2a0b9d8e   # the short id tables print"
     )]
     Describe(NodeQuery),
     /// Give a node a display name (kept across re-pairing).
     #[command(
-        after_help = "Example:\n  openclaw nodes rename --node 192.168.1.23 --name \"Living Room iPad\""
+        after_help = "Examples:\n  openclaw nodes rename 192.168.1.23 --name \"Living Room iPad\"\n  openclaw nodes rename kitchen --name \"Kitchen iPad\"   # a name prefix, when only one matches"
     )]
     Rename(RenameOpt),
     /// Set or clear what a paired node is for (shown by list, describe and the page).
@@ -96,7 +103,7 @@ pub enum NodesCommand {
     #[command(long_about = prune::LONG_ABOUT, after_help = prune::AFTER_HELP)]
     Prune(prune::Opt),
     /// Unpair a node; its token stops verifying at once.
-    #[command(after_help = "Example:\n  openclaw nodes remove --node kitchen-pi")]
+    #[command(after_help = "Example:\n  openclaw nodes remove kitchen-pi")]
     Remove(NodeQuery),
     /// Stream pairing events; optionally auto-approve silent requests after an SSH check.
     #[command(
@@ -124,23 +131,58 @@ pub enum NodesCommand {
     Audit(audit::Opt),
 }
 
-/// `--node Q` plus the connection flags.
+/// The node, as `approve` takes it: positional (`describe kitchen-pi`) or `--node Q`.
+#[derive(Debug, Args)]
+pub struct NodeArg {
+    /// The node: id, short id (any prefix of 6+ characters), IP, display name or the start of one.
+    #[arg(value_name = "NODE", required_unless_present = "node")]
+    pub target: Option<String>,
+    /// The same, as a flag (kept for scripts).
+    #[arg(long, value_name = "Q", conflicts_with = "target")]
+    pub node: Option<String>,
+}
+
+impl NodeArg {
+    /// The query, whichever way it was given.
+    pub fn query(&self) -> &str {
+        self.target
+            .as_deref()
+            .or(self.node.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// A node plus the connection flags.
 #[derive(Debug, Args)]
 pub struct NodeQuery {
-    /// The node: id, IP, display name, or an id prefix of at least 6 characters.
-    #[arg(long, value_name = "Q")]
-    pub node: String,
+    /// Which node.
+    #[command(flatten)]
+    pub which: NodeArg,
     /// Connection flags.
     #[command(flatten)]
     pub conn: ConnArgs,
 }
 
+impl NodeQuery {
+    /// The node query.
+    pub fn query(&self) -> &str {
+        self.which.query()
+    }
+}
+
+impl RenameOpt {
+    /// The node query.
+    pub fn query(&self) -> &str {
+        self.which.query()
+    }
+}
+
 /// `nodes rename`.
 #[derive(Debug, Args)]
 pub struct RenameOpt {
-    /// The node: id, IP, display name, or an id prefix of at least 6 characters.
-    #[arg(long, value_name = "Q")]
-    pub node: String,
+    /// Which node.
+    #[command(flatten)]
+    pub which: NodeArg,
     /// The new display name.
     #[arg(long)]
     pub name: String,

@@ -9,6 +9,8 @@ use pairing_core::format::{ago, short_id};
 pub(crate) struct Table {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// Notes under a row (by row index): markers too long for a column.
+    notes: Vec<(usize, String)>,
 }
 
 impl Table {
@@ -17,6 +19,7 @@ impl Table {
         Table {
             headers: headers.iter().map(|h| (*h).to_owned()).collect(),
             rows: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -25,7 +28,17 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Renders the table; every line ends with `\n`, with no trailing spaces.
+    /// Adds a note under the last row (`  ↳ re-pair, changed: commands added: system.run`), wrapped
+    /// to the table's width; nothing when `text` is empty.
+    pub(crate) fn note(&mut self, text: String) {
+        if !text.is_empty() && !self.rows.is_empty() {
+            self.notes.push((self.rows.len() - 1, text));
+        }
+    }
+
+    /// Renders the table within [`MAX_WIDTH`] columns; every line ends with `\n`, with no trailing
+    /// spaces. When it would be wider, the widest cells are cut (ending in `…`), never those of an id
+    /// or code column ([`KEEP_WHOLE`]) and never below their header; `--json` has every value whole.
     pub(crate) fn render(&self) -> String {
         let width = |s: &str| s.chars().count();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
@@ -37,19 +50,110 @@ impl Table {
                 widths[i] = widths[i].max(width(cell));
             }
         }
+        self.fit(&mut widths);
         let mut out = String::new();
-        for row in std::iter::once(&self.headers).chain(&self.rows) {
+        for (r, row) in std::iter::once(&self.headers).chain(&self.rows).enumerate() {
             let mut line = String::new();
             for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).map_or("", String::as_str);
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', w - width(cell) + 2));
+                let cell = cut(row.get(i).map_or("", String::as_str), *w);
+                line.push_str(&cell);
+                line.extend(std::iter::repeat_n(' ', w - width(&cell) + 2));
             }
             out.push_str(line.trim_end());
             out.push('\n');
+            for (_, note) in self.notes.iter().filter(|(i, _)| *i + 1 == r) {
+                for (k, part) in wrap(note, MAX_WIDTH - 4).iter().enumerate() {
+                    out.push_str(if k == 0 { "  ↳ " } else { "    " });
+                    out.push_str(part);
+                    out.push('\n');
+                }
+            }
         }
         out
     }
+}
+
+/// Every table fits a terminal this wide.
+pub(crate) const MAX_WIDTH: usize = 80;
+
+/// Columns whose cells are never cut: what a person types back (ids, codes).
+const KEEP_WHOLE: [&str; 4] = ["REQUEST", "ID", "CODE", "SEQ"];
+
+/// Columns cut first, in this order, down to their header's width: details `describe` and `--json`
+/// show whole. Then the widest other column is cut.
+const CUT_FIRST: [&str; 2] = ["CLIENT", "ACTOR"];
+
+impl Table {
+    /// Narrows the widest cuttable column, one character at a time, until the table fits.
+    fn fit(&self, widths: &mut [usize]) {
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        let floor = |i: usize| self.headers.get(i).map_or(0, |h| h.chars().count()).max(6);
+        for name in CUT_FIRST {
+            if let Some(i) = self.headers.iter().position(|h| h == name) {
+                let over = total(widths).saturating_sub(MAX_WIDTH);
+                widths[i] -= over.min(widths[i].saturating_sub(floor(i)));
+            }
+        }
+        while total(widths) > MAX_WIDTH {
+            let widest = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| {
+                    let header = self.headers.get(*i).map_or("", String::as_str);
+                    !KEEP_WHOLE.contains(&header) && **w > header.chars().count().max(6)
+                })
+                .max_by_key(|(_, w)| **w)
+                .map(|(i, _)| i);
+            match widest {
+                Some(i) => widths[i] -= 1,
+                None => break,
+            }
+        }
+    }
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The scopes approving needs beyond `operator.pairing` (which every approval needs): `admin`,
+/// `write`, or `pairing` when that is all.
+pub(crate) fn needs<S: AsRef<str>>(scopes: &[S]) -> String {
+    let beyond: Vec<&str> = scopes
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| *s != "operator.pairing")
+        .collect();
+    if beyond.is_empty() {
+        scope_list(scopes)
+    } else {
+        scope_list(&beyond)
+    }
+}
+
+/// `text` within `width` characters, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// A long id cut to [`short_id`] with `…` when something was cut: `3f1c2a0b9d8e…`.

@@ -99,7 +99,7 @@ impl Request {
         let s = self.supersedes.as_ref()?;
         Some(format!(
             "it replaced request {} ({})",
-            s.request_id.0,
+            pairing_core::format::short_request(&s.request_id.0),
             self.changed()?
         ))
     }
@@ -160,7 +160,7 @@ impl Request {
             self.label(),
             bare_ip(self.remote_ip.as_deref()),
             self.code(),
-            self.request_id
+            pairing_core::format::short_request(&self.request_id)
         );
         if self.is_repair {
             line.push_str(", re-pair: the node's token rotates");
@@ -194,7 +194,14 @@ pub(crate) fn summary(pending: &[Request]) -> String {
     }
     let items: Vec<String> = pending
         .iter()
-        .map(|p| format!("{} (code {}, {})", p.request_id, p.code(), p.label()))
+        .map(|p| {
+            format!(
+                "{} (code {}, {})",
+                pairing_core::format::short_request(&p.request_id),
+                p.code(),
+                p.label()
+            )
+        })
         .collect();
     format!("pending now: {}", items.join(", "))
 }

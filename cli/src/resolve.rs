@@ -1,6 +1,7 @@
 //! `--node` resolution, as OpenClaw: exact id, then exact IP, then normalised display name, then an id
-//! prefix of at least 6 characters. Ties go to connected nodes, then to current (`openclaw-…`) clients.
-//! Unknown or ambiguous queries list the candidates so the operator can be more specific.
+//! prefix of at least 6 characters, then the start of a display name. Ties go to connected nodes, then to current (`openclaw-…`) clients.
+//! Unknown or ambiguous queries list the candidates so the operator can be more specific; a query
+//! close to one name (a typo) asks "did you mean …?".
 
 use anyhow::bail;
 use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
@@ -82,12 +83,18 @@ impl Candidate {
             .display_name
             .clone()
             .unwrap_or_else(|| self.node_id.clone());
-        l.push_str(&format!(" [node={}", self.node_id));
+        l.push_str(&format!(
+            " [node={}",
+            pairing_core::format::short_id(&self.node_id)
+        ));
         if let Some(c) = &self.client_id {
             l.push_str(&format!(", client={c}"));
         }
         if let Some(r) = &self.request_id {
-            l.push_str(&format!(", request={r}"));
+            l.push_str(&format!(
+                ", request={}",
+                pairing_core::format::short_request(r)
+            ));
         }
         l.push(']');
         l
@@ -132,7 +139,44 @@ fn match_score(c: &Candidate, q: &str) -> u32 {
     if q.chars().count() >= 6 && c.node_id.starts_with(q) {
         return 1000;
     }
+    // The start of a name (`kitchen` for "Kitchen iPad"), at least two characters of it.
+    if nq.chars().count() >= 2
+        && c.display_name
+            .as_deref()
+            .is_some_and(|n| normalize_name(n).starts_with(&nq))
+    {
+        return 500;
+    }
     0
+}
+
+/// The candidate whose name (or id) is closest to a query that matched nothing, if one is close
+/// enough to be what was meant: a typo of a name (`kitchn-pi`), or an id with a wrong character.
+pub(crate) fn did_you_mean<'a>(query: &str, candidates: &'a [Candidate]) -> Option<&'a Candidate> {
+    let nq = normalize_name(query);
+    if nq.is_empty() {
+        return None;
+    }
+    candidates
+        .iter()
+        .filter_map(|c| {
+            let name = c.display_name.as_deref().map(normalize_name);
+            let id = pairing_core::format::short_id(&c.node_id).to_owned();
+            [name, Some(id)]
+                .into_iter()
+                .flatten()
+                .map(|n| {
+                    // A typo near the start of a long name counts too (`livng` for Living Room iPad).
+                    let start: String = n.chars().take(nq.chars().count()).collect();
+                    strsim::normalized_damerau_levenshtein(&nq, &n)
+                        .max(strsim::normalized_damerau_levenshtein(&nq, &start))
+                })
+                .reduce(f64::max)
+                .map(|score| (score, c))
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 fn tie_score(c: &Candidate) -> i32 {
@@ -179,7 +223,7 @@ pub(crate) fn best_matches<'a>(
                 if let Some(ip) = &c.remote_ip {
                     parts.push(ip.clone());
                 }
-                parts.push(c.node_id.clone());
+                parts.push(pairing_core::format::short_id(&c.node_id).to_owned());
                 parts.join(" / ")
             })
             .collect();
@@ -188,6 +232,16 @@ pub(crate) fn best_matches<'a>(
         } else {
             known.join(", ")
         };
+        if let Some(c) = did_you_mean(q, candidates) {
+            let name = c.display_name.as_deref().unwrap_or_default();
+            let short = pairing_core::format::short_id(&c.node_id);
+            let meant = if name.is_empty() {
+                short.to_owned()
+            } else {
+                format!("{name} ({short})")
+            };
+            bail!("unknown node: {q}; did you mean {meant}? (known: {known})");
+        }
         bail!("unknown node: {q} (known: {known})");
     }
     Ok(candidates

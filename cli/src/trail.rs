@@ -92,7 +92,7 @@ pub(crate) fn match_node(query: &str, lines: &[Line]) -> anyhow::Result<(String,
 /// A request id shortened to its first 8 characters (a UUID's first group); `-` when there is none.
 pub(crate) fn short_request(id: Option<&str>) -> String {
     match id {
-        Some(r) if !r.is_empty() => r.chars().take(8).collect(),
+        Some(r) if !r.is_empty() => pairing_core::format::short_request(r).to_owned(),
         _ => "-".to_owned(),
     }
 }

@@ -5,6 +5,8 @@
 //! | age             | "just now" under 10 s (or slightly in the future), then the largest whole unit: seconds under a minute, minutes under an hour, hours under two days, then days | `just now`, `45s ago`, `3m ago`, `5h ago`, `3d ago` |
 //! | time left       | rounded to the nearest unit shown (a fresh 5-minute request reads "5m") | `expires in 5m`, `expired` |
 //! | countdown       | seconds round up, so it reaches zero only when time is really up; minutes and zero-padded seconds | `4m 05s`, `59s` |
+//! | short request id | the first 8 characters (a UUID's first group); any 6+ character prefix is accepted back | `6f1c0c2e` |
+//! | countdown label  | "expires in" and the countdown; spoken in words for screen readers; urgent in the last minute | `expires in 4m 05s`, `expires in 4 minutes 5 seconds` |
 //! | node label      | the display name (trimmed), else the first 12 characters of the id | `Kitchen iPad`, `3f1c2a0b9d8e` |
 //! | decision        | the lowercase protocol word                                 | `approved`, `superseded`  |
 //! | why it is gone  | one clause per [`Decision`], as the gateway's error says it | `it expired`              |
@@ -74,6 +76,34 @@ pub fn countdown(left_ms: u64) -> String {
 /// The [`countdown`] to `expires_at_ms` at `now`, or `None` once it has run out.
 pub fn countdown_to(expires_at_ms: u64, now: u64) -> Option<String> {
     (expires_at_ms > now).then(|| countdown(expires_at_ms - now))
+}
+
+/// Characters of a request id shown: a UUID's first group.
+pub const SHORT_REQUEST_CHARS: usize = 8;
+
+/// A countdown under this many milliseconds is urgent (shown as such on the page).
+pub const URGENT_MS: u64 = 60_000;
+
+/// The first [`SHORT_REQUEST_CHARS`] characters of a request id: `6f1c0c2e`.
+pub fn short_request(id: &str) -> &str {
+    match id.char_indices().nth(SHORT_REQUEST_CHARS) {
+        Some((cut, _)) => &id[..cut],
+        None => id,
+    }
+}
+
+/// The [`countdown`] as words, for screen readers: `4 minutes 5 seconds`, `1 minute`, `59 seconds`.
+pub fn countdown_spoken(left_ms: u64) -> String {
+    let s = left_ms.div_ceil(1000);
+    let unit = |n: u64, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    match (s / 60, s % 60) {
+        (0, sec) => unit(sec, "second"),
+        (min, 0) => unit(min, "minute"),
+        (min, sec) => format!("{} {}", unit(min, "minute"), unit(sec, "second")),
+    }
 }
 
 /// The first [`SHORT_ID_CHARS`] characters of an id.

@@ -21,10 +21,6 @@ import {
   ARTIFACTS,
   HERE,
   cli,
-  cliJson,
-  freshDir,
-  launchBrowser,
-  scope,
   sleep,
   startGateway,
   startNode,
@@ -32,113 +28,20 @@ import {
   until,
 } from './harness.mjs';
 
+import {
+  allErrors,
+  browserTest,
+  connState,
+  waitState,
+  requestWithCode,
+  nodeItem,
+  text,
+  countdownSeconds,
+  assertNoRawErrorText,
+  statusNodes,
+} from './page-helpers.mjs';
+
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-
-// Every console error and page error of every test, for the final "zero console errors" test.
-const allErrors = [];
-
-/**
- * One test's world: a fresh gateway (own state dir) and a fresh Chromium profile. The body gets
- * `{gw, b, page, defer}`; on failure a screenshot and the logs are attached to the error.
- */
-function browserTest(name, { timeout = 40_000, gatewayArgs = [] } = {}, body) {
-  test(name, { timeout }, async (t) => {
-    const defer = scope(t);
-    const gwState = freshDir('gateway');
-    const gw = await startGateway(gwState, { args: gatewayArgs });
-    const world = { gw, gwState, defer, extraGateways: [] };
-    defer(() => gw.stop());
-    const b = await launchBrowser();
-    defer(() => b.close());
-    world.b = b;
-    world.page = b.page;
-    // Works offline: nothing is fetched from anywhere but the gateway.
-    const foreign = [];
-    const failed = [];
-    b.context.on('request', (r) => {
-      const u = r.url();
-      if (!/^(data|blob):/.test(u) && !u.startsWith('http://127.0.0.1:') && !u.startsWith('ws://127.0.0.1:')) {
-        foreign.push(u);
-      }
-    });
-    b.context.on('response', (r) => {
-      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
-    });
-    try {
-      await body(world);
-      assert.deepEqual(foreign, [], 'the page fetched something from outside the gateway');
-      assert.deepEqual(failed, [], 'the page got HTTP errors');
-      assert.deepEqual(b.errors, [], 'console errors or page errors');
-    } catch (err) {
-      const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-      const shot = path.join(ARTIFACTS, `${slug}-failure.png`);
-      await world.page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-      const html = await world.page
-        .evaluate(() => {
-          const body = document.body?.cloneNode(true);
-          body?.querySelectorAll('script, style, svg').forEach((e) => e.remove());
-          return body?.outerHTML.replace(/\n\s*\n/g, '\n').slice(0, 4000);
-        })
-        .catch(() => '(no DOM)');
-      const gws = [gw, ...world.extraGateways];
-      err.message +=
-        `\n--- screenshot: ${shot}` +
-        `\n--- console:\n${b.console.map((c) => `${c.kind}: ${c.text}`).join('\n')}` +
-        `\n--- DOM:\n${html}` +
-        gws.map((g) => `\n--- ${g.logTail()}`).join('');
-      throw err;
-    } finally {
-      allErrors.push(...b.errors.map((e) => ({ test: name, ...e })));
-    }
-  });
-}
-
-// ---- page helpers -------------------------------------------------------------------------------------
-
-const connState = (page) => page.locator('#conn-status').getAttribute('data-state');
-
-async function waitState(page, state, ms = 10_000) {
-  await until(`#conn-status[data-state=${state}]`, async () => (await connState(page)) === state, {
-    ms,
-    detail: async () => `data-state is ${await connState(page).catch(() => '?')}`,
-  });
-}
-
-/** The pending request showing exactly `code` (waits for it). */
-async function requestWithCode(page, code, ms = 10_000) {
-  const li = page.locator('#pending li.request').filter({
-    has: page.locator('.request-code', { hasText: code }),
-  });
-  await li.waitFor({ state: 'visible', timeout: ms });
-  assert.equal(await li.count(), 1, `one request shows ${code}`);
-  assert.equal((await li.locator('.request-code').innerText()).trim(), code, 'the exact code text');
-  return li;
-}
-
-const nodeItem = (page, nodeId) => page.locator(`#paired li.node[data-node-id="${nodeId}"]`);
-
-const text = async (loc) => ((await loc.count()) ? (await loc.first().innerText()).trim() : '');
-
-/** Seconds left in a countdown text such as "0:04", "4s", "expires in 1m 05s"; "expired" is zero. */
-function countdownSeconds(s) {
-  let m;
-  if (/expired/i.test(s)) return 0;
-  if ((m = s.match(/(\d+):(\d{2})/))) return Number(m[1]) * 60 + Number(m[2]);
-  if ((m = s.match(/(\d+)\s*m\D*?(\d+)\s*s/))) return Number(m[1]) * 60 + Number(m[2]);
-  if ((m = s.match(/(\d+)\s*s/))) return Number(m[1]);
-  if ((m = s.match(/(\d+)/))) return Number(m[1]);
-  return null;
-}
-
-async function assertNoRawErrorText(page) {
-  const err = await text(page.locator('#error'));
-  assert.ok(!/[{}]|"code"/.test(err), `#error shows plain words, not JSON: ${err}`);
-  return err;
-}
-
-async function statusNodes(gwState) {
-  return (await cliJson(gwState, ['nodes', 'status'])).nodes;
-}
 
 // ---- tests --------------------------------------------------------------------------------------------
 
@@ -190,8 +93,12 @@ browserTest('a person approves a node from the printed URL; a re-pair is marked 
   assert.ok(JSON.stringify(token).length > 20, 'token.json holds a token');
   await req.waitFor({ state: 'detached' });
   await page.locator('#pending-empty').waitFor({ state: 'visible' });
+  // Not a silent vanishing: a notice says what happened, and the paired card is marked.
+  await page.locator('#notices .notice[data-kind=approved]', { hasText: 'You approved kitchen-pi' }).waitFor();
   const paired = nodeItem(page, nodeId);
   await paired.waitFor({ state: 'visible' });
+  assert.equal(await paired.getAttribute('data-fresh'), 'true', 'the new pairing is marked');
+  assert.equal(await text(paired.locator('.node-fresh')), 'Just approved');
   assert.equal(await text(paired.locator('.node-name')), 'kitchen-pi');
   await until('.node-status to say connected or last seen', async () => /connected|last seen/i.test(await text(paired.locator('.node-status'))));
   const status = await statusNodes(gwState);
@@ -220,6 +127,16 @@ browserTest('rejecting from the page (by keyboard) makes the node exit 2', {}, a
   const nodeId = await req.getAttribute('data-node-id');
   await req.locator('button.reject').focus();
   await page.keyboard.press('Enter');
+  // One keypress only asks; focus lands on Cancel (the safe choice), Shift+Tab reaches "Yes, reject".
+  const confirm = req.locator('.reject-confirmation');
+  await confirm.waitFor({ state: 'visible' });
+  assert.match(await text(confirm), /Reject stranger\? It is told no at once/);
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'reject-cancel');
+  await sleep(300);
+  assert.equal(node.child.exitCode, null, 'nothing decided before confirming');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'reject-confirm');
+  await page.keyboard.press('Enter');
   assert.equal(await node.exitCode(), 2, `rejected node exits 2:\n${node.output()}`);
   assert.ok(!fs.existsSync(node.tokenFile), 'no token for a rejected node');
   await req.waitFor({ state: 'detached' });
@@ -227,6 +144,7 @@ browserTest('rejecting from the page (by keyboard) makes the node exit 2', {}, a
   assert.equal(await nodeItem(page, nodeId).count(), 0, 'a rejected node is not listed as paired');
   const status = await statusNodes(gwState);
   assert.ok(!status.some((n) => n.nodeId === nodeId && n.paired), `not paired per nodes status: ${JSON.stringify(status)}`);
+  await page.locator('#notices .notice[data-kind=rejected]', { hasText: 'You rejected stranger' }).waitFor();
   assert.equal(await text(page.locator('#error')), '');
 });
 
@@ -237,6 +155,12 @@ browserTest('the countdown runs down to zero, the request disappears with a noti
   const req = await requestWithCode(page, node.code);
   const seen = Date.now();
   const samples = [];
+  const cd = req.locator('.request-countdown');
+  // Labelled for eyes and screen readers, and urgent: 4 s is inside the last minute.
+  assert.match(await text(cd), /^expires in \ds$/);
+  assert.match(await cd.getAttribute('aria-label'), /^expires in \d seconds?$/);
+  assert.equal(await cd.getAttribute('role'), 'timer');
+  assert.equal(await cd.getAttribute('data-urgent'), 'true');
   for (;;) {
     const s = await req.locator('.request-countdown').innerText({ timeout: 500 }).catch(() => null);
     if (s === null) break; // gone
@@ -272,6 +196,7 @@ browserTest('rename inline (Enter and Save) and remove with a confirmation', {},
   assert.equal(approved.code, 0, approved.stderr);
   assert.equal(await node.exitCode(), 0);
   await req.waitFor({ state: 'detached' });
+  await page.locator('#notices .notice', { hasText: 'old-name was approved elsewhere' }).waitFor();
   const li = nodeItem(page, nodeId);
   await li.waitFor({ state: 'visible' });
   assert.equal(await text(li.locator('.node-name')), 'old-name');
@@ -343,6 +268,23 @@ browserTest('gateway restart: reconnecting, then connected, and re-synced', { ti
   const down = Date.now();
   await waitState(page, 'reconnecting', 5_000);
   assert.match(await text(page.locator('#conn-status')), /reconnect/i, 'the state is shown in words');
+  // Offline: a bar says so and when it retries; the card is greyed out, inert, and its clock stops.
+  const bar = page.locator('#offline-bar');
+  await bar.waitFor({ state: 'visible' });
+  await until('the bar to count down to the next attempt', async () => /^Disconnected — (retrying in \d+s|reconnecting…)$/.test(await text(page.locator('#offline-text'))));
+  const card = page.locator('#pending li.request').first();
+  assert.equal(await card.getAttribute('data-stale'), 'true');
+  assert.equal(await card.locator('button.approve').isDisabled(), true, 'Approve is disabled offline');
+  assert.equal(await card.locator('button.reject').isDisabled(), true, 'Reject is disabled offline');
+  const frozen = await text(card.locator('.request-countdown'));
+  await sleep(1_600);
+  assert.equal(await text(card.locator('.request-countdown')), frozen, 'the countdown stops while offline');
+  // Retry now opens a new connection at once (refused: the gateway is down).
+  const socketsBefore = sockets.length;
+  await until('Retry now to be clickable (no attempt under way)', async () => {
+    await page.locator('#retry-now').click();
+    return sockets.length > socketsBefore;
+  }, { ms: 8_000, every: 300 });
   // Stay down long enough for at least one refused attempt.
   await until('a reconnection attempt while the gateway is down', () => sockets.some((s) => s.at > down), { ms: 8_000 });
 
@@ -356,6 +298,7 @@ browserTest('gateway restart: reconnecting, then connected, and re-synced', { ti
   const requested = Date.now();
   await waitState(page, 'connected', 20_000);
   disallow();
+  await bar.waitFor({ state: 'hidden' });
   const reconnected = sockets.filter((s) => s.at >= up);
   assert.ok(reconnected.length >= 1, 'the page opened a new connection');
   await until('the page to re-sync with node.pair.list', () => reconnected.some((s) => s.sent.some((f) => f.includes('node.pair.list'))), { ms: 5_000 });

@@ -66,7 +66,7 @@ impl Conn {
 pub struct Notice {
     /// A number unique for the page's life, so the glue can key elements.
     pub id: u64,
-    /// `expired`, `superseded`, `failed` or `info`.
+    /// `expired`, `superseded`, `approved`, `rejected`, `failed` or `info`.
     pub kind: &'static str,
     /// The sentence.
     pub text: String,
@@ -102,6 +102,11 @@ pub struct PageModel {
     notices: Vec<Notice>,
     next_notice: u64,
     error: String,
+    /// When (page clock) the live connection was lost; cleared by the next handshake. Countdowns
+    /// stop here while the page is offline: it cannot know what the gateway decided meanwhile.
+    pub(crate) offline_since: Option<u64>,
+    /// When (page clock) the next connection attempt is scheduled; `None` while one is under way.
+    pub(crate) retry_at: Option<u64>,
 }
 
 /// A random-enough number for the reconnect jitter, from the page's clock: pages dropped together
@@ -132,6 +137,8 @@ impl PageModel {
             notices: Vec::new(),
             next_notice: 1,
             error: String::new(),
+            offline_since: None,
+            retry_at: None,
         }
     }
 
@@ -184,6 +191,7 @@ impl PageModel {
         if self.conn != Conn::Reconnecting {
             self.conn = Conn::Connecting;
         }
+        self.retry_at = None;
         self.calls.clear();
         self.seq.reset();
         true
@@ -218,10 +226,22 @@ impl PageModel {
         self.seq.reset();
         if self.conn == Conn::NeedToken || self.token.is_none() {
             self.conn = Conn::NeedToken;
+            self.retry_at = None;
             return None;
         }
+        if self.synced && self.offline_since.is_none() {
+            self.offline_since = Some(now);
+        }
         self.conn = Conn::Reconnecting;
-        Some(self.backoff.next_delay(jitter(now)))
+        let delay = self.backoff.next_delay(jitter(now));
+        self.retry_at = Some(now.saturating_add(delay));
+        Some(delay)
+    }
+
+    /// Seconds until the next connection attempt (rounded up), `None` when none is scheduled.
+    pub fn retry_in_s(&self, now: u64) -> Option<u64> {
+        self.retry_at
+            .map(|at| at.saturating_sub(now).div_ceil(1000))
     }
 
     /// Failed attempts since the last successful handshake.
@@ -282,6 +302,12 @@ impl PageModel {
         text
     }
 
+    /// The ids of the calls in flight (for tests that answer them).
+    #[cfg(test)]
+    pub(crate) fn calls_for_test(&self) -> Vec<String> {
+        self.calls.keys().cloned().collect()
+    }
+
     fn in_flight(&self, which: impl Fn(&Call) -> bool) -> bool {
         self.calls.values().any(which)
     }
@@ -324,4 +350,4 @@ impl PageModel {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,13 +1,16 @@
 //! What the page shows, ready to render: every string already in words, every list already in order.
 
 use crate::model::{Conn, PageModel};
-use pairing_core::format::{ago, countdown_to, short_id};
+use pairing_core::format::{URGENT_MS, ago, countdown, countdown_spoken, short_id};
 use pairing_core::protocol::NodePending;
 use pairing_core::scopes::required_approve_scopes;
 use serde::Serialize;
 
 /// Requests this long past their expiry are hidden even if the gateway's `expired` event is late.
 const HIDE_EXPIRED_AFTER_MS: u64 = 5_000;
+
+/// A paired node approved this recently is marked "just approved".
+pub const FRESH_MS: u64 = 15_000;
 
 /// The whole page.
 #[derive(Debug, Serialize)]
@@ -29,6 +32,10 @@ pub struct View {
     pub notices: Vec<NoticeView>,
     /// `#error`: the current error in plain words, empty when none.
     pub error: String,
+    /// Whether the live connection is lost: cards are greyed out and their buttons disabled.
+    pub offline: bool,
+    /// `#offline-text`: "Disconnected — retrying in 4s", empty while connected.
+    pub offline_text: String,
 }
 
 /// One requested command and the scope approving it needs.
@@ -64,10 +71,14 @@ pub struct PendingView {
     pub code: String,
     /// "Check that the device shows 1234-5678".
     pub code_hint: String,
-    /// "4m 59s", or "expired".
+    /// "expires in 4m 59s", or "expired" (never "4:59", which reads like a time of day).
     pub countdown: String,
+    /// The same in words, for screen readers: "expires in 4 minutes 59 seconds".
+    pub countdown_label: String,
     /// Whether the countdown reached zero.
     pub expired: bool,
+    /// Whether less than a minute is left (shown urgent).
+    pub urgent: bool,
     /// Whether the node is paired already.
     pub is_repair: bool,
     /// "requested 3m ago".
@@ -108,6 +119,8 @@ pub struct NodeView {
     pub remove_label: String,
     /// Whether a rename or removal awaits the gateway's answer.
     pub busy: bool,
+    /// Whether it was approved in the last [`FRESH_MS`] (marked "just approved").
+    pub fresh: bool,
 }
 
 /// A notice.
@@ -115,7 +128,7 @@ pub struct NodeView {
 pub struct NoticeView {
     /// Key for the element.
     pub id: u64,
-    /// `expired`, `superseded`, `failed` or `info`.
+    /// `expired`, `superseded`, `approved`, `rejected`, `failed` or `info`.
     pub kind: &'static str,
     /// The sentence.
     pub text: String,
@@ -144,12 +157,25 @@ fn conn_text(m: &PageModel) -> String {
     }
 }
 
+fn offline_text(m: &PageModel, now: u64) -> String {
+    if m.conn() != Conn::Reconnecting {
+        return String::new();
+    }
+    match m.retry_in_s(now) {
+        Some(s) if s > 0 => format!("Disconnected — retrying in {s}s"),
+        _ => "Disconnected — reconnecting…".to_owned(),
+    }
+}
+
 fn pending_view(p: &NodePending, gw_now: u64, busy: bool) -> PendingView {
     let meta = &p.meta;
     let commands = meta.commands.as_deref().unwrap_or_default();
     let expires_at = (p.expires_at_ms > 0).then_some(p.expires_at_ms);
     // Never more than the request's whole lifetime, whatever the clocks say.
-    let left = expires_at.map(|at| countdown_to(at, gw_now.max(p.ts.min(at))));
+    let left = expires_at.map(|at| {
+        let from = gw_now.max(p.ts.min(at));
+        (at > from).then(|| at - from)
+    });
     let code = p.verification_code.to_string();
     let name = p.name();
     PendingView {
@@ -192,12 +218,18 @@ fn pending_view(p: &NodePending, gw_now: u64, busy: bool) -> PendingView {
             format!("Check that the device shows {code}")
         },
         code,
-        countdown: match &left {
-            Some(Some(text)) => text.clone(),
+        countdown: match left {
+            Some(Some(ms)) => format!("expires in {}", countdown(ms)),
+            Some(None) => "expired".to_owned(),
+            None => String::new(),
+        },
+        countdown_label: match left {
+            Some(Some(ms)) => format!("expires in {}", countdown_spoken(ms)),
             Some(None) => "expired".to_owned(),
             None => String::new(),
         },
         expired: matches!(left, Some(None)),
+        urgent: matches!(left, Some(Some(ms)) if ms < URGENT_MS),
         is_repair: p.is_repair,
         requested: format!("requested {}", ago(p.ts, gw_now)),
         approve_label: format!("Approve {name}"),
@@ -210,7 +242,8 @@ fn pending_view(p: &NodePending, gw_now: u64, busy: bool) -> PendingView {
 impl PageModel {
     /// Everything the page shows at page time `now`.
     pub fn view(&self, now: u64) -> View {
-        let gw_now = self.gateway_now(now);
+        // Offline, the clock of the cards stops where the connection was lost.
+        let gw_now = self.gateway_now(self.offline_since.map_or(now, |t| t.min(now)));
         let mut pending: Vec<&NodePending> = self
             .pending
             .values()
@@ -273,6 +306,9 @@ impl PageModel {
                     rename_label: format!("Rename {name}"),
                     remove_label: format!("Remove {name}"),
                     busy: self.node_busy(id),
+                    fresh: approved_at.is_some_and(|t| {
+                        gw_now.saturating_sub(t) < FRESH_MS && t <= gw_now + FRESH_MS
+                    }),
                     name,
                 }
             })
@@ -303,6 +339,11 @@ impl PageModel {
                 })
                 .collect(),
             error: self.error().to_owned(),
+            offline: self.conn() == Conn::Reconnecting,
+            offline_text: offline_text(self, now),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -94,7 +94,11 @@ fn page_connects_lists_and_approves() {
     let v = page.view(T0 + 1_000.0).unwrap();
     assert_eq!(text(&v, "conn"), "connected");
     assert_eq!(text(&v, "pending.0.code"), "1234-5678");
-    assert_eq!(text(&v, "pending.0.countdown"), "4m 59s");
+    assert_eq!(text(&v, "pending.0.countdown"), "expires in 4m 59s");
+    assert_eq!(
+        text(&v, "pending.0.countdownLabel"),
+        "expires in 4 minutes 59 seconds"
+    );
     assert_eq!(text(&v, "pending.0.approveLabel"), "Approve Kitchen iPad");
     let f = JSON::parse(&page.approve("r1").unwrap()).unwrap();
     assert_eq!(text(&f, "method"), "node.pair.approve");

@@ -1,7 +1,7 @@
 // DOM and WebSocket glue for the approval page. Every decision — frames, state, ordering, seq gaps,
 // reconnect delays, countdowns, wording — is made by the wasm model (pairing-wasm); this file only
 // moves text between the socket, the model and the DOM, and keeps UI-only state (which rename box is
-// open, which removal awaits confirmation).
+// open, which removal or rejection awaits confirmation).
 import init, { Page } from "/pkg/pairing_wasm.js";
 import { setupPairDialog } from "/pair.js";
 
@@ -14,6 +14,7 @@ let socket = null;
 let retryTimer = null;
 const editing = new Set(); // node ids whose rename box is open
 const confirming = new Set(); // node ids whose removal awaits confirmation
+const rejecting = new Set(); // request ids whose rejection awaits confirmation
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -113,7 +114,7 @@ function createRequest(p) {
   li.append(
     el("div", { class: "head" },
       el("h3", { class: "request-name" }),
-      el("span", { class: "request-countdown", title: "Time left to approve" })),
+      el("span", { class: "request-countdown", role: "timer", title: "Time left to approve" })),
     el("p", { class: "detail request-device" }),
     el("p", { class: "request-check" },
       el("span", { class: "request-check-text", text: "Check that the device shows " }),
@@ -122,9 +123,37 @@ function createRequest(p) {
     el("p", { class: "request-scopes" }),
     el("div", { class: "actions" },
       el("button", { type: "button", class: "approve", text: "Approve", onclick: () => act(() => page.approve(p.requestId)) }),
-      el("button", { type: "button", class: "reject", text: "Reject", onclick: () => act(() => page.reject(p.requestId)) })),
+      el("button", { type: "button", class: "reject", text: "Reject", onclick: () => {
+        rejecting.add(p.requestId);
+        render();
+        li.querySelector("button.reject-cancel")?.focus();
+      } })),
   );
   return li;
+}
+
+// The confirmation under a request's buttons before it is rejected (a rejection cannot be undone:
+// the node is told no at once).
+function updateRejectConfirmation(li, p) {
+  const id = p.requestId;
+  let box = li.querySelector(".reject-confirmation");
+  if (rejecting.has(id) && !box) {
+    box = el("div", { class: "reject-confirmation", role: "group", "aria-label": `Confirm rejecting ${p.name}` },
+      el("span", { text: `Reject ${p.name}? It is told no at once and must ask again to pair.` }),
+      el("button", { type: "button", class: "reject-confirm", text: "Yes, reject", "aria-label": `Confirm rejecting ${p.name}`, onclick: () => {
+        rejecting.delete(id);
+        act(() => page.reject(id));
+      } }),
+      el("button", { type: "button", class: "reject-cancel", text: "Cancel", "aria-label": `Keep the request from ${p.name}`, onclick: () => {
+        rejecting.delete(id);
+        render();
+        li.querySelector("button.reject")?.focus();
+      } }));
+    li.append(box);
+  } else if (!rejecting.has(id) && box) {
+    box.remove();
+  }
+  if (box) for (const b of box.querySelectorAll("button")) b.disabled = p.busy || p.expired || !online;
 }
 
 function updateRequest(li, p) {
@@ -138,7 +167,10 @@ function updateRequest(li, p) {
   }
   const countdown = li.querySelector(".request-countdown");
   setText(countdown, p.countdown);
+  setAttr(countdown, "aria-label", p.countdownLabel);
   setAttr(countdown, "data-expired", String(p.expired));
+  setAttr(countdown, "data-urgent", String(p.urgent));
+  setAttr(li, "data-stale", String(!online));
   const facts = [p.client, p.device, p.remoteIp && `from ${p.remoteIp}`, p.requested].filter(Boolean);
   setText(li.querySelector(".request-device"), facts.join(" · "));
   const check = li.querySelector(".request-check");
@@ -160,8 +192,9 @@ function updateRequest(li, p) {
   const reject = li.querySelector("button.reject");
   setAttr(approve, "aria-label", p.approveLabel);
   setAttr(reject, "aria-label", p.rejectLabel);
-  approve.disabled = p.busy || p.expired;
-  reject.disabled = p.busy || p.expired;
+  approve.disabled = p.busy || p.expired || !online;
+  reject.disabled = p.busy || p.expired || !online;
+  updateRejectConfirmation(li, p);
 }
 
 function saveRename(nodeId, li) {
@@ -207,6 +240,15 @@ function createNode(n) {
 function updateNode(li, n) {
   const id = n.nodeId;
   setText(li.querySelector(".node-name"), n.name);
+  setAttr(li, "data-stale", String(!online));
+  setAttr(li, "data-fresh", String(n.fresh));
+  let fresh = li.querySelector(".node-fresh");
+  if (n.fresh && !fresh) {
+    fresh = el("span", { class: "node-fresh", text: "Just approved" });
+    li.querySelector(".head").insertBefore(fresh, li.querySelector(".node-status"));
+  } else if (!n.fresh && fresh) {
+    fresh.remove();
+  }
   const status = li.querySelector(".node-status");
   setText(status, n.status);
   setAttr(status, "data-connected", String(n.connected));
@@ -216,8 +258,8 @@ function updateNode(li, n) {
   const remove = li.querySelector("button.remove");
   setAttr(rename, "aria-label", n.renameLabel);
   setAttr(remove, "aria-label", n.removeLabel);
-  rename.disabled = n.busy;
-  remove.disabled = n.busy;
+  rename.disabled = n.busy || !online;
+  remove.disabled = n.busy || !online;
 
   let form = li.querySelector("form.rename-form");
   if (editing.has(id) && !form) {
@@ -264,6 +306,7 @@ function updateNode(li, n) {
   } else if (!confirming.has(id) && confirmBox) {
     confirmBox.remove();
   }
+  for (const b of li.querySelectorAll(".rename-form button, .remove-confirmation button")) b.disabled = n.busy || !online;
 }
 
 function createNotice(n) {
@@ -275,8 +318,13 @@ function createNotice(n) {
     } }));
 }
 
+let online = false; // whether the live connection is up: when not, cards are greyed out and inert
+
 function render() {
   const v = page.view(Date.now());
+  online = !v.offline && v.conn === "connected";
+  $("offline-bar").hidden = !v.offline;
+  setText($("offline-text"), v.offlineText);
   const status = $("conn-status");
   setAttr(status, "data-state", v.conn);
   setText(status, v.connText);
@@ -288,6 +336,7 @@ function render() {
   renderList($("paired"), v.paired.map((n) => ({ key: n.nodeId, value: n })), "data-node-id", createNode, updateNode);
   for (const id of [...editing]) if (!v.paired.some((n) => n.nodeId === id)) editing.delete(id);
   for (const id of [...confirming]) if (!v.paired.some((n) => n.nodeId === id)) confirming.delete(id);
+  for (const id of [...rejecting]) if (!v.pending.some((p) => p.requestId === id)) rejecting.delete(id);
   $("pending-empty").hidden = v.pending.length > 0;
   setText($("pending-empty"), v.synced ? "No devices are asking to pair." : "Not loaded yet.");
   $("paired-empty").hidden = v.paired.length > 0;
@@ -335,6 +384,10 @@ async function main() {
     connect();
   });
   pairDialog = setupPairDialog(send);
+  $("retry-now").addEventListener("click", () => {
+    if (socket) return; // an attempt is under way
+    connect();
+  });
   connect();
   setInterval(() => {
     send(page.tick(Date.now()));

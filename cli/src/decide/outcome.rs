@@ -34,7 +34,11 @@ pub(super) enum Handover {
 
 /// The line printed after an approval.
 pub(super) fn approved_line(request_id: &str, label: &str, node_id: &str, how: Handover) -> String {
-    let head = format!("Approved request {request_id}: {label} ({node_id})");
+    let head = format!(
+        "Approved request {}: {label} ({})",
+        pairing_core::format::short_request(request_id),
+        pairing_core::format::short_id(node_id)
+    );
     match how {
         Handover::Device { in_place: true } => format!(
             "{head} is paired in place on its open connection (no reconnect needed); it gets its device \
@@ -78,6 +82,8 @@ fn delivery_window() -> String {
 enum Refusal {
     /// No pending request has this id or code, and the gateway does not remember one.
     Unknown,
+    /// The request was already decided (approved or rejected): `requestId` from the error's details.
+    Decided(Decision, Option<String>),
     /// The request was replaced by a newer one (its caps, commands or key changed).
     Superseded,
     /// `devices approve|reject` named a request that no device made.
@@ -94,6 +100,10 @@ impl Refusal {
         match (api.detail_code(), api.gone()) {
             (Some(DetailCode::UnknownRequest), None) => Refusal::Unknown,
             (Some(DetailCode::UnknownRequest), Some(Decision::Superseded)) => Refusal::Superseded,
+            (
+                Some(DetailCode::UnknownRequest),
+                Some(d @ (Decision::Approved | Decision::Rejected)),
+            ) => Refusal::Decided(d, api.detail().request_id),
             (Some(DetailCode::NotADevice), _) => Refusal::NotADevice,
             _ => Refusal::Other,
         }
@@ -106,6 +116,19 @@ pub(super) fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> 
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
         Refusal::Unknown => anyhow!("{e}; {}", summary(pending)),
         // Replaced (its caps, commands or key changed): the newer request is not approved in its place.
+        Refusal::Decided(d, id) => {
+            let id = id.unwrap_or_default();
+            let short = pairing_core::format::short_request(&id);
+            let who = decided_by(&id, d, pairing_host::clock::now_ms()).unwrap_or_default();
+            anyhow!(
+                "request {short} was already {}{who}; nothing changed (see `{}`)",
+                d.as_str(),
+                match d {
+                    Decision::Approved => "openclaw nodes list",
+                    _ => family.list_command(),
+                }
+            )
+        }
         Refusal::Superseded => anyhow!(
             "{e}; the node changed its request: check the new one with `{}` before approving it",
             family.list_command()
@@ -115,6 +138,25 @@ pub(super) fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> 
         }
         _ => e,
     }
+}
+
+/// Who decided request `id` and when, from the audit trail on this machine (the gateway host):
+/// ` 3m ago by operator cli@127.0.0.1`; `None` where the trail is not readable or does not say.
+fn decided_by(id: &str, d: Decision, now: u64) -> Option<String> {
+    if id.is_empty() {
+        return None;
+    }
+    let trail = crate::trail::read_trail(&crate::trail::audit_dir()).ok()?;
+    let line = trail
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.entry.request_id.as_deref() == Some(id) && l.entry.action == d.as_str())?;
+    Some(format!(
+        " {} by {}",
+        pairing_core::format::ago(line.entry.ts, now),
+        line.entry.actor_text()
+    ))
 }
 
 /// Prints the result: the gateway's JSON (typed for `devices`) or one line.
@@ -159,8 +201,8 @@ pub(super) fn print_result(
             let r: NodeRejected = read(&result)?;
             format!(
                 "Rejected request {} (node {}).",
-                r.request_id.as_str(),
-                r.node_id.as_str()
+                pairing_core::format::short_request(r.request_id.as_str()),
+                pairing_core::format::short_id(r.node_id.as_str())
             )
         }
         (Family::Devices, Verb::Approve) => {
@@ -186,7 +228,8 @@ pub(super) fn print_result(
                 let name = shown.map_or_else(|| r.device_id.clone(), Request::label);
                 format!(
                     "Rejected request {} of {name} (device {}).",
-                    r.request_id, r.device_id
+                    pairing_core::format::short_request(&r.request_id),
+                    pairing_core::format::short_id(&r.device_id)
                 )
             }
         }

@@ -41,6 +41,107 @@ pub(super) fn target(
     }
 }
 
+/// Reads a positional that is not a code among the pending requests: a whole requestId stays as it is;
+/// a prefix of one (6+ characters, as tables print them) becomes that request; anything else that names
+/// a pending node (a name, the start of one, an IP, a node id prefix) becomes a `--node` query; a miss
+/// is refused with "did you mean …?" when one request is close, and the list of what is pending.
+pub(super) fn expand(text: &str, pending: &[Request], family: Family) -> anyhow::Result<Target> {
+    if pending.iter().any(|p| p.request_id == text) {
+        return Ok(Target::Request(text.to_owned()));
+    }
+    let by_prefix: Vec<&Request> = if text.chars().count() >= 6 {
+        pending
+            .iter()
+            .filter(|p| p.request_id.starts_with(text))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match by_prefix.as_slice() {
+        [one] => return Ok(Target::Request(one.request_id.clone())),
+        [] => {}
+        many => bail!(
+            "{} pending requests start with {text}: {}; give more of the id",
+            many.len(),
+            many.iter()
+                .map(|p| format!("{} ({})", p.request_id, p.label()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    let candidates: Vec<crate::resolve::Candidate> =
+        pending.iter().map(Request::candidate).collect();
+    if crate::resolve::best_matches(text, &candidates).is_ok() {
+        return Ok(Target::Node(text.to_owned()));
+    }
+    // A whole id the gateway may remember (it says how the request ended), or a short id of one that
+    // is no longer pending: the gateway decides and explains.
+    if uuid_like(text) {
+        return Ok(Target::Request(text.to_owned()));
+    }
+    // A short id of a request that is no longer pending: its whole id from this machine's audit trail
+    // (the gateway host's), so the gateway can say how it ended.
+    if let Some(id) = decided_request(text) {
+        return Ok(Target::Request(id));
+    }
+    if pending.is_empty() {
+        return Ok(Target::Request(text.to_owned()));
+    }
+    let close = pending.iter().find(|p| {
+        strsim::normalized_damerau_levenshtein(
+            text,
+            pairing_core::format::short_request(&p.request_id),
+        ) >= 0.6
+    });
+    let hint = match close.map(|p| p.candidate()) {
+        Some(c) => Some(c),
+        None => crate::resolve::did_you_mean(text, &candidates).cloned(),
+    };
+    let list = crate::request::summary(pending);
+    match hint.and_then(|c| {
+        pending
+            .iter()
+            .find(|p| Some(&p.request_id) == c.request_id.as_ref())
+    }) {
+        Some(p) => bail!(
+            "no pending request matches {text}; did you mean {} ({}, code {})? (see `{}`)",
+            pairing_core::format::short_request(&p.request_id),
+            p.label(),
+            p.code(),
+            family.list_command()
+        ),
+        None => bail!(
+            "no pending request matches {text}; {list} (see `{}`)",
+            family.list_command()
+        ),
+    }
+}
+
+/// The one request id the audit trail on this machine has starting with `prefix` (6+ characters).
+fn decided_request(prefix: &str) -> Option<String> {
+    if prefix.chars().count() < 6 {
+        return None;
+    }
+    let trail = crate::trail::read_trail(&crate::trail::audit_dir()).ok()?;
+    let mut ids: Vec<&str> = trail
+        .lines
+        .iter()
+        .filter_map(|l| l.entry.request_id.as_deref())
+        .filter(|r| r.starts_with(prefix))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [one] => Some((*one).to_owned()),
+        _ => None,
+    }
+}
+
+/// Whether `text` has the shape of a whole request id (a UUID), as opposed to a prefix or a name.
+fn uuid_like(text: &str) -> bool {
+    text.len() >= 32 && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 /// What to do when no request was named.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Sole {
@@ -77,7 +178,12 @@ pub(super) fn sole(
              {word} CODE`): {}",
             many.len(),
             many.iter()
-                .map(|p| format!("{} ({}, code {})", p.request_id, p.label(), p.code()))
+                .map(|p| format!(
+                    "{} ({}, code {})",
+                    pairing_core::format::short_request(&p.request_id),
+                    p.label(),
+                    p.code()
+                ))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -122,12 +228,12 @@ pub(super) fn replaced(
         bail!(
             "request {} of {} (code {}) changed after it was first listed: {changes}; it asks for {}. \
              Check it with `{}` and approve it by requestId (`openclaw {fam} approve {}`), or pass --yes",
-            p.request_id,
+            pairing_core::format::short_request(&p.request_id),
             p.label(),
             p.code(),
             p.surface(),
             family.list_command(),
-            p.request_id
+            pairing_core::format::short_request(&p.request_id)
         );
     }
     Ok(Replaced::Ask(format!(

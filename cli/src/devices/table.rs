@@ -1,7 +1,7 @@
 //! The tables of `openclaw devices list`: pending requests and paired devices, read from the typed
 //! records of `device.pair.list`.
 
-use crate::render::{Table, abbrev, approved, bare_ip, client, last_seen, scope_list};
+use crate::render::{Table, abbrev, approved, bare_ip, client, last_seen, needs};
 use pairing_core::format::{ago, expires_in, node_label as label, short_id};
 use pairing_core::protocol::{DevicePaired, DevicePending, DeviceTokenSummary};
 
@@ -27,7 +27,7 @@ fn commands_cell(commands: &[String]) -> String {
 }
 
 /// The state of the device's token for `role`: `issued 2m ago`, `revoked 5m ago` (rotated or revoked,
-/// a new one comes at the next connect) or `none until reconnect` (approved, not yet connected).
+/// a new one comes at the next connect) or `next connect` (approved, not yet connected).
 pub(super) fn token_cell(tokens: &[DeviceTokenSummary], role: &str, now: u64) -> String {
     let Some(t) = tokens.iter().find(|t| t.role == role).or(tokens.first()) else {
         return "-".into();
@@ -35,7 +35,7 @@ pub(super) fn token_cell(tokens: &[DeviceTokenSummary], role: &str, now: u64) ->
     match (t.created_at_ms, t.revoked_at_ms) {
         (Some(at), _) => format!("issued {}", ago(at, now)),
         (None, Some(at)) => format!("revoked {}", ago(at, now)),
-        (None, None) => "none until reconnect".into(),
+        (None, None) => "next connect".into(),
     }
 }
 
@@ -49,24 +49,24 @@ pub(super) fn pending_table(pending: &[DevicePending], now: u64) -> String {
         "CODE",
         "REQUESTED",
         "EXPIRES",
-        "COMMANDS",
-        "SCOPES NEEDED",
+        "NEEDS",
     ]);
     for p in pending {
-        let mut device = device_cell(
+        let device = device_cell(
             p.display_name.as_deref(),
             &p.device_id,
             p.remote_ip.as_deref(),
         );
+        let mut notes = vec![format!("commands: {}", commands_cell(&p.commands))];
         if p.is_repair {
-            device.push_str(" · re-pair");
+            notes.push("re-pair".to_owned());
         }
         // The code stays the same when caps or commands change: say so where the code is read.
         if let Some(changed) = crate::request::Request::from_device(p).changed() {
-            device.push_str(&format!(" · changed: {changed}"));
+            notes.push(format!("changed: {changed}"));
         }
         t.row(vec![
-            p.request_id.clone(),
+            pairing_core::format::short_request(&p.request_id).to_owned(),
             device,
             client(
                 p.client_id.as_deref(),
@@ -75,24 +75,22 @@ pub(super) fn pending_table(pending: &[DevicePending], now: u64) -> String {
             ),
             p.verification_code.clone(),
             ago(p.ts, now),
-            expires_in(p.expires_at_ms, now),
-            commands_cell(&p.commands),
-            scope_list(&p.required_approve_scopes),
+            expires_in(p.expires_at_ms, now)
+                .trim_start_matches("expires ")
+                .to_owned(),
+            needs(&p.required_approve_scopes),
         ]);
+        t.note(notes.join(" · "));
     }
     t.render()
 }
 
-/// The `Paired` table: DEVICE, ID (short), CLIENT, APPROVED (age · via), LAST SEEN, TOKEN.
+/// The `Paired` table: DEVICE (its name; the address is in `--json`), ID (short), CLIENT, APPROVED (age · via), LAST SEEN, TOKEN.
 pub(super) fn paired_table(paired: &[DevicePaired], now: u64) -> String {
     let mut t = Table::new(&["DEVICE", "ID", "CLIENT", "APPROVED", "LAST SEEN", "TOKEN"]);
     for d in paired {
         t.row(vec![
-            device_cell(
-                d.display_name.as_deref(),
-                &d.device_id,
-                d.remote_ip.as_deref(),
-            ),
+            label(d.display_name.as_deref(), &d.device_id),
             short_id(&d.device_id).to_owned(),
             client(
                 d.client_id.as_deref(),

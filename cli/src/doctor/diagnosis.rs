@@ -130,7 +130,7 @@ fn pending_line(p: &NodePending, now: u64) -> String {
         p.name(),
         bare_ip(p.remote_ip.as_deref()),
         p.verification_code,
-        p.request_id.as_str()
+        pairing_core::format::short_request(p.request_id.as_str())
     );
     l.push_str(&format!(", {}", expires_in(p.expires_at_ms, now)));
     if p.is_repair {
@@ -329,7 +329,10 @@ fn diagnose_query(
         Ok(c) => {
             let is_paired = paired.iter().any(|p| p.node_id.as_str() == c.node_id);
             let connected = c.connected;
-            let label = c.display_name.clone().unwrap_or_else(|| c.node_id.clone());
+            let label = c
+                .display_name
+                .clone()
+                .unwrap_or_else(|| pairing_core::format::short_id(&c.node_id).to_owned());
             if is_paired {
                 diag(
                     Cause::Paired,
@@ -337,7 +340,7 @@ fn diagnose_query(
                     vec![format!(
                         "{label} ({}) is paired{}; whether the node still holds a valid token can be checked \
                          on the node with `openclaw doctor`",
-                        c.node_id,
+                        pairing_core::format::short_id(&c.node_id),
                         if connected { " and connected" } else { "" }
                     )],
                     Some("openclaw doctor   # on the node itself".into()),
@@ -349,7 +352,7 @@ fn diagnose_query(
                     q,
                     vec![format!(
                         "{label} ({}) is connected but not paired, and has no pending request",
-                        c.node_id
+                        pairing_core::format::short_id(&c.node_id)
                     )],
                     now,
                     &pair_there,

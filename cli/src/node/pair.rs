@@ -44,7 +44,7 @@ pub(super) const LONG_ABOUT: &str = "Ask a gateway to pair this machine as a nod
         openclaw node pair --url ws://127.0.0.1:18789/ --name kitchen-pi\n  \
         openclaw node pair --json > result.json      # progress on stderr, result as JSON\n  \
         openclaw node pair --setup-code 'oc-pair://…'  # a code from `openclaw qr`: no approval step\n\n\
-        Exit codes: 0 approved, 1 failure or superseded, 2 rejected, 3 expired.")]
+        Exit codes: 0 approved, 1 failure or superseded, 2 rejected, 3 expired, 64 usage error.")]
 pub struct Opt {
     /// Name to show the operator [default: the name this node paired with before (a re-pair keeps
     /// it), else this machine's hostname].

@@ -43,7 +43,7 @@ pub(super) const AFTER_HELP: &str = concat!(
     "  openclaw nodes audit --verify                 # check the hash chain across every file\n",
     "  openclaw nodes audit --verify --json          # the result as one JSON object\n\n",
     "Exit codes: 0 listed (even when nothing matches) or verified; 1 the chain is broken, or the files \
-     cannot be read."
+     cannot be read; 64 usage error."
 );
 
 /// `openclaw nodes audit`.

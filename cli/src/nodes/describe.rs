@@ -14,7 +14,7 @@ use pairing_host::clock::now_ms;
 /// Runs `nodes describe`.
 pub(super) async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let mut c = operator::connect(&o.conn).await?;
-    let node = operator::resolve_node(&mut c, &o.node).await?;
+    let node = operator::resolve_node(&mut c, o.query()).await?;
     let d = c
         .call(
             Method::NodeDescribe,

@@ -23,7 +23,7 @@ pub(super) async fn run(conn: &ConnArgs) -> anyhow::Result<Exit> {
         println!("Pending ({})", pending.len());
         print!("{}", pending_table(&pending, now_ms()));
         println!(
-            "\nApprove with: openclaw nodes approve <CODE|REQUEST>   (compare the code with the node's screen)"
+            "\nApprove: openclaw nodes approve CODE|REQUEST  (check the code on the node first)"
         );
     }
     Ok(Exit::Ok)

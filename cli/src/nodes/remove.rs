@@ -9,7 +9,7 @@ use pairing_core::protocol::params::NodeRef;
 /// Runs `nodes remove`.
 pub(super) async fn run(o: &NodeQuery) -> anyhow::Result<Exit> {
     let mut c = operator::connect(&o.conn).await?;
-    let node = operator::resolve_node(&mut c, &o.node).await?;
+    let node = operator::resolve_node(&mut c, o.query()).await?;
     let r = c
         .call(
             Method::NodePairRemove,

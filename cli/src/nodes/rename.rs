@@ -15,7 +15,7 @@ pub(super) async fn run(o: &RenameOpt) -> anyhow::Result<Exit> {
         anyhow::bail!("--name must not be blank");
     }
     let mut c = operator::connect(&o.conn).await?;
-    let node = operator::resolve_node(&mut c, &o.node).await?;
+    let node = operator::resolve_node(&mut c, o.query()).await?;
     let r = c
         .call(
             Method::NodeRename,

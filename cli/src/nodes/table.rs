@@ -1,8 +1,8 @@
 //! The tables `nodes pending`, `list` and `status` print: pending requests, paired nodes, known nodes.
 
-use crate::render::{Table, approved, bare_ip, client, last_seen, scope_list};
+use crate::render::{Table, approved, bare_ip, client, last_seen, needs};
 use crate::request::Request;
-use pairing_core::format::{ago, expires_in, short_id};
+use pairing_core::format::{ago, expires_in, short_id, short_request};
 use pairing_core::protocol::{NodeEntry, NodePaired, NodePending};
 
 /// The pending-requests table.
@@ -14,8 +14,7 @@ pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
         "CODE",
         "REQUESTED",
         "EXPIRES",
-        "SCOPES",
-        "NOTES",
+        "NEEDS",
     ]);
     for p in pending {
         let mut notes = Vec::new();
@@ -30,15 +29,17 @@ pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
             notes.push(format!("changed: {changed}"));
         }
         t.row(vec![
-            p.request_id.as_str().to_owned(),
+            short_request(p.request_id.as_str()).to_owned(),
             p.name(),
             bare_ip(p.remote_ip.as_deref()),
             p.verification_code.to_string(),
             ago(p.ts, now),
-            expires_in(p.expires_at_ms, now),
-            scope_list(&p.required_approve_scopes),
-            notes.join(", "),
+            expires_in(p.expires_at_ms, now)
+                .trim_start_matches("expires ")
+                .to_owned(),
+            needs(&p.required_approve_scopes),
         ]);
+        t.note(notes.join(", "));
     }
     t.render()
 }
@@ -82,58 +83,44 @@ pub(super) fn seen(n: &NodeEntry, now: u64) -> String {
     last_seen(&[n.last_seen_at_ms, n.last_connected_at_ms], now)
 }
 
-/// The `nodes status` table. A node with a pending request reads `pending` (or, when it is paired
-/// already, `paired · re-pair pending`); the request's code, scopes and markers are in the pending
-/// table below it. APPROVED says when and how (`owner`, `local`, `import`), CLIENT what it connected
-/// with, LAST SEEN when it was last there.
+/// The `nodes status` table: who is online. STATUS says whether the node is paired (or pending) and
+/// whether it is connected now, else when it was last seen; CLIENT what it connected with. A paired
+/// node with a pending re-pair request gets a note under its row; the request itself is in the pending
+/// table below. Approval and platform details are in `nodes list` and `nodes describe`.
 pub(super) fn status_table(nodes: &[NodeEntry], pending: &[NodePending], now: u64) -> String {
-    let mut t = Table::new(&[
-        "NODE",
-        "ID",
-        "IP",
-        "PLATFORM",
-        "CLIENT",
-        "STATUS",
-        "APPROVED",
-        "LAST SEEN",
-        "CAPS",
-    ]);
+    let mut t = Table::new(&["NODE", "ID", "IP", "STATUS", "CLIENT"]);
     for n in nodes {
         let has_request = pending.iter().any(|p| *p.node_id == n.node_id);
         let paired = match (n.paired, has_request) {
-            (true, true) => "paired · re-pair pending",
-            (true, false) => "paired",
+            (true, _) => "paired",
             (false, true) => "pending",
             (false, false) => "unpaired",
         };
-        let connected = if n.connected {
+        let online = if n.connected {
             match n.connected_at_ms {
-                Some(at) => format!("connected ({})", ago(at, now).trim_end_matches(" ago")),
-                None => "connected".to_owned(),
+                Some(at) => format!("online {}", ago(at, now).trim_end_matches(" ago")),
+                None => "online".to_owned(),
             }
         } else {
-            "disconnected".to_owned()
+            match seen(n, now).as_str() {
+                "-" => "offline".to_owned(),
+                when => format!("offline, seen {when}"),
+            }
         };
-        let caps = n.meta.caps.as_deref().unwrap_or_default();
         t.row(vec![
             n.name(),
             short_id(n.node_id.as_str()).to_owned(),
             bare_ip(n.remote_ip.as_deref()),
-            n.meta.platform.as_deref().unwrap_or("-").to_owned(),
+            format!("{paired} · {online}"),
             client(
                 n.client_id.as_deref(),
                 n.client_mode.as_deref(),
                 n.meta.version.as_deref(),
             ),
-            format!("{paired} · {connected}"),
-            approved(n.approved_at_ms, n.approved_via.as_deref(), now),
-            seen(n, now),
-            if caps.is_empty() {
-                "-".into()
-            } else {
-                caps.join(",")
-            },
         ]);
+        if n.paired && has_request {
+            t.note("a re-pair request is pending (below)".to_owned());
+        }
     }
     t.render()
 }

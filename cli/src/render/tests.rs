@@ -39,3 +39,31 @@ fn clients_approvals_and_ids_read_short() {
     assert_eq!(scope_list::<&str>(&[]), "-");
     assert_eq!(bare_ip(Some("::ffff:10.0.0.2")), "10.0.0.2");
 }
+
+#[test]
+fn wide_tables_are_cut_to_80_columns_but_ids_and_codes_stay_whole() {
+    let mut t = Table::new(&["REQUEST", "NAME", "CODE", "CLIENT"]);
+    let long = "x".repeat(70);
+    t.row(vec![
+        "6f1c0c2e".into(),
+        long.clone(),
+        "1234-5678".into(),
+        long.clone(),
+    ]);
+    t.note(format!("{long} {long}"));
+    let out = t.render();
+    for line in out.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    let row = out.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("6f1c0c2e  ") && row.contains("  1234-5678  "),
+        "{row}"
+    );
+    assert!(row.contains("x…"), "a cut cell ends in …: {row}");
+    // The note is wrapped, not cut: every x is still there.
+    let xs: usize = out.lines().skip(2).map(|l| l.matches('x').count()).sum();
+    assert_eq!(xs, 140, "{out}");
+    assert_eq!(needs(&["operator.pairing", "operator.admin"]), "admin");
+    assert_eq!(needs(&["operator.pairing"]), "pairing");
+}

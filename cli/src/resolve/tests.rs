@@ -65,7 +65,9 @@ fn prefixes_need_six_characters_and_one_match() {
         pick("bbbbb")
             .unwrap_err()
             .to_string()
-            .starts_with("unknown node: bbbbb (known: ")
+            .starts_with("unknown node: bbbbb; did you mean kitchen-pi (bbbbbb333333)? (known: "),
+        "too short to match, close enough to suggest: {}",
+        pick("bbbbb").unwrap_err()
     );
     assert!(
         pick("aaaaaa")
@@ -107,4 +109,16 @@ fn names_normalise() {
     assert_eq!(normalize_name("  Living Room iPad! "), "living-room-ipad");
     assert_eq!(normalize_name("a__b--c"), "a-b-c");
     assert_eq!(normalize_name("---"), "");
+}
+
+#[test]
+fn the_start_of_a_name_matches_and_a_typo_is_suggested() {
+    assert_eq!(pick("living").unwrap(), "aaaaaa111111");
+    let e = pick("livng room").unwrap_err().to_string();
+    assert!(
+        e.contains("did you mean Living Room iPad (aaaaaa111111)?"),
+        "{e}"
+    );
+    let e = pick("zzzz").unwrap_err().to_string();
+    assert!(!e.contains("did you mean"), "nothing close: {e}");
 }

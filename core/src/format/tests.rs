@@ -57,3 +57,23 @@ fn decisions_read_as_words_and_clauses() {
     assert_eq!(why_gone(Decision::Expired), "it expired");
     assert_eq!(why_gone(Decision::Removed), "its node was removed");
 }
+
+#[test]
+fn request_ids_shorten_to_a_uuids_first_group() {
+    assert_eq!(
+        short_request("6f1c0c2e-8a8e-4f0e-9a55-2b8d3c1e7a10"),
+        "6f1c0c2e"
+    );
+    assert_eq!(short_request("abc"), "abc");
+}
+
+#[test]
+fn countdowns_are_spoken_in_words() {
+    assert_eq!(countdown_spoken(245_000), "4 minutes 5 seconds");
+    assert_eq!(countdown_spoken(60_000), "1 minute");
+    assert_eq!(countdown_spoken(120_000), "2 minutes");
+    assert_eq!(countdown_spoken(59_001), "1 minute");
+    assert_eq!(countdown_spoken(1_000), "1 second");
+    assert_eq!(countdown_spoken(58_500), "59 seconds");
+    assert_eq!(countdown_spoken(61_000), "1 minute 1 second");
+}

@@ -53,8 +53,25 @@ impl PageModel {
     }
 
     fn resolved(&mut self, r: &PairResolved, now: u64, out: &mut Vec<String>) {
+        // This page's own decision is told when its answer comes; any other was made elsewhere.
+        let ours = self.request_busy(&r.request_id);
         let gone = self.pending.remove(&r.request_id);
         match (r.decision, gone) {
+            (Decision::Approved, Some(p)) if !ours => {
+                let text = format!(
+                    "{} was approved elsewhere (by another operator or the CLI); it is paired now.",
+                    p.name()
+                );
+                self.notice("approved", text, now);
+                self.resync(now, out);
+            }
+            (Decision::Rejected, Some(p)) if !ours => {
+                let text = format!(
+                    "The request from {} was rejected elsewhere (by another operator or the CLI).",
+                    p.name()
+                );
+                self.notice("rejected", text, now);
+            }
             (Decision::Expired, Some(p)) => {
                 let text = format!(
                     "The request from {} expired before anyone approved it.",
@@ -88,6 +105,8 @@ impl PageModel {
         match call {
             Call::Connect => {
                 self.conn = Conn::Connected;
+                self.offline_since = None;
+                self.retry_at = None;
                 self.backoff.reset();
                 self.error.clear();
                 self.resync(now, out);
@@ -119,20 +138,24 @@ impl PageModel {
                     self.seen.insert(n.node_id.as_str().to_owned(), gw_now);
                 }
             }
-            Call::Approve { request_id, .. } => {
+            Call::Approve { request_id, name } => {
                 if let Some(p) = self.pending.remove(&request_id) {
                     let seen = self.seen.entry(p.node_id.as_str().to_owned()).or_default();
                     *seen = (*seen).max(p.ts);
                 }
                 self.error.clear();
+                let text = format!("You approved {name}; it is paired now (under Paired nodes).");
+                self.notice("approved", text, now);
                 if let Some(approved) = frame.payload_as::<NodeApproved>() {
                     let node = approved.node;
                     self.paired.insert(node.node_id.as_str().to_owned(), node);
                 }
             }
-            Call::Reject { request_id, .. } => {
+            Call::Reject { request_id, name } => {
                 self.pending.remove(&request_id);
                 self.error.clear();
+                let text = format!("You rejected {name}; it was told no and is not paired.");
+                self.notice("rejected", text, now);
             }
             Call::Rename { node_id, .. } => {
                 self.error.clear();

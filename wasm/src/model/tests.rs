@@ -4,13 +4,13 @@ use super::*;
 use pairing_core::resync::{BACKOFF_FIRST_MS, BACKOFF_MAX_MS};
 use serde_json::{Value, json};
 
-const T0: u64 = 1_700_000_000_000;
+pub(crate) const T0: u64 = 1_700_000_000_000;
 
-fn frame(v: Value) -> String {
+pub(crate) fn frame(v: Value) -> String {
     v.to_string()
 }
 
-fn sent(frames: &[String]) -> Vec<(String, String)> {
+pub(crate) fn sent(frames: &[String]) -> Vec<(String, String)> {
     frames
         .iter()
         .map(|f| {
@@ -23,7 +23,7 @@ fn sent(frames: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pending_json(id: &str, node: &str, ts: u64) -> Value {
+pub(crate) fn pending_json(id: &str, node: &str, ts: u64) -> Value {
     json!({
         "requestId": id, "nodeId": node, "displayName": format!("{node} iPad"), "platform": "ios",
         "deviceFamily": "iPad", "remoteIp": "10.0.0.2", "commands": ["canvas.present", "system.run"],
@@ -33,7 +33,7 @@ fn pending_json(id: &str, node: &str, ts: u64) -> Value {
 }
 
 /// A connected page that has answered its first list calls; returns it.
-fn connected() -> PageModel {
+pub(crate) fn connected() -> PageModel {
     let mut m = PageModel::new("0.1.0");
     m.set_token("tok").unwrap();
     assert!(m.socket_opening(T0));
@@ -81,7 +81,7 @@ fn handshake_lists_and_view() {
     let p = &v.pending[0];
     assert_eq!(p.code, "1234-5678");
     assert_eq!(p.code_hint, "Check that the device shows 1234-5678");
-    assert_eq!(p.countdown, "3m 59s");
+    assert_eq!(p.countdown, "expires in 3m 59s");
     assert_eq!(p.approve_label, "Approve a iPad");
     assert_eq!(p.commands[0].scope, "operator.write");
     assert_eq!(p.commands[1].scope, "operator.admin");
@@ -295,10 +295,13 @@ fn countdown_uses_the_gateway_clock_and_hides_long_expired_requests() {
         page_now,
     );
     m.receive(&frame(json!({"type":"event","event":"node.pair.requested","payload":pending_json("r9","z",T0),"seq":4})), page_now);
-    assert_eq!(m.view(page_now).pending[0].countdown, "5m 00s");
+    assert_eq!(m.view(page_now).pending[0].countdown, "expires in 5m 00s");
     assert_eq!(m.view(page_now + 300_000).pending[0].countdown, "expired");
     // A gateway clock a little behind (travel time) never shows more than the whole lifetime.
-    assert_eq!(m.view(page_now - 500).pending[0].countdown, "5m 00s");
+    assert_eq!(
+        m.view(page_now - 500).pending[0].countdown,
+        "expires in 5m 00s"
+    );
     assert!(m.view(page_now + 300_000).pending[0].expired);
     assert!(m.view(page_now + 306_000).pending.is_empty());
 }

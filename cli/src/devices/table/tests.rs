@@ -24,18 +24,23 @@ fn pending() -> DevicePending {
 fn pending_rows_name_the_device_client_code_and_commands() {
     let out = pending_table(&[pending()], NOW);
     let (header, row) = (out.lines().next().unwrap(), out.lines().nth(1).unwrap());
+    assert!(row.chars().count() <= 80, "{row}");
     for want in [
         "r1",
         "kitchen-pi · 192.168.1.23",
-        "node-host/node v2026.9.6",
+        "node-…",
         "1234-5678",
         "2m ago",
-        "expires in 3m",
-        "camera.snap,system.run",
-        "pairing,admin",
+        "in 3m",
+        "admin",
     ] {
         assert!(row.contains(want), "{want} missing in {row}");
     }
+    assert_eq!(
+        out.lines().nth(2),
+        Some("  ↳ commands: camera.snap,system.run"),
+        "{out}"
+    );
     // Columns align by characters (the `·` is two bytes).
     let col = |line: &str, what: &str| line.find(what).map(|i| line[..i].chars().count());
     assert_eq!(col(header, "CODE"), col(row, "1234-5678"));
@@ -45,10 +50,7 @@ fn pending_rows_name_the_device_client_code_and_commands() {
         ..pending()
     };
     let out = pending_table(&[many], NOW);
-    assert!(
-        out.contains("5 commands") && out.contains("· re-pair"),
-        "{out}"
-    );
+    assert!(out.contains("commands: 5 commands · re-pair"), "{out}");
     let replaced = DevicePending {
         supersedes: Some(pairing_core::Supersedes {
             request_id: pairing_core::RequestId("r0".into()),
@@ -60,7 +62,7 @@ fn pending_rows_name_the_device_client_code_and_commands() {
     };
     let out = pending_table(&[replaced], NOW);
     assert!(
-        out.contains("kitchen-pi · 192.168.1.23 · changed: commands added: system.run"),
+        out.contains("· changed: commands added: system.run"),
         "{out}"
     );
 }
@@ -91,10 +93,11 @@ fn paired_rows_show_approval_last_seen_and_token() {
     };
     let out = paired_table(&[paired(token(Some(NOW - 30_000), None))], NOW);
     let row = out.lines().nth(1).unwrap();
+    assert!(row.chars().count() <= 80, "{row}");
     for want in [
-        "kitchen-pi · 127.0.0.1",
+        "kitchen-pi ",
         "3f1c2a0b9d8e ",
-        "node-host/node",
+        "node-host/",
         "1h ago · owner",
         "1m ago",
         "issued 30s ago",
@@ -102,7 +105,7 @@ fn paired_rows_show_approval_last_seen_and_token() {
         assert!(row.contains(want), "{want} missing in {row}");
     }
     let out = paired_table(&[paired(token(None, None))], NOW);
-    assert!(out.contains("none until reconnect"), "{out}");
+    assert!(out.contains("next connect"), "{out}");
     let out = paired_table(&[paired(token(None, Some(NOW - 15_000)))], NOW);
     assert!(out.contains("revoked 15s ago"), "{out}");
     assert_eq!(token_cell(&[], "node", NOW), "-");

@@ -148,14 +148,14 @@ fn node_queries_follow_the_cli_rules_over_the_whole_history() {
     let e = match_node("10.0.0.7", &t.lines).unwrap_err().to_string();
     assert!(e.starts_with("ambiguous node: 10.0.0.7"), "{e}");
     assert!(
-        e.contains("aaaaaa1111111111") && e.contains("bbbbbb2222222222"),
+        e.contains("aaaaaa111111") && e.contains("bbbbbb222222"),
         "{e}"
     );
     let e = match_node("garage", &t.lines).unwrap_err().to_string();
     assert_eq!(
         e,
-        "unknown node: garage (known: Kitchen Pi / 10.0.0.7 / aaaaaa1111111111, \
-         10.0.0.7 / bbbbbb2222222222)"
+        "unknown node: garage (known: Kitchen Pi / 10.0.0.7 / aaaaaa111111, \
+         10.0.0.7 / bbbbbb222222)"
     );
 }
 

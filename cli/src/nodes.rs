@@ -1,6 +1,6 @@
 //! `openclaw nodes …`: the operator's commands, one module per subcommand (`pending`, `list`, `status`,
-//! `describe`, `rename`, `remove`, `watch`, `audit`; their tables in `table`). Approve and reject live in
-//! [`crate::decide`], shared with `devices`.
+//! `describe`, `rename`, `remove`, `watch`, `audit`, `set-description` in `inventory`, `prune`; their
+//! tables in `table`). Approve and reject live in [`crate::decide`], shared with `devices`.
 
 use crate::args::{ConnArgs, ConnOnly};
 use crate::decide::{Family, Verb};

@@ -249,3 +249,51 @@ fn a_key_admits_exactly_n_of_many_concurrent_devices_and_revocation_keeps_them_p
     );
     gw.stop().unwrap();
 }
+
+#[test]
+fn a_lan_gateway_puts_its_certificate_pin_in_the_code_and_a_wrong_pin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = GatewayProcess::start(&dir.path().join("gw"), &["--bind", "lan"]).unwrap();
+    assert!(gw.url.starts_with("wss://127.0.0.1:"), "{}", gw.url);
+    let issued: EnrollIssued = serde_json::from_str(&operator(&gw, &["qr", "--json"])).unwrap();
+    let payload = SetupPayload::decode(&issued.setup_code, 0).unwrap();
+    let pin = payload
+        .tls_fingerprint
+        .clone()
+        .expect("a pin for the generated certificate");
+    assert_eq!(pin.len(), 64, "{pin}");
+    assert!(payload.url.starts_with("wss://"), "{}", payload.url);
+    assert_eq!(
+        issued.gateway_urls.last().map(String::as_str),
+        Some(gw.url.trim_end_matches('/'))
+    );
+
+    // The same code with another pin: the node refuses the gateway before presenting anything.
+    let mut wrong = payload.clone();
+    wrong.tls_fingerprint = Some("ab".repeat(32));
+    let refused = pair(
+        dir.path(),
+        "wrong-pin",
+        &wrong.encode(),
+        &["--url", &gw.url],
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("fingerprint"),
+        "{}",
+        text(&refused)
+    );
+
+    // Loopback here (tests stay on loopback): the pin comes from the code, no --tls-fingerprint.
+    let ok = pair(
+        dir.path(),
+        "pinned",
+        &issued.setup_code,
+        &["--url", &gw.url],
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
+    let list: EnrollList =
+        serde_json::from_str(&operator(&gw, &["keys", "list", "--all", "--json"])).unwrap();
+    assert_eq!(list.enrollments[0].uses, 1, "the wrong pin used nothing up");
+    gw.stop().unwrap();
+}

@@ -278,7 +278,7 @@ impl<S: Store> Gateway<S> {
                 .clone()
                 .or_else(|| old.as_ref().and_then(|o| o.device.clone())),
             approved_via: Some(via.as_str().to_owned()),
-            approved_by: Some(by.approver(via.as_str())),
+            approved_by: Some(via.approver(by)),
             description: old.as_ref().and_then(|o| o.description.clone()),
             last_seen_at_ms: old.as_ref().and_then(|o| o.last_seen_at_ms),
             token_issued_at_ms: (!device_made).then_some(self.now),

@@ -72,7 +72,7 @@ impl GatewayProcess {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if !sent && let Some(i) = line.find("ws://") {
+                if !sent && let Some(i) = line.find("wss://").or_else(|| line.find("ws://")) {
                     let url = line[i..].split_whitespace().next().unwrap_or("").to_owned();
                     let _ = tx.send(url);
                     sent = true;

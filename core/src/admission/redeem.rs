@@ -86,7 +86,8 @@ impl<S: Store> Gateway<S> {
             .pending(&request_id)
             .cloned()
             .expect("just asked");
-        let (node, _) = self.approve_request(&Actor::Gateway, &req, Via::Enrolled(e.kind, &e.id));
+        let via = Via::Enrolled(e.kind, &e.id, &e.issued_by);
+        let (node, _) = self.approve_request(&Actor::Gateway, &req, via);
         e.redeem(&device, node.meta.display_name.clone(), self.now);
         self.state.put_enrollment(e.clone());
         let completed = SetupCompleted {

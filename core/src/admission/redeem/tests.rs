@@ -83,6 +83,10 @@ fn a_setup_code_pairs_one_device_without_approval_and_never_a_second() {
         .unwrap();
     assert_eq!(paired.approved_via.as_deref(), Some("setup-code"));
     assert_eq!(
+        paired.approved_by.as_deref(),
+        Some(format!("setup-code {} issued by cli@10.0.0.1", issued.setup_id).as_str())
+    );
+    assert_eq!(
         paired.meta.commands.as_deref(),
         Some(&["system.run".to_owned(), "canvas.present".to_owned()][..])
     );

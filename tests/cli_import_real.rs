@@ -112,6 +112,12 @@ fn files(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 #[test]
 fn a_device_paired_by_real_openclaw_2026_9_6_is_imported_and_stays_paired() -> anyhow::Result<()> {
     if !installed() {
+        // tests/run.sh installs the clients first and sets this: there a skip would hide a gap.
+        anyhow::ensure!(
+            std::env::var_os("OPENCLAW_REAL_CLIENTS_REQUIRED").is_none(),
+            "openclaw@2026.9.6 is not installed though OPENCLAW_REAL_CLIENTS_REQUIRED is set \
+             (bash tests/real-clients/install.sh)"
+        );
         eprintln!(
             "SKIPPED: openclaw@2026.9.6 is not installed (bash tests/real-clients/install.sh)"
         );

@@ -33,10 +33,16 @@ cargo test -p pairing-wasm --target wasm32-unknown-unknown --features sim
 step "pairing-core has no I/O in its dependency tree or its source"
 bash tests/check-core-purity.sh
 
+step "the real OpenClaw clients (npm openclaw@2026.4.12 and @2026.9.6, installed once outside the repository)"
+# Installed before the Rust tests: one of them (cli_import_real) runs the real 2026.9.6 gateway, and
+# OPENCLAW_REAL_CLIENTS_REQUIRED turns its skip-when-missing into a failure here.
+bash tests/real-clients/install.sh
+export OPENCLAW_REAL_CLIENTS_REQUIRED=1
+
 step "tests (CI=true: snapshots are checked, never written)"
 cargo test --workspace
 bash tests/browser/run.sh
-# The real OpenClaw clients (npm openclaw@2026.4.12 and @2026.9.6, installed once outside the repository) against our gateway.
+# The real OpenClaw clients against our gateway.
 bash tests/real-clients/run.sh
 
 step "fuzzing the core's input for 30 s (cargo fuzz; nightly features via RUSTC_BOOTSTRAP on stable)"

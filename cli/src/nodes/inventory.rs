@@ -14,11 +14,16 @@ use pairing_core::protocol::{NodeDescriptionSet, NodePaired};
 const TABLE_DESCRIPTION_CHARS: usize = 32;
 
 /// Who approved a node, for a table cell beside APPROVED (which says how): `openclaw-cli@127.0.0.1`
-/// for an operator connection (the role `operator` left out), `local` or `import` when no person did,
-/// the `approvedVia` for a record older than the field, `-` when nothing is known.
+/// for an operator connection (the role `operator` left out), the issuer of the setup code or key
+/// that paired it, `-` when no person did (`local`, `import`: APPROVED says so) or nothing is known.
 pub(super) fn approver(by: Option<&str>, via: Option<&str>) -> String {
-    match by.map(|b| b.strip_prefix("operator ").unwrap_or(b)).or(via) {
-        Some(who) => who.to_owned(),
+    let who = by.map(|b| b.strip_prefix("operator ").unwrap_or(b));
+    match who {
+        Some(w) if Some(w) == via => "-".into(),
+        Some(w) => match w.split_once(" issued by ") {
+            Some((_, issuer)) => issuer.to_owned(),
+            None => w.to_owned(),
+        },
         None => "-".into(),
     }
 }
@@ -128,9 +133,17 @@ mod tests {
             approver(Some("operator openclaw-cli@127.0.0.1"), Some("owner")),
             "openclaw-cli@127.0.0.1"
         );
-        assert_eq!(approver(Some("local"), Some("local")), "local");
-        assert_eq!(approver(None, Some("import")), "import");
+        // APPROVED already says `· local`; the cell does not repeat it.
+        assert_eq!(approver(Some("local"), Some("local")), "-");
+        assert_eq!(approver(None, Some("import")), "-");
         assert_eq!(approver(None, None), "-");
+        assert_eq!(
+            approver(
+                Some("setup-code 3f9a2c1b issued by cli@127.0.0.1"),
+                Some("setup-code")
+            ),
+            "cli@127.0.0.1"
+        );
     }
 
     #[test]

@@ -44,27 +44,17 @@ pub(super) fn pending_table(pending: &[NodePending], now: u64) -> String {
     t.render()
 }
 
-/// The `Paired` table of `nodes list`: how and when each node was approved, its client, and when it
-/// was last seen (admitted through device pairing, or verified its token itself).
+/// The `Paired` table of `nodes list`: the pairing records — when, how and by whom each node was
+/// approved, when it was last seen (admitted through device pairing, or verified its token itself),
+/// and what it is for. Its address and client are in `nodes status` and `nodes describe`, so the table
+/// fits 80 columns without cutting names.
 pub(super) fn paired_table(paired: &[NodePaired], now: u64) -> String {
     let extra = super::inventory::paired_headers(paired);
-    let mut t = Table::new(
-        &[
-            &["NODE", "ID", "IP", "CLIENT", "APPROVED", "LAST SEEN"],
-            &extra[..],
-        ]
-        .concat(),
-    );
+    let mut t = Table::new(&[&["NODE", "ID", "APPROVED", "LAST SEEN"], &extra[..]].concat());
     for p in paired {
         let mut row = vec![
             p.name(),
             short_id(p.node_id.as_str()).to_owned(),
-            bare_ip(p.remote_ip.as_deref()),
-            client(
-                p.client_id.as_deref(),
-                p.client_mode.as_deref(),
-                p.meta.version.as_deref(),
-            ),
             approved(Some(p.approved_at_ms), p.approved_via.as_deref(), now),
             last_seen(&[p.last_seen_at_ms, p.last_connected_at_ms], now),
         ];

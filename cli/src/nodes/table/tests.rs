@@ -40,7 +40,7 @@ fn status_rows_say_paired_and_connected() {
 }
 
 #[test]
-fn paired_rows_show_ages_approval_client_and_last_seen() {
+fn paired_rows_show_ages_approval_and_last_seen() {
     let now = 10_000_000;
     let out = paired_table(
         &[testdata::paired(
@@ -58,7 +58,7 @@ fn paired_rows_show_ages_approval_client_and_last_seen() {
         now,
     );
     let row = out.lines().nth(1).unwrap();
-    for want in ["2h ago · local", "node-host/node v2026.9.6", "1m ago"] {
+    for want in ["2h ago · local", "1m ago"] {
         assert!(row.contains(want), "{want} missing: {out}");
     }
 }

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 use crate::operator;
 use pairing_core::Method;
 use pairing_core::enroll::EnrollKind;
-use pairing_core::format::{countdown_to, short_id};
+use pairing_core::format::{countdown_to, expires_in, short_id};
 use pairing_core::protocol::{EnrollIssued, EnrollParams};
 use pairing_host::clock::now_ms;
 
@@ -51,7 +51,11 @@ fn loopback_only(i: &EnrollIssued) -> bool {
 /// The lines under a code: what it is, where it points, how to use and revoke it.
 fn describe(i: &EnrollIssued, what: &str) -> String {
     let now = now_ms();
-    let left = countdown_to(i.expires_at_ms, now).unwrap_or_else(|| "0s".into());
+    // A countdown within the hour (`9m 58s`), the rounded span beyond it (`24h`, `7d`).
+    let left = match i.expires_at_ms.saturating_sub(now) {
+        ms if ms >= 3_600_000 => expires_in(i.expires_at_ms, now).replace("expires in ", ""),
+        _ => countdown_to(i.expires_at_ms, now).unwrap_or_else(|| "0s".into()),
+    };
     let mut s = String::new();
     let uses = match i.max_uses {
         1 => "pairs one device".to_owned(),

@@ -67,7 +67,7 @@ pub struct QrOpt {
     pub conn: ConnArgs,
 }
 
-/// `openclaw qr list|revoke`.
+/// `list` and `revoke`, the same under `openclaw qr` and `openclaw keys`: both kinds live in one list.
 #[derive(Debug, Subcommand)]
 pub enum QrCommand {
     /// List setup codes and keys: status, uses, expiry, and the devices they paired.
@@ -76,7 +76,7 @@ pub enum QrCommand {
         openclaw keys list --all     # also used-up, expired and revoked ones\n  \
         openclaw keys list --json    # for scripts (never a secret)")]
     List(ListOpt),
-    /// Revoke a setup code or key by its id (or an id prefix of 4+ characters).
+    /// Revoke a setup code or key now; the devices it paired stay paired (remove them separately).
     #[command(after_help = "Examples:\n  \
         openclaw keys revoke 3f9a2c1b   # by the id `keys list` shows\n  \
         openclaw keys revoke 3f9a       # or a prefix of 4+ characters that only it has")]
@@ -100,17 +100,9 @@ pub enum KeysCommand {
         # then on each container:  OPENCLAW_SETUP_CODE=… openclaw node pair\n  \
         #                      or: openclaw node run --pair CODE   (OpenClaw's node host)")]
     Create(CreateOpt),
-    /// List setup codes and keys: status, uses, expiry, and the devices they paired.
-    #[command(after_help = "Examples:\n  \
-        openclaw keys list           # active setup codes and keys, and the devices they paired\n  \
-        openclaw keys list --all     # also used-up, expired and revoked ones\n  \
-        openclaw keys list --json    # for scripts (never a secret)")]
-    List(ListOpt),
-    /// Revoke a key or setup code now; the devices it paired stay paired (remove them separately).
-    #[command(after_help = "Examples:\n  \
-        openclaw keys revoke 3f9a2c1b   # by the id `keys list` shows\n  \
-        openclaw keys revoke 3f9a       # or a prefix of 4+ characters that only it has")]
-    Revoke(RevokeOpt),
+    /// `list` and `revoke`.
+    #[command(flatten)]
+    Manage(QrCommand),
 }
 
 /// `openclaw keys create`.
@@ -160,8 +152,7 @@ pub struct RevokeOpt {
 /// Runs `openclaw qr`.
 pub(crate) async fn run_qr(opt: QrOpt) -> anyhow::Result<Exit> {
     match opt.command {
-        Some(QrCommand::List(o)) => list(&o).await,
-        Some(QrCommand::Revoke(o)) => revoke(&o).await,
+        Some(c) => manage(c).await,
         None => issue::setup_code(&opt).await,
     }
 }
@@ -170,8 +161,14 @@ pub(crate) async fn run_qr(opt: QrOpt) -> anyhow::Result<Exit> {
 pub(crate) async fn run_keys(opt: KeysOpt) -> anyhow::Result<Exit> {
     match opt.command {
         KeysCommand::Create(o) => issue::key(&o).await,
-        KeysCommand::List(o) => list(&o).await,
-        KeysCommand::Revoke(o) => revoke(&o).await,
+        KeysCommand::Manage(c) => manage(c).await,
+    }
+}
+
+async fn manage(c: QrCommand) -> anyhow::Result<Exit> {
+    match c {
+        QrCommand::List(o) => list(&o).await,
+        QrCommand::Revoke(o) => revoke(&o).await,
     }
 }
 

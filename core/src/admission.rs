@@ -189,14 +189,8 @@ impl<S: Store> Gateway<S> {
             ));
         }
         if self.config.auto_approve_local && ip.is_loopback() {
-            let (request_id, _) = self.ask(by, ask).map_err(refused)?;
-            let req = self
-                .state
-                .pending(&request_id)
-                .cloned()
-                .expect("just asked");
             // The gateway approves by its policy; the request stays the device's.
-            let (node, _) = self.approve_request(&Actor::Gateway, &req, Via::Local);
+            let node = self.approve_now(by, ask, Via::Local)?;
             let token = self.seen(node, true);
             return Ok((Admission::Paired, token, method));
         }
@@ -252,6 +246,18 @@ impl<S: Store> Gateway<S> {
             ));
         }
         Ok((Admission::Waiting, None, method))
+    }
+
+    /// Makes the device's request (the limits apply) and approves it at once, by the gateway's policy
+    /// (`via`): `--auto-approve-local`, or a setup code or key the device presented.
+    fn approve_now(&mut self, by: &Actor, ask: Ask, via: Via<'_>) -> Result<PairedNode, Refusal> {
+        let (request_id, _) = self.ask(by, ask).map_err(refused)?;
+        let req = self
+            .state
+            .pending(&request_id)
+            .cloned()
+            .expect("just asked");
+        Ok(self.approve_request(&Actor::Gateway, &req, via).0)
     }
 
     /// Records that a paired device connected now (at most once a minute), and issues it a new token

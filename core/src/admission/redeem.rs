@@ -2,7 +2,7 @@
 //! live one as `auth.bootstrapToken` is paired now, within the enrollment's profile, and gets its
 //! device token in `hello-ok` — the operator approved when they issued it.
 
-use super::{refused, unauthorized};
+use super::unauthorized;
 use crate::audit::Actor;
 use crate::enroll::{EnrollKind, Enrollment, Status};
 use crate::event::Event;
@@ -80,14 +80,8 @@ impl<S: Store> Gateway<S> {
         ask.meta.display_name = e
             .profile
             .name_for(ask.meta.display_name.as_deref(), &device);
-        let (request_id, _) = self.ask(by, ask).map_err(refused)?;
-        let req = self
-            .state
-            .pending(&request_id)
-            .cloned()
-            .expect("just asked");
-        let via = Via::Enrolled(e.kind, &e.id, &e.issued_by);
-        let (node, _) = self.approve_request(&Actor::Gateway, &req, via);
+        let (id, issuer) = (e.id.clone(), e.issued_by.clone());
+        let node = self.approve_now(by, ask, Via::Enrolled(e.kind, &id, &issuer))?;
         e.redeem(&device, node.meta.display_name.clone(), self.now);
         self.state.put_enrollment(e.clone());
         let completed = SetupCompleted {

@@ -9,6 +9,7 @@
 //! ago and never seen is stale at `--unseen 30d`, approved an hour ago is not.
 
 use crate::args::{ConnArgs, parse_duration};
+use crate::client::GatewayError;
 use crate::client::read;
 use crate::exit::Exit;
 use crate::operator;
@@ -16,8 +17,8 @@ use crate::render::Table;
 use clap::Args;
 use pairing_core::Method;
 use pairing_core::format::{ago, short_id};
-use pairing_core::protocol::params::{NoParams, NodeRef};
-use pairing_core::protocol::{NodeEntry, NodeList};
+use pairing_core::protocol::params::{NoParams, RemoveParams};
+use pairing_core::protocol::{DetailCode, NodeEntry, NodeList};
 use serde::Serialize;
 
 pub(super) const LONG_ABOUT: &str = "Find paired nodes that have not been seen for a while and, with \
@@ -60,6 +61,10 @@ pub(super) struct Stale {
     judged_by: &'static str,
     /// Whether it was removed (always false in a preview).
     removed: bool,
+    /// Why it was not removed after all: `seen` (it connected or was seen between the listing and
+    /// the removal), `gone` (someone else removed it meanwhile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kept: Option<&'static str>,
 }
 
 /// The stale nodes among `nodes` at `cutoff` (see the module docs), oldest sighting first.
@@ -80,6 +85,7 @@ pub(super) fn stale(nodes: &[NodeEntry], cutoff: u64) -> Vec<Stale> {
                 approved_at_ms: n.approved_at_ms,
                 judged_by,
                 removed: false,
+                kept: None,
             })
         })
         .collect();
@@ -115,19 +121,22 @@ pub(super) async fn run(o: &Opt) -> anyhow::Result<Exit> {
     let mut stale = stale(&list.nodes, cutoff);
     if o.yes {
         for s in &mut stale {
-            let r = c
-                .call(
-                    Method::NodePairRemove,
-                    NodeRef {
-                        node_id: s.node_id.clone(),
-                    },
-                )
-                .await;
-            match r {
-                Ok(_) => s.removed = true,
-                // Removed meanwhile by someone else: nothing left to do for it.
-                Err(e) if e.to_string().contains("unknown nodeId") => {}
-                Err(e) => {
+            // The gateway checks the cutoff again when it removes, so a node that came back since
+            // the listing is kept.
+            let params = RemoveParams {
+                node_id: s.node_id.clone(),
+                if_unseen_since_ms: Some(cutoff),
+            };
+            let r = c.call(Method::NodePairRemove, params).await;
+            let code = r.as_ref().err().and_then(|e| {
+                e.downcast_ref::<GatewayError>()
+                    .and_then(|GatewayError(api)| api.detail_code())
+            });
+            match (r, code) {
+                (Ok(_), _) => s.removed = true,
+                (Err(_), Some(DetailCode::NodeSeen)) => s.kept = Some("seen"),
+                (Err(_), Some(DetailCode::UnknownNode)) => s.kept = Some("gone"),
+                (Err(e), _) => {
                     c.close().await;
                     return Err(e.context(format!("removing {}", s.node_id)));
                 }
@@ -157,6 +166,10 @@ pub(super) async fn run(o: &Opt) -> anyhow::Result<Exit> {
         println!(
             "Removed {removed} of {paired} paired nodes (unseen for {span}); their tokens no longer verify."
         );
+        let seen = stale.iter().filter(|s| s.kept == Some("seen")).count();
+        if seen > 0 {
+            println!("Kept {seen} that connected again since the listing.");
+        }
     } else {
         println!(
             "{} of {paired} paired nodes unseen for {span}; nothing removed. Run again with --yes to \

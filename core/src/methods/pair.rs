@@ -276,10 +276,26 @@ impl<S: Store> Gateway<S> {
         let p = Params::new(
             Method::NodePairRemove.as_str(),
             params,
-            &["nodeId"],
+            &["nodeId", "ifUnseenSinceMs"],
             &self.config.limits,
         )?;
         let node_id = NodeId(p.node_id("nodeId")?);
+        if let Some(cutoff) = p.opt_u64("ifUnseenSinceMs")? {
+            let Some(record) = self.state.paired(&node_id) else {
+                return Err(ApiError::unknown_node(node_id.as_str()));
+            };
+            let seen = record.last_sighting();
+            if self
+                .nodes_online
+                .get(&node_id)
+                .is_some_and(|c| !c.is_empty())
+            {
+                return Err(ApiError::node_seen(node_id.as_str(), None));
+            }
+            if seen >= cutoff {
+                return Err(ApiError::node_seen(node_id.as_str(), Some(seen)));
+            }
+        }
         self.remove_paired(&caller.actor, &node_id)?;
         Ok(ok_frame(id, &NodeRemoved { node_id }))
     }

@@ -118,6 +118,20 @@ impl ApiError {
             .with_details(json!({ "code": DetailCode::UnknownNode, "nodeId": node_id }))
     }
 
+    /// A conditional removal found the node connected now, or seen at `seen_at_ms`, at or after the
+    /// removal's cutoff: it was kept.
+    pub fn node_seen(node_id: &str, seen_at_ms: Option<u64>) -> Self {
+        let message = match seen_at_ms {
+            None => "node is connected; not removed".to_owned(),
+            Some(_) => "node was seen since the cutoff; not removed".to_owned(),
+        };
+        Self::invalid(message).with_details(json!({
+            "code": DetailCode::NodeSeen,
+            "nodeId": node_id,
+            "reason": if seen_at_ms.is_some() { "seen" } else { "connected" },
+        }))
+    }
+
     /// No setup code or enrollment key has this id.
     pub fn unknown_enrollment(id: &str) -> Self {
         let shown: String = id.chars().take(64).collect();

@@ -117,6 +117,9 @@ pub enum DetailCode {
     NotADevice,
     /// No setup code or enrollment key has this id (or id prefix).
     UnknownEnrollment,
+    /// A conditional `node.pair.remove` (`ifUnseenSinceMs`) found the node connected or seen since
+    /// the cutoff, so it was kept.
+    NodeSeen,
     /// Any code this version does not know.
     #[serde(other)]
     Unknown,

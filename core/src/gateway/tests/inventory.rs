@@ -174,3 +174,48 @@ fn a_node_may_not_describe_itself() {
     assert_eq!(answer(&sent, "node.description.set")["ok"], false);
     assert_eq!(g.state().paired(&NodeId(id)).unwrap().description, None);
 }
+
+#[test]
+fn a_conditional_removal_keeps_a_node_seen_since_the_cutoff_or_connected() {
+    let (mut g, op, id) = paired_node();
+    let approved = g
+        .state()
+        .paired(&NodeId(id.clone()))
+        .unwrap()
+        .approved_at_ms;
+    let remove = |g: &mut Gateway<MemoryStore>, cutoff: u64| {
+        call(
+            g,
+            T0 + 10,
+            op,
+            "node.pair.remove",
+            json!({"nodeId": id, "ifUnseenSinceMs": cutoff}),
+        );
+        let (sent, _) = round(g);
+        answer(&sent, "node.pair.remove")
+    };
+    // Connected: kept, whatever the cutoff.
+    let kept = remove(&mut g, approved + 1);
+    assert_eq!(kept["ok"], false, "{kept}");
+    assert_eq!(kept["error"]["details"]["code"], "NODE_SEEN", "{kept}");
+    assert_eq!(kept["error"]["details"]["reason"], "connected", "{kept}");
+    // Gone offline, seen (approved) at or after the cutoff: kept.
+    let conns: Vec<ConnId> = g.nodes_online[&NodeId(id.clone())]
+        .iter()
+        .copied()
+        .collect();
+    for c in conns {
+        g.closed(T0 + 5, c);
+    }
+    round(&mut g);
+    let kept = remove(&mut g, approved);
+    assert_eq!(kept["error"]["details"]["reason"], "seen", "{kept}");
+    assert!(g.state().paired(&NodeId(id.clone())).is_some());
+    // Unseen since before the cutoff: removed, as an unconditional removal would be.
+    let gone = remove(&mut g, approved + 1);
+    assert_eq!(gone["ok"], true, "{gone}");
+    assert!(g.state().paired(&NodeId(id.clone())).is_none());
+    // Removed already: the usual unknown node.
+    let again = remove(&mut g, approved + 1);
+    assert_eq!(again["error"]["details"]["code"], "UNKNOWN_NODE", "{again}");
+}

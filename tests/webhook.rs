@@ -67,6 +67,13 @@ fn read_request(stream: &mut TcpStream) -> anyhow::Result<(Headers, Vec<u8>)> {
 
 /// A receiver on 127.0.0.1 answering 503 to the first `fail_first` requests and 200 after.
 fn receiver(fail_first: usize) -> anyhow::Result<(String, Arc<Mutex<Vec<Got>>>)> {
+    receiver_with(move |n| n < fail_first)
+}
+
+/// A receiver on 127.0.0.1 answering 503 to the `n`th request (from 0) when `fails(n)`, else 200.
+fn receiver_with(
+    fails: impl Fn(usize) -> bool + Send + 'static,
+) -> anyhow::Result<(String, Arc<Mutex<Vec<Got>>>)> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let url = format!("http://{}/hooks/pairing?team=ops", listener.local_addr()?);
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -78,7 +85,7 @@ fn receiver(fail_first: usize) -> anyhow::Result<(String, Arc<Mutex<Vec<Got>>>)>
                 continue;
             };
             let mut all = seen.lock().expect("lock");
-            let status = if all.len() < fail_first { 503 } else { 200 };
+            let status = if fails(all.len()) { 503 } else { 200 };
             all.push(Got {
                 headers,
                 body,
@@ -310,5 +317,52 @@ async fn a_device_request_is_a_device_event_without_its_token() -> anyhow::Resul
     }
     let stop = tokio::task::spawn_blocking(move || gw.stop()).await??;
     assert!(stop.success());
+    Ok(())
+}
+
+/// A stopping gateway gives what still waits one last attempt: a request whose deliveries failed
+/// four times (the next retry ~8 s away) goes out when the gateway is stopped, not never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_gateway_delivers_what_waits() -> anyhow::Result<()> {
+    use pairing_tests::client::{Client, NodeHost, pairing_required};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = tempfile::tempdir()?;
+    let gw_state = root.path().join("gw");
+    let failing = Arc::new(AtomicBool::new(true));
+    let fail = failing.clone();
+    let (url, got) = receiver_with(move |_| fail.load(Ordering::SeqCst))?;
+    let gw = GatewayProcess::start(&gw_state, &["--notify-webhook", &url])?;
+    let token = gw.token();
+    let host = NodeHost {
+        token: &token,
+        protocol: 4,
+        display_name: "late host",
+        commands: &[],
+    };
+    let (_, answer) = Client::node_host(&gw.url, &[22u8; 32], &host).await?;
+    let asked = pairing_required(&answer)?;
+
+    // Four failed attempts (0.5, 1 and 2 s apart): the next waits about 8 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got.lock().expect("lock").len() < 4 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.lock().expect("lock").len(), 4);
+    failing.store(false, Ordering::SeqCst);
+    let log = gw.log.clone();
+    let stop = tokio::task::spawn_blocking(move || gw.stop()).await??;
+    assert!(stop.success());
+
+    let all = got.lock().expect("lock").clone();
+    let statuses: Vec<u16> = all.iter().map(|g| g.status).collect();
+    assert_eq!(statuses, [503, 503, 503, 503, 200], "{all:#?}");
+    let last: Value = serde_json::from_slice(&all[4].body)?;
+    assert_eq!(last["event"], "device.pair.requested");
+    assert_eq!(last["requestId"], asked.request_id.as_str());
+    let log = std::fs::read_to_string(log)?;
+    assert!(
+        log.contains("delivered the 1 waiting webhook notifications before stopping"),
+        "{log}"
+    );
     Ok(())
 }

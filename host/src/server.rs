@@ -209,10 +209,11 @@ pub async fn run(
 
     let (to_core, from_sockets) = mpsc::channel(4096);
     let (deadline_tx, deadline_rx) = watch::channel(None);
-    let notifier = opts.notify.as_ref();
-    let notifier = notifier
+    let notify = opts.notify.as_ref();
+    let (notifier, webhook_task) = notify
         .map(|n| crate::webhook::start(n, &opts.state_dir))
-        .transpose()?;
+        .transpose()?
+        .unzip();
     let core_thread = driver::spawn(gw, from_sockets, deadline_tx, notifier)?;
     tokio::spawn(driver::timer(deadline_rx, to_core.clone()));
 
@@ -238,6 +239,11 @@ pub async fn run(
     tokio::task::spawn_blocking(move || core_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
+    // The core thread dropped the notifier: the webhook task sends what waits, within its budget.
+    if let Some(task) = webhook_task {
+        let budget = crate::webhook::SHUTDOWN_BUDGET + std::time::Duration::from_secs(1);
+        let _ = tokio::time::timeout(budget, task).await;
+    }
     drop(state_lock);
     Ok(())
 }

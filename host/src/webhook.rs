@@ -7,7 +7,8 @@
 //! [`queue::REQUEST_TIMEOUT_MS`] for connecting, the TLS handshake and the response's head.
 //! Redirects are not followed and the response body is not read. Failures are logged once per
 //! episode and once on recovery; [`Status`] is kept in `<state>/notify-status.json` for
-//! `openclaw doctor`. Deliveries still queued when the gateway stops are lost.
+//! `openclaw doctor`. When the gateway stops, what still waits gets one last attempt within
+//! [`SHUTDOWN_BUDGET`] (the server awaits the task); what that cannot deliver is logged as lost.
 //!
 //! The URL's path and query are treated as a secret (Slack's and ntfy's URLs are the credential):
 //! logs and the status file name only the scheme and host.
@@ -48,6 +49,9 @@ pub fn status_path(state_dir: &Path) -> PathBuf {
 /// Notices waiting between the core's thread and the delivery task at most; beyond it they are
 /// dropped (the queue behind it is bounded too).
 const CHANNEL: usize = 1024;
+
+/// How long a stopping gateway keeps delivering what waits (one last attempt each).
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(5);
 
 /// The core's side: hands webhook-worthy notices to the delivery task without blocking.
 #[derive(Debug)]
@@ -136,8 +140,12 @@ fn read_secret(file: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Checks the options, reads the secret and starts the delivery task (on the current tokio
-/// runtime). The task ends when the returned [`Notifier`] is dropped.
-pub fn start(opts: &NotifyOptions, state_dir: &Path) -> anyhow::Result<Notifier> {
+/// runtime). When the returned [`Notifier`] is dropped the task drains what waits (within
+/// [`SHUTDOWN_BUDGET`]) and ends: await its handle before the runtime stops.
+pub fn start(
+    opts: &NotifyOptions,
+    state_dir: &Path,
+) -> anyhow::Result<(Notifier, tokio::task::JoinHandle<()>)> {
     let target = parse(&opts.url)?;
     let secret = opts.secret_file.as_deref().map(read_secret).transpose()?;
     if !target.https {
@@ -161,11 +169,12 @@ pub fn start(opts: &NotifyOptions, state_dir: &Path) -> anyhow::Result<Notifier>
     let (file, text) = d.status_text(&Status::default());
     write_atomic(&file, text.as_bytes())
         .map_err(|e| anyhow!("{}", describe(&file, "cannot write", &e)))?;
-    tokio::spawn(d.run(rx));
-    Ok(Notifier {
+    let task = tokio::spawn(d.run(rx));
+    let notifier = Notifier {
         tx,
         dropping: false.into(),
-    })
+    };
+    Ok((notifier, task))
 }
 
 /// A client configuration trusting the system's roots.
@@ -199,33 +208,7 @@ impl Deliverer {
         loop {
             while let Some(attempt) = q.poll_send(now_ms()) {
                 let deadline = Duration::from_millis(queue::REQUEST_TIMEOUT_MS);
-                let result = match tokio::time::timeout(deadline, self.post(&attempt.payload)).await
-                {
-                    Ok(r) => r,
-                    Err(_) => Err(format!("no answer within {} s", deadline.as_secs())),
-                };
-                let mut random = [0u8; 2];
-                let _ = getrandom::fill(&mut random);
-                let failed = result.as_ref().err().cloned();
-                match q.on_result(now_ms(), result, u16::from_le_bytes(random)) {
-                    Some(Episode::Failing { error }) => tracing::warn!(
-                        url = %self.target.shown,
-                        "webhook delivery failed: {error}; retrying with backoff (up to {} attempts \
-                         each); one more line follows when deliveries work again",
-                        queue::MAX_ATTEMPTS
-                    ),
-                    Some(Episode::Recovered { since, failures }) => tracing::info!(
-                        url = %self.target.shown,
-                        "webhook deliveries work again after {} s ({failures} failed attempts)",
-                        now_ms().saturating_sub(since) / 1000
-                    ),
-                    None => {
-                        if let Some(e) = failed {
-                            tracing::debug!("webhook delivery still failing: {e}");
-                        }
-                    }
-                }
-                self.write_status(q.status()).await;
+                self.attempt(&mut q, &attempt, deadline).await;
             }
             let wait = q
                 .poll_timeout()
@@ -233,11 +216,73 @@ impl Deliverer {
             tokio::select! {
                 p = rx.recv() => match p {
                     Some(p) => q.push(p, now_ms()),
-                    None => return,
+                    None => return self.drain(q).await,
                 },
                 () = sleep_or_forever(wait) => {}
             }
         }
+    }
+
+    /// The gateway is stopping: one last attempt for each delivery still waiting, all within
+    /// [`SHUTDOWN_BUDGET`]; what is left is logged as lost.
+    async fn drain(&self, mut q: Queue) {
+        let end = tokio::time::Instant::now() + SHUTDOWN_BUDGET;
+        let waiting = q.status().queued;
+        if waiting == 0 {
+            return;
+        }
+        q.closing(now_ms());
+        let delivered = q.status().delivered;
+        while let Some(attempt) = q.poll_send(now_ms()) {
+            let left = end.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let deadline = left.min(Duration::from_millis(queue::REQUEST_TIMEOUT_MS));
+            self.attempt(&mut q, &attempt, deadline).await;
+        }
+        let sent = q.status().delivered - delivered;
+        let lost = waiting - usize::try_from(sent).unwrap_or(waiting);
+        if lost == 0 {
+            tracing::info!(url = %self.target.shown, "delivered the {sent} waiting webhook notifications before stopping");
+        } else {
+            tracing::warn!(
+                url = %self.target.shown,
+                "stopping with {lost} webhook notifications undelivered ({sent} delivered in the last {} s)",
+                SHUTDOWN_BUDGET.as_secs()
+            );
+        }
+    }
+
+    /// Makes `attempt` under `deadline`, reports it to `q`, logs an episode's first and last line
+    /// and writes the status file.
+    async fn attempt(&self, q: &mut Queue, attempt: &queue::Attempt, deadline: Duration) {
+        let result = match tokio::time::timeout(deadline, self.post(&attempt.payload)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {} s", deadline.as_secs_f32())),
+        };
+        let mut random = [0u8; 2];
+        let _ = getrandom::fill(&mut random);
+        let failed = result.as_ref().err().cloned();
+        match q.on_result(now_ms(), result, u16::from_le_bytes(random)) {
+            Some(Episode::Failing { error }) => tracing::warn!(
+                url = %self.target.shown,
+                "webhook delivery failed: {error}; retrying with backoff (up to {} attempts \
+                 each); one more line follows when deliveries work again",
+                queue::MAX_ATTEMPTS
+            ),
+            Some(Episode::Recovered { since, failures }) => tracing::info!(
+                url = %self.target.shown,
+                "webhook deliveries work again after {} s ({failures} failed attempts)",
+                now_ms().saturating_sub(since) / 1000
+            ),
+            None => {
+                if let Some(e) = failed {
+                    tracing::debug!("webhook delivery still failing: {e}");
+                }
+            }
+        }
+        self.write_status(q.status()).await;
     }
 
     /// One POST: 2xx is `Ok`, anything else an error line (never the URL's path).

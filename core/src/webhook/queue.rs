@@ -5,7 +5,8 @@
 //! Call order: [`Queue::push`] a payload; [`Queue::poll_send`] with the current time gives the next
 //! request to make (at most one at a time) and [`Queue::poll_timeout`] when to ask again; the host
 //! makes the request under [`REQUEST_TIMEOUT_MS`] and reports [`Queue::on_result`], which says
-//! whether a line should be logged ([`Episode`]).
+//! whether a line should be logged ([`Episode`]). When the gateway stops, [`Queue::closing`] makes
+//! what waits due for one last attempt.
 
 use super::Payload;
 use crate::resync::Backoff;
@@ -178,6 +179,16 @@ impl Queue {
         };
         self.status.queued = self.entries.len();
         episode
+    }
+
+    /// The gateway is stopping: every waiting delivery is due now and gets one last attempt (a
+    /// failure gives it up), so what a person was about to be told still goes out once the host
+    /// drains the queue under its shutdown budget.
+    pub fn closing(&mut self, now: u64) {
+        for e in &mut self.entries {
+            e.not_before = e.not_before.min(now);
+            e.attempts = e.attempts.max(MAX_ATTEMPTS - 1);
+        }
     }
 
     /// The counters and the current episode.

@@ -84,3 +84,36 @@ fn attempts_and_the_queue_are_bounded() {
         "the oldest went"
     );
 }
+
+#[test]
+fn closing_makes_every_waiting_delivery_due_for_one_last_attempt() {
+    let mut q = Queue::new();
+    q.push(p(1), 1000);
+    q.push(p(2), 1000);
+    q.push(p(3), 1000);
+    // The first fails and waits out its backoff.
+    assert!(q.poll_send(1000).is_some());
+    q.on_result(1000, Err("503".into()), 0);
+    assert!(q.poll_timeout().unwrap() > 1000);
+    assert_eq!(q.poll_send(1000), None);
+
+    q.closing(1001);
+    let a = q.poll_send(1001).unwrap();
+    assert_eq!(
+        (a.payload.node_id.as_str(), a.attempt),
+        ("node-1", MAX_ATTEMPTS)
+    );
+    // A failure on the last attempt gives it up; the next is due at once.
+    q.on_result(1001, Err("503".into()), 0);
+    assert_eq!(q.status().given_up, 1);
+    let b = q.poll_send(1001).unwrap();
+    assert_eq!(b.payload.node_id.as_str(), "node-2");
+    q.on_result(1001, Ok(()), 0);
+    assert_eq!(
+        q.poll_send(1001).unwrap().payload.node_id.as_str(),
+        "node-3"
+    );
+    q.on_result(1001, Ok(()), 0);
+    assert_eq!(q.poll_send(1001), None);
+    assert_eq!((q.status().delivered, q.status().queued), (2, 0));
+}

@@ -136,6 +136,26 @@ fn short_ids_positional_nodes_name_prefixes_and_a_second_approval() -> anyhow::R
         );
         assert!(!err.contains("unknown"), "{err}");
     }
+    // From another machine (no audit trail to read): the gateway's answer says who, by code.
+    let elsewhere = root.path().join("elsewhere");
+    let token = gw.token();
+    let remote = [
+        "nodes",
+        "approve",
+        code.as_str(),
+        "--url",
+        &gw.url,
+        "--token",
+        &token,
+    ];
+    let twice = run_cli(&elsewhere, &remote)?;
+    assert_eq!(twice.status.code(), Some(1));
+    let err = text(&twice.stderr);
+    assert!(
+        err.contains(&format!("request {short} was already approved"))
+            && err.contains("by operator cli@127.0.0.1"),
+        "elsewhere: {err}"
+    );
 
     // describe / rename / remove take the node positionally, by the start of its name; --node stays.
     let d = run_cli(&state, &["nodes", "describe", "living"])?;

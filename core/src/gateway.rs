@@ -116,7 +116,13 @@ impl<S: Store> Gateway<S> {
         let mut resolved = Resolved::new(config.limits.resolved_memory);
         for d in duplicates {
             state.stage_duplicate_removal(&d.request_id);
-            resolved.remember(&d.request_id, None, Decision::Superseded);
+            resolved.remember(
+                &d.request_id,
+                None,
+                Decision::Superseded,
+                "gateway".to_owned(),
+                now,
+            );
             state.audit(AuditEntry {
                 action: Action::Superseded,
                 actor: Actor::Gateway,

@@ -39,8 +39,17 @@ impl Decision {
 pub(crate) struct Resolved {
     capacity: usize,
     order: VecDeque<RequestId>,
-    by_id: HashMap<RequestId, (Decision, Option<String>)>,
+    by_id: HashMap<RequestId, Ended>,
     by_code: HashMap<String, RequestId>,
+}
+
+/// How a remembered request ended.
+struct Ended {
+    decision: Decision,
+    code: Option<String>,
+    /// Who decided ([`crate::audit::Actor::approver`]'s form; `gateway` for expiry) and when.
+    by: String,
+    at_ms: u64,
 }
 
 impl Resolved {
@@ -54,22 +63,34 @@ impl Resolved {
         }
     }
 
-    /// Records how `id` (with verification `code`) ended.
-    pub(crate) fn remember(&mut self, id: &RequestId, code: Option<&str>, decision: Decision) {
+    /// Records how `id` (with verification `code`) ended: `decision`, made by `by` at `at_ms`.
+    pub(crate) fn remember(
+        &mut self,
+        id: &RequestId,
+        code: Option<&str>,
+        decision: Decision,
+        by: String,
+        at_ms: u64,
+    ) {
         if self.by_id.contains_key(id) {
             self.order.retain(|x| x != id);
         }
         while self.order.len() >= self.capacity {
             if let Some(old) = self.order.pop_front()
-                && let Some((_, Some(c))) = self.by_id.remove(&old)
+                && let Some(Ended { code: Some(c), .. }) = self.by_id.remove(&old)
                 && self.by_code.get(&c) == Some(&old)
             {
                 self.by_code.remove(&c);
             }
         }
         self.order.push_back(id.clone());
-        self.by_id
-            .insert(id.clone(), (decision, code.map(str::to_owned)));
+        let ended = Ended {
+            decision,
+            code: code.map(str::to_owned),
+            by,
+            at_ms,
+        };
+        self.by_id.insert(id.clone(), ended);
         if let Some(c) = code {
             self.by_code.insert(c.to_owned(), id.clone());
         }
@@ -77,7 +98,12 @@ impl Resolved {
 
     /// How `id` ended, if remembered.
     pub(crate) fn by_id(&self, id: &RequestId) -> Option<Decision> {
-        self.by_id.get(id).map(|(d, _)| *d)
+        self.by_id.get(id).map(|e| e.decision)
+    }
+
+    /// Who decided `id` and when, if remembered.
+    pub(crate) fn decider(&self, id: &RequestId) -> Option<(&str, u64)> {
+        self.by_id.get(id).map(|e| (e.by.as_str(), e.at_ms))
     }
 
     /// The latest resolved request that had `code`, and how it ended.
@@ -222,13 +248,15 @@ mod tests {
     #[test]
     fn resolved_memory_is_bounded_and_forgets_codes() {
         let mut r = Resolved::new(2);
-        r.remember(&rid("a"), Some("1111-1111"), Decision::Expired);
-        r.remember(&rid("b"), None, Decision::Approved);
-        r.remember(&rid("c"), None, Decision::Rejected);
+        let by = || "operator cli@127.0.0.1".to_owned();
+        r.remember(&rid("a"), Some("1111-1111"), Decision::Expired, by(), 1);
+        r.remember(&rid("b"), None, Decision::Approved, by(), 2);
+        r.remember(&rid("c"), None, Decision::Rejected, by(), 3);
         assert_eq!(r.len(), 2);
         assert_eq!(r.by_id(&rid("a")), None);
         assert_eq!(r.by_code("1111-1111"), None);
         assert_eq!(r.by_id(&rid("c")), Some(Decision::Rejected));
+        assert_eq!(r.decider(&rid("c")), Some(("operator cli@127.0.0.1", 3)));
     }
 
     #[test]

@@ -297,8 +297,14 @@ impl<S: Store> Gateway<S> {
             (via.as_str(), via.enrollment()),
         );
         self.mark_device_notice(device_made);
-        self.resolved
-            .remember(&req.request_id, code.as_deref(), Decision::Approved);
+        let approver = node.approved_by.clone().unwrap_or_default();
+        self.resolved.remember(
+            &req.request_id,
+            code.as_deref(),
+            Decision::Approved,
+            approver,
+            self.now,
+        );
         self.broadcast_resolved(req.request_id.as_str(), &req.node_id, Decision::Approved);
         if device_made {
             self.broadcast_device_resolved(

@@ -82,8 +82,9 @@ fn delivery_window() -> String {
 enum Refusal {
     /// No pending request has this id or code, and the gateway does not remember one.
     Unknown,
-    /// The request was already decided (approved or rejected): `requestId` from the error's details.
-    Decided(Decision, Option<String>),
+    /// The request was already decided (approved or rejected): `requestId`, `decidedBy` and
+    /// `decidedAtMs` from the error's details.
+    Decided(Decision, Option<String>, Option<(String, u64)>),
     /// The request was replaced by a newer one (its caps, commands or key changed).
     Superseded,
     /// `devices approve|reject` named a request that no device made.
@@ -103,7 +104,11 @@ impl Refusal {
             (
                 Some(DetailCode::UnknownRequest),
                 Some(d @ (Decision::Approved | Decision::Rejected)),
-            ) => Refusal::Decided(d, api.detail().request_id),
+            ) => {
+                let details = api.detail();
+                let by = details.decided_by.zip(details.decided_at_ms);
+                Refusal::Decided(d, details.request_id, by)
+            }
             (Some(DetailCode::NotADevice), _) => Refusal::NotADevice,
             _ => Refusal::Other,
         }
@@ -116,10 +121,16 @@ pub(super) fn explain(e: anyhow::Error, family: Family, pending: &[Request]) -> 
         // An id or code that matches nothing: show what is pending, so the operator can pick again.
         Refusal::Unknown => anyhow!("{e}; {}", summary(pending)),
         // Replaced (its caps, commands or key changed): the newer request is not approved in its place.
-        Refusal::Decided(d, id) => {
+        Refusal::Decided(d, id, by) => {
             let id = id.unwrap_or_default();
             let short = pairing_core::format::short_request(&id);
-            let who = decided_by(&id, d, pairing_host::clock::now_ms()).unwrap_or_default();
+            let now = pairing_host::clock::now_ms();
+            // The gateway says who (since #16); an older one does not, and the audit trail on
+            // the gateway host does.
+            let who = match by {
+                Some((by, at)) => format!(" {} by {by}", pairing_core::format::ago(at, now)),
+                None => decided_by(&id, d, now).unwrap_or_default(),
+            };
             anyhow!(
                 "request {short} was already {}{who}; nothing changed (see `{}`)",
                 d.as_str(),

@@ -83,7 +83,9 @@ impl<S: Store> Gateway<S> {
             req.meta.display_name.as_deref(),
         );
         self.mark_device_notice(req.device.is_some());
-        self.resolved.remember(id, code.as_deref(), decision);
+        let by_text = by.approver("gateway");
+        self.resolved
+            .remember(id, code.as_deref(), decision, by_text, self.now);
         self.broadcast_resolved(id.as_str(), &req.node_id, decision);
         self.notify_node(&req, decision, None);
         if req.device.is_some() {

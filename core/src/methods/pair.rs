@@ -134,10 +134,11 @@ impl<S: Store> Gateway<S> {
                 if let Some(req) = self.state.pending(&rid) {
                     return Ok(req.clone());
                 }
-                Err(ApiError::request_gone(
-                    rid.as_str(),
-                    self.resolved.by_id(&rid),
-                ))
+                let e = ApiError::request_gone(rid.as_str(), self.resolved.by_id(&rid));
+                Err(match self.resolved.decider(&rid) {
+                    Some((by, at)) => e.decided_by(by, at),
+                    None => e,
+                })
             }
             (false, true) => {
                 let raw = p.req_str_max("code", 32)?;
@@ -149,12 +150,14 @@ impl<S: Store> Gateway<S> {
                 })?;
                 match self.state.pending_by_code(&code).as_slice() {
                     [one] => Ok((*one).clone()),
-                    [] => Err(ApiError::code_gone(
-                        &code,
-                        self.resolved
-                            .by_code(&code)
-                            .map(|(rid, d)| (rid.as_str(), d)),
-                    )),
+                    [] => {
+                        let gone = self.resolved.by_code(&code);
+                        let e = ApiError::code_gone(&code, gone.map(|(rid, d)| (rid.as_str(), d)));
+                        Err(match gone.and_then(|(rid, _)| self.resolved.decider(rid)) {
+                            Some((by, at)) => e.decided_by(by, at),
+                            None => e,
+                        })
+                    }
                     many => {
                         let ids: Vec<&str> = many.iter().map(|r| r.request_id.as_str()).collect();
                         Err(ApiError::ambiguous_code(&code, &ids))

@@ -183,6 +183,16 @@ impl ApiError {
         }
     }
 
+    /// Adds who decided the request that is gone and when (`details.decidedBy`, `decidedAtMs`), so
+    /// a client can say "already approved 3m ago by operator cli@127.0.0.1" on any machine.
+    pub fn decided_by(mut self, by: &str, at_ms: u64) -> Self {
+        if let Some(Value::Object(d)) = &mut self.details {
+            d.insert("decidedBy".into(), by.into());
+            d.insert("decidedAtMs".into(), at_ms.into());
+        }
+        self
+    }
+
     /// More than one pending request shows verification `code`.
     pub fn ambiguous_code(code: &str, request_ids: &[&str]) -> Self {
         Self::invalid(format!(
@@ -255,6 +265,13 @@ pub struct ErrorDetails {
     /// The requests an ambiguous verification code matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_ids: Option<Vec<String>>,
+    /// Who decided the request that is gone (`UNKNOWN_REQUEST`): `operator cli@127.0.0.1`, or
+    /// `gateway` for expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// When it was decided, ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at_ms: Option<u64>,
     /// The node concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,

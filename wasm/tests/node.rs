@@ -118,6 +118,48 @@ fn page_connects_lists_and_approves() {
     assert_eq!(text(&v, "notices.0.kind"), "failed");
 }
 
+/// Paired nodes are listed in the order JavaScript's `localeCompare` gives (the page borrows the
+/// engine's collation instead of shipping Unicode case tables): "Émile" between "alpha" and "zeta",
+/// whatever the case.
+#[wasm_bindgen_test]
+fn paired_names_sort_as_the_browser_collates_them() {
+    let mut page = Page::new();
+    page.set_token("tok").unwrap();
+    page.socket_opening(T0);
+    page.receive(
+        r#"{"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":1700000000000}}"#,
+        T0,
+    );
+    let out = page.receive(
+        r#"{"type":"res","id":"1","ok":true,"payload":{"type":"hello-ok"}}"#,
+        T0,
+    );
+    let list = out
+        .iter()
+        .map(|f| JSON::parse(f).unwrap())
+        .find(|f| text(f, "method") == "node.pair.list")
+        .expect("the page asks for the list");
+    let id = text(&list, "id");
+    let names = ["zeta", "Émile", "alpha", "Beta"];
+    let paired: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"{{"nodeId":"n{i}","displayName":"{n}","approvedAtMs":1}}"#))
+        .collect();
+    page.receive(
+        &format!(
+            r#"{{"type":"res","id":"{id}","ok":true,"payload":{{"pending":[],"paired":[{}]}}}}"#,
+            paired.join(",")
+        ),
+        T0,
+    );
+    let v = page.view(T0).unwrap();
+    let shown: Vec<String> = (0..4)
+        .map(|i| text(&v, &format!("paired.{i}.name")))
+        .collect();
+    assert_eq!(shown, ["alpha", "Beta", "Émile", "zeta"]);
+}
+
 #[cfg(feature = "sim")]
 #[wasm_bindgen_test]
 fn the_simulator_runs_in_wasm_as_natively() {

@@ -66,3 +66,12 @@ fn only_the_gateways_rotation_close_reason_counts() {
     ));
     assert!(!closed_for_rotation("going away"));
 }
+
+#[test]
+fn a_sentence_capitalises_an_ascii_first_letter_and_leaves_others_as_they_are() {
+    assert_eq!(sentence("it expired"), "It expired.");
+    assert_eq!(sentence("done!"), "Done!");
+    assert_eq!(sentence(""), "");
+    assert_eq!(sentence("école fermée"), "école fermée.");
+    assert_eq!(sentence("ünïcode first"), "ünïcode first.");
+}

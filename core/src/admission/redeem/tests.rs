@@ -159,6 +159,27 @@ fn expired_and_revoked_codes_pair_nothing_and_revoking_keeps_devices_paired() {
     let mut g = gw();
     let op = operator(&mut g);
     let (_, short) = issue(&mut g, op, json!({"expiresInMs": 60_000}));
+    let (_, timed) = issue(
+        &mut g,
+        op,
+        json!({"kind": "key", "uses": 5, "expiresInMs": 60_000}),
+    );
+    // A key with uses left pairs nothing once its time is up.
+    assert_eq!(redeem(&mut g, T0 + 59_999, 7, &timed).1["ok"], true);
+    let (_, over) = redeem(&mut g, T0 + 60_000, 8, &timed);
+    assert!(
+        over["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{over}"
+    );
+    assert!(
+        g.state
+            .paired(&crate::NodeId(proof::device_id(&[8; 32])))
+            .is_none()
+    );
+
     let (_, late) = redeem(&mut g, T0 + 60_000, 3, &short);
     assert!(
         late["error"]["message"]

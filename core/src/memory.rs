@@ -47,7 +47,7 @@ pub(crate) struct Resolved {
 struct Ended {
     decision: Decision,
     code: Option<String>,
-    /// Who decided ([`crate::audit::Actor::approver`]'s form; `gateway` for expiry) and when.
+    /// Who decided (`operator cli@127.0.0.1`, or `gateway` for expiry) and when.
     by: String,
     at_ms: u64,
 }

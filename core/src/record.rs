@@ -233,16 +233,6 @@ pub enum RecordError {
 }
 
 impl PairedNode {
-    /// When the node was last seen: the later of [`last_seen_at_ms`](Self::last_seen_at_ms) (a
-    /// device admitted at `connect`) and [`last_connected_at_ms`](Self::last_connected_at_ms) (its
-    /// own token verification); for a node never seen since, [`approved_at_ms`](Self::approved_at_ms),
-    /// when its current token was issued. What `nodes prune` judges staleness by.
-    pub fn last_sighting(&self) -> u64 {
-        self.last_seen_at_ms
-            .max(self.last_connected_at_ms)
-            .unwrap_or(self.approved_at_ms)
-    }
-
     /// Reads a stored paired record, accepting OpenClaw's legacy plaintext `token` and hashing it.
     /// Returns whether the record was legacy, so the caller rewrites the file hashed.
     pub fn from_stored(mut value: Value) -> Result<(PairedNode, bool), RecordError> {

@@ -255,4 +255,18 @@ impl NodeEntry {
     pub fn name(&self) -> String {
         crate::format::node_label(self.meta.display_name.as_deref(), self.node_id.as_str())
     }
+
+    /// When the node was last seen: the later of [`last_seen_at_ms`](Self::last_seen_at_ms) (a
+    /// device admitted at `connect`) and [`last_connected_at_ms`](Self::last_connected_at_ms) (its
+    /// own token verification); `None` if never since its approval.
+    pub fn last_seen(&self) -> Option<u64> {
+        self.last_seen_at_ms.max(self.last_connected_at_ms)
+    }
+
+    /// What staleness is judged by (`nodes prune`, `node.pair.remove` with `ifUnseenSinceMs`):
+    /// [`NodeEntry::last_seen`], or for a node never seen since, when its current token was issued.
+    pub fn last_sighting(&self) -> u64 {
+        self.last_seen()
+            .unwrap_or(self.approved_at_ms.unwrap_or_default())
+    }
 }

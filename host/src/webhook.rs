@@ -242,7 +242,8 @@ impl Deliverer {
             self.attempt(&mut q, &attempt, deadline).await;
         }
         let sent = q.status().delivered - delivered;
-        let lost = waiting - usize::try_from(sent).unwrap_or(waiting);
+        // Given up on its last attempt, or never tried within the budget.
+        let lost = waiting.saturating_sub(usize::try_from(sent).unwrap_or(usize::MAX));
         if lost == 0 {
             tracing::info!(url = %self.target.shown, "delivered the {sent} waiting webhook notifications before stopping");
         } else {

@@ -73,12 +73,13 @@ pub(super) fn stale(nodes: &[NodeEntry], cutoff: u64) -> Vec<Stale> {
         .iter()
         .filter(|n| n.paired && !n.connected)
         .filter_map(|n| {
-            let seen = n.last_seen_at_ms.max(n.last_connected_at_ms);
-            let (at, judged_by) = match seen {
-                Some(t) => (t, "lastSeen"),
-                None => (n.approved_at_ms.unwrap_or(0), "approval"),
+            let seen = n.last_seen();
+            let judged_by = if seen.is_some() {
+                "lastSeen"
+            } else {
+                "approval"
             };
-            (at < cutoff).then(|| Stale {
+            (n.last_sighting() < cutoff).then(|| Stale {
                 node_id: n.node_id.as_str().to_owned(),
                 display_name: n.meta.display_name.clone(),
                 last_seen_at_ms: seen,

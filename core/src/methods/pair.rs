@@ -134,11 +134,10 @@ impl<S: Store> Gateway<S> {
                 if let Some(req) = self.state.pending(&rid) {
                     return Ok(req.clone());
                 }
-                let e = ApiError::request_gone(rid.as_str(), self.resolved.by_id(&rid));
-                Err(match self.resolved.decider(&rid) {
-                    Some((by, at)) => e.decided_by(by, at),
-                    None => e,
-                })
+                Err(
+                    ApiError::request_gone(rid.as_str(), self.resolved.by_id(&rid))
+                        .decided_by(self.resolved.decider(&rid)),
+                )
             }
             (false, true) => {
                 let raw = p.req_str_max("code", 32)?;
@@ -152,11 +151,11 @@ impl<S: Store> Gateway<S> {
                     [one] => Ok((*one).clone()),
                     [] => {
                         let gone = self.resolved.by_code(&code);
-                        let e = ApiError::code_gone(&code, gone.map(|(rid, d)| (rid.as_str(), d)));
-                        Err(match gone.and_then(|(rid, _)| self.resolved.decider(rid)) {
-                            Some((by, at)) => e.decided_by(by, at),
-                            None => e,
-                        })
+                        let decider = gone.and_then(|(rid, _)| self.resolved.decider(rid));
+                        Err(
+                            ApiError::code_gone(&code, gone.map(|(rid, d)| (rid.as_str(), d)))
+                                .decided_by(decider),
+                        )
                     }
                     many => {
                         let ids: Vec<&str> = many.iter().map(|r| r.request_id.as_str()).collect();
@@ -284,17 +283,14 @@ impl<S: Store> Gateway<S> {
         )?;
         let node_id = NodeId(p.node_id("nodeId")?);
         if let Some(cutoff) = p.opt_u64("ifUnseenSinceMs")? {
-            let Some(record) = self.state.paired(&node_id) else {
+            // Judged on what `node.list` shows, as the caller judged it.
+            let Some(entry) = self.node_entry(&node_id).filter(|e| e.paired) else {
                 return Err(ApiError::unknown_node(node_id.as_str()));
             };
-            let seen = record.last_sighting();
-            if self
-                .nodes_online
-                .get(&node_id)
-                .is_some_and(|c| !c.is_empty())
-            {
+            if entry.connected {
                 return Err(ApiError::node_seen(node_id.as_str(), None));
             }
+            let seen = entry.last_sighting();
             if seen >= cutoff {
                 return Err(ApiError::node_seen(node_id.as_str(), Some(seen)));
             }

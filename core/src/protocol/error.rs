@@ -185,8 +185,11 @@ impl ApiError {
 
     /// Adds who decided the request that is gone and when (`details.decidedBy`, `decidedAtMs`), so
     /// a client can say "already approved 3m ago by operator cli@127.0.0.1" on any machine.
-    pub fn decided_by(mut self, by: &str, at_ms: u64) -> Self {
-        if let Some(Value::Object(d)) = &mut self.details {
+    /// `None` (the gateway no longer remembers) leaves the error as it is.
+    pub fn decided_by(mut self, decider: Option<(&str, u64)>) -> Self {
+        if let Some((by, at_ms)) = decider
+            && let Some(Value::Object(d)) = &mut self.details
+        {
             d.insert("decidedBy".into(), by.into());
             d.insert("decidedAtMs".into(), at_ms.into());
         }

@@ -68,7 +68,7 @@ pub struct RemoveParams {
     /// The node id.
     pub node_id: String,
     /// Remove only a node that is not connected and was last seen before this time (see
-    /// [`crate::record::PairedNode::last_sighting`]); otherwise the gateway keeps it and answers
+    /// [`crate::view::NodeEntry::last_sighting`]); otherwise the gateway keeps it and answers
     /// `NODE_SEEN`. What `nodes prune` sends, so a node that comes back between the listing and the
     /// removal stays. Our extension: OpenClaw's `node.pair.remove` takes only `nodeId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

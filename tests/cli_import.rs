@@ -8,10 +8,9 @@
 
 use pairing_core::protocol::{NodeList, NodePairList};
 use pairing_tests::client::{Client, NodeHost, device_id, hello_auth};
-use pairing_tests::process::{GatewayProcess, run_cli};
+use pairing_tests::process::{GatewayProcess, dir_contents, run_cli};
 use rusqlite::Connection;
 use serde_json::Value;
-use std::path::Path;
 
 /// `device_pairing_paired` as `openclaw@2026.9.6` creates it (from its dist, verbatim).
 pub(crate) const SCHEMA_2026_9_6: &str = "CREATE TABLE IF NOT EXISTS device_pairing_paired (
@@ -81,20 +80,6 @@ fn insert(db: &Connection, key: &[u8; 32], edit: &[(&str, &str)]) -> anyhow::Res
     Ok(())
 }
 
-fn snapshot(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)?
-        .map(|e| {
-            let e = e?;
-            Ok((
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path())?,
-            ))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    files.sort();
-    Ok(files)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_rows_are_named_and_the_good_one_keeps_connecting() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -133,7 +118,7 @@ async fn malformed_rows_are_named_and_the_good_one_keeps_connecting() -> anyhow:
         &[("created_at_ms", "NULL"), ("approved_at_ms", "'soon'")],
     )?;
     // Left open, so the newest rows may still be in the -wal as a running OpenClaw leaves them.
-    let source_files = snapshot(&db_dir)?;
+    let source_files = dir_contents(&db_dir)?;
     let state = dir.path().join("state");
 
     // Dry run: nothing written anywhere; each bad row named with why.
@@ -289,7 +274,7 @@ async fn malformed_rows_are_named_and_the_good_one_keeps_connecting() -> anyhow:
 
     // OpenClaw's files: only read, byte for byte as they were, nothing created beside them.
     assert!(
-        snapshot(&db_dir)? == source_files,
+        dir_contents(&db_dir)? == source_files,
         "the source directory changed"
     );
     drop(db);

@@ -8,7 +8,7 @@
 //! files are as they were. Skipped, saying so, when the packages are not installed.
 
 use pairing_core::protocol::{NodeList, NodePairList};
-use pairing_tests::process::{GatewayProcess, run_cli};
+use pairing_tests::process::{GatewayProcess, dir_contents, run_cli};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -93,20 +93,6 @@ fn wait_for<T>(
         std::thread::sleep(Duration::from_millis(500));
     }
     Ok(None)
-}
-
-fn files(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)?
-        .map(|e| {
-            let e = e?;
-            Ok((
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path())?,
-            ))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    v.sort();
-    Ok(v)
 }
 
 #[test]
@@ -205,7 +191,7 @@ fn a_device_paired_by_real_openclaw_2026_9_6_is_imported_and_stays_paired() -> a
     );
     let node_id = device["nodeId"].as_str().unwrap().to_owned();
     let db_dir = from.join("state");
-    let before = files(&db_dir)?;
+    let before = dir_contents(&db_dir)?;
     assert!(
         before.iter().any(|(n, _)| n == "openclaw.sqlite"),
         "{:?}",
@@ -229,7 +215,7 @@ fn a_device_paired_by_real_openclaw_2026_9_6_is_imported_and_stays_paired() -> a
         "{v} {}",
         String::from_utf8_lossy(&applied.stderr)
     );
-    assert!(files(&db_dir)? == before, "OpenClaw's state changed");
+    assert!(dir_contents(&db_dir)? == before, "OpenClaw's state changed");
 
     // The plaintext device token OpenClaw keeps is nowhere in our files.
     let copy = dir.path().join("copy");

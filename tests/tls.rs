@@ -7,16 +7,14 @@
 //! certificate (what `openssl req -x509` makes) given with `--ca` is pinned, and `--tls-fingerprint`
 //! pins the gateway's certificate by its SHA-256.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use pairing_core::protocol::{NodePairList, NodePending};
-use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli};
+use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,52 +57,14 @@ fn start_tls_gateway(
     key: &Path,
     envs: &[(&str, &str)],
 ) -> anyhow::Result<(GatewayProcess, String)> {
-    let log = state.with_extension("log");
-    let log_file = std::fs::File::create(&log)?;
-    let mut child = Command::new(openclaw())
-        .args(["gateway", "--port", "0", "--bind", "lan", "--tls-cert"])
-        .arg(cert)
-        .arg("--tls-key")
-        .arg(key)
-        .env("OPENCLAW_STATE_DIR", state)
-        .env("RUST_LOG", "trace")
-        .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .context("cannot start openclaw gateway")?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut page, mut url) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while page.is_none() || url.is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
-            let status = child.wait()?;
-            bail!(
-                "gateway did not print its URLs (exit {status}); log: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        };
-        if let Some(p) = line.strip_prefix("Approval page: ") {
-            page = Some(p.trim().to_owned());
-        } else if let Some(u) = line.strip_prefix("Gateway: ") {
-            url = Some(u.trim().to_owned());
-        }
-    }
-    let gw = GatewayProcess {
-        child,
-        url: url.unwrap_or_default(),
-        state: state.to_path_buf(),
-        log,
-    };
-    Ok((gw, page.unwrap_or_default()))
+    let (cert, key) = (
+        cert.to_str().context("utf-8 path")?,
+        key.to_str().context("utf-8 path")?,
+    );
+    let args = ["--bind", "lan", "--tls-cert", cert, "--tls-key", key];
+    let gw = GatewayProcess::start_with_env(state, &args, envs)?;
+    let page = gw.printed_after("Approval page: ")?;
+    Ok((gw, page))
 }
 
 fn port_of(url: &str) -> anyhow::Result<u16> {

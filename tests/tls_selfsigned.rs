@@ -4,13 +4,10 @@
 //! is refused, a restart reuses the certificate, and
 //! `gateway renew-cert` (refused while the gateway runs) changes the fingerprint and is audited.
 
-use anyhow::{Context, bail};
-use pairing_tests::process::{GatewayProcess, NodePair, openclaw, run_cli};
-use std::io::{BufRead, BufReader};
+use anyhow::Context;
+use pairing_tests::process::{GatewayProcess, NodePair, run_cli};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A gateway started with `--bind lan` and no certificate, and what it printed about TLS.
 struct Started {
@@ -22,56 +19,18 @@ struct Started {
 
 /// `openclaw gateway --port 0 --bind lan`; waits for the URL and the fingerprint lines.
 fn start(state: &Path) -> anyhow::Result<Started> {
-    let log = state.with_extension("log");
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)?;
-    let mut child = Command::new(openclaw())
-        .args(["gateway", "--port", "0", "--bind", "lan"])
-        .env("OPENCLAW_STATE_DIR", state)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .context("cannot start openclaw gateway")?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut url, mut fingerprint, mut how) = (None, None, None);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while url.is_none() || fingerprint.is_none() || how.is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
-            let status = child.wait()?;
-            bail!(
-                "gateway did not print its URL and fingerprint (exit {status}); log: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        };
-        if let Some(u) = line.strip_prefix("Gateway: ") {
-            url = Some(u.trim().to_owned());
-        } else if let Some(f) = line.strip_prefix("TLS fingerprint (SHA-256): ") {
-            fingerprint = Some(f.trim().to_owned());
-        } else if line.trim_start().starts_with("self-signed, ") {
-            how = Some(line.trim().to_owned());
-        }
-    }
-    let gw = GatewayProcess {
-        child,
-        url: url.unwrap_or_default(),
-        state: state.to_path_buf(),
-        log,
-    };
+    let gw = GatewayProcess::start(state, &["--bind", "lan"])?;
+    let fingerprint = gw.printed_after("TLS fingerprint (SHA-256): ")?;
+    let how = gw
+        .printed_line(|l| {
+            let l = l.trim();
+            l.starts_with("self-signed, ").then(|| l.to_owned())
+        })
+        .context("the gateway printed no \"self-signed, …\" line")?;
     Ok(Started {
         gw,
-        fingerprint: fingerprint.unwrap_or_default(),
-        how: how.unwrap_or_default(),
+        fingerprint,
+        how,
     })
 }
 

@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Once;
+use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// The `openclaw` binary of this build (`target/<profile>/openclaw`), built on first use if missing.
@@ -32,12 +32,14 @@ pub fn openclaw() -> PathBuf {
 pub struct GatewayProcess {
     /// The child.
     pub child: Child,
-    /// `ws://127.0.0.1:PORT/`.
+    /// `ws://127.0.0.1:PORT/` (`wss://` with TLS): the first WebSocket URL it printed.
     pub url: String,
     /// The state directory.
     pub state: PathBuf,
     /// Where its stderr (the logs) goes.
     pub log: PathBuf,
+    /// Its stdout lines so far (read by a thread until it closes).
+    printed: Arc<(Mutex<Vec<String>>, Condvar)>,
 }
 
 impl GatewayProcess {
@@ -68,33 +70,62 @@ impl GatewayProcess {
             .spawn()
             .context("cannot start openclaw gateway")?;
         let stdout = child.stdout.take().context("stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
+        let printed = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let lines = printed.clone();
         std::thread::spawn(move || {
-            let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if !sent && let Some(i) = line.find("wss://").or_else(|| line.find("ws://")) {
-                    let url = line[i..].split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = tx.send(url);
-                    sent = true;
-                }
+                lines.0.lock().expect("lock").push(line);
+                lines.1.notify_all();
             }
         });
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(url) => Ok(GatewayProcess {
-                child,
-                url,
-                state: state.to_path_buf(),
-                log,
-            }),
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait()?;
+        let mut gw = GatewayProcess {
+            child,
+            url: String::new(),
+            state: state.to_path_buf(),
+            log,
+            printed,
+        };
+        let url = gw.printed_line(|line| {
+            let i = line.find("wss://").or_else(|| line.find("ws://"))?;
+            Some(line[i..].split_whitespace().next().unwrap_or("").to_owned())
+        });
+        match url {
+            Some(url) => {
+                gw.url = url;
+                Ok(gw)
+            }
+            None => {
+                let _ = gw.child.kill();
+                let status = gw.child.wait()?;
                 bail!(
                     "gateway did not print a URL (exit {status}); log: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
+                    std::fs::read_to_string(&gw.log).unwrap_or_default()
                 )
             }
         }
+    }
+
+    /// The first line it printed (or prints within 20 s) that `pick` takes, as `pick` returns it.
+    pub fn printed_line<T>(&self, pick: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (lines, more) = &*self.printed;
+        let mut lines = lines.lock().expect("lock");
+        loop {
+            if let Some(found) = lines.iter().find_map(|l| pick(l)) {
+                return Some(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            lines = more.wait_timeout(lines, left).expect("lock").0;
+        }
+    }
+
+    /// The rest of the first printed line that starts with `prefix` (trimmed), waiting up to 20 s.
+    pub fn printed_after(&self, prefix: &str) -> anyhow::Result<String> {
+        self.printed_line(|l| l.strip_prefix(prefix).map(|r| r.trim().to_owned()))
+            .with_context(|| format!("the gateway printed no line starting {prefix:?}"))
     }
 
     /// The operator token from the gateway's `openclaw.json`.
@@ -292,6 +323,22 @@ pub fn find_code(line: &str) -> Option<String> {
             && b.get(i + 9).is_none_or(|c| !c.is_ascii_digit());
         ok.then(|| line[i..i + 9].to_owned())
     })
+}
+
+/// Every file directly in `dir` with its bytes, sorted by name: compare two of them to check that a
+/// directory was left untouched.
+pub fn dir_contents(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)?
+        .map(|e| {
+            let e = e?;
+            Ok((
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path())?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]
